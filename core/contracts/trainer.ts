@@ -1,0 +1,57 @@
+/**
+ * The Trainer contract: trains an adapter's parameters (or a whole small model) on a dataset with
+ * the core training engine, emits progress events, writes checkpoints and resumes.
+ *
+ * @module
+ */
+
+/** Progress events a trainer emits. */
+export type TrainEvent =
+  | {
+    type: "step";
+    step: number;
+    totalSteps: number;
+    loss: number;
+    lr: number;
+    tokensPerSecond: number;
+    etaSeconds: number;
+  }
+  | { type: "eval"; step: number; loss: number }
+  | { type: "checkpoint"; step: number; path: string }
+  | { type: "log"; message: string };
+
+/** What a training run needs. `config` is validated by the trainer's own schema. */
+export interface TrainRequest {
+  /** Model directory or hub id. */
+  model: string;
+  /** Dataset path (file or directory). */
+  data: string;
+  /** Output directory for checkpoints, metrics and the final adapter. */
+  out: string;
+  config?: Record<string, unknown>;
+  signal?: AbortSignal;
+  onEvent?(event: TrainEvent): void;
+}
+
+/** The result of a training run. */
+export interface TrainResult {
+  out: string;
+  steps: number;
+  metrics: Record<string, number>;
+}
+
+/**
+ * Trains parameters with the core engine.
+ *
+ * @example
+ * ```ts
+ * import type { Trainer } from "./trainer.ts";
+ * declare const trainer: Trainer;
+ * const r = await trainer.train({ model: "./tiny", data: "./d.jsonl", out: "./out" });
+ * console.log(r.metrics);
+ * ```
+ */
+export interface Trainer {
+  readonly name: string;
+  train(request: TrainRequest): Promise<TrainResult>;
+}

@@ -1,0 +1,9 @@
+/**
+ * Small shared utilities: seeded randomness, atomic writes, progress output.
+ *
+ * @module
+ */
+
+export * from "./atomic.ts";
+export * from "./progress.ts";
+export * from "./prng.ts";
