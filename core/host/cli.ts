@@ -1,0 +1,218 @@
+/**
+ * The Dramatis command line: `deno task dramatis <verb> …` and `deno task dramatis <plugin>
+ * <command> …`. Usage errors print one line and exit 2; other failures exit 1.
+ *
+ * @module
+ */
+
+import { errorCode, PluginError, UsageError } from "../errors.ts";
+import { PluginRegistry } from "../plugin/registry.ts";
+import { parsePluginOptions } from "../plugin/validate.ts";
+import { builtinPlugins } from "../../plugins/mod.ts";
+import { formatHelp, GLOBAL_FLAGS, parseArgs } from "./args.ts";
+import type { HostContext, HostVerb } from "./verb.ts";
+import { HOST_VERBS } from "./verbs/mod.ts";
+
+const PROGRAM = "dramatis";
+
+/** Flags read before dispatch: they apply to every verb. */
+const PRE_FLAGS = {
+  ...GLOBAL_FLAGS,
+  "plugin-options": {
+    type: "string" as const,
+    multiple: true,
+    description: "options for a plugin as name=JSON (repeatable), validated before anything runs",
+  },
+};
+
+function topHelp(registry: PluginRegistry): string {
+  const verbs = HOST_VERBS.map((v) =>
+    `  ${v.name.padEnd(12)} ${v.description.split(". ")[0]}${
+      v.pendingIssue ? ` (arrives with ${v.pendingIssue})` : ""
+    }`
+  );
+  const plugins = registry.list().filter(({ plugin }) => plugin.commands?.length).map((
+    { plugin },
+  ) => `  ${plugin.name.padEnd(12)} ${plugin.commands!.map((c) => c.name).join(", ")}`);
+  return [
+    `Usage: ${PROGRAM} <verb> [flags]     or     ${PROGRAM} <plugin> <command> [flags]`,
+    "",
+    "Dramatis: build, steer, simulate and evaluate persona and role-playing language models.",
+    "",
+    "Verbs:",
+    ...verbs,
+    ...(plugins.length ? ["", "Plugin commands:", ...plugins] : []),
+    "",
+    "Global flags: --json (machine output), --help, --plugin <path|url> (repeatable),",
+    "              --plugin-options <name>=<JSON> (repeatable)",
+    `Run '${PROGRAM} <verb> --help' for a verb's flags.`,
+  ].join("\n");
+}
+
+/** Splits `--plugin` / `--plugin-options` out of argv (they may appear anywhere). */
+function extractPreFlags(argv: string[]): { plugins: string[]; options: string[]; rest: string[] } {
+  const plugins: string[] = [];
+  const options: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    for (const [flag, list] of [["--plugin", plugins], ["--plugin-options", options]] as const) {
+      if (arg === flag || arg.startsWith(flag + "=")) {
+        const value = arg === flag ? argv[++i] : arg.slice(flag.length + 1);
+        if (value === undefined) throw new UsageError(`${flag} needs a value`);
+        list.push(value);
+      }
+    }
+    if (
+      arg !== "--plugin" && !arg.startsWith("--plugin=") && arg !== "--plugin-options" &&
+      !arg.startsWith("--plugin-options=")
+    ) rest.push(arg);
+  }
+  return { plugins, options, rest };
+}
+
+function parseOptionFlags(values: string[], registry: PluginRegistry): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    if (eq <= 0) {
+      throw new UsageError(`--plugin-options '${value}' must look like name={"key": value}`);
+    }
+    const name = value.slice(0, eq);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(value.slice(eq + 1));
+    } catch (error) {
+      throw new UsageError(
+        `--plugin-options for ${name}: not valid JSON (${(error as Error).message})`,
+        "E_CONFIG",
+      );
+    }
+    out.set(name, parsePluginOptions(registry.get(name), raw));
+  }
+  return out;
+}
+
+async function runCommand(
+  path: string,
+  command: HostVerb,
+  argv: string[],
+  base: Omit<HostContext, "json">,
+): Promise<number> {
+  if (command.pendingIssue) {
+    if (argv.includes("--help") || argv.includes("-h")) {
+      console.log(
+        formatHelp(path, command, `Not available yet: arrives with ${command.pendingIssue}.`),
+      );
+      return 0;
+    }
+    throw new UsageError(
+      `${path} is not available yet: it arrives with the ${command.pendingIssue} issue`,
+      "E_NOT_AVAILABLE",
+    );
+  }
+  const subcommands = (command as HostVerb).subcommands;
+  if (subcommands?.length) {
+    const [sub, ...rest] = argv;
+    const found = subcommands.find((s) => s.name === sub);
+    if (!found) {
+      const list = subcommands.map((s) => `  ${path} ${s.name}  ${s.description}`).join("\n");
+      if (sub === undefined || sub === "--help" || sub === "-h") {
+        console.log(`Usage: ${path} <subcommand> [flags]\n\n${command.description}\n\n${list}`);
+        return sub === undefined ? 2 : 0;
+      }
+      throw new UsageError(`${path}: unknown subcommand '${sub}'; choose one of:\n${list}`);
+    }
+    return runCommand(`${path} ${sub}`, found, rest, base);
+  }
+  const args = parseArgs(argv, command.flags ?? {}, path);
+  if (args.flags.help) {
+    console.log(formatHelp(path, command));
+    return 0;
+  }
+  const ctx: HostContext = { ...base, json: args.flags.json === true };
+  const status = await command.run!(args, ctx);
+  return typeof status === "number" ? status : 0;
+}
+
+/**
+ * Runs the CLI and returns the exit status.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./cli.ts";
+ * const status = await main(["plugins", "--json"]);
+ * console.log(status); // 0
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new DOMException("interrupted", "AbortError"));
+  try {
+    Deno.addSignalListener("SIGINT", onSignal);
+  } catch { /* signals unsupported here */ }
+  try {
+    const { plugins, options, rest } = extractPreFlags(argv);
+    const registry = new PluginRegistry();
+    for (const plugin of builtinPlugins) registry.register(plugin, "built-in");
+    for (const spec of plugins) await registry.load(spec);
+    const pluginOptions = parseOptionFlags(options, registry);
+    const base = {
+      registry,
+      pluginOptions,
+      signal: controller.signal,
+      log: (m: string) => console.error(m),
+    };
+    const [verb, ...args] = rest;
+    if (verb === undefined || verb === "--help" || verb === "-h" || verb === "help") {
+      console.log(topHelp(registry));
+      return verb === undefined ? 2 : 0;
+    }
+    const hostVerb = HOST_VERBS.find((v) => v.name === verb);
+    if (hostVerb) return await runCommand(`${PROGRAM} ${verb}`, hostVerb, args, base);
+    if (registry.has(verb)) {
+      const plugin = registry.get(verb);
+      const commands = plugin.commands ?? [];
+      const pseudo: HostVerb = {
+        name: verb,
+        description: plugin.description,
+        subcommands: commands.map((c) => ({ ...c, run: c.run })),
+      };
+      if (commands.length === 0) {
+        throw new UsageError(`plugin ${verb} has no commands; see '${PROGRAM} plugins'`);
+      }
+      return await runCommand(`${PROGRAM} ${verb}`, pseudo, args, base);
+    }
+    throw new UsageError(
+      `unknown verb or plugin '${verb}'; verbs: ${
+        HOST_VERBS.map((v) => v.name).join(", ")
+      }; plugins: ${registry.names().join(", ") || "(none)"}`,
+    );
+  } catch (error) {
+    return reportError(error);
+  } finally {
+    try {
+      Deno.removeSignalListener("SIGINT", onSignal);
+    } catch { /* ignore */ }
+  }
+}
+
+/** Codes that mean the run itself failed rather than its input; they exit 1. */
+const FAILURE_CODES = new Set(["E_PLUGIN_HOOK", "E_GRAPH", "E_GRAD_RULE"]);
+
+/** Prints an error as one line and maps it to an exit status (2: usage or input, 1: failure). */
+export function reportError(error: unknown): number {
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const [firstLine, ...rest] = message.split("\n");
+  console.error(`${PROGRAM}: error${code ? `[${code}]` : ""}: ${firstLine}`);
+  if (rest.length) console.error(rest.join("\n"));
+  if (Deno.env.get("DRAMATIS_DEBUG") && error instanceof Error && error.stack) {
+    console.error(error.stack);
+  }
+  return code !== undefined && !FAILURE_CODES.has(code) ? 2 : 1;
+}

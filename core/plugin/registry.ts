@@ -1,0 +1,123 @@
+/**
+ * The plugin registry: built-ins plus third-party plugins loaded by path or URL, with the
+ * name rule, duplicate detection and option validation done before anything runs.
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { PluginError } from "../errors.ts";
+import type { Plugin, PluginRoles } from "../contracts/plugin.ts";
+import { assertPlugin, parsePluginOptions } from "./validate.ts";
+
+/** A registered plugin and where it came from. */
+export interface RegisteredPlugin {
+  plugin: Plugin;
+  /** `built-in`, or the path / URL it was loaded from. */
+  source: string;
+}
+
+/**
+ * Holds the plugins of one process.
+ *
+ * @example
+ * ```ts
+ * import { PluginRegistry } from "./registry.ts";
+ * const registry = new PluginRegistry();
+ * await registry.load("./examples/third_party_plugin/mod.ts");
+ * console.log(registry.names());
+ * ```
+ */
+export class PluginRegistry {
+  #plugins = new Map<string, RegisteredPlugin>();
+
+  /** Registers a plugin object after the structural checks; rejects duplicate names. */
+  register(value: unknown, source = "built-in"): Plugin {
+    const plugin = assertPlugin(value, source);
+    const existing = this.#plugins.get(plugin.name);
+    if (existing) {
+      throw new PluginError(
+        plugin.name,
+        "load",
+        "E_PLUGIN_DUPLICATE",
+        `${source}: the name '${plugin.name}' is already taken by ${existing.source}; rename one of them`,
+      );
+    }
+    this.#plugins.set(plugin.name, { plugin, source });
+    return plugin;
+  }
+
+  /** Imports a plugin module by file path (relative to the working directory) or URL. */
+  async load(specifier: string): Promise<Plugin> {
+    const url = /^[a-z][a-z0-9+.-]*:/i.test(specifier) && !/^[a-z]:[\\/]/i.test(specifier)
+      ? specifier
+      : pathToFileURL(isAbsolute(specifier) ? specifier : resolve(Deno.cwd(), specifier)).href;
+    let module: Record<string, unknown>;
+    try {
+      module = await import(url);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+      throw new PluginError(
+        "?",
+        "load",
+        "E_PLUGIN_LOAD",
+        `${specifier}: cannot import (${reason}); check the path and that the file exports default a Plugin`,
+        { cause: error },
+      );
+    }
+    if (!("default" in module)) {
+      throw new PluginError(
+        "?",
+        "load",
+        "E_PLUGIN_SHAPE",
+        `${specifier}: the module has no default export; add 'export default myPlugin'`,
+      );
+    }
+    return this.register(module.default, specifier);
+  }
+
+  /** The plugin with this name, or an error listing the known names. */
+  get(name: string): Plugin {
+    const entry = this.#plugins.get(name);
+    if (!entry) {
+      throw new PluginError(
+        name,
+        "lookup",
+        "E_PLUGIN_UNKNOWN",
+        `no plugin is named '${name}'; known: ${
+          this.names().join(", ") || "(none)"
+        }. Load a third-party one with --plugin ./path.ts`,
+      );
+    }
+    return entry.plugin;
+  }
+
+  /** Whether a plugin with this name is registered. */
+  has(name: string): boolean {
+    return this.#plugins.has(name);
+  }
+
+  /** Registered plugin names in registration order. */
+  names(): string[] {
+    return [...this.#plugins.keys()];
+  }
+
+  /** All registered plugins with their sources. */
+  list(): RegisteredPlugin[] {
+    return [...this.#plugins.values()];
+  }
+
+  /** Validates options against the plugin's schema, then builds its roles. */
+  async instantiate(name: string, rawOptions: unknown = {}): Promise<PluginRoles> {
+    const plugin = this.get(name);
+    const options = parsePluginOptions(plugin, rawOptions);
+    try {
+      return await plugin.create(options);
+    } catch (error) {
+      if (error instanceof PluginError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PluginError(name, "create", "E_PLUGIN_HOOK", reason, { cause: error });
+    }
+  }
+}

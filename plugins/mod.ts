@@ -1,0 +1,11 @@
+/**
+ * The built-in plugins, listed once. A plugin lands here when its roles work end to end.
+ *
+ * @module
+ */
+
+import type { Plugin } from "../core/contracts/plugin.ts";
+
+/** Every built-in plugin, in listing order. */
+// deno-lint-ignore no-explicit-any
+export const builtinPlugins: Plugin<any>[] = [];
