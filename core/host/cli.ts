@@ -5,25 +5,15 @@
  * @module
  */
 
-import { errorCode, PluginError, UsageError } from "../errors.ts";
+import { errorCode, UsageError } from "../errors.ts";
 import { PluginRegistry } from "../plugin/registry.ts";
 import { parsePluginOptions } from "../plugin/validate.ts";
 import { builtinPlugins } from "../../plugins/mod.ts";
-import { formatHelp, GLOBAL_FLAGS, parseArgs } from "./args.ts";
+import { formatHelp, parseArgs } from "./args.ts";
 import type { HostContext, HostVerb } from "./verb.ts";
 import { HOST_VERBS } from "./verbs/mod.ts";
 
 const PROGRAM = "dramatis";
-
-/** Flags read before dispatch: they apply to every verb. */
-const PRE_FLAGS = {
-  ...GLOBAL_FLAGS,
-  "plugin-options": {
-    type: "string" as const,
-    multiple: true,
-    description: "options for a plugin as name=JSON (repeatable), validated before anything runs",
-  },
-};
 
 function topHelp(registry: PluginRegistry): string {
   const verbs = HOST_VERBS.map((v) =>
