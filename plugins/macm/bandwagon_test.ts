@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import type { ChatModel, ChatRequest, ChatResponse } from "../../core/contracts/chat_model.ts";
+import {
+  conformityEffect,
+  extractLineAnswer,
+  runBandwagon,
+  summarizeTrials,
+  trialPrompt,
+  TRIALS,
+} from "./bandwagon.ts";
+import { Simulacrum } from "./simulacrum.ts";
+import type { CharacterProfile } from "./profile.ts";
+
+class FnModel implements ChatModel {
+  readonly requests: ChatRequest[] = [];
+  constructor(readonly id: string, private fn: (r: ChatRequest) => string) {}
+  chat(request: ChatRequest): Promise<ChatResponse> {
+    this.requests.push(request);
+    const content = this.fn(request);
+    return Promise.resolve({
+      id: "x",
+      model: this.id,
+      created: 0,
+      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    });
+  }
+  stream(): AsyncIterable<never> {
+    throw new Error("not used");
+  }
+}
+
+const profile = {
+  ID: "9",
+  Gender: "female",
+  Name: "Test Person",
+  Age: 30,
+  Date_of_birth: "1993-01-01",
+  Photo: "NULL",
+  Occupation: "baker",
+  Traits: "- I often bake.",
+  Hobbies: "chess",
+  Family: "nuclear family",
+  Education: "graduated from high school",
+  "Short-term_goals": "sleep",
+  "Long-term_goal": "buying a home",
+} satisfies CharacterProfile;
+
+Deno.test("TRIALS has 6 neutral and 12 critical trials", () => {
+  assert.equal(TRIALS.length, 18);
+  assert.equal(TRIALS.filter((t) => t[4] !== t[5]).length, 12);
+  for (const t of TRIALS) assert.equal(t[t[4]], t[0], "the correct line equals the standard");
+});
+
+Deno.test("extractLineAnswer() takes the first standalone digit 1-3", () => {
+  assert.equal(extractLineAnswer("Line 3, obviously."), 3);
+  assert.equal(extractLineAnswer("I say 2"), 2);
+  assert.equal(extractLineAnswer("The standard is 10 inches and line 1 is 8.75, so 2."), 1);
+  assert.equal(extractLineAnswer("8.75 or 10? line 2"), 2);
+  assert.equal(extractLineAnswer("1.5 inches is line 3"), 3);
+  assert.equal(extractLineAnswer("Line 4?"), null);
+  assert.equal(extractLineAnswer("the second one"), null);
+});
+
+Deno.test("trialPrompt() shows the group's answers only under pressure", () => {
+  const p = trialPrompt(3, TRIALS[2], "group_pressure");
+  assert.equal(p.match(/"Line 1"/g)?.length, 6);
+  assert.ok(p.includes("line 3 is 3 inches"));
+  assert.ok(!trialPrompt(3, TRIALS[2], "control").includes('"Line'));
+});
+
+Deno.test("summarizeTrials() counts conformity on critical trials only", () => {
+  const s = summarizeTrials([
+    { i: 1, correct: 2, group: 2, answer_raw: "", answer: 2, critical: false },
+    { i: 2, correct: 1, group: 3, answer_raw: "", answer: 3, critical: true },
+    { i: 3, correct: 1, group: 3, answer_raw: "", answer: 2, critical: true },
+    { i: 4, correct: 1, group: 3, answer_raw: "", answer: 1, critical: true },
+    { i: 5, correct: 1, group: 3, answer_raw: "", answer: null, critical: true },
+  ]);
+  assert.deepEqual(s, {
+    critical_trials: 4,
+    conformed: 1,
+    errors: 2,
+    unanswered: 1,
+    conformity_rate: 0.25,
+    error_rate: 0.5,
+  });
+});
+
+Deno.test("runBandwagon() runs 18 trials in one conversation and measures conformity", async () => {
+  // follows the group when it hears one, else answers the correct line
+  const follower = new FnModel("sim", (r) => {
+    const last = r.messages.at(-1)!.content;
+    const g = last.match(/"Line (\d)"/);
+    if (g) return `Line ${g[1]}.`;
+    const m = last.match(/standard line is ([\d.]+) inches/);
+    if (!m) return "Understood.";
+    const lens = [...last.matchAll(/[Ll]ine (\d) is ([\d.]+) inches/g)];
+    return `Line ${lens.find((x) => x[2] === m[1])![1]}`;
+  });
+  const s = new Simulacrum({
+    method: "prompt",
+    character: { profile, biography: "Born." },
+    simulacrum: follower,
+  });
+  const pressure = await runBandwagon(s, "group_pressure");
+  const control = await runBandwagon(s, "control");
+  assert.equal(pressure.trials.length, 18);
+  assert.equal(pressure.conformed, 12);
+  assert.equal(pressure.conformity_rate, 1);
+  assert.equal(control.error_rate, 0);
+  assert.deepEqual(conformityEffect(pressure, control), {
+    conformity_rate: 1,
+    control_error_rate: 0,
+    control_same_line_rate: 0,
+    effect: 1,
+  });
+  // the last trial sees the framing and 17 earlier trials as user/assistant turns
+  const last = follower.requests[18].messages;
+  assert.equal(last.length, 1 + 2 * 18 + 1);
+  assert.deepEqual(last.slice(0, 3).map((m) => m.role), ["system", "user", "assistant"]);
+  assert.throws(() => conformityEffect(control, pressure), TypeError);
+});

@@ -1,0 +1,62 @@
+/**
+ * Reads a character folder: `profile.json`, `biography.txt`, `story.txt` (one paragraph per
+ * line), `questions/{Cloze,Single_choice,Multiple_choices}.json`, and, once built,
+ * `memory/{index,long_memory}.json`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { splitParagraphs } from "./biography.ts";
+import { loadMemory } from "./memory_build.ts";
+import { parseProfile } from "./profile.ts";
+import { parseQuestionnaire, type QuestionItem } from "./questionnaire.ts";
+import type { Character } from "./simulacrum.ts";
+
+/** A loaded character folder. */
+export interface CharacterFolder extends Character {
+  story: string[];
+  questions: Record<string, QuestionItem[]>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** The shipped characters' folder. */
+export const SHIPPED_CHARACTERS_URL: URL = new URL("./data/characters/", import.meta.url);
+
+/**
+ * Loads a character folder; files are validated and errors name the file.
+ *
+ * @example
+ * ```ts
+ * import { loadCharacterDir, SHIPPED_CHARACTERS_URL } from "./character_dir.ts";
+ * const c = await loadCharacterDir(new URL("ada_whitlock/", SHIPPED_CHARACTERS_URL).pathname);
+ * console.log(c.profile.Name, c.story.length);
+ * ```
+ */
+export async function loadCharacterDir(dir: string): Promise<CharacterFolder> {
+  const read = (f: string) => Deno.readTextFile(join(dir, f));
+  const profile = parseProfile(JSON.parse(await read("profile.json")), join(dir, "profile.json"));
+  const biography = (await read("biography.txt")).trim();
+  const story = (await exists(join(dir, "story.txt")))
+    ? splitParagraphs(await read("story.txt"))
+    : [];
+  const questions: Record<string, QuestionItem[]> = {};
+  for (const type of ["Cloze", "Single_choice", "Multiple_choices"]) {
+    const f = join("questions", `${type}.json`);
+    if (await exists(join(dir, f))) {
+      questions[type] = parseQuestionnaire(JSON.parse(await read(f)), join(dir, f));
+    }
+  }
+  const memDir = join(dir, "memory");
+  const memory = (await exists(join(memDir, "index.json"))) ? await loadMemory(memDir) : undefined;
+  return { profile, biography, story, questions, memory };
+}

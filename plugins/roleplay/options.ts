@@ -1,0 +1,43 @@
+/**
+ * The roleplay plugin's options schema (validated before anything runs).
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/**
+ * Options of the roleplay plugin. Defaults follow the reference configuration.
+ *
+ * @example
+ * ```ts
+ * import { roleplayOptionsSchema } from "./options.ts";
+ * const o = roleplayOptionsSchema.parse({ personas: { mode: "random", count: 5 } });
+ * console.log(o.numTurns); // 12
+ * ```
+ */
+export const roleplayOptionsSchema = z.object({
+  numTurns: z.number().int().min(1).default(12),
+  seed: z.number().int().default(5),
+  personas: z.discriminatedUnion("mode", [
+    z.object({ mode: z.literal("fixed") }),
+    z.object({ mode: z.literal("random"), count: z.number().int().min(1).default(5) }),
+  ]).default({ mode: "fixed" }),
+  /** A goals JSONL file; the shipped 30 goals when absent. */
+  goals: z.string().optional(),
+  stopToken: z.string().min(1).default("FINISH"),
+  inquirerMaxN: z.number().int().min(2).default(4),
+  responderMaxN: z.number().int().min(2).default(5),
+  nonCoherentR: z.number().int().min(1).default(2),
+  promptIndex: z.number().int().min(0).default(0),
+  regenerateTries: z.number().int().min(1).nullable().default(null),
+  inquirerMaxTokens: z.number().int().min(1).default(1000),
+  responderMaxTokens: z.number().int().min(1).default(4000),
+  inquirerContextLength: z.number().int().min(1).default(8192),
+  responderContextLength: z.number().int().min(1).optional(),
+  inquirerHistory: z.enum(["prompt_and_extract", "extract"]).default("prompt_and_extract"),
+  cutSelfReplies: z.boolean().default(false),
+});
+
+/** Parsed roleplay options. */
+export type RoleplayOptions = z.infer<typeof roleplayOptionsSchema>;
