@@ -1,0 +1,417 @@
+/**
+ * Builds a Llama-family decoder (Llama 2 / 3.x, Mistral, Qwen2 / 2.5, Qwen3) as an ONNX graph from
+ * standard ops, with the transformers.js decoder I/O names, hidden-state outputs, residual
+ * steering inputs and adapter hooks at every linear layer.
+ *
+ * Layer-index convention: block i (0-based) reads `hidden_states.{i}` and produces
+ * `hidden_states.{i+1}` (hook point `layers.{i}.out`); `hidden_states.0` is the embedding output and
+ * `hidden_states.{L}` has the final norm applied, exactly like Hugging Face `output_hidden_states`.
+ *
+ * @module
+ */
+
+import type { Adapter, LinearHook } from "../contracts/adapter.ts";
+import { withCode } from "../errors.ts";
+import { GraphBuilder } from "../onnx/builder.ts";
+import { type Graph, makeModel, type Model, type ValueInfo } from "../onnx/ir.ts";
+import type { DecoderConfig } from "./config.ts";
+import {
+  applyRotary,
+  attentionBias,
+  checkHeads,
+  floatWeight,
+  type LayerContext,
+  linear,
+  rmsNorm,
+  rotaryTables,
+  transposedWeight,
+} from "./graph_layers.ts";
+import { ropeInverseFrequencies } from "./graph_rope.ts";
+import { expectedWeightShapes } from "./weights.ts";
+
+/** Decoder weights by Hugging Face name; linear weights in HF `[out, in]` layout. */
+export type DecoderWeightMap = Map<string, { shape: number[]; data: Float32Array }>;
+
+/** Options of {@link buildDecoderGraph}. */
+export interface DecoderGraphOptions {
+  /**
+   * Adds per-block residual edit inputs `steer.{i}.vectors` `[steer_k_i, hidden]`,
+   * `steer.{i}.scales` `[batch, seq, steer_k_i]`, `ablate.{i}.directions` `[ablate_k_i, hidden]`
+   * and `ablate.{i}.mask` `[batch, seq, ablate_k_i]`. After block i the residual becomes
+   * `h - ((h·dirsᵀ)·mask)·dirs + scales·vectors` (ablation first, so "remove u, then add c·u" is
+   * expressible). All ablation directions project against the same residual, so pass orthonormal
+   * directions when ablating several at once. Feed K = 0 rows for no edit. Default false.
+   */
+  steering?: boolean;
+  /** Adapters attached at the linear hooks they target. */
+  adapters?: Adapter[];
+  /** KV-cache I/O (`past_key_values.*` → `present.*`). False builds the training forward. Default true. */
+  cache?: boolean;
+  /** Adds the `num_logits_to_keep` int64 scalar input (0 = all, k = last k). Default true. */
+  numLogitsToKeep?: boolean;
+  /** Adds the `hidden_states.{0..L}` outputs. Default true. */
+  hiddenStates?: boolean;
+  /** Float type of the whole graph; float64 serves gradient checks. Default float32. */
+  dtype?: "float32" | "float64";
+  /** Additive bias of masked attention entries. Default: the float32 lowest finite value. */
+  maskValue?: number;
+}
+
+/** The value names {@link buildDecoderInto} produced. */
+export interface DecoderValues {
+  logits: string;
+  /** `hidden_states.{j}` values, j = 0..L (empty when disabled). */
+  hiddenStates: string[];
+  /** Per layer `{ key, value }` present values (empty without cache). */
+  presents: { key: string; value: string }[];
+  /** Every linear hook of the decoder, in graph order. */
+  hooks: LinearHook[];
+  /** Symbolic shape of the logits. */
+  logitsShape: (number | string)[];
+}
+
+/** A built decoder: the model and a description of its I/O. */
+export interface DecoderGraph {
+  model: Model;
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  hooks: LinearHook[];
+  /** Adapter parameters declared as graph inputs. */
+  parameters: ValueInfo[];
+}
+
+const F32_LOWEST = -3.4028234663852886e38;
+
+/**
+ * The linear hooks of a decoder with this config, in graph order.
+ *
+ * @example
+ * ```ts
+ * import { decoderHooks } from "./decoder_graph.ts";
+ * import type { DecoderConfig } from "./config.ts";
+ * declare const config: DecoderConfig;
+ * console.log(decoderHooks(config).map((h) => h.name)); // ["layers.0.attn.q_proj", …, "lm_head"]
+ * ```
+ */
+export function decoderHooks(config: DecoderConfig): LinearHook[] {
+  const { hiddenSize: d, intermediateSize: f, headDim: hd, numHeads: nh, numKvHeads: nkv } = config;
+  const hooks: LinearHook[] = [];
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `layers.${i}`;
+    hooks.push(
+      { name: `${p}.attn.q_proj`, layer: i, inFeatures: d, outFeatures: nh * hd },
+      { name: `${p}.attn.k_proj`, layer: i, inFeatures: d, outFeatures: nkv * hd },
+      { name: `${p}.attn.v_proj`, layer: i, inFeatures: d, outFeatures: nkv * hd },
+      { name: `${p}.attn.o_proj`, layer: i, inFeatures: nh * hd, outFeatures: d },
+      { name: `${p}.mlp.gate_proj`, layer: i, inFeatures: d, outFeatures: f },
+      { name: `${p}.mlp.up_proj`, layer: i, inFeatures: d, outFeatures: f },
+      { name: `${p}.mlp.down_proj`, layer: i, inFeatures: f, outFeatures: d },
+    );
+  }
+  hooks.push({ name: "lm_head", layer: -1, inFeatures: d, outFeatures: config.vocabSize });
+  return hooks;
+}
+
+function checkWeights(config: DecoderConfig, weights: DecoderWeightMap): void {
+  for (const [name, shape] of expectedWeightShapes(config)) {
+    const w = weights.get(name);
+    if (!w) {
+      throw withCode(
+        new RangeError(
+          `weight "${name}" is missing; a ${config.modelType} decoder with this config needs it with shape [${shape}]`,
+        ),
+        "E_WEIGHTS",
+      );
+    }
+    const n = shape.reduce((a, c) => a * c, 1);
+    if (w.shape.join(",") !== shape.join(",") || w.data.length !== n) {
+      throw withCode(
+        new RangeError(
+          `weight "${name}" has shape [${w.shape}] (${w.data.length} values); the config needs [${shape}] — check config.json against the checkpoint`,
+        ),
+        "E_WEIGHTS",
+      );
+    }
+  }
+}
+
+/**
+ * Emits the decoder into an existing builder: declares its inputs, returns its value names, and
+ * leaves outputs to the caller (the training graph adds a loss instead of exposing logits).
+ *
+ * @example
+ * ```ts
+ * import { GraphBuilder } from "../onnx/builder.ts";
+ * import { buildDecoderInto } from "./decoder_graph.ts";
+ * import type { DecoderConfig } from "./config.ts";
+ * declare const config: DecoderConfig;
+ * declare const weights: Map<string, { shape: number[]; data: Float32Array }>;
+ * const b = new GraphBuilder();
+ * const { logits } = buildDecoderInto(b, config, weights, { cache: false, numLogitsToKeep: false });
+ * console.log(logits);
+ * ```
+ */
+export function buildDecoderInto(
+  b: GraphBuilder,
+  config: DecoderConfig,
+  weights: DecoderWeightMap,
+  options: DecoderGraphOptions = {},
+): DecoderValues {
+  const cache = options.cache ?? true;
+  const steering = options.steering ?? false;
+  const keepInput = options.numLogitsToKeep ?? true;
+  const wantHidden = options.hiddenStates ?? true;
+  const {
+    hiddenSize: d,
+    headDim: hd,
+    numHeads: nh,
+    numKvHeads: nkv,
+    numLayers: L,
+    rmsNormEps: eps,
+  } = config;
+  const group = checkHeads(nh, nkv);
+  checkWeights(config, weights);
+  const hooks = decoderHooks(config);
+  const hookByName = new Map(hooks.map((h) => [h.name, h]));
+  const adapters = (options.adapters ?? []).map((adapter) => {
+    const targets = new Set(adapter.targets(hooks.map((h) => ({ ...h }))));
+    for (const t of targets) {
+      if (!hookByName.has(t)) {
+        throw withCode(
+          new RangeError(
+            `adapter ${adapter.kind} targets "${t}", which is not a linear hook of this decoder (e.g. ${
+              hooks[0].name
+            })`,
+          ),
+          "E_PLUGIN_HOOK",
+        );
+      }
+    }
+    return { adapter, targets };
+  });
+  const ctx: LayerContext = { b, adapters };
+  const W = (name: string) => weights.get(name)!;
+  const lin = (name: string, x: string, hfName: string, bias?: string) => {
+    const w = W(hfName);
+    return linear(
+      ctx,
+      hookByName.get(name)!,
+      x,
+      transposedWeight(b, `${hfName}_t`, w.shape, w.data),
+      { bias },
+    );
+  };
+  const norm = (x: string, hfName: string) =>
+    rmsNorm(ctx, x, floatWeight(b, hfName, W(hfName).shape, W(hfName).data), eps);
+
+  const seqDims = ["batch_size", "sequence_length"];
+  const inputIds = b.input("input_ids", "int64", seqDims);
+  const attentionMask = b.input("attention_mask", "int64", [
+    "batch_size",
+    cache ? "total_sequence_length" : "sequence_length",
+  ]);
+  const positionIds = b.input("position_ids", "int64", seqDims);
+  const past = cache
+    ? Array.from({ length: L }, (_, i) => ({
+      key: b.input(`past_key_values.${i}.key`, b.floatType, [
+        "batch_size",
+        nkv,
+        "past_sequence_length",
+        hd,
+      ]),
+      value: b.input(`past_key_values.${i}.value`, b.floatType, [
+        "batch_size",
+        nkv,
+        "past_sequence_length",
+        hd,
+      ]),
+    }))
+    : [];
+  const keep = keepInput ? b.input("num_logits_to_keep", "int64", []) : undefined;
+
+  const embed = W("model.embed_tokens.weight");
+  const embedW = floatWeight(b, "model.embed_tokens.weight", embed.shape, embed.data);
+  let h = b.op1("Gather", [embedW, inputIds], {}, { outputNames: [b.fresh("embed")] });
+  const hidden: string[] = wantHidden ? [h] : [];
+  const tables = rotaryTables(ctx, positionIds, ropeInverseFrequencies(config));
+  let bias = attentionBias(ctx, inputIds, attentionMask, options.maskValue ?? F32_LOWEST);
+  if (group > 1) bias = b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]);
+  const scale = b.constant([1 / Math.sqrt(hd)], []);
+  const presents: { key: string; value: string }[] = [];
+
+  for (let i = 0; i < L; i++) {
+    b.scoped(`layers.${i}`, () => {
+      const p = `model.layers.${i}`;
+      const a = `${p}.self_attn`;
+      const x = norm(h, `${p}.input_layernorm.weight`);
+      const biasOf = (n: string) => {
+        const t = weights.get(`${a}.${n}.bias`);
+        return t && (config.attentionBias || n === "o_proj")
+          ? floatWeight(b, `${a}.${n}.bias`, t.shape, t.data)
+          : undefined;
+      };
+      const heads = (v: string, n: number, normName?: string) => {
+        let r = b.op1("Reshape", [v, b.constantInt([0, 0, n, hd], [4])]);
+        if (normName) r = norm(r, normName);
+        return b.op1("Transpose", [r], { perm: [0, 2, 1, 3] });
+      };
+      const qk = config.qkNorm;
+      let q = heads(
+        lin(`layers.${i}.attn.q_proj`, x, `${a}.q_proj.weight`, biasOf("q_proj")),
+        nh,
+        qk ? `${a}.q_norm.weight` : undefined,
+      );
+      let k = heads(
+        lin(`layers.${i}.attn.k_proj`, x, `${a}.k_proj.weight`, biasOf("k_proj")),
+        nkv,
+        qk ? `${a}.k_norm.weight` : undefined,
+      );
+      const vNew = heads(
+        lin(`layers.${i}.attn.v_proj`, x, `${a}.v_proj.weight`, biasOf("v_proj")),
+        nkv,
+      );
+      q = applyRotary(ctx, q, tables, hd);
+      k = applyRotary(ctx, k, tables, hd);
+      let v = vNew;
+      if (cache) {
+        k = b.op1("Concat", [past[i].key, k], { axis: 2 });
+        v = b.op1("Concat", [past[i].value, vNew], { axis: 2 });
+        presents.push({ key: k, value: v });
+      }
+      q = b.op1("Mul", [q, scale]);
+      let kt = b.op1("Transpose", [k], { perm: [0, 1, 3, 2] });
+      if (group > 1) {
+        // Query heads h = kv·group + g share kv head kv: group them instead of copying K and V.
+        q = b.op1("Reshape", [q, b.constantInt([0, nkv, group, -1, hd], [5])]);
+        kt = b.op1("Unsqueeze", [kt, b.constantInt([2], [1])]);
+        v = b.op1("Unsqueeze", [v, b.constantInt([2], [1])]);
+      }
+      const scores = b.op1("Add", [b.op1("MatMul", [q, kt]), bias]);
+      let ctxv = b.op1("MatMul", [b.op1("Softmax", [scores], { axis: -1 }), v]);
+      if (group > 1) ctxv = b.op1("Reshape", [ctxv, b.constantInt([0, nh, -1, hd], [4])]);
+      const merged = b.op1("Reshape", [
+        b.op1("Transpose", [ctxv], { perm: [0, 2, 1, 3] }),
+        b.constantInt([0, 0, nh * hd], [3]),
+      ]);
+      const attnOut = lin(
+        `layers.${i}.attn.o_proj`,
+        merged,
+        `${a}.o_proj.weight`,
+        biasOf("o_proj"),
+      );
+      h = b.op1("Add", [h, attnOut]);
+
+      const m = `${p}.mlp`;
+      const y = norm(h, `${p}.post_attention_layernorm.weight`);
+      const gate = lin(`layers.${i}.mlp.gate_proj`, y, `${m}.gate_proj.weight`);
+      const up = lin(`layers.${i}.mlp.up_proj`, y, `${m}.up_proj.weight`);
+      const act = b.op1("Mul", [b.op1("Mul", [gate, b.op1("Sigmoid", [gate])]), up]);
+      h = b.op1("Add", [h, lin(`layers.${i}.mlp.down_proj`, act, `${m}.down_proj.weight`)]);
+
+      if (steering) {
+        const dirs = b.input(`ablate.${i}.directions`, b.floatType, [`ablate_k_${i}`, d]);
+        const amask = b.input(`ablate.${i}.mask`, b.floatType, [
+          "batch_size",
+          "sequence_length",
+          `ablate_k_${i}`,
+        ]);
+        const proj = b.op1("Mul", [
+          b.op1("MatMul", [h, b.op1("Transpose", [dirs], { perm: [1, 0] })]),
+          amask,
+        ]);
+        h = b.op1("Sub", [h, b.op1("MatMul", [proj, dirs])]);
+        const vecs = b.input(`steer.${i}.vectors`, b.floatType, [`steer_k_${i}`, d]);
+        const scales = b.input(`steer.${i}.scales`, b.floatType, [
+          "batch_size",
+          "sequence_length",
+          `steer_k_${i}`,
+        ]);
+        h = b.op1("Add", [h, b.op1("MatMul", [scales, vecs])]);
+      }
+      if (wantHidden && i < L - 1) hidden.push(h);
+    });
+  }
+  const finalH = norm(h, "model.norm.weight");
+  if (wantHidden) hidden.push(finalH);
+
+  let headIn = finalH;
+  let logitsLen: number | string = "sequence_length";
+  if (keep) {
+    const start = b.op1("Neg", [b.op1("Reshape", [keep, b.constantInt([1], [1])])]);
+    headIn = b.op1("Slice", [
+      finalH,
+      start,
+      b.constantInt([2 ** 62], [1]),
+      b.constantInt([1], [1]),
+    ]);
+    logitsLen = "num_logits";
+  }
+  const lmHook = hookByName.get("lm_head")!;
+  const logits = config.tieWordEmbeddings
+    ? linear(ctx, lmHook, headIn, embedW, { hfLayout: true })
+    : lin("lm_head", headIn, "lm_head.weight");
+  return {
+    logits,
+    hiddenStates: hidden,
+    presents,
+    hooks,
+    logitsShape: ["batch_size", logitsLen, config.vocabSize],
+  };
+}
+
+/**
+ * Builds the decoder model: transformers.js-compatible I/O (`input_ids`, `attention_mask`,
+ * `position_ids`, `past_key_values.{i}.key/value`, `num_logits_to_keep` → `logits`,
+ * `present.{i}.key/value`), plus `hidden_states.{0..L}` outputs and the optional steering inputs.
+ * Left padding: feed `position_ids = cumsum(mask) - 1` (masked positions 1); keys whose
+ * `attention_mask` is 0 are masked.
+ *
+ * @example
+ * ```ts
+ * import { buildDecoderGraph } from "./decoder_graph.ts";
+ * import type { DecoderConfig } from "./config.ts";
+ * declare const config: DecoderConfig;
+ * declare const weights: Map<string, { shape: number[]; data: Float32Array }>;
+ * const { model, inputs } = buildDecoderGraph(config, weights, { steering: true });
+ * console.log(inputs.map((i) => i.name));
+ * ```
+ */
+export function buildDecoderGraph(
+  config: DecoderConfig,
+  weights: DecoderWeightMap,
+  options: DecoderGraphOptions = {},
+): DecoderGraph {
+  const b = new GraphBuilder({
+    name: `dramatis_${config.modelType}`,
+    floatType: options.dtype ?? "float32",
+  });
+  const values = buildDecoderInto(b, config, weights, options);
+  const ft = b.floatType;
+  const { headDim: hd, numKvHeads: nkv, hiddenSize: d } = config;
+  b.output("logits", ft, values.logitsShape, values.logits);
+  values.presents.forEach((p, i) => {
+    b.output(`present.${i}.key`, ft, ["batch_size", nkv, "total_sequence_length", hd], p.key);
+    b.output(`present.${i}.value`, ft, ["batch_size", nkv, "total_sequence_length", hd], p.value);
+  });
+  values.hiddenStates.forEach((v, j) =>
+    b.output(`hidden_states.${j}`, ft, ["batch_size", "sequence_length", d], v)
+  );
+  const graph: Graph = b.graph();
+  const meta = {
+    modelType: config.modelType,
+    numLayers: config.numLayers,
+    cache: options.cache ?? true,
+    steering: options.steering ?? false,
+    hiddenStates: options.hiddenStates ?? true,
+    numLogitsToKeep: options.numLogitsToKeep ?? true,
+    adapters: (options.adapters ?? []).map((a) => a.kind),
+    dtype: ft,
+  };
+  return {
+    model: makeModel(graph, { metadata: { "dramatis.decoder": JSON.stringify(meta) } }),
+    inputs: graph.inputs,
+    outputs: graph.outputs,
+    hooks: values.hooks,
+    parameters: b.parameters(),
+  };
+}

@@ -1,0 +1,501 @@
+/**
+ * {@link Engine}: a loaded model ready to generate. It resolves the model directory, parses the
+ * config, loads the tokenizer, builds and exports the ONNX decoder into a cache keyed by a hash of
+ * the config, the weight files (names, sizes, mtimes) and the build options (so a second load skips
+ * the export), and opens a worker-backed onnxruntime session.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Adapter } from "../contracts/adapter.ts";
+import type { ChatMessage, FinishReason, TokenLogprob } from "../contracts/chat_model.ts";
+import type { ResidualEdit } from "../contracts/steerer.ts";
+import { withCode } from "../errors.ts";
+import type { Provider } from "../runtime/providers.ts";
+import { OrtSession } from "../runtime/session.ts";
+import type { WireTensor } from "../runtime/tensor.ts";
+import { type DecoderConfig, readDecoderConfig } from "./config.ts";
+import { decoderHooks } from "./decoder_graph.ts";
+import { exportDecoder } from "./export.ts";
+import type { HubOptions } from "./hub.ts";
+import { resolveModel } from "./model_dir.ts";
+import {
+  type DecoderModel,
+  forwardPass,
+  type ForwardResult,
+  type GenerateOptions,
+  generateStream,
+  type GenerationStats,
+} from "./generate.ts";
+import type { SelectedToken } from "./sampling.ts";
+import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
+import { loadWeights } from "./weights.ts";
+
+/** Bump when the exported graph format changes in a way file stamps would not show. */
+const GRAPH_FORMAT = 1;
+
+/** Options of {@link Engine.load}. */
+export interface EngineOptions {
+  /** Execution provider; default `cpu`. */
+  provider?: Provider;
+  /** Threads inside one op (default: one per core). */
+  threads?: number;
+  /** Build the graph with steering inputs (needed for `edits`). Default false. */
+  steering?: boolean;
+  /** Adapters built into the graph; their parameters and runtime inputs are fed on every call. */
+  adapters?: Adapter[];
+  /** Where exported graphs are cached; default `$DRAMATIS_CACHE/graphs` or `~/.cache/dramatis/graphs`. */
+  cacheDir?: string;
+  /** Reports load steps (resolve, export, session) for progress output. */
+  onProgress?: (step: string) => void;
+  /** Endpoint, token, revision and cache of hub downloads (hub ids only). */
+  hub?: HubOptions;
+}
+
+/** What can be generated from: text prompt(s), chat conversation(s), or token ids. */
+export type EngineInput =
+  | string
+  | readonly string[]
+  | readonly ChatMessage[]
+  | readonly (readonly ChatMessage[])[]
+  | { inputIds: readonly (readonly number[])[] };
+
+/** Options of {@link Engine.generate} and {@link Engine.stream}. */
+export interface EngineGenerateOptions extends Omit<GenerateOptions, "runtimeInputs"> {
+  /** Identities per prompt (hirpf), or one list for all prompts. */
+  identities?: readonly string[] | readonly (readonly string[])[];
+  /** A chat template to use instead of the model's own. */
+  chatTemplate?: string;
+  /** Extra chat-template variables (e.g. `{ enable_thinking: false }`). */
+  templateVariables?: Record<string, unknown>;
+}
+
+/** One completion with token strings resolved. */
+export interface EngineCompletion {
+  prompt: number;
+  index: number;
+  text: string;
+  tokens: number[];
+  finishReason: FinishReason;
+  logprobs?: TokenLogprob[];
+}
+
+/** Result of {@link Engine.generate}. */
+export interface EngineResult {
+  completions: EngineCompletion[];
+  /** Prompt token ids, per prompt. */
+  promptTokens: number[][];
+  stats: GenerationStats;
+  seed: number;
+}
+
+/** Events of {@link Engine.stream}. */
+export type EngineEvent =
+  | {
+    type: "delta";
+    prompt: number;
+    index: number;
+    text: string;
+    token: number;
+    logprob?: TokenLogprob;
+  }
+  | { type: "finish"; prompt: number; index: number; text: string; finishReason: FinishReason }
+  | { type: "done"; result: EngineResult };
+
+function isMessage(x: unknown): x is ChatMessage {
+  return typeof x === "object" && x !== null && "role" in x && "content" in x;
+}
+
+/**
+ * A loaded model.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * const engine = await Engine.load("./models/tiny", { provider: "cpu", threads: 2 });
+ * const r = await engine.generate([{ role: "user", content: "Hi" }], { maxNewTokens: 16 });
+ * console.log(r.completions[0].text);
+ * await engine.close();
+ * ```
+ */
+export class Engine {
+  #session: OrtSession;
+  #model: DecoderModel;
+  #adapters: Adapter[];
+  #paramFeeds: Map<string, { shape: number[]; data: Float32Array }>;
+  /** The model directory. */
+  readonly modelDir: string;
+  /** The parsed config. */
+  readonly config: DecoderConfig;
+  /** The tokenizer and chat template. */
+  readonly tokenizer: ModelTokenizer;
+  /** The exported graph file the session runs. */
+  readonly graphPath: string;
+  /** Whether the graph takes steering inputs. */
+  readonly steering: boolean;
+
+  private constructor(init: {
+    session: OrtSession;
+    modelDir: string;
+    config: DecoderConfig;
+    tokenizer: ModelTokenizer;
+    graphPath: string;
+    steering: boolean;
+    adapters: Adapter[];
+  }) {
+    this.#session = init.session;
+    this.modelDir = init.modelDir;
+    this.config = init.config;
+    this.tokenizer = init.tokenizer;
+    this.graphPath = init.graphPath;
+    this.steering = init.steering;
+    this.#adapters = init.adapters;
+    const c = init.config;
+    const eos = [...new Set([...c.eosTokenIds, ...init.tokenizer.eosTokenIds])];
+    this.#model = {
+      session: init.session,
+      shape: {
+        numLayers: c.numLayers,
+        numKvHeads: c.numKvHeads,
+        headDim: c.headDim,
+        hiddenSize: c.hiddenSize,
+      },
+      eosTokenIds: eos,
+      padTokenId: init.tokenizer.padTokenId ?? c.padTokenId ?? eos[0] ?? 0,
+      decode: (ids) => init.tokenizer.decode(ids, { skipSpecialTokens: true }),
+    };
+    this.#paramFeeds = new Map();
+    for (const a of init.adapters) {
+      for (const p of a.parameters()) {
+        this.#paramFeeds.set(p.name, { shape: p.shape, data: p.data });
+      }
+    }
+    const known = new Set([
+      "input_ids",
+      "attention_mask",
+      "position_ids",
+      "num_logits_to_keep",
+    ]);
+    const missing = init.session.inputNames.filter((n) =>
+      !known.has(n) && !n.startsWith("past_key_values.") && !/^(steer|ablate)\.\d+\./.test(n) &&
+      !this.#paramFeeds.has(n) && !this.#adapters.some((a) => a.runtimeInputs)
+    );
+    if (missing.length > 0) {
+      throw withCode(
+        new TypeError(
+          `the graph needs inputs ${
+            missing.join(", ")
+          } that no adapter provides; pass the adapters it was built with`,
+        ),
+        "E_GRAPH",
+      );
+    }
+  }
+
+  /**
+   * Loads a model directory (or hub id), exporting its graph on first use.
+   *
+   * @example
+   * ```ts
+   * import { Engine } from "./engine.ts";
+   * const engine = await Engine.load("./models/tiny", { steering: true });
+   * console.log(engine.config.numLayers, engine.graphPath);
+   * await engine.close();
+   * ```
+   */
+  static async load(modelDirOrId: string, options: EngineOptions = {}): Promise<Engine> {
+    const log = options.onProgress ?? (() => {});
+    log(`resolving ${modelDirOrId}`);
+    const { dir: modelDir } = await resolveModel(modelDirOrId, options.hub);
+    const config = await readDecoderConfig(modelDir);
+    const tokenizer = await loadTokenizer(modelDir);
+    const steering = options.steering ?? false;
+    const adapters = options.adapters ?? [];
+    const key = await graphKey(modelDir, config, { steering, adapters });
+    const root = options.cacheDir ??
+      join(Deno.env.get("DRAMATIS_CACHE") ?? join(homedir(), ".cache", "dramatis"), "graphs");
+    const graphDir = join(root, key);
+    const graphPath = join(graphDir, "model.onnx");
+    if (!(await exists(join(graphDir, "done.json")))) {
+      log("loading weights");
+      const weights = await loadWeights(modelDir, config);
+      log(`exporting the ONNX graph to ${graphDir}`);
+      const tmp = `${graphDir}.tmp-${crypto.randomUUID()}`;
+      try {
+        await exportDecoder(config, weights, tmp, { steering, adapters, hiddenStates: true });
+        await Deno.writeTextFile(
+          join(tmp, "done.json"),
+          JSON.stringify({ modelDir, steering, adapters: adapters.map((a) => a.kind) }) + "\n",
+        );
+        await Deno.rename(tmp, graphDir).catch(async (e) => {
+          // Another process exported the same graph first: keep theirs.
+          if (!(await exists(join(graphDir, "done.json")))) throw e;
+        });
+      } finally {
+        await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      }
+    }
+    log("opening the session");
+    const session = await OrtSession.create(graphPath, {
+      provider: options.provider ?? "cpu",
+      intraOpThreads: options.threads,
+    });
+    try {
+      return new Engine({ session, modelDir, config, tokenizer, graphPath, steering, adapters });
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  }
+
+  /** The decoder as the generation loop sees it (session, sizes, EOS, pad, decode). */
+  get decoder(): DecoderModel {
+    return this.#model;
+  }
+
+  /** Turns any {@link EngineInput} into token ids, one list per prompt. */
+  encode(
+    input: EngineInput,
+    options: Pick<EngineGenerateOptions, "chatTemplate" | "templateVariables"> = {},
+  ): number[][] {
+    if (typeof input === "string") return [this.tokenizer.encode(input)];
+    if (!Array.isArray(input)) {
+      const ids = (input as { inputIds?: number[][] }).inputIds;
+      if (!Array.isArray(ids)) {
+        throw withCode(
+          new TypeError(
+            "input is not a string, string[], messages, messages[] or { inputIds }; pass one of those",
+          ),
+          "E_USAGE",
+        );
+      }
+      return ids.map((r) => [...r]);
+    }
+    if (input.length === 0) {
+      throw withCode(new TypeError("input is an empty list; pass at least one prompt"), "E_USAGE");
+    }
+    const chat = (m: readonly ChatMessage[]) =>
+      this.tokenizer.encodeChat(m.map((x) => ({ role: x.role, content: x.content })), {
+        addGenerationPrompt: true,
+        chatTemplate: options.chatTemplate,
+        variables: options.templateVariables,
+      });
+    if (isMessage(input[0])) return [chat(input as readonly ChatMessage[])];
+    if (typeof input[0] === "string") {
+      return (input as readonly string[]).map((s) => this.tokenizer.encode(s));
+    }
+    return (input as readonly (readonly ChatMessage[])[]).map(chat);
+  }
+
+  #runtimeInputs(identities: EngineGenerateOptions["identities"]) {
+    if (this.#paramFeeds.size === 0 && !this.#adapters.some((a) => a.runtimeInputs)) {
+      return undefined;
+    }
+    const perPrompt = (p: number): string[] => {
+      if (!identities || identities.length === 0) return [];
+      return typeof identities[0] === "string"
+        ? [...identities as readonly string[]]
+        : [...((identities as readonly (readonly string[])[])[p] ?? [])];
+    };
+    return (promptOfRow: readonly number[]): Record<string, WireTensor> => {
+      const feeds: Record<string, WireTensor> = {};
+      // Feeds are transferred to the worker, so parameters go as fresh copies each call.
+      for (const [name, p] of this.#paramFeeds) {
+        feeds[name] = { dtype: "float32", dims: [...p.shape], data: p.data.slice() };
+      }
+      for (const a of this.#adapters) {
+        const extra = a.runtimeInputs?.({
+          batchSize: promptOfRow.length,
+          identities: promptOfRow.map(perPrompt),
+        }) ?? {};
+        for (const [name, t] of Object.entries(extra)) {
+          feeds[name] = { dtype: t.dtype, dims: [...t.shape], data: t.data } as WireTensor;
+        }
+      }
+      return feeds;
+    };
+  }
+
+  #logprob(s: SelectedToken): TokenLogprob {
+    const str = (id: number) => this.tokenizer.decode([id]);
+    return {
+      token: str(s.token),
+      logprob: s.logprob,
+      top_logprobs: s.top.map((t) => ({ token: str(t.token), logprob: t.logprob })),
+    };
+  }
+
+  /**
+   * Streams generation events: `delta` per token, `finish` per completion, then one `done` with
+   * the full result.
+   *
+   * @example
+   * ```ts
+   * import { Engine } from "./engine.ts";
+   * const engine = await Engine.load("./models/tiny");
+   * for await (const ev of engine.stream("Once upon a time", { maxNewTokens: 20 })) {
+   *   if (ev.type === "delta") console.log(ev.text);
+   * }
+   * ```
+   */
+  async *stream(
+    input: EngineInput,
+    options: EngineGenerateOptions = {},
+  ): AsyncGenerator<EngineEvent, void> {
+    const prompts = this.encode(input, options);
+    const { identities, chatTemplate: _t, templateVariables: _v, ...gen } = options;
+    const it = generateStream(this.#model, prompts, {
+      ...gen,
+      runtimeInputs: this.#runtimeInputs(identities),
+    });
+    for (;;) {
+      const step = await it.next();
+      if (step.done) {
+        const r = step.value;
+        yield {
+          type: "done",
+          result: {
+            seed: r.seed,
+            stats: r.stats,
+            promptTokens: prompts,
+            completions: r.completions.map((c) => ({
+              prompt: c.prompt,
+              index: c.index,
+              text: c.text,
+              tokens: c.tokens,
+              finishReason: c.finishReason,
+              ...(c.logprobs ? { logprobs: c.logprobs.map((s) => this.#logprob(s)) } : {}),
+            })),
+          },
+        };
+        return;
+      }
+      const ev = step.value;
+      if (ev.type === "delta") {
+        yield {
+          type: "delta",
+          prompt: ev.prompt,
+          index: ev.index,
+          text: ev.text,
+          token: ev.token,
+          ...(ev.logprob ? { logprob: this.#logprob(ev.logprob) } : {}),
+        };
+      } else yield ev;
+    }
+  }
+
+  /**
+   * Generates completions for one or more prompts or conversations.
+   *
+   * @example
+   * ```ts
+   * import { Engine } from "./engine.ts";
+   * const engine = await Engine.load("./models/tiny");
+   * const r = await engine.generate(["Hello", "Goodbye"], { maxNewTokens: 8, temperature: 0.7, seed: 1 });
+   * console.log(r.completions.map((c) => c.text), r.stats.decodeTokensPerSecond);
+   * ```
+   */
+  async generate(input: EngineInput, options: EngineGenerateOptions = {}): Promise<EngineResult> {
+    for await (const ev of this.stream(input, options)) {
+      if (ev.type === "done") return ev.result;
+    }
+    throw new Error("generation ended without a result");
+  }
+
+  /**
+   * One forward pass over token ids (left-padded), optionally returning every hidden state
+   * (`hiddenStates[j]` = HF `hidden_states[j]`, j = 0..numLayers) and applying residual edits.
+   *
+   * @example
+   * ```ts
+   * import { Engine } from "./engine.ts";
+   * const engine = await Engine.load("./models/tiny");
+   * const ids = engine.tokenizer.encode("I am happy");
+   * const r = await engine.forward([ids], { hiddenStates: true });
+   * console.log(r.hiddenStates![engine.config.numLayers].dims);
+   * ```
+   */
+  forward(
+    inputIds: readonly (readonly number[])[],
+    options: {
+      hiddenStates?: boolean;
+      edits?: readonly ResidualEdit[];
+      identities?: EngineGenerateOptions["identities"];
+    } = {},
+  ): Promise<ForwardResult> {
+    return forwardPass(this.#model, inputIds, {
+      hiddenStates: options.hiddenStates,
+      edits: options.edits,
+      runtimeInputs: this.#runtimeInputs(options.identities),
+    });
+  }
+
+  /** Releases the session and its worker. */
+  async close(): Promise<void> {
+    await this.#session.release();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stamps (size, mtime) of the graph builder's own source files, when they are local files. */
+async function builderStamps(): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of ["./decoder_graph.ts", "./graph_layers.ts", "./graph_rope.ts", "./export.ts"]) {
+    const url = new URL(f, import.meta.url);
+    if (url.protocol !== "file:") continue;
+    try {
+      const st = await Deno.stat(fileURLToPath(url));
+      out.push(`${f}:${st.size}:${st.mtime?.getTime()}`);
+    } catch {
+      // not shipped as files: the format constant covers it
+    }
+  }
+  return out;
+}
+
+/**
+ * The cache key of an exported graph: a hash of the config, the weight files (name, size, mtime),
+ * the build options and the graph builder version.
+ */
+export async function graphKey(
+  modelDir: string,
+  config: DecoderConfig,
+  options: { steering: boolean; adapters: readonly Adapter[] },
+): Promise<string> {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(modelDir)) {
+    if (!e.isFile || !/\.safetensors(\.index\.json)?$/.test(e.name)) continue;
+    const st = await Deno.stat(join(modelDir, e.name));
+    files.push(`${e.name}:${st.size}:${st.mtime?.getTime()}`);
+  }
+  files.sort();
+  const hooks = decoderHooks(config);
+  const adapters = options.adapters.map((a) => ({
+    kind: a.kind,
+    targets: a.targets(hooks.map((x) => ({ ...x }))),
+    params: a.parameters().map((p) => [p.name, p.shape]),
+    config: (a as { config?: unknown }).config ?? null,
+  }));
+  const h = createHash("sha256");
+  h.update(JSON.stringify({
+    format: GRAPH_FORMAT,
+    builder: await builderStamps(),
+    config: config.raw,
+    files,
+    steering: options.steering,
+    adapters,
+  }));
+  return h.digest("hex").slice(0, 24);
+}

@@ -1,0 +1,125 @@
+/**
+ * Writes a decoder graph to disk as ONNX with external weights, including the
+ * `<modelDir>/onnx/model.onnx` layout transformers.js loads.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { withCode } from "../errors.ts";
+import { writeJsonAtomic } from "../util/atomic.ts";
+import type { LinearHook } from "../contracts/adapter.ts";
+import type { ValueInfo } from "../onnx/ir.ts";
+import { writeModel } from "../onnx/serialize.ts";
+import type { DecoderConfig } from "./config.ts";
+import {
+  buildDecoderGraph,
+  type DecoderGraphOptions,
+  type DecoderWeightMap,
+} from "./decoder_graph.ts";
+
+/** Options of {@link exportDecoder}. */
+export interface ExportDecoderOptions extends DecoderGraphOptions {
+  /** Model file name inside `outDir`. Default `model.onnx` (weights in `model.onnx_data`). */
+  fileName?: string;
+  /** Alignment of tensors in the data file. Default 65536 (memory-mappable on every OS). */
+  align?: number;
+  /** Extra `metadata_props` entries. */
+  metadata?: Record<string, string>;
+}
+
+/** What {@link exportDecoder} wrote. */
+export interface ExportedDecoder {
+  modelPath: string;
+  dataPath: string | null;
+  dataBytes: number;
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  hooks: LinearHook[];
+}
+
+/**
+ * Builds the decoder and writes `outDir/model.onnx` plus `outDir/model.onnx_data`, streaming
+ * the weights to disk one tensor at a time (linear weights are transposed as they are written).
+ *
+ * @example
+ * ```ts
+ * import { exportDecoder } from "./export.ts";
+ * import { readDecoderConfig } from "./config.ts";
+ * import { loadWeights } from "./weights.ts";
+ * const config = await readDecoderConfig("models/tiny");
+ * const weights = await loadWeights("models/tiny", config);
+ * const { modelPath } = await exportDecoder(config, weights, "runs/tiny_onnx", { steering: true });
+ * console.log(modelPath);
+ * ```
+ */
+export async function exportDecoder(
+  config: DecoderConfig,
+  weights: DecoderWeightMap,
+  outDir: string,
+  options: ExportDecoderOptions = {},
+): Promise<ExportedDecoder> {
+  const fileName = options.fileName ?? "model.onnx";
+  if (!fileName.endsWith(".onnx") || fileName.includes("/") || fileName.includes("\\")) {
+    throw withCode(
+      new TypeError(
+        `fileName is ${JSON.stringify(fileName)}; pass a bare file name ending in .onnx`,
+      ),
+      "E_USAGE",
+    );
+  }
+  const built = buildDecoderGraph(config, weights, options);
+  Object.assign(built.model.metadata, options.metadata ?? {});
+  const res = await writeModel(built.model, join(outDir, fileName), {
+    externalData: { location: `${fileName}_data`, align: options.align ?? 65536, threshold: 1024 },
+  });
+  return { ...res, inputs: built.inputs, outputs: built.outputs, hooks: built.hooks };
+}
+
+/**
+ * Writes `<modelDir>/onnx/model.onnx` (+ `model.onnx_data`), where transformers.js'
+ * `AutoModelForCausalLM.from_pretrained(modelDir)` looks for an fp32 decoder. When the folder
+ * has no `config.json`, the config's original JSON (`config.raw`) is written there too.
+ * Steering inputs are off by default because `generate()` only feeds inputs it knows (see
+ * runtime-findings §1.5); pass `steering: true` and extend `model.forward_params` to use them.
+ *
+ * @example
+ * ```ts
+ * import { exportForTransformersJs } from "./export.ts";
+ * import { readDecoderConfig } from "./config.ts";
+ * import { loadWeights } from "./weights.ts";
+ * const config = await readDecoderConfig("models/tiny");
+ * await exportForTransformersJs("models/tiny", config, await loadWeights("models/tiny", config));
+ * ```
+ */
+export async function exportForTransformersJs(
+  modelDir: string,
+  config: DecoderConfig,
+  weights: DecoderWeightMap,
+  options: ExportDecoderOptions = {},
+): Promise<ExportedDecoder> {
+  const configPath = join(modelDir, "config.json");
+  let hasConfig = true;
+  try {
+    await Deno.stat(configPath);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    hasConfig = false;
+  }
+  if (!hasConfig) {
+    if (typeof config.raw?.model_type !== "string") {
+      throw withCode(
+        new TypeError(
+          `${configPath} is missing and config.raw has no model_type; write config.json first`,
+        ),
+        "E_MODEL_DIR",
+      );
+    }
+    await writeJsonAtomic(configPath, config.raw);
+  }
+  return await exportDecoder(config, weights, join(modelDir, "onnx"), {
+    steering: false,
+    ...options,
+    fileName: "model.onnx",
+  });
+}

@@ -1,0 +1,561 @@
+/**
+ * The decode loop over an exported decoder graph (transformers.js I/O names, see
+ * core/runtime/decoder_io.ts): batches of prompts with left padding, a KV cache that round-trips
+ * through the session, per-row sampling with its own seeded stream, EOS and stop strings, streamed
+ * token/text deltas, per-token log-probabilities, `n` completions, cancellation and timing.
+ *
+ * Rows are `prompt × n` (row r = prompt ⌊r/n⌋, completion r mod n). Row r samples from
+ * `new Prng(rowSeed(seed, r))`, so a row's tokens depend only on the seed and its own logits,
+ * never on the other rows of the batch. Finished rows leave the batch (their cache is dropped).
+ *
+ * @module
+ */
+
+import type { ResidualEdit } from "../contracts/steerer.ts";
+import type { FinishReason } from "../contracts/chat_model.ts";
+import { withCode } from "../errors.ts";
+import { Prng } from "../util/prng.ts";
+import {
+  type CallPhase,
+  checkEdits,
+  type DecoderShape,
+  emptyPast,
+  hasSteeringInputs,
+  pastName,
+  positionIds,
+  presentName,
+  steeringFeeds,
+} from "../runtime/decoder_io.ts";
+import { tensor, type WireTensor } from "../runtime/tensor.ts";
+import {
+  type SamplingOptions,
+  type SelectedToken,
+  selectToken,
+  validateSampling,
+} from "./sampling.ts";
+import { StopDetector } from "./stops.ts";
+
+/** What the loop needs from a session (an `OrtSession` fits). */
+export interface DecoderSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(
+    feeds: Record<string, WireTensor>,
+    outputNames?: readonly string[],
+  ): Promise<Record<string, WireTensor>>;
+}
+
+/** A decoder ready to generate: its session, sizes and token facts. */
+export interface DecoderModel {
+  session: DecoderSession;
+  shape: DecoderShape;
+  /** Token ids that end a completion (all EOS ids of the config). */
+  eosTokenIds: readonly number[];
+  /** Id used for left padding (the attention mask hides it). */
+  padTokenId: number;
+  /** Token ids → text (special tokens skipped). */
+  decode(ids: readonly number[]): string;
+}
+
+/** Options of one generation. Sampling fields as in {@link SamplingOptions} (temperature 0 = greedy). */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens generated per completion; default 128. */
+  maxNewTokens?: number;
+  /** Completions per prompt; default 1. */
+  n?: number;
+  /** Seed of every random choice; default a random seed (see the result's `seed`). */
+  seed?: number;
+  /** Stop strings; the text ends right before the first one, which is not included. */
+  stop?: string | readonly string[];
+  /** Overrides the model's EOS ids. */
+  eosTokenIds?: readonly number[];
+  /** Report the chosen token's log-probability. */
+  logprobs?: boolean;
+  /** Report this many alternatives per token (0..20). Implies `logprobs`. */
+  topLogprobs?: number;
+  /** Residual-stream edits (needs a graph built with steering). */
+  edits?: readonly ResidualEdit[];
+  /**
+   * Extra graph inputs fed on every call (adapter runtime inputs), given the prompt index of each
+   * row of the current batch (the batch shrinks as rows finish).
+   */
+  runtimeInputs?: (promptOfRow: readonly number[]) => Record<string, WireTensor>;
+  /** Cancels the generation; the stream then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** One streamed step of one completion. */
+export interface GenerationDelta {
+  type: "delta";
+  prompt: number;
+  /** Completion index within its prompt (0..n-1). */
+  index: number;
+  token: number;
+  /** Text that became final with this token (may be empty while a stop prefix is held back). */
+  text: string;
+  logprob?: SelectedToken;
+}
+
+/** A completion that ended. */
+export interface GenerationFinish {
+  type: "finish";
+  prompt: number;
+  index: number;
+  finishReason: FinishReason;
+  /** Text released at the end (a held-back tail that turned out not to be a stop). */
+  text: string;
+}
+
+/** Events of {@link generateStream}. */
+export type GenerationEvent = GenerationDelta | GenerationFinish;
+
+/** One finished completion. */
+export interface Completion {
+  prompt: number;
+  index: number;
+  /** Generated token ids, EOS excluded. */
+  tokens: number[];
+  text: string;
+  finishReason: FinishReason;
+  /** Per generated token (EOS included), when logprobs were asked. */
+  logprobs?: SelectedToken[];
+}
+
+/** Timing and counts of a generation. */
+export interface GenerationStats {
+  promptTokens: number;
+  completionTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+  /** Real prompt tokens per second of the prefill call. */
+  prefillTokensPerSecond: number;
+  /** Tokens per second of the decode calls (all rows together). */
+  decodeTokensPerSecond: number;
+  /** Calls to the session. */
+  calls: number;
+}
+
+/** Everything a generation produced. */
+export interface GenerationResult {
+  completions: Completion[];
+  stats: GenerationStats;
+  seed: number;
+}
+
+/**
+ * The seed of row `row`'s random stream (a splitmix-style mix of seed and row).
+ *
+ * @example
+ * ```ts
+ * import { rowSeed } from "./generate.ts";
+ * console.log(rowSeed(42, 0) !== rowSeed(42, 1)); // true
+ * ```
+ */
+export function rowSeed(seed: number, row: number): number {
+  let z = (Math.floor(seed) ^ Math.imul(row + 1, 0x9e3779b9)) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+interface Row {
+  prompt: number;
+  index: number;
+  sequence: number[];
+  generated: number[];
+  prng: Prng;
+  stops: StopDetector;
+  emitted: string;
+  text: string;
+  logprobs: SelectedToken[];
+  mask: number[];
+  finish?: FinishReason;
+}
+
+function usage(err: Error): Error {
+  return withCode(err, "E_USAGE");
+}
+
+function checkOptions(
+  model: DecoderModel,
+  prompts: readonly (readonly number[])[],
+  o: GenerateOptions,
+) {
+  if (!Array.isArray(prompts) || prompts.length === 0) {
+    throw usage(new TypeError("prompts is empty; pass at least one array of token ids"));
+  }
+  prompts.forEach((p, i) => {
+    if (!Array.isArray(p) || p.length === 0) {
+      throw usage(
+        new RangeError(`prompts[${i}] has no tokens; every prompt needs at least one token id`),
+      );
+    }
+    if (!p.every((t) => Number.isInteger(t) && t >= 0)) {
+      throw usage(
+        new TypeError(`prompts[${i}] holds a value that is not a token id (whole number >= 0)`),
+      );
+    }
+  });
+  const maxNew = o.maxNewTokens ?? 128;
+  if (!Number.isInteger(maxNew) || maxNew < 1) {
+    throw usage(new RangeError(`maxNewTokens is ${maxNew}; pass a whole number >= 1`));
+  }
+  const n = o.n ?? 1;
+  if (!Number.isInteger(n) || n < 1) {
+    throw usage(new RangeError(`n is ${n}; pass a whole number >= 1`));
+  }
+  const top = o.topLogprobs ?? 0;
+  if (!Number.isInteger(top) || top < 0 || top > 20) {
+    throw usage(new RangeError(`topLogprobs is ${top}; pass a whole number in 0..20`));
+  }
+  if (o.seed !== undefined && !Number.isFinite(o.seed)) {
+    throw usage(new RangeError(`seed is ${o.seed}; pass a finite number`));
+  }
+  const edits = o.edits ?? [];
+  if (edits.length > 0 && !hasSteeringInputs(model.session.inputNames)) {
+    throw usage(
+      new TypeError(
+        "edits were given but the graph has no steering inputs; load the model with steering: true",
+      ),
+    );
+  }
+  checkEdits(edits, model.shape);
+  return { maxNew, n, top, edits };
+}
+
+/**
+ * Generates completions and streams their deltas. The generator's return value is the full result.
+ *
+ * @example
+ * ```ts
+ * import { generateStream, type DecoderModel } from "./generate.ts";
+ * declare const model: DecoderModel;
+ * const it = generateStream(model, [[1, 2, 3]], { maxNewTokens: 8, temperature: 0.7, seed: 1 });
+ * for await (const ev of it) if (ev.type === "delta") console.log(ev.text);
+ * ```
+ */
+export async function* generateStream(
+  model: DecoderModel,
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions = {},
+): AsyncGenerator<GenerationEvent, GenerationResult> {
+  const sampling = validateSampling(options);
+  const { maxNew, n, top, edits } = checkOptions(model, prompts, options);
+  const eos = new Set(options.eosTokenIds ?? model.eosTokenIds);
+  const seed = options.seed ?? (crypto.getRandomValues(new Uint32Array(1))[0]);
+  const wantLp = (options.logprobs ?? false) || top > 0;
+  const signal = options.signal;
+  const { session, shape } = model;
+  const steering = hasSteeringInputs(session.inputNames);
+  const keepInput = session.inputNames.includes("num_logits_to_keep");
+  const outputs = ["logits"];
+  for (let i = 0; i < shape.numLayers; i++) {
+    outputs.push(presentName(i, "key"), presentName(i, "value"));
+  }
+
+  const all: Row[] = [];
+  for (let p = 0; p < prompts.length; p++) {
+    for (let k = 0; k < n; k++) {
+      all.push({
+        prompt: p,
+        index: k,
+        sequence: [...prompts[p]],
+        generated: [],
+        prng: new Prng(rowSeed(seed, all.length)),
+        stops: new StopDetector(options.stop as string[] | undefined),
+        emitted: "",
+        text: "",
+        logprobs: [],
+        mask: [],
+      });
+    }
+  }
+  const stats: GenerationStats = {
+    promptTokens: prompts.reduce((s, p) => s + p.length, 0),
+    completionTokens: 0,
+    prefillMs: 0,
+    decodeMs: 0,
+    prefillTokensPerSecond: 0,
+    decodeTokensPerSecond: 0,
+    calls: 0,
+  };
+
+  let active = all.slice();
+  let past: Record<string, WireTensor> = emptyPast(shape, active.length);
+  let phase: CallPhase = "prefill";
+  let decodeTokens = 0;
+
+  while (active.length > 0) {
+    signal?.throwIfAborted();
+    const B = active.length;
+    let S: number;
+    const ids: bigint[] = [];
+    if (phase === "prefill") {
+      S = Math.max(...active.map((r) => r.sequence.length));
+      for (const r of active) {
+        const pad = S - r.sequence.length;
+        r.mask = [...new Array(pad).fill(0), ...new Array(r.sequence.length).fill(1)];
+        for (let i = 0; i < pad; i++) ids.push(BigInt(model.padTokenId));
+        for (const t of r.sequence) ids.push(BigInt(t));
+      }
+    } else {
+      S = 1;
+      for (const r of active) {
+        r.mask.push(1);
+        ids.push(BigInt(r.sequence[r.sequence.length - 1]));
+      }
+    }
+    const T = active[0].mask.length;
+    const mask = new BigInt64Array(B * T);
+    active.forEach((r, b) => r.mask.forEach((m, t) => mask[b * T + t] = BigInt(m)));
+    const feeds: Record<string, WireTensor> = {
+      input_ids: tensor("int64", [B, S], BigInt64Array.from(ids)),
+      attention_mask: tensor("int64", [B, T], mask),
+      position_ids: tensor("int64", [B, S], positionIds(mask, B, T, S)),
+      ...past,
+    };
+    if (keepInput) feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([1n]));
+    if (steering) {
+      const valid = new Uint8Array(B * S);
+      active.forEach((r, b) => {
+        for (let s = 0; s < S; s++) valid[b * S + s] = r.mask[T - S + s];
+      });
+      Object.assign(feeds, steeringFeeds(shape, edits, { batch: B, seq: S, phase, valid }));
+    }
+    if (options.runtimeInputs) {
+      Object.assign(
+        feeds,
+        options.runtimeInputs(active.map((r) => r.prompt)),
+      );
+    }
+
+    const t0 = performance.now();
+    const out = await session.run(feeds, outputs);
+    stats.calls++;
+    const logits = out.logits;
+    const V = logits.dims[logits.dims.length - 1];
+    const L = logits.dims.length === 3 ? logits.dims[1] : 1;
+    const data = logits.data as Float32Array;
+
+    const events: GenerationEvent[] = [];
+    active.forEach((r, b) => {
+      const row = data.subarray((b * L + L - 1) * V, (b * L + L) * V);
+      const pick = selectToken(row, sampling, {
+        sequence: r.sequence,
+        generated: r.generated,
+        row: all.indexOf(r),
+        prng: r.prng,
+        topLogprobs: top,
+        logprobs: wantLp,
+      });
+      stats.completionTokens++;
+      if (wantLp) r.logprobs.push(pick);
+      if (eos.has(pick.token)) {
+        r.finish = "stop";
+        events.push({
+          type: "delta",
+          prompt: r.prompt,
+          index: r.index,
+          token: pick.token,
+          text: "",
+          ...(wantLp ? { logprob: pick } : {}),
+        });
+        return;
+      }
+      r.sequence.push(pick.token);
+      r.generated.push(pick.token);
+      let delta = "";
+      const full = model.decode(r.generated);
+      // Hold back text ending in an incomplete UTF-8 sequence until the next token completes it.
+      // The completion's text is the concatenation of these deltas, streamed or not.
+      if (!full.endsWith("\uFFFD") && full.length > r.emitted.length) {
+        delta = full.slice(r.emitted.length);
+        r.emitted = full;
+      }
+      const step = r.stops.push(delta);
+      r.text += step.text;
+      events.push({
+        type: "delta",
+        prompt: r.prompt,
+        index: r.index,
+        token: pick.token,
+        text: step.text,
+        ...(wantLp ? { logprob: pick } : {}),
+      });
+      if (step.stopped) r.finish = "stop";
+      else if (r.generated.length >= maxNew) r.finish = "length";
+    });
+    const ms = performance.now() - t0;
+    if (phase === "prefill") stats.prefillMs += ms;
+    else {
+      stats.decodeMs += ms;
+      decodeTokens += B;
+    }
+    for (const r of active) {
+      if (!r.finish) continue;
+      const tail = r.stops.stopped ? "" : r.stops.flush();
+      r.text += tail;
+      events.push({
+        type: "finish",
+        prompt: r.prompt,
+        index: r.index,
+        finishReason: r.finish,
+        text: tail,
+      });
+    }
+    for (const e of events) yield e;
+
+    const keep = active.map((r, b) => r.finish ? -1 : b).filter((b) => b >= 0);
+    past = {};
+    for (let i = 0; i < shape.numLayers; i++) {
+      for (const kind of ["key", "value"] as const) {
+        const present = out[presentName(i, kind)];
+        past[pastName(i, kind)] = keep.length === B ? present : selectRows(present, keep);
+      }
+    }
+    active = keep.map((b) => active[b]);
+    phase = "decode";
+  }
+  stats.prefillTokensPerSecond = stats.prefillMs > 0
+    ? stats.promptTokens * n / (stats.prefillMs / 1000)
+    : 0;
+  stats.decodeTokensPerSecond = stats.decodeMs > 0 ? decodeTokens / (stats.decodeMs / 1000) : 0;
+  return {
+    seed,
+    stats,
+    completions: all.map((r) => ({
+      prompt: r.prompt,
+      index: r.index,
+      tokens: r.generated,
+      text: r.text,
+      finishReason: r.finish ?? "length",
+      ...(wantLp ? { logprobs: r.logprobs } : {}),
+    })),
+  };
+}
+
+/** Keeps batch rows `rows` (in order) of a `[B, ...]` tensor. */
+function selectRows(t: WireTensor, rows: readonly number[]): WireTensor {
+  const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
+  const src = t.data as Float32Array;
+  const dst = new Float32Array(rows.length * per);
+  rows.forEach((b, j) => dst.set(src.subarray(b * per, (b + 1) * per), j * per));
+  return tensor("float32", [rows.length, ...t.dims.slice(1)], dst);
+}
+
+/**
+ * Runs {@link generateStream} to the end and returns the result.
+ *
+ * @example
+ * ```ts
+ * import { generate, type DecoderModel } from "./generate.ts";
+ * declare const model: DecoderModel;
+ * const r = await generate(model, [[1, 2, 3]], { maxNewTokens: 16 });
+ * console.log(r.completions[0].text, r.stats.decodeTokensPerSecond);
+ * ```
+ */
+export async function generate(
+  model: DecoderModel,
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions = {},
+): Promise<GenerationResult> {
+  const it = generateStream(model, prompts, options);
+  for (;;) {
+    const step = await it.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Options of {@link forwardPass}. */
+export interface ForwardOptions {
+  /** Also return `hidden_states.{j}` for j = 0..numLayers (graph must export them). */
+  hiddenStates?: boolean;
+  /** Residual edits; the single call counts as a prefill call for the position modes. */
+  edits?: readonly ResidualEdit[];
+  /** Extra graph inputs (adapter runtime inputs) for the batch, given each row's index. */
+  runtimeInputs?: (promptOfRow: readonly number[]) => Record<string, WireTensor>;
+}
+
+/** Result of {@link forwardPass}: left-padded to the longest sequence. */
+export interface ForwardResult {
+  /** `[B, S, V]` logits of every position. */
+  logits: WireTensor;
+  /** `hidden_states.{j}`, each `[B, S, hidden]`, when asked. */
+  hiddenStates?: WireTensor[];
+  /** `[B, S]` 1 for real tokens, 0 for left padding. */
+  attentionMask: BigInt64Array;
+  /** Left padding of each row. */
+  padding: number[];
+}
+
+/**
+ * One full forward pass without a cache (persona-vector extraction, scoring, tests). Sequences are
+ * left-padded, as in generation.
+ *
+ * @example
+ * ```ts
+ * import { forwardPass, type DecoderModel } from "./generate.ts";
+ * declare const model: DecoderModel;
+ * const r = await forwardPass(model, [[1, 2, 3]], { hiddenStates: true });
+ * console.log(r.hiddenStates?.length); // numLayers + 1
+ * ```
+ */
+export async function forwardPass(
+  model: DecoderModel,
+  inputIds: readonly (readonly number[])[],
+  options: ForwardOptions = {},
+): Promise<ForwardResult> {
+  const { edits } = checkOptions(model, inputIds, { edits: options.edits });
+  const { session, shape } = model;
+  const B = inputIds.length;
+  const S = Math.max(...inputIds.map((p) => p.length));
+  const ids = new BigInt64Array(B * S).fill(BigInt(model.padTokenId));
+  const mask = new BigInt64Array(B * S);
+  const padding = inputIds.map((p) => S - p.length);
+  inputIds.forEach((p, b) => {
+    p.forEach((t, s) => {
+      ids[b * S + padding[b] + s] = BigInt(t);
+      mask[b * S + padding[b] + s] = 1n;
+    });
+  });
+  const feeds: Record<string, WireTensor> = {
+    input_ids: tensor("int64", [B, S], ids),
+    attention_mask: tensor("int64", [B, S], mask.slice()),
+    position_ids: tensor("int64", [B, S], positionIds(mask, B, S, S)),
+    ...emptyPast(shape, B),
+  };
+  if (session.inputNames.includes("num_logits_to_keep")) {
+    feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([0n]));
+  }
+  if (hasSteeringInputs(session.inputNames)) {
+    Object.assign(
+      feeds,
+      steeringFeeds(shape, edits, { batch: B, seq: S, phase: "prefill", valid: mask }),
+    );
+  }
+  if (options.runtimeInputs) Object.assign(feeds, options.runtimeInputs(inputIds.map((_, b) => b)));
+  const outputs = ["logits"];
+  if (options.hiddenStates) {
+    for (let j = 0; j <= shape.numLayers; j++) {
+      const name = `hidden_states.${j}`;
+      if (!session.outputNames.includes(name)) {
+        throw usage(
+          new TypeError(`the graph has no output ${name}; export it with hidden-state outputs`),
+        );
+      }
+      outputs.push(name);
+    }
+  }
+  const out = await session.run(feeds, outputs);
+  return {
+    logits: out.logits,
+    attentionMask: mask,
+    padding,
+    ...(options.hiddenStates
+      ? {
+        hiddenStates: Array.from({ length: shape.numLayers + 1 }, (_, j) =>
+          out[`hidden_states.${j}`]),
+      }
+      : {}),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Loads the tensors a Llama-family decoder needs from a model directory's safetensors, converted
+ * to float32, with every shape checked against the config.
+ *
+ * @module
+ */
+
+import type { DecoderConfig } from "./config.ts";
+import { openSafetensorsDir } from "./safetensors.ts";
+import { withCode } from "../errors.ts";
+
+/** One float32 tensor, row-major, Hugging Face layout (linear weights are `[out, in]`). */
+export interface WeightTensor {
+  /** Dimensions, HF order. */
+  shape: number[];
+  /** Row-major float32 values. */
+  data: Float32Array;
+}
+
+/** Tensors by Hugging Face name (`model.layers.0.self_attn.q_proj.weight`, …). */
+export type DecoderWeights = Map<string, WeightTensor>;
+
+/**
+ * The Hugging Face tensor names and shapes a decoder with this config needs, in load order.
+ *
+ * @example
+ * ```ts
+ * import { expectedWeightShapes } from "./weights.ts";
+ * import { parseDecoderConfig } from "./config.ts";
+ * const cfg = parseDecoderConfig(JSON.parse(await Deno.readTextFile("config.json")), "config.json");
+ * for (const [name, shape] of expectedWeightShapes(cfg)) console.log(name, shape);
+ * ```
+ */
+export function expectedWeightShapes(config: DecoderConfig): Map<string, number[]> {
+  const { hiddenSize: d, vocabSize: v, intermediateSize: f, headDim: hd } = config;
+  const qOut = config.numHeads * hd;
+  const kvOut = config.numKvHeads * hd;
+  const out = new Map<string, number[]>();
+  out.set("model.embed_tokens.weight", [v, d]);
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    out.set(`${p}.input_layernorm.weight`, [d]);
+    out.set(`${p}.self_attn.q_proj.weight`, [qOut, d]);
+    out.set(`${p}.self_attn.k_proj.weight`, [kvOut, d]);
+    out.set(`${p}.self_attn.v_proj.weight`, [kvOut, d]);
+    if (config.attentionBias) {
+      out.set(`${p}.self_attn.q_proj.bias`, [qOut]);
+      out.set(`${p}.self_attn.k_proj.bias`, [kvOut]);
+      out.set(`${p}.self_attn.v_proj.bias`, [kvOut]);
+    }
+    if (config.qkNorm) {
+      out.set(`${p}.self_attn.q_norm.weight`, [hd]);
+      out.set(`${p}.self_attn.k_norm.weight`, [hd]);
+    }
+    out.set(`${p}.self_attn.o_proj.weight`, [d, qOut]);
+    out.set(`${p}.post_attention_layernorm.weight`, [d]);
+    out.set(`${p}.mlp.gate_proj.weight`, [f, d]);
+    out.set(`${p}.mlp.up_proj.weight`, [f, d]);
+    out.set(`${p}.mlp.down_proj.weight`, [d, f]);
+  }
+  out.set("model.norm.weight", [d]);
+  if (!config.tieWordEmbeddings) out.set("lm_head.weight", [v, d]);
+  return out;
+}
+
+/** Options of {@link loadWeights}. */
+export interface LoadWeightsOptions {
+  /** Called after each tensor is read (for progress bars). */
+  onTensor?: (name: string, index: number, total: number) => void;
+}
+
+/**
+ * Reads every tensor the decoder needs from `dir` (`model.safetensors` or a sharded index),
+ * converts F16 / BF16 / F64 to float32 and checks each shape against the config. A missing
+ * tensor or a shape mismatch throws a `RangeError` tagged `E_WEIGHTS` that names the file, the
+ * tensor, the expected and the found shape.
+ *
+ * @example
+ * ```ts
+ * import { loadWeights } from "./weights.ts";
+ * import { readDecoderConfig } from "./config.ts";
+ * const cfg = await readDecoderConfig("/models/tiny");
+ * const w = await loadWeights("/models/tiny", cfg);
+ * console.log(w.get("model.norm.weight")?.shape);
+ * ```
+ */
+export async function loadWeights(
+  dir: string,
+  config: DecoderConfig,
+  options: LoadWeightsOptions = {},
+): Promise<DecoderWeights> {
+  const src = await openSafetensorsDir(dir);
+  try {
+    const wanted = expectedWeightShapes(config);
+    const weights: DecoderWeights = new Map();
+    let index = 0;
+    for (const [name, shape] of wanted) {
+      if (!src.has(name)) {
+        const hint = name === "lm_head.weight"
+          ? ` (if the checkpoint shares the embedding, set "tie_word_embeddings": true in config.json)`
+          : name.includes("_proj.bias")
+          ? ` (config says attention_bias; set "attention_bias": false if the model has no biases)`
+          : "";
+        throw withCode(
+          new RangeError(
+            `${src.fileOf(name)}: tensor "${name}" is missing; expected shape ${fmt(shape)}. ` +
+              `config.json and the weights disagree${hint}`,
+          ),
+          "E_WEIGHTS",
+        );
+      }
+      const info = src.info(name)!;
+      if (!sameShape(info.shape, shape)) {
+        throw withCode(
+          new RangeError(
+            `${src.fileOf(name)}: tensor "${name}" has shape ${fmt(info.shape)} but config.json ` +
+              `implies ${fmt(shape)}; config.json and the weights disagree: fix the config ` +
+              `(sizes, head counts, head_dim) or use the matching weights`,
+          ),
+          "E_WEIGHTS",
+        );
+      }
+      if (!["F32", "F16", "BF16", "F64"].includes(info.dtype)) {
+        throw withCode(
+          new TypeError(
+            `${src.fileOf(name)}: tensor "${name}" has dtype ${info.dtype}; weights must be ` +
+              `F32, F16, BF16 or F64 (quantized checkpoints are not read)`,
+          ),
+          "E_WEIGHTS",
+        );
+      }
+      weights.set(name, { shape: shape.slice(), data: await src.readF32(name) });
+      options.onTensor?.(name, ++index, wanted.size);
+    }
+    return weights;
+  } finally {
+    src.close();
+  }
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function fmt(shape: number[]): string {
+  return `[${shape.join(", ")}]`;
+}
