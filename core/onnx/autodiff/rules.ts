@@ -1,0 +1,28 @@
+/**
+ * The one table of gradient rules: op type → rule. A node whose op has no entry here cannot sit
+ * on a path from a differentiated input to the loss (E_GRAD_RULE names it).
+ *
+ * @module
+ */
+
+import type { GradRule } from "./context.ts";
+import { ELEMENTWISE_RULES } from "./rules_elementwise.ts";
+import { LINALG_RULES } from "./rules_linalg.ts";
+import { REDUCE_RULES } from "./rules_reduce.ts";
+import { SHAPE_RULES } from "./rules_shape.ts";
+
+/**
+ * Gradient rules of default-domain ops, keyed by op type.
+ *
+ * @example
+ * ```ts
+ * import { GRAD_RULES } from "./rules.ts";
+ * console.log(Object.keys(GRAD_RULES).sort().join(" "));
+ * ```
+ */
+export const GRAD_RULES: Readonly<Record<string, GradRule>> = Object.freeze({
+  ...ELEMENTWISE_RULES,
+  ...REDUCE_RULES,
+  ...LINALG_RULES,
+  ...SHAPE_RULES,
+});

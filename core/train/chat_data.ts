@@ -1,0 +1,291 @@
+/**
+ * Chat training data in the ecosystem's own formats: `messages` JSONL (one
+ * `{"messages": [{role, content}, …]}` per line) and ShareGPT (`{"conversations": [{from, value},
+ * …]}` records in a JSON array or JSONL). Every record is checked — JSON syntax, roles in order,
+ * non-empty assistant turns — and a bad one is either a clear error naming file, line and fix, or
+ * (with `skipInvalid`) a counted skip.
+ *
+ * @module
+ */
+
+import { extname, join } from "node:path";
+import { withCode } from "../errors.ts";
+import type { ChatMessage } from "../model/tokenizer.ts";
+
+/** Where a record came from. */
+export interface RecordSource {
+  file: string;
+  /** 1-based line (JSONL) or the record's line in a JSON array file. */
+  line: number;
+}
+
+/** One validated conversation. */
+export interface Conversation {
+  messages: ChatMessage[];
+  source: RecordSource;
+}
+
+/** A record left out under `skipInvalid`. */
+export interface SkippedRecord {
+  source: RecordSource;
+  reason: string;
+}
+
+/** Conversations read from a file or directory, plus what was skipped. */
+export interface ChatDataset {
+  conversations: Conversation[];
+  skipped: SkippedRecord[];
+}
+
+/** Options of {@link readChatData}. */
+export interface ChatDataOptions {
+  /** Skip (and count) invalid records instead of throwing. Default false. */
+  skipInvalid?: boolean;
+}
+
+const SHAREGPT_ROLES: Record<string, ChatMessage["role"]> = {
+  system: "system",
+  human: "user",
+  user: "user",
+  gpt: "assistant",
+  assistant: "assistant",
+  chatgpt: "assistant",
+  bing: "assistant",
+  model: "assistant",
+};
+
+/** A data error that names the record; the message ends with the fix. */
+export function dataError(source: RecordSource, message: string): SyntaxError {
+  return withCode(new SyntaxError(`${source.file}:${source.line}: ${message}`), "E_DATA");
+}
+
+/** Turns one parsed record into messages, or throws a located error. */
+export function recordMessages(record: unknown, source: RecordSource): ChatMessage[] {
+  if (typeof record !== "object" || record === null || Array.isArray(record)) {
+    throw dataError(
+      source,
+      `record is ${
+        JSON.stringify(record)?.slice(0, 60)
+      }; each record is an object with "messages" or "conversations"`,
+    );
+  }
+  const r = record as Record<string, unknown>;
+  let messages: ChatMessage[];
+  if (Array.isArray(r.messages)) {
+    messages = r.messages.map((m, i) => {
+      const role = (m as Record<string, unknown>)?.role;
+      const content = (m as Record<string, unknown>)?.content;
+      if (typeof role !== "string" || typeof content !== "string") {
+        throw dataError(
+          source,
+          `messages[${i}] is ${
+            JSON.stringify(m)?.slice(0, 80)
+          }; each message needs string "role" and "content"`,
+        );
+      }
+      return { role, content };
+    });
+  } else if (Array.isArray(r.conversations)) {
+    messages = r.conversations.map((m, i) => {
+      const from = (m as Record<string, unknown>)?.from;
+      const value = (m as Record<string, unknown>)?.value;
+      const role = typeof from === "string" ? SHAREGPT_ROLES[from.toLowerCase()] : undefined;
+      if (!role || typeof value !== "string") {
+        throw dataError(
+          source,
+          `conversations[${i}] is ${JSON.stringify(m)?.slice(0, 80)}; each turn needs "from" (${
+            Object.keys(SHAREGPT_ROLES).join("/")
+          }) and a string "value"`,
+        );
+      }
+      return { role, content: value };
+    });
+  } else {
+    throw dataError(
+      source,
+      `record has neither a "messages" nor a "conversations" array (keys: ${
+        Object.keys(r).join(", ") || "none"
+      }); use one of the two formats`,
+    );
+  }
+  checkOrder(messages, source);
+  return messages;
+}
+
+/** Optional system turn first, then user/assistant alternating from user, ending with assistant. */
+function checkOrder(messages: ChatMessage[], source: RecordSource): void {
+  if (messages.length === 0) {
+    throw dataError(source, "the conversation is empty; add user and assistant turns");
+  }
+  const i = messages[0].role === "system" ? 1 : 0;
+  if (i === messages.length) {
+    throw dataError(
+      source,
+      "the conversation has only a system turn; add user and assistant turns",
+    );
+  }
+  for (let k = i; k < messages.length; k++) {
+    const want = (k - i) % 2 === 0 ? "user" : "assistant";
+    const got = messages[k].role;
+    if (got !== want) {
+      throw dataError(
+        source,
+        `turn ${k} has role "${got}" where "${want}" belongs; roles must be [system], user, assistant, user, assistant, …`,
+      );
+    }
+    if (got === "assistant" && messages[k].content.trim() === "") {
+      throw dataError(
+        source,
+        `assistant turn ${k} is empty; remove the record or give the turn content`,
+      );
+    }
+  }
+  if (messages[messages.length - 1].role !== "assistant") {
+    throw dataError(
+      source,
+      `the last turn is "${
+        messages[messages.length - 1].role
+      }"; a training conversation ends with an assistant turn`,
+    );
+  }
+}
+
+/**
+ * Parses chat data text. `.jsonl` text is read line by line (blank lines ignored); `.json` text is
+ * one array of records (or an object with a `data` array).
+ *
+ * @example
+ * ```ts
+ * import { parseChatData } from "./chat_data.ts";
+ * const text = '{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}';
+ * console.log(parseChatData(text, "d.jsonl").conversations.length); // 1
+ * ```
+ */
+export function parseChatData(
+  text: string,
+  file: string,
+  options: ChatDataOptions = {},
+): ChatDataset {
+  const out: ChatDataset = { conversations: [], skipped: [] };
+  const take = (source: RecordSource, parse: () => unknown) => {
+    try {
+      out.conversations.push({ messages: recordMessages(parse(), source), source });
+    } catch (error) {
+      if (!options.skipInvalid) throw error;
+      out.skipped.push({
+        source,
+        reason: (error as Error).message.replace(`${source.file}:${source.line}: `, ""),
+      });
+    }
+  };
+  if (extname(file).toLowerCase() === ".json") {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      throw dataError(
+        { file, line: 1 },
+        `the file is not valid JSON (${
+          (error as Error).message
+        }); fix it, or use JSONL with one record per line`,
+      );
+    }
+    const list = Array.isArray(data) ? data : (data as Record<string, unknown>)?.data;
+    if (!Array.isArray(list)) {
+      throw dataError(
+        { file, line: 1 },
+        "a .json data file holds an array of records; wrap the records in [ … ]",
+      );
+    }
+    const lines = recordLines(text, list.length);
+    list.forEach((rec, i) => take({ file, line: lines[i] }, () => rec));
+    return out;
+  }
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "") return;
+    const source = { file, line: i + 1 };
+    take(source, () => {
+      try {
+        return JSON.parse(line);
+      } catch (error) {
+        throw dataError(
+          source,
+          `malformed JSON (${
+            (error as Error).message
+          }); each line of a .jsonl file is one complete JSON object`,
+        );
+      }
+    });
+  });
+  return out;
+}
+
+/** Best-effort starting lines of the top-level records of a JSON array. */
+function recordLines(text: string, count: number): number[] {
+  const lines: number[] = [];
+  let depth = 0, line = 1, inString = false, escaped = false;
+  for (let i = 0; i < text.length && lines.length < count; i++) {
+    const c = text[i];
+    if (c === "\n") line++;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === "\\") escaped = true;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === "[" || c === "{") {
+      if (depth === 1) lines.push(line);
+      depth++;
+    } else if (c === "]" || c === "}") depth--;
+  }
+  while (lines.length < count) lines.push(line);
+  return lines;
+}
+
+/**
+ * Reads a `.jsonl` / `.json` file, or every such file of a directory (sorted by name).
+ *
+ * @example
+ * ```ts
+ * import { readChatData } from "./chat_data.ts";
+ * const { conversations, skipped } = await readChatData("data/train.jsonl", { skipInvalid: true });
+ * console.log(conversations.length, skipped.length);
+ * ```
+ */
+export async function readChatData(
+  path: string,
+  options: ChatDataOptions = {},
+): Promise<ChatDataset> {
+  let stat: Deno.FileInfo;
+  try {
+    stat = await Deno.stat(path);
+  } catch {
+    throw withCode(
+      new TypeError(
+        `data path "${path}" does not exist; pass a .jsonl/.json file or a directory of them`,
+      ),
+      "E_DATA",
+    );
+  }
+  const files = stat.isDirectory
+    ? [...Deno.readDirSync(path)]
+      .filter((e) => e.isFile && /\.(jsonl|json)$/i.test(e.name))
+      .map((e) => join(path, e.name))
+      .sort()
+    : [path];
+  if (files.length === 0) {
+    throw withCode(
+      new TypeError(`directory "${path}" holds no .jsonl or .json files; add training data`),
+      "E_DATA",
+    );
+  }
+  const all: ChatDataset = { conversations: [], skipped: [] };
+  for (const f of files) {
+    const part = parseChatData(await Deno.readTextFile(f), f, options);
+    all.conversations.push(...part.conversations);
+    all.skipped.push(...part.skipped);
+  }
+  return all;
+}
