@@ -194,7 +194,7 @@ function longest(text: string, expect: JsonExpect): JsonExtraction | undefined {
  * @example
  * ```ts
  * import { extractJsonDetailed } from "./json_extract.ts";
- * const r = extractJsonDetailed("Sure! ```json\n{'a': 1, 'b': [2, 3,],}\n```");
+ * const r = extractJsonDetailed("Sure! {'a': 1, 'b': [2, 3,],} Anything else?");
  * console.log(r.value, r.method); // { a: 1, b: [2, 3] } "repaired"
  * ```
  */
@@ -292,7 +292,7 @@ function errorText(e: unknown): string {
  * errors count as failed attempts. Never throws for model output; returns `ok: false` instead.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { chatJson } from "./json_extract.ts";
  * import type { ChatModel } from "../contracts/chat_model.ts";
  * declare const model: ChatModel;
