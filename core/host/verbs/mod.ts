@@ -7,6 +7,9 @@
 import type { HostVerb } from "../verb.ts";
 import { pendingVerb } from "./pending.ts";
 import { pluginsVerb } from "./plugins.ts";
+import { createRunVerb } from "./run.ts";
+import { mergeVerb } from "./merge.ts";
+import { hostModelFactory } from "../model_factory.ts";
 import { startVerb } from "./start.ts";
 
 /** Every host verb. */
@@ -19,9 +22,8 @@ export const HOST_VERBS: HostVerb[] = [
   ]),
   pendingVerb("generate", "Generate text from a model or persona.", "[engine]"),
   pendingVerb("train", "Train an adapter with a plugin's trainer.", "[train]"),
-  pendingVerb("run", "Run an experiment file that mixes plugins.", "[experiment]", [
-    "<experiment.json>",
-  ]),
+  createRunVerb({ modelFactory: hostModelFactory() }),
+  mergeVerb,
   pendingVerb("serve", "Serve personas behind an OpenAI-compatible endpoint.", "[serve]"),
   pendingVerb("bench", "Run a benchmark suite and print ratios against its peer.", "[engine]", [
     "<suite>",

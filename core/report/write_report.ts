@@ -1,0 +1,74 @@
+/**
+ * Reads a run directory's store and writes its `report.html`.
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { RunStore } from "../experiment/run_store.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { renderReport, type ReportData } from "./report_html.ts";
+
+/**
+ * Collects the report data of a run directory.
+ *
+ * @example
+ * ```ts
+ * import { loadReportData } from "./write_report.ts";
+ * const data = await loadReportData("runs/demo");
+ * console.log(data.steps.length, data.metrics.length);
+ * ```
+ */
+export async function loadReportData(runDir: string, samples = 3): Promise<ReportData> {
+  const dir = resolve(runDir);
+  const store = await RunStore.open(dir);
+  try {
+    const config = await store.readConfig();
+    const steps = store.steps().map((row) => ({
+      id: row.id,
+      kind: row.kind,
+      plugin: row.plugin,
+      role: row.role,
+      status: row.status,
+      items: row.items,
+      started_at: row.started_at,
+      finished_at: row.finished_at,
+      summary: JSON.parse(row.summary ?? "{}") as Record<string, number>,
+      error: row.error,
+      artifacts: store.artifacts(row.id).map((a) => ({ path: a.path, bytes: a.bytes })),
+    }));
+    const sample: ReportData["samples"] = {};
+    for (const s of steps) {
+      if (s.status === "done") sample[s.id] = (await store.readOutput(s.id)).slice(0, samples);
+    }
+    const merged = config?.merged_from as { dir: string }[] | undefined;
+    return {
+      name: store.meta("name") ?? String(config?.name ?? "run"),
+      runDir: dir,
+      shard: store.meta("shard") ?? "",
+      configHash: store.meta("config_hash") ?? "",
+      mergedFrom: merged?.map((m) => m.dir),
+      steps,
+      metrics: steps.filter((s) => s.status === "done").flatMap((s) => store.metrics(s.id)),
+      samples: sample,
+    };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Renders `report.html` in a run directory and returns its path.
+ *
+ * @example
+ * ```ts
+ * import { writeReport } from "./write_report.ts";
+ * console.log(await writeReport("runs/demo")); // …/runs/demo/report.html
+ * ```
+ */
+export async function writeReport(runDir: string): Promise<string> {
+  const html = await renderReport(await loadReportData(runDir));
+  const path = join(resolve(runDir), "report.html");
+  await writeFileAtomic(path, html);
+  return path;
+}
