@@ -7,6 +7,9 @@
 import type { HostVerb } from "../verb.ts";
 import { pendingVerb } from "./pending.ts";
 import { pluginsVerb } from "./plugins.ts";
+import { modelVerb } from "./model.ts";
+import { generateVerb } from "./generate.ts";
+import { setupCudaVerb } from "./setup_cuda.ts";
 import { createRunVerb } from "./run.ts";
 import { mergeVerb } from "./merge.ts";
 import { hostModelFactory } from "../model_factory.ts";
@@ -16,11 +19,8 @@ import { startVerb } from "./start.ts";
 export const HOST_VERBS: HostVerb[] = [
   startVerb,
   pluginsVerb,
-  pendingVerb("model", "Create a tiny model in Hugging Face layout (model new).", "[engine]", [
-    "new",
-    "<dir>",
-  ]),
-  pendingVerb("generate", "Generate text from a model or persona.", "[engine]"),
+  modelVerb,
+  generateVerb,
   pendingVerb("train", "Train an adapter with a plugin's trainer.", "[train]"),
   createRunVerb({ modelFactory: hostModelFactory() }),
   mergeVerb,
@@ -28,5 +28,5 @@ export const HOST_VERBS: HostVerb[] = [
   pendingVerb("bench", "Run a benchmark suite and print ratios against its peer.", "[engine]", [
     "<suite>",
   ]),
-  pendingVerb("setup-cuda", "Fetch onnxruntime-node's CUDA libraries (needs network).", "[engine]"),
+  setupCudaVerb,
 ];
