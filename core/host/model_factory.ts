@@ -7,7 +7,11 @@
  */
 
 import { LocalChatModel, type LocalChatModelOptions } from "../chat/local_chat_model.ts";
+import { OpenAIChatModel } from "../chat/openai_chat_model.ts";
+import { withRetry } from "../chat/with_retry.ts";
 import type { ChatModel } from "../contracts/chat_model.ts";
+import type { Persona } from "../contracts/persona.ts";
+import { PersonaChatModel } from "../persona/persona_chat_model.ts";
 import { withCode } from "../errors.ts";
 import type { ChatModelFactory, ModelRequest } from "../experiment/model_pool.ts";
 import { Engine } from "../model/engine.ts";
@@ -53,7 +57,60 @@ export async function closeSharedEngines(): Promise<void> {
 }
 
 /**
- * Builds the host's factory.
+ * The ChatModel a persona's base model runs on: `openai:<model>` goes to an OpenAI-compatible
+ * endpoint (OPENAI_BASE_URL / OPENAI_API_KEY), anything else loads the local engine.
+ *
+ * @example
+ * ```ts ignore
+ * import { baseModelFor } from "./model_factory.ts";
+ * const model = await baseModelFor("./tiny", "tiny");
+ * ```
+ */
+export async function baseModelFor(
+  model: string,
+  id: string,
+  options: HostModelOptions = {},
+): Promise<ChatModel> {
+  if (model.startsWith("openai:")) {
+    return withRetry(new OpenAIChatModel({ model: model.slice("openai:".length) }));
+  }
+  const engine = await sharedEngine(model, options);
+  return new LocalChatModel(engine, {
+    id,
+    steering: options.steering,
+    constraint: options.constraint,
+  });
+}
+
+/**
+ * The server's backend for a persona (the server wraps it with the persona itself).
+ *
+ * @example
+ * ```ts ignore
+ * import { personaBackend } from "./model_factory.ts";
+ * const backend = personaBackend({});
+ * ```
+ */
+export function personaBackend(
+  options: HostModelOptions = {},
+): (persona: Persona) => Promise<ChatModel> {
+  return (persona) => {
+    if (persona.backend) {
+      throw withCode(
+        new TypeError(
+          `persona ${persona.name} asks for the '${persona.backend.plugin}' backend, which is not ` +
+            "available in this version; remove the backend field to serve it on its base model",
+        ),
+        "E_NOT_AVAILABLE",
+      );
+    }
+    return baseModelFor(persona.model, persona.model, options);
+  };
+}
+
+/**
+ * Builds the host's factory for experiment model entries: `local` (the engine), `openai` (an
+ * OpenAI-compatible endpoint, with retries) and `persona` (a persona on its base model).
  *
  * @example
  * ```ts ignore
@@ -62,22 +119,31 @@ export async function closeSharedEngines(): Promise<void> {
  * ```
  */
 export function hostModelFactory(options: HostModelOptions = {}): ChatModelFactory {
+  const backend = personaBackend(options);
   return async (request: ModelRequest): Promise<ChatModel> => {
     const { spec } = request;
-    if (spec.kind === "local") {
-      const engine = await sharedEngine(spec.path, options);
-      return new LocalChatModel(engine, {
-        id: request.id,
-        steering: options.steering,
-        constraint: options.constraint,
-      });
+    switch (spec.kind) {
+      case "local":
+        return baseModelFor(spec.path, request.id, options);
+      case "openai": {
+        const apiKey = spec.api_key_env ? Deno.env.get(spec.api_key_env) : undefined;
+        if (spec.api_key_env && !apiKey) {
+          throw withCode(
+            new TypeError(
+              `model '${request.id}': environment variable ${spec.api_key_env} is not set; ` +
+                "export it with the API key",
+            ),
+            "E_CONFIG",
+          );
+        }
+        return withRetry(
+          new OpenAIChatModel({ baseURL: spec.base_url, model: spec.model, apiKey }),
+        );
+      }
+      case "persona": {
+        const persona = request.persona!;
+        return new PersonaChatModel(persona, await backend(persona));
+      }
     }
-    throw withCode(
-      new TypeError(
-        `model '${request.id}' has kind '${spec.kind}', which this version cannot build yet; ` +
-          "use a model of kind 'local'",
-      ),
-      "E_NOT_AVAILABLE",
-    );
   };
 }

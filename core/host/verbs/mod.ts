@@ -12,7 +12,8 @@ import { generateVerb } from "./generate.ts";
 import { setupCudaVerb } from "./setup_cuda.ts";
 import { createRunVerb } from "./run.ts";
 import { mergeVerb } from "./merge.ts";
-import { hostModelFactory } from "../model_factory.ts";
+import { hostModelFactory, personaBackend } from "../model_factory.ts";
+import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
 
 /** Every host verb. */
@@ -24,7 +25,7 @@ export const HOST_VERBS: HostVerb[] = [
   pendingVerb("train", "Train an adapter with a plugin's trainer.", "[train]"),
   createRunVerb({ modelFactory: hostModelFactory() }),
   mergeVerb,
-  pendingVerb("serve", "Serve personas behind an OpenAI-compatible endpoint.", "[serve]"),
+  createServeVerb({ backend: personaBackend() }),
   pendingVerb("bench", "Run a benchmark suite and print ratios against its peer.", "[engine]", [
     "<suite>",
   ]),

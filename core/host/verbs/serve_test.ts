@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { ScriptedChatModel } from "../../chat/testing/mod.ts";
+import { errorCode } from "../../errors.ts";
+import { PluginRegistry } from "../../plugin/registry.ts";
+import { parseArgs } from "../args.ts";
+import type { ServerHandle } from "../server/serve.ts";
+import type { HostContext } from "../verb.ts";
+import { createServeVerb, defaultPersonaName, serveVerb } from "./serve.ts";
+
+function context(controller: AbortController, logs: string[]): HostContext {
+  return {
+    registry: new PluginRegistry(),
+    pluginOptions: new Map(),
+    json: false,
+    log: (m) => logs.push(m),
+    signal: controller.signal,
+  };
+}
+
+Deno.test("defaultPersonaName() names the bare model after its last segment", () => {
+  assert.equal(defaultPersonaName("./models/tiny-llama/"), "tiny-llama");
+  assert.equal(defaultPersonaName("HuggingFaceTB/SmolLM2-135M"), "SmolLM2-135M");
+  assert.equal(defaultPersonaName("openai:gpt-4o-mini"), "gpt-4o-mini");
+});
+
+Deno.test("serve verb starts a server with an injected backend and stops on the signal", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(dir, "personas"));
+    await Deno.writeTextFile(
+      join(dir, "personas", "ada.json"),
+      JSON.stringify({ name: "ada", model: "./tiny", system_prompt: "You are {{char}}." }),
+    );
+    const backend = new ScriptedChatModel();
+    const built: string[] = [];
+    let server: ServerHandle | undefined;
+    const listening = Promise.withResolvers<void>();
+    const verb = createServeVerb({
+      backend: (persona) => (built.push(persona.name), backend),
+      onListen: (s) => {
+        server = s;
+        listening.resolve();
+      },
+    });
+    const argv = [
+      "--model",
+      "./tiny",
+      "--personas",
+      join(dir, "personas"),
+      "--port",
+      "0",
+      "--api-key",
+      "k",
+      "--admin-key",
+      "a",
+      "--max-tokens",
+      "64",
+    ];
+    const args = parseArgs(argv, verb.flags!, "dramatis serve");
+    const controller = new AbortController();
+    const logs: string[] = [];
+    const running = verb.run!(args, context(controller, logs));
+    await listening.promise;
+    assert.deepEqual(built, ["tiny"]); // the base persona is built at start
+    const client = new OpenAI({ baseURL: `${server!.url}/v1`, apiKey: "k", maxRetries: 0 });
+    const ids = [];
+    for await (const m of client.models.list()) ids.push(m.id);
+    assert.deepEqual(ids, ["ada", "tiny"]);
+    const r = await client.chat.completions.create({
+      model: "ada",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    assert.equal(r.choices[0].message.content, "echo: hi");
+    assert.equal(backend.calls[0].messages[0].content, "You are ada.");
+    assert.equal(backend.calls[0].max_tokens, 64);
+    await assert.rejects(
+      client.chat.completions.create({
+        model: "ada",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 65,
+      }),
+      (e) => (e as { status?: number }).status === 400,
+    );
+    assert.match(logs.join("\n"), /Serving 2 persona\(s\) at http:\/\/127\.0\.0\.1:\d+\/v1/);
+    controller.abort();
+    assert.equal(await running, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve verb without an engine refuses a local model with E_NOT_AVAILABLE", async () => {
+  const args = parseArgs(["--model", "./tiny", "--port", "0"], serveVerb.flags!, "dramatis serve");
+  const controller = new AbortController();
+  await assert.rejects(
+    Promise.resolve(serveVerb.run!(args, context(controller, []))),
+    (e) => errorCode(e) === "E_NOT_AVAILABLE" && /openai:<model>/.test((e as Error).message),
+  );
+});
+
+Deno.test("serve verb rejects --admin-key without --personas", async () => {
+  const verb = createServeVerb({ backend: () => new ScriptedChatModel() });
+  const args = parseArgs(["--model", "m", "--admin-key", "a"], verb.flags!, "dramatis serve");
+  await assert.rejects(
+    Promise.resolve(verb.run!(args, context(new AbortController(), []))),
+    /--personas/,
+  );
+});

@@ -1,0 +1,76 @@
+/**
+ * `PersonaChatModel`: a persona played by a base ChatModel. It adds the persona's messages and
+ * its steering and identities to each request, so any ChatModel (the local engine, a remote API,
+ * a plugin backend) can play any persona.
+ *
+ * @module
+ */
+
+import type { ChatChunk, ChatModel, ChatRequest, ChatResponse } from "../contracts/chat_model.ts";
+import type { Persona } from "../contracts/persona.ts";
+import { buildPersonaMessages } from "./persona_messages.ts";
+
+/**
+ * The request a persona sends for a conversation: its messages (see `buildPersonaMessages`), the
+ * persona's steering followed by the request's, and the request's identities when it names any,
+ * else the persona's. `model` becomes the persona's base model.
+ *
+ * @example
+ * ```ts
+ * import { personaRequest } from "./persona_chat_model.ts";
+ * import { PersonaSchema } from "../contracts/persona.ts";
+ * const persona = PersonaSchema.parse({ name: "ada", model: "./tiny", identities: ["EXT_high"] });
+ * console.log(personaRequest(persona, { messages: [] }).identities); // ["EXT_high"]
+ * ```
+ */
+export function personaRequest(persona: Persona, request: ChatRequest): ChatRequest {
+  const steering = [...persona.steering, ...(request.steering ?? [])];
+  const identities = request.identities ??
+    (persona.identities.length ? persona.identities : undefined);
+  const out: ChatRequest = {
+    ...request,
+    model: persona.model,
+    messages: buildPersonaMessages(persona, request.messages),
+  };
+  if (steering.length) out.steering = steering;
+  else delete out.steering;
+  if (identities) out.identities = identities;
+  else delete out.identities;
+  return out;
+}
+
+/**
+ * A ChatModel that plays a persona on a base model. Responses report the persona's name as model.
+ *
+ * @example
+ * ```ts
+ * import { PersonaChatModel } from "./persona_chat_model.ts";
+ * import { PersonaSchema } from "../contracts/persona.ts";
+ * import { ScriptedChatModel } from "../chat/testing/mod.ts";
+ * const ada = PersonaSchema.parse({ name: "ada", model: "./tiny", system_prompt: "You are Ada." });
+ * const model = new PersonaChatModel(ada, new ScriptedChatModel());
+ * console.log((await model.chat({ messages: [{ role: "user", content: "hi" }] })).model); // "ada"
+ * ```
+ */
+export class PersonaChatModel implements ChatModel {
+  readonly id: string;
+  readonly persona: Persona;
+  #base: ChatModel;
+
+  constructor(persona: Persona, base: ChatModel) {
+    this.persona = persona;
+    this.#base = base;
+    this.id = `persona:${persona.name}@${base.id}`;
+  }
+
+  async chat(request: ChatRequest): Promise<ChatResponse> {
+    const response = await this.#base.chat(personaRequest(this.persona, request));
+    return { ...response, model: this.persona.name };
+  }
+
+  async *stream(request: ChatRequest): AsyncIterable<ChatChunk> {
+    for await (const chunk of this.#base.stream(personaRequest(this.persona, request))) {
+      yield { ...chunk, model: this.persona.name };
+    }
+  }
+}
