@@ -9,6 +9,8 @@
 
 import type { z } from "zod";
 import type { Adapter } from "./adapter.ts";
+import type { ChatModel } from "./chat_model.ts";
+import type { Persona } from "./persona.ts";
 import type { Judge } from "./judge.ts";
 import type { Simulator } from "./simulator.ts";
 import type { Steerer } from "./steerer.ts";
@@ -67,6 +69,17 @@ export interface PluginRoute {
   handler(request: Request): Response | Promise<Response>;
 }
 
+/**
+ * Builds the ChatModel that answers as a persona whose `backend` names this plugin (for example
+ * MACM's multi-agent cognition). `base` is the persona's base model as a ChatModel; `options` are
+ * the persona's `backend.options`.
+ */
+export type PersonaBackendFactory = (
+  persona: Persona,
+  base: ChatModel,
+  options: Record<string, unknown>,
+) => ChatModel | Promise<ChatModel>;
+
 /** The role instances a plugin provides once its options are known. */
 export interface PluginRoles {
   adapters?: Record<string, (config?: Record<string, unknown>) => Adapter | Promise<Adapter>>;
@@ -75,6 +88,8 @@ export interface PluginRoles {
   simulators?: Record<string, Simulator>;
   // deno-lint-ignore no-explicit-any
   judges?: Record<string, Judge<any, any>>;
+  /** Persona backends by name; a persona selects one with `backend: {plugin, options}`. */
+  backends?: Record<string, PersonaBackendFactory>;
 }
 
 /**

@@ -15,6 +15,7 @@ import { PersonaChatModel } from "../persona/persona_chat_model.ts";
 import { withCode } from "../errors.ts";
 import type { ChatModelFactory, ModelRequest } from "../experiment/model_pool.ts";
 import { Engine } from "../model/engine.ts";
+import type { PluginRegistry } from "../plugin/registry.ts";
 import type { Provider } from "../runtime/providers.ts";
 
 /** Options shared by every local model the factory loads. */
@@ -93,18 +94,44 @@ export async function baseModelFor(
  */
 export function personaBackend(
   options: HostModelOptions = {},
+  registry?: PluginRegistry,
 ): (persona: Persona) => Promise<ChatModel> {
-  return (persona) => {
-    if (persona.backend) {
+  return async (persona) => {
+    const base = await baseModelFor(persona.model, persona.model, options);
+    if (!persona.backend) return base;
+    const { plugin, options: backendOptions } = persona.backend;
+    if (!registry?.has(plugin)) {
       throw withCode(
         new TypeError(
-          `persona ${persona.name} asks for the '${persona.backend.plugin}' backend, which is not ` +
-            "available in this version; remove the backend field to serve it on its base model",
+          `persona ${persona.name} asks for the '${plugin}' backend, but no plugin of that name is ` +
+            "loaded; load it with --plugin or remove the backend field",
         ),
-        "E_NOT_AVAILABLE",
+        "E_PLUGIN_UNKNOWN",
       );
     }
-    return baseModelFor(persona.model, persona.model, options);
+    const roles = await registry.instantiate(plugin);
+    const factories = Object.values(roles.backends ?? {});
+    if (factories.length === 0) {
+      throw withCode(
+        new TypeError(
+          `persona ${persona.name} asks for the '${plugin}' backend, but that plugin provides none`,
+        ),
+        "E_CONFIG",
+      );
+    }
+    const name = typeof backendOptions.backend === "string" ? backendOptions.backend : undefined;
+    const factory = name ? roles.backends![name] : factories[0];
+    if (!factory) {
+      throw withCode(
+        new TypeError(
+          `persona ${persona.name}: plugin '${plugin}' has no backend '${name}'; it has ${
+            Object.keys(roles.backends!).join(", ")
+          }`,
+        ),
+        "E_CONFIG",
+      );
+    }
+    return factory(persona, base, backendOptions);
   };
 }
 
@@ -118,8 +145,11 @@ export function personaBackend(
  * const factory = hostModelFactory();
  * ```
  */
-export function hostModelFactory(options: HostModelOptions = {}): ChatModelFactory {
-  const backend = personaBackend(options);
+export function hostModelFactory(
+  options: HostModelOptions = {},
+  registry?: PluginRegistry,
+): ChatModelFactory {
+  const backend = personaBackend(options, registry);
   return async (request: ModelRequest): Promise<ChatModel> => {
     const { spec } = request;
     switch (spec.kind) {

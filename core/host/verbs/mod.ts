@@ -23,9 +23,9 @@ export const HOST_VERBS: HostVerb[] = [
   modelVerb,
   generateVerb,
   pendingVerb("train", "Train an adapter with a plugin's trainer.", "[train]"),
-  createRunVerb({ modelFactory: hostModelFactory() }),
+  createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
   mergeVerb,
-  createServeVerb({ backend: personaBackend() }),
+  createServeVerb({ backend: (persona, ctx) => personaBackend({}, ctx.registry)(persona) }),
   pendingVerb("bench", "Run a benchmark suite and print ratios against its peer.", "[engine]", [
     "<suite>",
   ]),
