@@ -22,12 +22,18 @@ import { withCode } from "../errors.ts";
 import type { Engine, EngineGenerateOptions, EngineResult } from "../model/engine.ts";
 import type { MaskContext } from "../model/sampling.ts";
 import type { ModelTokenizer } from "../model/tokenizer.ts";
+import { constraintFor } from "../model/constraint/mod.ts";
 
 /** Builds the allowed-token hook for a request, or null when the request has no constraint. */
 export type ConstraintFactory = (
   request: ChatRequest,
   tokenizer: ModelTokenizer,
+  limits: { maxTokens: number; eosTokenIds: readonly number[] },
 ) => ((step: number, context: MaskContext) => Iterable<number> | Uint8Array | null) | null;
+
+/** The default constraint compiler: choices, regex and JSON Schema (core/model/constraint). */
+export const defaultConstraint: ConstraintFactory = (request, tokenizer, limits) =>
+  constraintFor(request, tokenizer, limits);
 
 /** Turns steering entries into residual edits for this model. */
 export type SteeringResolver = (
@@ -40,6 +46,7 @@ export interface LocalChatModelOptions {
   /** The model id reported in responses and cache keys; default the engine's model directory. */
   id?: string;
   steering?: SteeringResolver;
+  /** Compiles `response_format` / `constraint` into a token mask; default {@link defaultConstraint}. */
   constraint?: ConstraintFactory;
   /** Default `max_tokens`; default 256. */
   maxTokens?: number;
@@ -105,17 +112,16 @@ export class LocalChatModel implements ChatModel {
     const wantsConstraint = request.constraint !== undefined ||
       (request.response_format !== undefined && request.response_format.type !== "text");
     if (wantsConstraint) {
-      const hook = this.#options.constraint?.(request, this.engine.tokenizer) ?? null;
-      if (!hook) {
-        throw withCode(
-          new TypeError(
-            `${this.id}: the request asks for constrained output (response_format or constraint) ` +
-              "but this model has no constraint compiler; construct it with the `constraint` option",
-          ),
-          "E_CONFIG",
-        );
+      const compile = this.#options.constraint ?? defaultConstraint;
+      const hook = compile(request, this.engine.tokenizer, {
+        maxTokens: opts.maxNewTokens!,
+        eosTokenIds: this.engine.decoder.eosTokenIds,
+      });
+      if (hook) {
+        opts.allowedTokens = hook;
+        // A stop string could cut a constrained output (say, JSON) in the middle.
+        delete opts.stop;
       }
-      opts.allowedTokens = hook;
     }
     return opts;
   }

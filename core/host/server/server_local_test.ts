@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import OpenAI from "openai";
+import { z } from "zod";
 import { LocalChatModel } from "../../chat/local_chat_model.ts";
 import { PersonaSchema } from "../../contracts/persona.ts";
 import { Engine } from "../../model/engine.ts";
@@ -56,6 +57,48 @@ Deno.test("the server serves a local tiny model to the openai client, streamed a
       const stream = await client.chat.completions.create({ ...ask, stream: true });
       for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? "";
       assert.equal(streamed, full.choices[0].message.content);
+
+      // Structured output: the tiny model's JSON must parse and validate against the schema.
+      const Verdict = z.object({
+        mood: z.enum(["happy", "sad", "calm"]),
+        score: z.number().int().min(0).max(10),
+        reason: z.string().max(20),
+      });
+      const structured = await client.chat.completions.create({
+        ...ask,
+        max_tokens: 40,
+        temperature: 1,
+        n: 3,
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "verdict", schema: z.toJSONSchema(Verdict), strict: true },
+        },
+      });
+      assert.equal(structured.choices.length, 3);
+      for (const c of structured.choices) {
+        Verdict.parse(JSON.parse(c.message.content!));
+      }
+
+      // seed determinism and n: equal seeds give equal choices, different seeds differ.
+      const sampled = (seed: number) =>
+        client.chat.completions.create({ ...ask, max_tokens: 12, temperature: 1, n: 2, seed });
+      const [a, b, c] = await Promise.all([sampled(3), sampled(3), sampled(4)]);
+      assert.deepEqual(
+        a.choices.map((x) => x.message.content),
+        b.choices.map((x) => x.message.content),
+      );
+      assert.notDeepEqual(
+        a.choices.map((x) => x.message.content),
+        c.choices.map((x) => x.message.content),
+      );
+
+      // stop: the text ends right before the first occurrence of the stop string.
+      const unstopped = full.choices[0].message.content!;
+      const cut = unstopped.slice(3, 5);
+      assert.equal(cut.length, 2, `the unstopped text is too short: ${JSON.stringify(unstopped)}`);
+      const stopped = await client.chat.completions.create({ ...ask, stop: [cut] });
+      assert.equal(stopped.choices[0].message.content, unstopped.slice(0, unstopped.indexOf(cut)));
+      assert.equal(stopped.choices[0].finish_reason, "stop");
     } finally {
       await server.shutdown();
       await engine.close();
