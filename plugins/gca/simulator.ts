@@ -11,6 +11,7 @@
  */
 
 import { z } from "zod";
+import type { CachedRequest } from "../../core/chat/cached_chat_model.ts";
 import type { ChatMessage, ChatModel } from "../../core/contracts/chat_model.ts";
 import type {
   SimulationContext,
@@ -122,13 +123,17 @@ async function callModel(
   for (let attempt = 0; attempt <= o.maxRetries; attempt++) {
     signal?.throwIfAborted();
     try {
-      const r = await agent.model.chat({
+      // `attempt` keeps retries apart in a response cache (CachedChatModel reads it, other
+      // models ignore it) and the seed moves with it, so a seeded backend samples anew
+      const request: CachedRequest = {
         messages,
         max_tokens: o.maxTokens,
         temperature: attempt === 0 ? 0 : 1,
-        seed,
+        seed: (seed + attempt) >>> 0,
         signal,
-      });
+      };
+      if (attempt > 0) request.attempt = attempt;
+      const r = await agent.model.chat(request);
       const text = r.choices[0]?.message.content ?? "";
       if (text.trim()) return { text };
       error = "empty reply";
