@@ -6,7 +6,8 @@
 
 import type { Plugin } from "../core/contracts/plugin.ts";
 import { gca } from "./gca/plugin.ts";
+import { macm } from "./macm/plugin.ts";
 
 /** Every built-in plugin, in listing order. */
 // deno-lint-ignore no-explicit-any
-export const builtinPlugins: Plugin<any>[] = [gca()];
+export const builtinPlugins: Plugin<any>[] = [gca(), macm()];

@@ -1,12 +1,14 @@
 /**
  * Reads a character folder: `profile.json`, `biography.txt`, `story.txt` (one paragraph per
- * line), `questions/{Cloze,Single_choice,Multiple_choices}.json`, and, once built,
- * `memory/{index,long_memory}.json`.
+ * line), `questions/{Cloze,Single_choice,Multiple_choices}.json`, optionally `extra.json` (added
+ * attributes, `{"Pet": "a grey cat"}`), and, once built, `memory/{index,long_memory}.json`.
  *
  * @module
  */
 
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { withCode } from "../../core/errors.ts";
 import { splitParagraphs } from "./biography.ts";
 import { loadMemory } from "./memory_build.ts";
 import { parseProfile } from "./profile.ts";
@@ -33,12 +35,25 @@ async function exists(path: string): Promise<boolean> {
 export const SHIPPED_CHARACTERS_URL: URL = new URL("./data/characters/", import.meta.url);
 
 /**
+ * The folder of a shipped character (default: `hazel_okafor`).
+ *
+ * @example
+ * ```ts
+ * import { shippedCharacterDir } from "./character_dir.ts";
+ * shippedCharacterDir().endsWith("hazel_okafor"); // true
+ * ```
+ */
+export function shippedCharacterDir(name = "hazel_okafor"): string {
+  return fileURLToPath(new URL(`${name}/`, SHIPPED_CHARACTERS_URL)).replace(/[\\/]+$/, "");
+}
+
+/**
  * Loads a character folder; files are validated and errors name the file.
  *
  * @example
  * ```ts
  * import { loadCharacterDir, SHIPPED_CHARACTERS_URL } from "./character_dir.ts";
- * const c = await loadCharacterDir(new URL("ada_whitlock/", SHIPPED_CHARACTERS_URL).pathname);
+ * const c = await loadCharacterDir(new URL("hazel_okafor/", SHIPPED_CHARACTERS_URL).pathname);
  * console.log(c.profile.Name, c.story.length);
  * ```
  */
@@ -56,7 +71,24 @@ export async function loadCharacterDir(dir: string): Promise<CharacterFolder> {
       questions[type] = parseQuestionnaire(JSON.parse(await read(f)), join(dir, f));
     }
   }
+  let extra: Record<string, string> | undefined;
+  if (await exists(join(dir, "extra.json"))) {
+    const value = JSON.parse(await read("extra.json"));
+    if (
+      typeof value !== "object" || value === null || Array.isArray(value) ||
+      Object.values(value).some((v) => typeof v !== "string")
+    ) {
+      throw withCode(
+        new TypeError(
+          `${join(dir, "extra.json")} is ${JSON.stringify(value).slice(0, 80)}; ` +
+            'write an object of strings, e.g. {"Pet": "a grey cat"}',
+        ),
+        "E_DATA",
+      );
+    }
+    extra = value;
+  }
   const memDir = join(dir, "memory");
   const memory = (await exists(join(memDir, "index.json"))) ? await loadMemory(memDir) : undefined;
-  return { profile, biography, story, questions, memory };
+  return { profile, biography, story, questions, memory, ...(extra ? { extra } : {}) };
 }

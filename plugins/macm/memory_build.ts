@@ -63,10 +63,23 @@ export function memoryId(k: number): string {
   return String(k).padStart(3, "0");
 }
 
-async function ask(model: ChatModel, system: string, user: string): Promise<string> {
+/** Extra request fields of the memory agents' calls (a `max_tokens` cap for small models). */
+export interface AgentRequestOptions {
+  max_tokens?: number;
+  seed?: number;
+  signal?: AbortSignal;
+}
+
+async function ask(
+  model: ChatModel,
+  system: string,
+  user: string,
+  request: AgentRequestOptions = {},
+): Promise<string> {
   const r = await model.chat({
     messages: [{ role: "system", content: system }, { role: "user", content: user }],
     temperature: 0,
+    ...request,
   });
   return (r.choices[0]?.message.content ?? "").trim();
 }
@@ -100,12 +113,18 @@ export async function memorizeChunk(
   profile: CharacterProfile,
   chunk: string,
   extra: Record<string, string> = {},
+  request: AgentRequestOptions = {},
 ): Promise<LongMemoryEntry> {
   const header = personaHeader(profile, extra);
-  const content = await ask(agent, `${header}\n\n${MEMORY_TASKS.content}`, chunk);
-  const thinking = await ask(agent, `${header}\n\n${MEMORY_TASKS.thinking}`, content);
-  const emotion = await ask(agent, `${header}\n\n${MEMORY_TASKS.emotion}`, chunk);
-  const summary = await ask(agent, MEMORY_TASKS.summary, `Memory: ${content}\nEmotion: ${emotion}`);
+  const content = await ask(agent, `${header}\n\n${MEMORY_TASKS.content}`, chunk, request);
+  const thinking = await ask(agent, `${header}\n\n${MEMORY_TASKS.thinking}`, content, request);
+  const emotion = await ask(agent, `${header}\n\n${MEMORY_TASKS.emotion}`, chunk, request);
+  const summary = await ask(
+    agent,
+    MEMORY_TASKS.summary,
+    `Memory: ${content}\nEmotion: ${emotion}`,
+    request,
+  );
   return {
     Memory_Summary: summary,
     Memory: { "Memory Content": content, Thinking: thinking, Emotion: emotion },
@@ -131,6 +150,8 @@ export async function buildLongMemory(
   options: {
     chunkSize?: number;
     extra?: Record<string, string>;
+    /** Extra fields of every agent call. */
+    request?: AgentRequestOptions;
     onChunk?(done: number, total: number): void;
   } = {},
 ): Promise<CharacterMemory> {
@@ -138,7 +159,8 @@ export async function buildLongMemory(
   const memory: CharacterMemory = { index: {}, long: {} };
   for (let k = 0; k < chunks.length; k++) {
     const id = memoryId(k + 1);
-    const entry = await memorizeChunk(agent, profile, chunks[k], options.extra);
+    options.request?.signal?.throwIfAborted();
+    const entry = await memorizeChunk(agent, profile, chunks[k], options.extra, options.request);
     memory.index[id] = entry.Memory_Summary;
     memory.long[id] = entry;
     options.onChunk?.(k + 1, chunks.length);
@@ -164,10 +186,11 @@ export async function addLongMemory(
   memory: CharacterMemory,
   experience: string,
   extra: Record<string, string> = {},
+  request: AgentRequestOptions = {},
 ): Promise<string> {
   const ids = Object.keys(memory.long).map(Number).filter(Number.isFinite);
   const id = memoryId((ids.length ? Math.max(...ids) : 0) + 1);
-  const entry = await memorizeChunk(agent, profile, experience, extra);
+  const entry = await memorizeChunk(agent, profile, experience, extra, request);
   memory.index[id] = entry.Memory_Summary;
   memory.long[id] = entry;
   return id;

@@ -62,7 +62,8 @@ export interface RetrievalResult {
 
 /**
  * Runs the two retrieval calls and selects up to `limit` (1) memories. Ids absent from the long
- * memory are ignored. An empty index makes no call.
+ * memory are ignored. An empty index makes no call. `request` adds fields to both calls (a
+ * `max_tokens` cap for small models, a seed, a signal).
  *
  * @example
  * ```ts
@@ -79,6 +80,7 @@ export async function retrieveMemory(
   memory: CharacterMemory,
   query: string,
   limit = 1,
+  request: { max_tokens?: number; seed?: number; signal?: AbortSignal } = {},
 ): Promise<RetrievalResult> {
   const replies: string[] = [];
   for (const half of splitIndex(memory.index)) {
@@ -92,6 +94,7 @@ export async function retrieveMemory(
         },
       ],
       temperature: 0,
+      ...request,
     });
     replies.push(r.choices[0]?.message.content ?? "");
   }

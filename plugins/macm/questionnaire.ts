@@ -116,6 +116,11 @@ export interface ItemScore {
   parsed: string[];
   points: number;
   max: number;
+  /**
+   * No answer could be read: a choice item whose reply has no standalone letter A–F. (A cloze
+   * reply is always read; a miss is 0 points, not a failure.) Failures score 0 and are counted.
+   */
+  parse_failure: boolean;
 }
 
 /**
@@ -136,21 +141,36 @@ export function scoreItem(item: QuestionItem, raw: string): ItemScore {
     case "Single_choice": {
       const first = letters(text)[0];
       const parsed = first ? [first] : [];
-      return { parsed, points: first !== undefined && first === item.answer[0] ? 2 : 0, max: 2 };
+      return {
+        parsed,
+        points: first !== undefined && first === item.answer[0] ? 2 : 0,
+        max: 2,
+        parse_failure: first === undefined,
+      };
     }
     case "Multiple_choices": {
       const parsed = [...new Set(letters(text))];
       const key = new Set(item.answer);
       const raw = parsed.reduce((s, l) => s + (key.has(l) ? 2 : -2), 0);
-      return { parsed, points: Math.max(0, raw), max: 2 * key.size };
+      return {
+        parsed,
+        points: Math.max(0, raw),
+        max: 2 * key.size,
+        parse_failure: parsed.length === 0,
+      };
     }
     case "Cloze": {
       const lower = text.toLowerCase();
       const parsed = item.answer.filter((a) => lower.includes(a.toLowerCase()));
-      return { parsed, points: 2 * parsed.length, max: 2 * item.answer.length };
+      return {
+        parsed,
+        points: 2 * parsed.length,
+        max: 2 * item.answer.length,
+        parse_failure: false,
+      };
     }
     default:
-      return { parsed: [], points: 0, max: 0 };
+      return { parsed: [], points: 0, max: 0, parse_failure: false };
   }
 }
 
@@ -170,6 +190,8 @@ export interface QuestionnaireResult {
   model: string;
   items: ItemResult[];
   totals: Record<string, number>;
+  /** Items whose reply had no readable answer (scored 0). */
+  parse_failures: number;
 }
 
 /**
@@ -188,6 +210,7 @@ export async function runQuestionnaire(
   simulacrum: Simulacrum,
   items: readonly QuestionItem[],
   seed = 0,
+  onItem?: (result: ItemResult, done: number, total: number) => void,
 ): Promise<QuestionnaireResult> {
   const rng = new Prng(seed);
   const results: ItemResult[] = [];
@@ -206,6 +229,7 @@ export async function runQuestionnaire(
     });
     totals[item.type] = (totals[item.type] ?? 0) + s.points;
     totals.max += s.max;
+    onItem?.(results[results.length - 1], results.length, items.length);
   }
   const o = simulacrum.options;
   return {
@@ -214,5 +238,6 @@ export async function runQuestionnaire(
     model: o.simulacrum.id,
     items: results,
     totals,
+    parse_failures: results.filter((r) => r.parse_failure).length,
   };
 }

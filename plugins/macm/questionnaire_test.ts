@@ -40,9 +40,15 @@ Deno.test("scoreItem() single choice takes the first standalone letter", () => {
     parsed: ["C"],
     points: 2,
     max: 2,
+    parse_failure: false,
   });
   assert.equal(scoreItem(single, "The answer is D, not C.").points, 0);
-  assert.deepEqual(scoreItem(single, "college, of course"), { parsed: [], points: 0, max: 2 });
+  assert.deepEqual(scoreItem(single, "college, of course"), {
+    parsed: [],
+    points: 0,
+    max: 2,
+    parse_failure: true,
+  });
   // "A" as an English article counts as a letter, as in the reference
   assert.equal(scoreItem(single, "A college course: C").points, 0);
 });
@@ -53,6 +59,8 @@ Deno.test("scoreItem() multiple choice adds 2 per hit, subtracts 2 per miss, flo
   assert.equal(scoreItem(multiple, "The answer is A, B, D and C").points, 0); // 2 − 6 → 0
   assert.deepEqual(scoreItem(multiple, "The answer is F, F, C").parsed, ["F", "C"]);
   assert.equal(scoreItem(multiple, "The answer is F, F, C").max, 6);
+  assert.equal(scoreItem(multiple, "no idea, sorry").parse_failure, true);
+  assert.equal(scoreItem(multiple, "The answer is A, B, D and C").parse_failure, false);
 });
 
 Deno.test("scoreItem() cloze matches key answers as lower-case substrings", () => {
@@ -116,6 +124,7 @@ Deno.test("runQuestionnaire() asks every item through the simulacrum and totals 
   const r = await runQuestionnaire(s, [single, multiple, cloze], 3);
   assert.deepEqual(r.totals, { max: 10, Single_choice: 2, Multiple_choices: 2, Cloze: 0 });
   assert.deepEqual(r.items.map((i) => i.points), [2, 2, 0]);
+  assert.equal(r.parse_failures, 0);
   assert.equal(r.method, "prompt");
   assert.deepEqual(seen, ["system,system,user", "system,system,user", "system,system,user"]);
 });

@@ -67,6 +67,8 @@ export interface SimulacrumOptions {
   ragK?: number;
   /** Memories kept from retrieval (1). */
   memoryLimit?: number;
+  /** `max_tokens` of the memory, thinking and emotion agents' calls (unset: the model's default). */
+  agentMaxTokens?: number;
   /** Sampling of the final answer (temperature 0.7, 1024 tokens). */
   temperature?: number;
   maxTokens?: number;
@@ -158,10 +160,18 @@ export class Simulacrum {
     const r = await this.options.agent!.chat({
       messages,
       temperature,
-      seed: this.options.seed,
-      signal: this.options.signal,
+      ...this.#agentRequest(),
     });
     return (r.choices[0]?.message.content ?? "").trim();
+  }
+
+  #agentRequest(): { max_tokens?: number; seed?: number; signal?: AbortSignal } {
+    const o = this.options;
+    return {
+      ...(o.agentMaxTokens !== undefined ? { max_tokens: o.agentMaxTokens } : {}),
+      seed: o.seed,
+      signal: o.signal,
+    };
   }
 
   /** Runs the memory, thinking and emotion agents on a stimulus (4 calls for a non-empty index). */
@@ -173,6 +183,7 @@ export class Simulacrum {
       c.memory!,
       stimulus,
       this.options.memoryLimit ?? 1,
+      this.#agentRequest(),
     );
     const header = personaHeader(c.profile, c.extra);
     const thinking = await this.#ask([
