@@ -5,6 +5,7 @@
  * @module
  */
 
+import { PLUGIN_NAME_RULE } from "../contracts/plugin.ts";
 import { errorCode, UsageError } from "../errors.ts";
 import { PluginRegistry } from "../plugin/registry.ts";
 import { parsePluginOptions } from "../plugin/validate.ts";
@@ -33,13 +34,18 @@ function topHelp(registry: PluginRegistry): string {
     ...verbs,
     ...(plugins.length ? ["", "Plugin commands:", ...plugins] : []),
     "",
-    "Global flags: --json (machine output), --help, --plugin <path|url> (repeatable),",
+    "Global flags: --json (machine output), --help, --plugin <path|url> (repeatable; a bare",
+    "              plugin name such as lora picks that plugin's trainer for train),",
     "              --plugin-options <name>=<JSON> (repeatable)",
     `Run '${PROGRAM} <verb> --help' for a verb's flags.`,
   ].join("\n");
 }
 
-/** Splits `--plugin` / `--plugin-options` out of argv (they may appear anywhere). */
+/**
+ * Splits `--plugin <path|url>` / `--plugin-options` out of argv (they may appear anywhere).
+ * A `--plugin` value that is a bare plugin name (`lora`: no slash, no extension) is not a file
+ * to load: it stays in the verb's arguments (`train --plugin lora` picks the trainer).
+ */
 function extractPreFlags(argv: string[]): { plugins: string[]; options: string[]; rest: string[] } {
   const plugins: string[] = [];
   const options: string[] = [];
@@ -54,7 +60,8 @@ function extractPreFlags(argv: string[]): { plugins: string[]; options: string[]
       if (arg === flag || arg.startsWith(flag + "=")) {
         const value = arg === flag ? argv[++i] : arg.slice(flag.length + 1);
         if (value === undefined) throw new UsageError(`${flag} needs a value`);
-        list.push(value);
+        if (flag === "--plugin" && PLUGIN_NAME_RULE.test(value)) rest.push(`--plugin=${value}`);
+        else list.push(value);
       }
     }
     if (

@@ -22,6 +22,8 @@ export interface MicroBatch {
   };
   rows: number;
   seq: number;
+  /** Per row: the example's `identities` (empty when it has none). */
+  identities: string[][];
   /** Tokens that carry loss (after the next-token shift). */
   lossTokens: number;
   /** Non-pad tokens. */
@@ -69,6 +71,7 @@ export function collate(examples: TokenizedExample[], padId: number): MicroBatch
     },
     rows,
     seq,
+    identities: examples.map((e) => e.identities?.slice() ?? []),
     lossTokens,
     tokens,
   };

@@ -23,6 +23,11 @@ export interface RecordSource {
 export interface Conversation {
   messages: ChatMessage[];
   source: RecordSource;
+  /**
+   * The record's optional `identities` field (string names, e.g. `["EXT_high", "Doctor"]`):
+   * carried to the micro-batch so adapters with per-row runtime inputs (hirpf) see them.
+   */
+  identities?: string[];
 }
 
 /** A record left out under `skipInvalid`. */
@@ -112,6 +117,29 @@ export function recordMessages(record: unknown, source: RecordSource): ChatMessa
   return messages;
 }
 
+/**
+ * The optional `identities` field of a record: an array of non-empty strings, or absent.
+ *
+ * @example
+ * ```ts
+ * import { recordIdentities } from "./chat_data.ts";
+ * recordIdentities({ identities: ["Doctor"] }, { file: "d.jsonl", line: 1 }); // ["Doctor"]
+ * ```
+ */
+export function recordIdentities(record: unknown, source: RecordSource): string[] | undefined {
+  const value = (record as Record<string, unknown>)?.identities;
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || v.trim() === "")) {
+    throw dataError(
+      source,
+      `identities is ${
+        JSON.stringify(value)?.slice(0, 80)
+      }; give an array of identity names, e.g. ["EXT_high", "Doctor"], or leave the field out`,
+    );
+  }
+  return value.slice();
+}
+
 /** Optional system turn first, then user/assistant alternating from user, ending with assistant. */
 function checkOrder(messages: ChatMessage[], source: RecordSource): void {
   if (messages.length === 0) {
@@ -169,7 +197,10 @@ export function parseChatData(
   const out: ChatDataset = { conversations: [], skipped: [] };
   const take = (source: RecordSource, parse: () => unknown) => {
     try {
-      out.conversations.push({ messages: recordMessages(parse(), source), source });
+      const record = parse();
+      const messages = recordMessages(record, source);
+      const identities = recordIdentities(record, source);
+      out.conversations.push(identities ? { messages, source, identities } : { messages, source });
     } catch (error) {
       if (!options.skipInvalid) throw error;
       out.skipped.push({

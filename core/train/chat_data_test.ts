@@ -92,3 +92,21 @@ Deno.test("readChatData() reads every data file of a directory in name order", a
   await assert.rejects(() => readChatData(`${dir}/missing.jsonl`), /does not exist/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("parseChatData() carries a record's identities and rejects a malformed identities field", () => {
+  const ok = JSON.stringify({
+    identities: ["EXT_high", "Doctor"],
+    messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello" }],
+  });
+  const plain = JSON.stringify({
+    messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello" }],
+  });
+  const d = parseChatData(`${ok}\n${plain}`, "ids.jsonl");
+  assert.deepEqual(d.conversations[0].identities, ["EXT_high", "Doctor"]);
+  assert.equal(d.conversations[1].identities, undefined);
+  const bad = JSON.stringify({ identities: "Doctor", messages: JSON.parse(plain).messages });
+  assert.throws(
+    () => parseChatData(bad, "ids.jsonl"),
+    /ids\.jsonl:1: identities is "Doctor"; give an array of identity names/,
+  );
+});

@@ -21,6 +21,8 @@ export interface ChatTokenizerLike {
 export interface TokenizedExample {
   inputIds: number[];
   labels: number[];
+  /** The conversation's `identities` (per-row adapter inputs such as hirpf masks), if any. */
+  identities?: string[];
 }
 
 /**
@@ -127,6 +129,7 @@ export function tokenizeDataset(
           `the conversation is ${ex.inputIds.length} tokens, over maxLength ${maxLength}; raise maxLength, shorten the conversation, or set skipInvalid`,
         );
       }
+      if (c.identities) ex.identities = c.identities.slice();
       examples.push(ex);
     } catch (error) {
       if (!options.skipInvalid) throw error;

@@ -19,5 +19,7 @@ export * from "./checkpoint.ts";
 export * from "./loss_graph.ts";
 export * from "./runner.ts";
 export * from "./schedule.ts";
+export * from "./step_feeds.ts";
 export * from "./train_graph.ts";
 export * from "./train_loop.ts";
+export * from "./write_model.ts";

@@ -52,9 +52,11 @@ export async function createStepRunner(
     const { model: bytes, externalData } = serializeModel(model, {
       externalData: { location: "train_step.onnx_data", threshold: 1024 },
     });
+    // An empty external file (no initializer over the threshold) is rejected by onnxruntime.
+    const files = externalData.filter((e) => e.data.byteLength > 0);
     const session = await ort.InferenceSession.create(bytes, {
       graphOptimizationLevel: level,
-      externalData: externalData.length ? externalData : undefined,
+      externalData: files.length ? files : undefined,
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
     });
     return {

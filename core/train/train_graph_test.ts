@@ -9,7 +9,7 @@ import { runModel } from "../onnx/ort_run.ts";
 import { buildDecoderInto } from "../model/decoder_graph.ts";
 import { appendCausalLmLoss, IGNORE_INDEX } from "./loss_graph.ts";
 import { loraLike } from "./testing/lora_like.ts";
-import { buildTrainGraph } from "./train_graph.ts";
+import { baseParametersToHf, baseParameterValues, buildTrainGraph } from "./train_graph.ts";
 
 const I64 = (rows: number[][]) => BigInt64Array.from(rows.flat(), BigInt);
 
@@ -106,3 +106,79 @@ Deno.test("appendCausalLmLoss() is the mean next-token cross-entropy over unmask
   const expected = (nll(0, 0, 2) + nll(0, 1, 1) + nll(1, 1, 0)) / 3;
   assert.ok(Math.abs(Number((out.loss.data as Float64Array)[0]) - expected) < 1e-12);
 });
+
+for (const preset of ["tiny-llama", "tiny-qwen3"] as const) {
+  Deno.test(`buildTrainGraph() full-parameter (${preset}): base-weight gradients match finite differences`, async () => {
+    const config = parseDecoderConfig(
+      tinyConfigJson({ preset, vocabSize: 300, hiddenSize: 32, intermediateSize: 48 }),
+      "config.json",
+    );
+    const weights = tinyWeights(config, 4);
+    const tg = buildTrainGraph(config, weights, {
+      adapters: [],
+      dtype: "float64",
+      reduction: "mean",
+      trainBase: "all",
+    });
+    assert.equal(tg.base.length, weights.size);
+    assert.equal(tg.trainable.length, weights.size);
+    const q = tg.base.find((p) => p.hfName === "model.layers.0.self_attn.q_proj.weight")!;
+    assert.equal(q.transposed, true);
+    assert.deepEqual(q.shape, [...weights.get(q.hfName)!.shape].reverse());
+    // The forward graph with base weights as inputs (what the train graph differentiates).
+    const b = new GraphBuilder({ floatType: "float64" });
+    const values = buildDecoderInto(b, config, weights, {
+      cache: false,
+      numLogitsToKeep: false,
+      hiddenStates: false,
+      dtype: "float64",
+    });
+    const labels = b.input("labels", "int64", ["batch_size", "sequence_length"]);
+    b.output(
+      "loss",
+      "float64",
+      [],
+      appendCausalLmLoss(b, { logits: values.logits, labels, vocabSize: config.vocabSize }),
+    );
+    const feeds = batch(config.vocabSize);
+    const values0 = baseParameterValues(tg, weights);
+    for (const p of values0) {
+      feeds[p.name] = { dtype: "float64", shape: p.shape, data: Float64Array.from(p.data) };
+    }
+    const g = b.graph();
+    const lifted = new Set(values0.map((p) => p.name));
+    const forward = {
+      ...g,
+      initializers: g.initializers.filter((t) => !lifted.has(t.name)),
+      inputs: [
+        ...g.inputs,
+        ...tg.base.map((p) => ({ name: p.name, dtype: "float64" as const, shape: p.shape })),
+      ],
+    };
+    const wrt = [
+      "model.embed_tokens.weight",
+      "model.layers.0.input_layernorm.weight",
+      "model.layers.1.mlp.down_proj.weight_t",
+      "model.layers.0.self_attn.k_proj.weight_t",
+      "model.norm.weight",
+      ...(config.tieWordEmbeddings ? [] : ["lm_head.weight_t"]),
+    ];
+    const results = await checkGradients(forward, feeds, {
+      loss: "loss",
+      wrt,
+      maxElements: 3,
+      step: 1e-5,
+    });
+    const out = await runModel(tg.model, feeds, { graphOptimizationLevel: "basic" });
+    for (const [name, r] of Object.entries(results)) {
+      assert.ok(r.relativeError <= 1e-6, `${name}: relative error ${r.relativeError}`);
+      const gr = out[`grad.${name}`].data as Float64Array;
+      r.indices.forEach((i, j) =>
+        assert.ok(Math.abs(gr[i] - r.analytic[j]) <= 1e-12 * (1 + Math.abs(gr[i])))
+      );
+    }
+    // Round trip of the layouts.
+    const hf = baseParametersToHf(tg, values0);
+    for (const [name, w] of weights) assert.deepEqual(hf.get(name)!.data, w.data, name);
+  });
+}

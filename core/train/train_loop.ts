@@ -8,6 +8,8 @@
  */
 
 import { join } from "node:path";
+import type { Adapter } from "../contracts/adapter.ts";
+import type { ResidualEdit } from "../contracts/steerer.ts";
 import type { TrainEvent } from "../contracts/trainer.ts";
 import { withCode } from "../errors.ts";
 import type { HostTensor } from "../onnx/ort_run.ts";
@@ -19,6 +21,7 @@ import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { TokenizedExample } from "./chat_tokenize.ts";
 import { createStepRunner, type StepRunner } from "./runner.ts";
 import { checkSchedule, learningRate } from "./schedule.ts";
+import { adapterFeeds, microSeed, trainSteeringFeeds } from "./step_feeds.ts";
 import type { TrainGraph } from "./train_graph.ts";
 
 /** Options of {@link trainLoop}. */
@@ -46,6 +49,8 @@ export interface TrainLoopOptions extends AdamWOptions {
   padTokenId?: number;
   /** Eval every N steps (and at the end) when an eval set is given. Default 0 = end only. */
   evalEvery?: number;
+  /** Also eval before the first step of a fresh run (reported as step 0). Default false. */
+  evalAtStart?: boolean;
   /** Directory for metrics.jsonl and checkpoints. No files are written without it. */
   out?: string;
   /** Checkpoint every N steps (and at the end). Default 0 = only at the end (when `out` is set). */
@@ -62,7 +67,19 @@ export interface TrainLoopOptions extends AdamWOptions {
   runner?: "worker" | "in-process";
   /** Threads inside one op. */
   threads?: number;
-  /** Extra feeds per micro-batch (adapter runtime inputs such as identity masks). */
+  /**
+   * Adapters whose `runtimeInputs()` are fed on every micro-batch, with the request
+   * `{ batchSize, identities (per row, from the records' "identities"), sequenceLength, seed
+   * (microSeed(seed, step · gradAccumulation + k)), phase }` (see step_feeds.ts). Eval runs
+   * ask them in inference mode.
+   */
+  adapters?: Adapter[];
+  /**
+   * Residual edits applied at every position of every training and eval forward (the graph must
+   * be built with `steering: true`; with no edits its steering inputs get K = 0 rows).
+   */
+  residualEdits?: ResidualEdit[];
+  /** Extra feeds per micro-batch, merged last (they override adapter feeds of the same name). */
   extraFeeds?: (batch: MicroBatch) => Record<string, HostTensor>;
   onEvent?: (event: TrainEvent) => void;
   signal?: AbortSignal;
@@ -77,8 +94,12 @@ export interface TrainLoopResult {
   /** Step index of `losses[0]`. */
   firstStep: number;
   evalLoss?: number;
+  /** Every eval of this call, in order. */
+  evals: { step: number; loss: number }[];
   /** Loss-carrying tokens processed by this call. */
   tokens: number;
+  /** Non-pad input tokens processed by optimizer steps of this call (what tokens/s counts). */
+  inputTokens: number;
   seconds: number;
   /** Last checkpoint written, if any. */
   checkpoint?: string;
@@ -135,6 +156,28 @@ export async function evalLoss(
   padId: number,
   extraFeeds?: (batch: MicroBatch) => Record<string, HostTensor>,
 ): Promise<number> {
+  return (await evalLossDetail(runner, examples, params, microBatchSize, padId, extraFeeds)).loss;
+}
+
+/**
+ * {@link evalLoss} with the token count.
+ *
+ * @example
+ * ```ts
+ * import { evalLossDetail } from "./train_loop.ts";
+ * import type { StepRunner } from "./runner.ts";
+ * declare const runner: StepRunner;
+ * const { loss, tokens } = await evalLossDetail(runner, [], [], 4, 0);
+ * ```
+ */
+export async function evalLossDetail(
+  runner: StepRunner,
+  examples: TokenizedExample[],
+  params: NamedTensor[],
+  microBatchSize: number,
+  padId: number,
+  extraFeeds?: (batch: MicroBatch) => Record<string, HostTensor>,
+): Promise<{ loss: number; tokens: number }> {
   const order = examples.map((_, i) => i).sort((a, b) =>
     examples[a].inputIds.length - examples[b].inputIds.length || a - b
   );
@@ -149,7 +192,44 @@ export async function evalLoss(
     sum += Number((out.loss.data as Float32Array)[0]);
     tokens += batch.lossTokens;
   }
-  return tokens ? sum / tokens : NaN;
+  return { loss: tokens ? sum / tokens : NaN, tokens };
+}
+
+/**
+ * The feeds of a micro-batch besides tokens and parameters: adapter runtime inputs, residual
+ * edits and caller extras, for a train-step graph.
+ *
+ * @example
+ * ```ts
+ * import { stepFeeds } from "./train_loop.ts";
+ * import type { TrainGraph } from "./train_graph.ts";
+ * import type { MicroBatch } from "./batches.ts";
+ * declare const graph: TrainGraph;
+ * declare const batch: MicroBatch;
+ * const feeds = stepFeeds(graph, batch, { seed: 1, phase: "eval" });
+ * ```
+ */
+export function stepFeeds(
+  graph: TrainGraph,
+  batch: MicroBatch,
+  options: {
+    seed: number;
+    phase: "train" | "eval";
+    adapters?: Adapter[];
+    residualEdits?: ResidualEdit[];
+    extraFeeds?: (batch: MicroBatch) => Record<string, HostTensor>;
+  },
+): Record<string, HostTensor> {
+  const extra = options.extraFeeds?.(batch) ?? {};
+  const known = new Set(Object.keys(extra));
+  const g = known.size
+    ? { ...graph, dataInputs: graph.dataInputs.filter((v) => !known.has(v.name)) }
+    : graph;
+  const feeds = adapterFeeds(g, options.adapters ?? [], batch, options);
+  if (graph.steering) {
+    Object.assign(feeds, trainSteeringFeeds(graph, options.residualEdits ?? [], batch));
+  }
+  return Object.assign(feeds, extra);
 }
 
 /**
@@ -205,7 +285,21 @@ export async function trainLoop(
   for (const p of graph.parameters) {
     if (!byName.has(p.name)) throw usage(`graph input "${p.name}" has no value; pass it in params`);
   }
+  if (options.residualEdits?.length && !graph.steering) {
+    throw usage(
+      "residualEdits were given but the train graph has no steering inputs; build it with buildTrainGraph(…, { steering: true })",
+    );
+  }
   const trainParams = graph.trainable.map((n) => byName.get(n)!);
+  const feedsFor = (batch: MicroBatch, index: number, phase: "train" | "eval") =>
+    stepFeeds(graph, batch, {
+      seed: microSeed(seed, index),
+      phase,
+      adapters: options.adapters,
+      residualEdits: options.residualEdits,
+      extraFeeds: options.extraFeeds,
+    });
+  const evalFeeds = (batch: MicroBatch) => feedsFor(batch, 0, "eval");
   const optimizer = new AdamW(trainParams, options);
   const lengths = train.map((e) => e.inputIds.length);
   const emit = (e: TrainEvent) => options.onEvent?.(e);
@@ -233,9 +327,12 @@ export async function trainLoop(
     }
   }
 
+  // The step graph (weights included) goes next to the run, not into it: removed on release.
+  const graphDir = options.out ? join(options.out, ".train_graph") : undefined;
+  if (graphDir) await Deno.mkdir(graphDir, { recursive: true });
   const runner = await createStepRunner(graph.model, {
     mode: options.runner ?? "worker",
-    dir: options.out,
+    dir: graphDir,
     threads: options.threads,
   });
   const firstStep = step;
@@ -248,6 +345,7 @@ export async function trainLoop(
   let tokensSeen = 0;
   let inputTokensSeen = 0;
   let lastEval: number | undefined;
+  const evals: { step: number; loss: number }[] = [];
   let checkpoint: string | undefined;
   const orders = new Map<number, number[][]>();
   const microAt = (index: number): number[] => {
@@ -290,6 +388,12 @@ export async function trainLoop(
       totalSteps,
       options.stopAfter !== undefined ? step + options.stopAfter : totalSteps,
     );
+    if (options.evalAtStart && evalSet?.length && step === 0) {
+      const loss0 = await evalLoss(runner, evalSet, params, mbs, padId, evalFeeds);
+      evals.push({ step: 0, loss: loss0 });
+      emit({ type: "eval", step: 0, loss: loss0 });
+      metrics.push(JSON.stringify({ type: "eval", step: 0, loss: loss0 }) + "\n");
+    }
     while (step < stopAt) {
       if (options.signal?.aborted) break;
       const acc = new Map(trainParams.map((p) => [p.name, new Float32Array(p.data.length)]));
@@ -303,7 +407,7 @@ export async function trainLoop(
           batch,
           params,
           graph.trainable,
-          options.extraFeeds?.(batch) ?? {},
+          feedsFor(batch, step * accum + k, "train"),
           acc,
         );
         lossTokens += batch.lossTokens;
@@ -350,7 +454,8 @@ export async function trainLoop(
       );
       const last = step === totalSteps;
       if (evalSet?.length && ((evalEvery && step % evalEvery === 0) || last)) {
-        lastEval = await evalLoss(runner, evalSet, params, mbs, padId, options.extraFeeds);
+        lastEval = await evalLoss(runner, evalSet, params, mbs, padId, evalFeeds);
+        evals.push({ step, loss: lastEval });
         emit({ type: "eval", step, loss: lastEval });
         metrics.push(JSON.stringify({ type: "eval", step, loss: lastEval }) + "\n");
       }
@@ -370,13 +475,16 @@ export async function trainLoop(
   } finally {
     progress.done();
     await runner.release();
+    if (graphDir) await Deno.remove(graphDir, { recursive: true }).catch(() => {});
   }
   return {
     steps: step,
     losses,
     firstStep,
     evalLoss: lastEval,
+    evals,
     tokens: tokensSeen,
+    inputTokens: inputTokensSeen,
     seconds: (performance.now() - started) / 1000,
     checkpoint,
   };

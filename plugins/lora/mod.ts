@@ -25,3 +25,6 @@ export * from "./save_lora.ts";
 export * from "./load_lora.ts";
 export * from "./merge_lora.ts";
 export * from "./write_merged_model.ts";
+export * from "./train_config.ts";
+export * from "./trainer.ts";
+export * from "./plugin.ts";

@@ -5,7 +5,6 @@
  */
 
 import type { HostVerb } from "../verb.ts";
-import { pendingVerb } from "./pending.ts";
 import { pluginsVerb } from "./plugins.ts";
 import { modelVerb } from "./model.ts";
 import { generateVerb } from "./generate.ts";
@@ -15,6 +14,8 @@ import { mergeVerb } from "./merge.ts";
 import { hostModelFactory, personaBackend } from "../model_factory.ts";
 import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
+import { benchVerb } from "./bench.ts";
+import { trainVerb } from "./train.ts";
 
 /** Every host verb. */
 export const HOST_VERBS: HostVerb[] = [
@@ -22,12 +23,10 @@ export const HOST_VERBS: HostVerb[] = [
   pluginsVerb,
   modelVerb,
   generateVerb,
-  pendingVerb("train", "Train an adapter with a plugin's trainer.", "[train]"),
+  trainVerb,
   createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
   mergeVerb,
   createServeVerb({ backend: (persona, ctx) => personaBackend({}, ctx.registry)(persona) }),
-  pendingVerb("bench", "Run a benchmark suite and print ratios against its peer.", "[engine]", [
-    "<suite>",
-  ]),
+  benchVerb,
   setupCudaVerb,
 ];

@@ -1,0 +1,442 @@
+/**
+ * The `lora` trainer: trains a PEFT-compatible LoRA adapter (or, with `trainable: "all"`, every
+ * base weight of a small model) on chat data with the core engine — train-step graph, AdamW,
+ * schedules, clipping, accumulation, checkpoints and exact resume — optionally under residual
+ * edits (preventative steering / ablation, spec B8).
+ *
+ * Output directory:
+ * - LoRA: `adapter_config.json` + `adapter_model.safetensors` (PEFT layout, loadable by
+ *   `PeftModel.from_pretrained` and by `loadLora`);
+ * - full: a Hugging Face model directory (`config.json`, `model.safetensors`, tokenizer files);
+ * - `checkpoints/step-NNNNNN/` (resume state; LoRA runs also get a PEFT copy in `adapter/`),
+ *   `metrics.jsonl`, `train_config.json` and `train_result.json`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { ResidualEdit } from "../../core/contracts/steerer.ts";
+import type {
+  Trainer,
+  TrainEvent,
+  TrainRequest,
+  TrainResult,
+} from "../../core/contracts/trainer.ts";
+import { withCode } from "../../core/errors.ts";
+import { type DecoderConfig, readDecoderConfig } from "../../core/model/config.ts";
+import { resolveModel } from "../../core/model/model_dir.ts";
+import { decodeSafetensors, toFloat32 } from "../../core/model/safetensors.ts";
+import { loadTokenizer, type ModelTokenizer } from "../../core/model/tokenizer.ts";
+import { loadWeights } from "../../core/model/weights.ts";
+import type { NamedTensor } from "../../core/train/adamw.ts";
+import { readChatData, type SkippedRecord } from "../../core/train/chat_data.ts";
+import { tokenizeDataset, type TokenizedExample } from "../../core/train/chat_tokenize.ts";
+import { createStepRunner } from "../../core/train/runner.ts";
+import {
+  baseParametersToHf,
+  baseParameterValues,
+  buildTrainGraph,
+  type TrainGraph,
+} from "../../core/train/train_graph.ts";
+import { evalLossDetail, stepFeeds, trainLoop } from "../../core/train/train_loop.ts";
+import { writeHfModel } from "../../core/train/write_model.ts";
+import { writeJsonAtomic } from "../../core/util/atomic.ts";
+import { Prng } from "../../core/util/prng.ts";
+import { LoraAdapter } from "./lora_adapter.ts";
+import { loadLora } from "./load_lora.ts";
+import { loraOptionsFromConfig } from "./options.ts";
+import { type LoraTrainConfig, parseLoraTrainConfig } from "./train_config.ts";
+
+/** Options of {@link createLoraTrainer}. */
+export interface LoraTrainerOptions {
+  /** Progress bar on stderr; default: when stderr is a terminal. */
+  progress?: boolean;
+  /** `worker` (default) or `in-process` graph execution. */
+  runner?: "worker" | "in-process";
+}
+
+/** Tokenized training and eval sets plus what was skipped. */
+export interface PreparedData {
+  train: TokenizedExample[];
+  eval: TokenizedExample[];
+  skipped: SkippedRecord[];
+}
+
+function configError(message: string): RangeError {
+  return withCode(new RangeError(message), "E_CONFIG");
+}
+
+/**
+ * Reads, validates, tokenizes and splits chat data exactly as the trainer does (so an eval after
+ * training sees the same eval set): records in file order, the eval split drawn with the config
+ * seed, over-long conversations rejected or skipped.
+ *
+ * @example
+ * ```ts
+ * import { prepareChatData } from "./trainer.ts";
+ * import { parseLoraTrainConfig } from "./train_config.ts";
+ * import { loadTokenizer } from "../../core/model/tokenizer.ts";
+ * const tok = await loadTokenizer("./models/tiny");
+ * const d = await prepareChatData(tok, "data/train/persona_chat.jsonl", parseLoraTrainConfig({}), 512);
+ * console.log(d.train.length, d.eval.length, d.skipped.length);
+ * ```
+ */
+export async function prepareChatData(
+  tok: ModelTokenizer,
+  data: string,
+  config: LoraTrainConfig,
+  maxLength: number,
+): Promise<PreparedData> {
+  const skip = { skipInvalid: config.skip_invalid };
+  const read = await readChatData(data, skip);
+  const tokd = tokenizeDataset(tok, read.conversations, { maxLength, ...skip });
+  const skipped = [...read.skipped, ...tokd.skipped];
+  let train = tokd.examples;
+  let evalSet: TokenizedExample[] = [];
+  if (config.eval_data) {
+    const ev = await readChatData(config.eval_data, skip);
+    const evt = tokenizeDataset(tok, ev.conversations, { maxLength, ...skip });
+    skipped.push(...ev.skipped, ...evt.skipped);
+    evalSet = evt.examples;
+  } else if (config.eval_split > 0 && train.length >= 2) {
+    const n = Math.min(train.length - 1, Math.max(1, Math.round(train.length * config.eval_split)));
+    const order = new Prng(config.seed ^ 0x3e7a1).shuffle(train.map((_, i) => i));
+    const held = new Set(order.slice(0, n));
+    evalSet = train.filter((_, i) => held.has(i));
+    train = train.filter((_, i) => !held.has(i));
+  }
+  if (train.length === 0) {
+    throw withCode(
+      new RangeError(
+        `${data}: no training examples left${
+          skipped.length ? ` (${skipped.length} skipped)` : ""
+        }; add valid records or lower eval_split`,
+      ),
+      "E_DATA",
+    );
+  }
+  return { train, eval: evalSet, skipped };
+}
+
+/**
+ * Reads the steering entries of a config into residual edits: row `layer` of each vector file
+ * (tensor `vector`, `[numLayers + 1, hidden]`, as the persona_vectors plugin writes) at block
+ * `layer - 1`, applied at every position.
+ *
+ * @example
+ * ```ts
+ * import { loadTrainSteering } from "./trainer.ts";
+ * import type { DecoderConfig } from "../../core/model/config.ts";
+ * declare const config: DecoderConfig;
+ * const edits = await loadTrainSteering(
+ *   [{ vector: "runs/evil/vector.safetensors", coefficient: 5, layer: 2, type: "steer" }], config);
+ * ```
+ */
+export async function loadTrainSteering(
+  entries: LoraTrainConfig["steering"],
+  config: DecoderConfig,
+): Promise<ResidualEdit[]> {
+  const edits: ResidualEdit[] = [];
+  for (const [i, e] of entries.entries()) {
+    const where = `steering[${i}]`;
+    if (e.layer > config.numLayers) {
+      throw configError(
+        `${where}.layer is ${e.layer}; this model has hidden-state layers 1..${config.numLayers} (layer L edits the residual after block L-1)`,
+      );
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(e.vector);
+    } catch {
+      throw configError(
+        `${where}.vector "${e.vector}" cannot be read; pass the path of a persona-vector .safetensors file`,
+      );
+    }
+    const { tensors } = decodeSafetensors(bytes, e.vector);
+    const t = tensors.get("vector") ?? (tensors.size === 1 ? [...tensors.values()][0] : undefined);
+    if (!t) {
+      throw configError(
+        `${where}.vector ${e.vector} has tensors ${
+          [...tensors.keys()].join(", ")
+        }; it needs one named "vector" [layers+1, hidden]`,
+      );
+    }
+    const rows = t.shape.length === 2 ? t.shape[0] : 1;
+    const cols = t.shape.at(-1)!;
+    if (cols !== config.hiddenSize || (t.shape.length === 2 && rows !== config.numLayers + 1)) {
+      throw configError(
+        `${where}.vector ${e.vector} has shape [${t.shape}]; this model needs [${
+          config.numLayers + 1
+        }, ${config.hiddenSize}] (one row per hidden state)`,
+      );
+    }
+    const data = toFloat32(t);
+    const vector = t.shape.length === 2
+      ? data.slice(e.layer * cols, (e.layer + 1) * cols)
+      : data.slice();
+    if (e.type === "ablate" && !vector.some((v) => v !== 0)) {
+      throw configError(
+        `${where}: row ${e.layer} of ${e.vector} is zero; it has no direction to ablate`,
+      );
+    }
+    edits.push({
+      block: e.layer - 1,
+      type: e.type === "steer" ? "add" : "ablate",
+      vector,
+      coefficient: e.coefficient,
+      positions: "all",
+    });
+  }
+  return edits;
+}
+
+function aborted(signal?: AbortSignal): Error {
+  const reason = signal?.reason instanceof Error ? signal.reason.message : "aborted";
+  const error = new Error(
+    `training stopped (${reason}); the last checkpoint is kept, run again with the same --out to resume`,
+  );
+  error.name = "AbortError";
+  return withCode(error, "E_USAGE");
+}
+
+/** What the trainer builds for one model and config (shared by train and eval). */
+interface Setup {
+  config: LoraTrainConfig;
+  modelDir: string;
+  model: DecoderConfig;
+  tok: ModelTokenizer;
+  maxLength: number;
+}
+
+async function setup(request: Pick<TrainRequest, "model" | "config">): Promise<Setup> {
+  const config = parseLoraTrainConfig(request.config ?? {});
+  const { dir: modelDir } = await resolveModel(request.model);
+  const model = await readDecoderConfig(modelDir);
+  const tok = await loadTokenizer(modelDir);
+  const maxLength = config.max_length ?? Math.min(model.maxPositionEmbeddings, 2048);
+  if (maxLength > model.maxPositionEmbeddings) {
+    throw configError(
+      `max_length is ${maxLength}, over the model's max_position_embeddings ${model.maxPositionEmbeddings}; lower it`,
+    );
+  }
+  return { config, modelDir, model, tok, maxLength };
+}
+
+/**
+ * Creates the `lora` trainer.
+ *
+ * @example
+ * ```ts
+ * import { createLoraTrainer } from "./trainer.ts";
+ * const trainer = createLoraTrainer({ progress: false });
+ * const r = await trainer.train({
+ *   model: "./models/tiny", data: "data/train/persona_chat.jsonl", out: "./runs/lora",
+ *   config: { steps: 30, r: 8, lora_alpha: 16, learning_rate: 1e-3 },
+ * });
+ * console.log(r.metrics.train_loss, r.metrics.eval_loss);
+ * ```
+ */
+export function createLoraTrainer(options: LoraTrainerOptions = {}): Trainer {
+  return {
+    name: "lora",
+    train: (request) => trainLora(request, options),
+  };
+}
+
+async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Promise<TrainResult> {
+  if (request.signal?.aborted) throw aborted(request.signal);
+  const emit = (e: TrainEvent) => request.onEvent?.(e);
+  const s = await setup(request);
+  const { config, model } = s;
+  const data = await prepareChatData(s.tok, request.data, config, s.maxLength);
+  for (const k of data.skipped) {
+    emit({ type: "log", message: `skipped ${k.source.file}:${k.source.line}: ${k.reason}` });
+  }
+  const edits = await loadTrainSteering(config.steering, model);
+  const weights = await loadWeights(s.modelDir, model);
+  const full = config.trainable === "all";
+  const lora = full ? undefined : LoraAdapter.forConfig(model, {
+    ...loraOptionsFromConfig(config),
+    baseModel: request.model,
+  });
+  if (lora) lora.training = true;
+  const graph = buildTrainGraph(model, weights, {
+    adapters: lora ? [lora] : [],
+    trainBase: full ? "all" : undefined,
+    steering: edits.length > 0,
+  });
+  const params: NamedTensor[] = lora
+    ? lora.parameters().map((p) => ({ name: p.name, shape: p.shape, data: p.data }))
+    : baseParameterValues(graph, weights);
+  await Deno.mkdir(request.out, { recursive: true });
+  await writeJsonAtomic(join(request.out, "train_config.json"), {
+    model: request.model,
+    data: request.data,
+    ...config,
+  });
+  emit({
+    type: "log",
+    message: `${full ? "full-parameter" : "LoRA"} training on ${data.train.length} examples` +
+      ` (${data.eval.length} eval, ${data.skipped.length} skipped), ${graph.trainable.length} trained tensors, ${
+        params.reduce((a, p) => a + p.data.length, 0)
+      } values`,
+  });
+  const pendingSaves: Promise<void>[] = [];
+  const onEvent = (e: TrainEvent) => {
+    if (e.type === "checkpoint" && lora) {
+      // The PEFT copy is taken now: the loop mutates the live arrays on the next step.
+      const copy = LoraAdapter.fromModules(
+        lora.hooks,
+        lora.options,
+        lora.modules().map((m) => ({
+          hook: m.hook.name,
+          A: m.A.slice(),
+          B: m.B.slice(),
+          alpha: m.alpha,
+        })),
+      );
+      pendingSaves.push(copy.save(join(e.path, "adapter")));
+    }
+    emit(e);
+  };
+  const result = await trainLoop(
+    graph,
+    params,
+    data.train,
+    data.eval.length ? data.eval : undefined,
+    {
+      steps: config.steps,
+      epochs: config.epochs,
+      microBatchSize: config.batch_size,
+      gradAccumulation: config.gradient_accumulation_steps,
+      lr: config.learning_rate,
+      warmupSteps: config.warmup_steps,
+      decay: config.lr_scheduler_type,
+      minLrRatio: config.min_lr_ratio,
+      maxGradNorm: config.max_grad_norm,
+      weightDecay: config.weight_decay,
+      betas: [config.adam_beta1, config.adam_beta2],
+      eps: config.adam_epsilon,
+      seed: config.seed,
+      bucketing: config.group_by_length,
+      padTokenId: s.tok.padTokenId ?? s.tok.eosTokenIds[0] ?? 0,
+      evalEvery: config.eval_every,
+      evalAtStart: config.eval_at_start,
+      out: request.out,
+      checkpointEvery: config.save_every,
+      keepCheckpoints: config.save_total_limit || undefined,
+      resume: config.resume,
+      progress: options.progress ?? Deno.stderr.isTerminal(),
+      runner: options.runner,
+      threads: config.threads,
+      adapters: lora ? [lora] : [],
+      residualEdits: edits,
+      onEvent,
+      signal: request.signal,
+    },
+  );
+  await Promise.all(pendingSaves);
+  if (lora) lora.training = false;
+  // Final artifacts reflect the parameters reached, also when the run was interrupted.
+  if (lora) await lora.save(request.out);
+  else {
+    const hf = baseParametersToHf(graph, params);
+    await writeHfModel(s.modelDir, model, hf, request.out);
+  }
+  if (request.signal?.aborted) throw aborted(request.signal);
+  const losses = result.losses;
+  const metrics: Record<string, number> = {
+    steps: result.steps,
+    train_loss: losses.at(-1) ?? NaN,
+    first_loss: losses[0] ?? NaN,
+    train_examples: data.train.length,
+    eval_examples: data.eval.length,
+    skipped: data.skipped.length,
+    trained_parameters: params.reduce((a, p) => a + p.data.length, 0),
+    loss_tokens: result.tokens,
+    input_tokens: result.inputTokens,
+    seconds: result.seconds,
+    tokens_per_second: result.inputTokens / Math.max(result.seconds, 1e-9),
+  };
+  if (result.evalLoss !== undefined) metrics.eval_loss = result.evalLoss;
+  const first = result.evals.find((e) => e.step === 0);
+  if (first) metrics.initial_eval_loss = first.loss;
+  await writeJsonAtomic(join(request.out, "train_result.json"), {
+    metrics,
+    evals: result.evals,
+    skipped: data.skipped.map((k) => ({
+      file: k.source.file,
+      line: k.source.line,
+      reason: k.reason,
+    })),
+    checkpoint: result.checkpoint ?? null,
+  });
+  return { out: request.out, steps: result.steps, metrics };
+}
+
+/** What {@link evalLoraLoss} needs. */
+export interface LoraEvalRequest {
+  model: string;
+  /** The chat data the adapter was trained on (the eval split is redrawn from it). */
+  data: string;
+  /** A PEFT adapter directory; omitted = the base model alone. */
+  adapter?: string;
+  /** The trainer config of the run (seed, eval_split, max_length, steering, batch_size). */
+  config?: Record<string, unknown>;
+}
+
+/**
+ * The eval loss (mean per assistant token) of a saved adapter on the eval split of its training
+ * data, computed as the trainer computes it — loading a trained adapter and calling this
+ * reproduces the trainer's final `eval_loss` exactly.
+ *
+ * @example
+ * ```ts
+ * import { evalLoraLoss } from "./trainer.ts";
+ * const { loss } = await evalLoraLoss({ model: "./models/tiny", data: "d.jsonl", adapter: "./runs/lora",
+ *   config: { steps: 30 } });
+ * ```
+ */
+export async function evalLoraLoss(
+  request: LoraEvalRequest,
+): Promise<{ loss: number; tokens: number; examples: number }> {
+  const s = await setup(request);
+  const data = await prepareChatData(s.tok, request.data, s.config, s.maxLength);
+  const weights = await loadWeights(s.modelDir, s.model);
+  const adapters = request.adapter ? [await loadLora(request.adapter, s.model)] : [];
+  const edits = await loadTrainSteering(s.config.steering, s.model);
+  let graph: TrainGraph;
+  try {
+    graph = buildTrainGraph(s.model, weights, { adapters, steering: edits.length > 0 });
+  } catch {
+    // A base model alone has nothing to differentiate: train (and ignore) the final norm.
+    graph = buildTrainGraph(s.model, weights, {
+      adapters,
+      steering: edits.length > 0,
+      trainBase: ["model.norm.weight"],
+    });
+  }
+  const params: NamedTensor[] = [
+    ...adapters.flatMap((a) => a.parameters()).map((p) => ({ ...p })),
+    ...baseParameterValues(graph, weights),
+  ];
+  const runner = await createStepRunner(graph.model, {
+    mode: "in-process",
+    threads: s.config.threads,
+  });
+  try {
+    const pad = s.tok.padTokenId ?? s.tok.eosTokenIds[0] ?? 0;
+    const r = await evalLossDetail(
+      runner,
+      data.eval,
+      params,
+      s.config.batch_size,
+      pad,
+      (batch) =>
+        stepFeeds(graph, batch, { seed: 0, phase: "eval", adapters, residualEdits: edits }),
+    );
+    return { ...r, examples: data.eval.length };
+  } finally {
+    await runner.release();
+  }
+}
