@@ -8,7 +8,9 @@ import type { Plugin } from "../core/contracts/plugin.ts";
 import { gca } from "./gca/plugin.ts";
 import { lora } from "./lora/plugin.ts";
 import { macm } from "./macm/plugin.ts";
+import { personaVectors } from "./persona_vectors/plugin.ts";
+import { roleplay } from "./roleplay/plugin.ts";
 
 /** Every built-in plugin, in listing order. */
 // deno-lint-ignore no-explicit-any
-export const builtinPlugins: Plugin<any>[] = [lora(), gca(), macm()];
+export const builtinPlugins: Plugin<any>[] = [lora(), personaVectors(), gca(), roleplay(), macm()];

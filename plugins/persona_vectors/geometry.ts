@@ -134,9 +134,12 @@ export function averagedCosineMatrix(
  * console.log(classifyCosine(-0.886), classifyCosine(0.081), classifyCosine(0.72)); // opposite orthogonal related
  * ```
  */
-export function classifyCosine(cos: number): "opposite" | "orthogonal" | "related" {
-  if (cos < -0.5) return "opposite";
-  if (Math.abs(cos) < 0.3) return "orthogonal";
+export function classifyCosine(
+  cos: number,
+  thresholds: { orthogonalBelow?: number; oppositeBelow?: number } = {},
+): "opposite" | "orthogonal" | "related" {
+  if (cos < (thresholds.oppositeBelow ?? -0.5)) return "opposite";
+  if (Math.abs(cos) < (thresholds.orthogonalBelow ?? 0.3)) return "orthogonal";
   return "related";
 }
 

@@ -64,7 +64,7 @@ export function expectedScore(
     mass += p;
     sum += c.value * p;
   }
-  if (mass < minMass) {
+  if (mass === 0 || mass < minMass) {
     return {
       score: null,
       mass,
@@ -186,7 +186,7 @@ export function scoreBinary(top: readonly TopLogprob[], minMass = MIN_NUMERIC_MA
   if (refusal > mass) {
     return { score: null, mass, reason: `REFUSAL (p=${refusal.toFixed(4)}) dominates YES/NO` };
   }
-  if (mass < minMass) {
+  if (mass === 0 || mass < minMass) {
     return { score: null, mass, reason: `YES/NO mass ${mass.toFixed(4)} is below ${minMass}` };
   }
   return { score: (100 * yes) / mass, mass };

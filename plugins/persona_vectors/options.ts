@@ -29,6 +29,10 @@ export const PersonaVectorsOptionsSchema = z.object({
   coherence_threshold: z.number().min(0).max(100).default(50),
   judge_mode: z.enum(["0_100", "0_10", "binary", "binary_text"]).default("0_100"),
   judge_top_logprobs: z.number().int().min(1).max(20).default(20),
+  /** Numeric mass floor of the logprob judges (B3: 0.25; lower only for tiny test models). */
+  judge_min_mass: z.number().min(0).max(1).default(0.25),
+  /** The trait of the plugin's `trait` judge: a shipped name or an artifact path. */
+  trait: z.string().min(1).default("optimistic"),
   /** Preventative steering during finetuning (spec B8). */
   preventative: z.object({
     type: z.enum(["steer", "ablate"]).default("steer"),

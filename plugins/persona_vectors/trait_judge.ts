@@ -23,10 +23,33 @@ import {
 /** Scoring modes. */
 export type JudgeMode = "0_100" | "0_10" | "binary" | "binary_text";
 
-/** What the judge scores. */
-export interface JudgeInput {
-  question: string;
-  answer: string;
+/** What the judge scores: `{question, answer}`, or `{prompt, response}` as experiment steps pass. */
+export type JudgeInput = { question: string; answer: string } | {
+  prompt: string;
+  response: string;
+};
+
+/**
+ * Normalizes a judge input to `{question, answer}`.
+ *
+ * @example
+ * ```ts
+ * import { judgeInputOf } from "./trait_judge.ts";
+ * console.log(judgeInputOf({ prompt: "Hi?", response: "Hello" })); // { question: "Hi?", answer: "Hello" }
+ * ```
+ */
+export function judgeInputOf(input: JudgeInput): { question: string; answer: string } {
+  const x = input as Partial<Record<"question" | "answer" | "prompt" | "response", unknown>>;
+  const question = x.question ?? x.prompt;
+  const answer = x.answer ?? x.response;
+  if (typeof question !== "string" || typeof answer !== "string") {
+    throw new TypeError(
+      `judge input is ${
+        JSON.stringify(input)?.slice(0, 80)
+      }; pass {question, answer} or {prompt, response} strings`,
+    );
+  }
+  return { question, answer };
 }
 
 /** A non-null verdict value. */
@@ -57,6 +80,8 @@ export interface LogprobJudgeOptions {
   stripThink?: boolean;
   /** Default 0. */
   seed?: number;
+  /** Numeric mass floor of `0_100` and `binary` (default 0.25; lower it only for tiny test models). */
+  minMass?: number;
 }
 
 /** A judge that also counts its failures. */
@@ -95,8 +120,14 @@ export function logprobJudge(options: LogprobJudgeOptions): CountingJudge {
       stats.calls++;
       const model = context.model ?? options.model;
       if (!model) return fail("no judge model: pass one in the options or the judge context");
-      const answer = options.stripThink === false ? input.answer : stripThinking(input.answer);
-      const content = fillJudgeTemplate(options.template, { question: input.question, answer });
+      let qa: { question: string; answer: string };
+      try {
+        qa = judgeInputOf(input);
+      } catch (e) {
+        return fail((e as Error).message);
+      }
+      const answer = options.stripThink === false ? qa.answer : stripThinking(qa.answer);
+      const content = fillJudgeTemplate(options.template, { question: qa.question, answer });
       const textMode = mode === "binary_text";
       let response;
       try {
@@ -120,10 +151,10 @@ export function logprobJudge(options: LogprobJudgeOptions): CountingJudge {
         const top: TopLogprob[] | undefined = choice?.logprobs?.content?.[0]?.top_logprobs;
         if (!top || top.length === 0) return fail("the judge returned no top_logprobs", raw);
         s = mode === "0_100"
-          ? score0to100(top)
+          ? score0to100(top, options.minMass)
           : mode === "0_10"
           ? score0to10(top)
-          : scoreBinary(top);
+          : scoreBinary(top, options.minMass);
       }
       if (s.score === null) return fail(s.reason ?? "no score", raw);
       return { value: { score: s.score, mass: s.mass }, raw };

@@ -5,6 +5,7 @@
  */
 
 import { z } from "zod";
+import type { RoleplaySimulatorOptions } from "./simulator.ts";
 
 /**
  * Options of the roleplay plugin. Defaults follow the reference configuration.
@@ -37,7 +38,51 @@ export const roleplayOptionsSchema = z.object({
   responderContextLength: z.number().int().min(1).optional(),
   inquirerHistory: z.enum(["prompt_and_extract", "extract"]).default("prompt_and_extract"),
   cutSelfReplies: z.boolean().default(false),
+  /** Sampling temperature of each side (the model's default when absent). */
+  inquirerTemperature: z.number().min(0).max(2).optional(),
+  responderTemperature: z.number().min(0).max(2).optional(),
+  /** Indistinguishability judge: retries after an unparsable verdict, and its `max_tokens`. */
+  judgeMaxRetries: z.number().int().min(0).default(2),
+  judgeMaxTokens: z.number().int().min(1).default(400),
 });
 
 /** Parsed roleplay options. */
 export type RoleplayOptions = z.infer<typeof roleplayOptionsSchema>;
+
+/**
+ * The simulator settings carried by parsed plugin options (run-level fields such as `seed`,
+ * `personas` and `goals` belong to the caller that plans the dialogues).
+ *
+ * @example
+ * ```ts
+ * import { roleplayOptionsSchema, simulatorOptionsFrom } from "./options.ts";
+ * const s = simulatorOptionsFrom(roleplayOptionsSchema.parse({ numTurns: 3 }));
+ * console.log(s.numTurns, s.stopToken); // 3 "FINISH"
+ * ```
+ */
+export function simulatorOptionsFrom(options: RoleplayOptions): RoleplaySimulatorOptions {
+  const out: RoleplaySimulatorOptions = {
+    numTurns: options.numTurns,
+    stopToken: options.stopToken,
+    inquirerMaxN: options.inquirerMaxN,
+    responderMaxN: options.responderMaxN,
+    nonCoherentR: options.nonCoherentR,
+    promptIndex: options.promptIndex,
+    regenerateTries: options.regenerateTries,
+    inquirerMaxTokens: options.inquirerMaxTokens,
+    responderMaxTokens: options.responderMaxTokens,
+    inquirerContextLength: options.inquirerContextLength,
+    inquirerHistory: options.inquirerHistory,
+    cutSelfReplies: options.cutSelfReplies,
+  };
+  if (options.responderContextLength !== undefined) {
+    out.responderContextLength = options.responderContextLength;
+  }
+  if (options.inquirerTemperature !== undefined) {
+    out.inquirerSampling = { temperature: options.inquirerTemperature };
+  }
+  if (options.responderTemperature !== undefined) {
+    out.responderSampling = { temperature: options.responderTemperature };
+  }
+  return out;
+}

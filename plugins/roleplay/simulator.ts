@@ -12,6 +12,7 @@ import type {
   Transcript,
   Turn,
 } from "../../core/contracts/simulator.ts";
+import { withCode } from "../../core/errors.ts";
 import { Prng } from "../../core/util/prng.ts";
 import { approxTokenCount, type TokenCounter, trimContext } from "./context_window.ts";
 import { addCounters, cutSelfReply, newCounters, type RoleplayCounters } from "./counters.ts";
@@ -91,6 +92,25 @@ export interface RoleplaySimulator extends Simulator<RoleplayInput> {
 const resolvePersona = (p: RoleplayPersona | PersonaFeatures): RoleplayPersona =>
   "persona_hash" in p ? p as RoleplayPersona : makePersona(p as PersonaFeatures);
 
+/** Rejects inputs that are not `{persona, goal}` with a message naming the fix. */
+function checkInput(input: RoleplayInput): void {
+  const i = input as Partial<RoleplayInput> | null;
+  const goal = i?.goal as Goal | string | undefined;
+  const goalOk = typeof goal === "string"
+    ? goal.trim() !== ""
+    : typeof goal?.instruction === "string" && goal.instruction.trim() !== "";
+  if (typeof i?.persona !== "object" || i.persona === null || !goalOk) {
+    throw withCode(
+      new TypeError(
+        `roleplay input is ${JSON.stringify(input)?.slice(0, 200)}; pass {persona, goal} with ` +
+          "persona a feature object {age, race, gender, education, native_english} (or a made " +
+          "persona) and goal a string or {id, kind, instruction}",
+      ),
+      "E_DATA",
+    );
+  }
+}
+
 function content(response: { choices: { message: { content: string } }[] }): string {
   return response.choices[0]?.message.content ?? "";
 }
@@ -146,6 +166,7 @@ export function roleplaySimulator(options: RoleplaySimulatorOptions = {}): Rolep
           "pass ChatModels under the keys inquirer and responder",
       );
     }
+    checkInput(input);
     const persona = resolvePersona(input.persona);
     const goal: Goal = typeof input.goal === "string"
       ? { id: "", kind: "", instruction: input.goal }

@@ -1,0 +1,258 @@
+/**
+ * Steering benchmark: decode tokens/s of one model three ways, measured in one run with the runs
+ * interleaved — the graph built with steering inputs fed K = 1 (one persona-vector addition at
+ * the middle block, `response` mode, i.e. active on every decode token) and fed K = 0 (same graph,
+ * no edit), plus the plain graph without steering inputs as a second baseline. Goal: steering
+ * costs at most 5% of decode throughput.
+ *
+ * The model has the shape of Qwen2.5-0.5B (24 layers, hidden 896, vocab 151936) with seeded
+ * random weights (`createTinyModel`), built once into `.cache/bench/decode-<shape>/` and shared
+ * with the decode benchmark; `--shape small` is a 4-layer model for quick checks.
+ *
+ * ```
+ * deno run -A benchmark/steer.ts [--shape qwen2.5-0.5b|small] [--prompt-tokens 32]
+ *   [--new-tokens 24] [--runs 3] [--threads N] [--json]
+ * ```
+ *
+ * Method: per variant, greedy generation of 1 and of N new tokens on the same prompt, `runs`
+ * times after one warm-up; decode tok/s = (N − 1) / (median(t_N) − median(t₁)). EOS is disabled.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { ResidualEdit } from "../core/contracts/steerer.ts";
+import { readDecoderConfig } from "../core/model/config.ts";
+import { Engine } from "../core/model/engine.ts";
+import { generate } from "../core/model/generate.ts";
+import { createTinyModel } from "../core/model/tiny.ts";
+import { Prng } from "../core/util/prng.ts";
+import { SHAPES } from "./decode.ts";
+
+/** Options of {@link benchSteer}. */
+export interface SteerBenchOptions {
+  shape?: keyof typeof SHAPES;
+  promptTokens?: number;
+  newTokens?: number;
+  runs?: number;
+  threads?: number;
+  /** Default `.cache/bench/decode-<shape>` (the model) and `…/steer-graphs` (exports). */
+  workDir?: string;
+  log?: (line: string) => void;
+}
+
+/** Timings of one variant. */
+export interface VariantTiming {
+  decodeTokensPerSecond: number;
+  /** From the fastest runs (less sensitive to other processes). */
+  bestDecodeTokensPerSecond: number;
+  t1: number;
+  tN: number;
+}
+
+/** Result of {@link benchSteer}. */
+export interface SteerBenchResult {
+  shape: string;
+  numLayers: number;
+  hiddenSize: number;
+  promptTokens: number;
+  newTokens: number;
+  runs: number;
+  threads: number | null;
+  /** 1-minute load average at the start and the end (other processes skew timings). */
+  loadAverage: { start: number; end: number };
+  steeredK1: VariantTiming;
+  steeringGraphK0: VariantTiming;
+  plainGraph: VariantTiming;
+  /** 1 − steered / baseline, in percent (negative: steered was faster), medians and fastest. */
+  overheadPercent: {
+    vsK0: number;
+    vsPlain: number;
+    bestVsK0: number;
+    bestVsPlain: number;
+  };
+  /** Whether the median overhead against K = 0 is within 5%. */
+  withinGoal: boolean;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Runs the steering benchmark.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchSteer, formatSteerBench } from "./steer.ts";
+ * console.log(formatSteerBench(await benchSteer({ shape: "small", runs: 2 })));
+ * ```
+ */
+export async function benchSteer(options: SteerBenchOptions = {}): Promise<SteerBenchResult> {
+  const shape = options.shape ?? "qwen2.5-0.5b";
+  const spec = SHAPES[shape];
+  if (!spec) {
+    throw new RangeError(
+      `shape is ${JSON.stringify(shape)}; use one of ${Object.keys(SHAPES).join(", ")}`,
+    );
+  }
+  const P = options.promptTokens ?? 32;
+  const N = options.newTokens ?? 24;
+  const runs = options.runs ?? 3;
+  for (
+    const [k, v, min] of [["promptTokens", P, 1], ["newTokens", N, 2], ["runs", runs, 1]] as const
+  ) {
+    if (!Number.isInteger(v) || v < min) {
+      throw new RangeError(`${k} is ${v}; pass a whole number >= ${min}`);
+    }
+  }
+  const log = options.log ?? ((l: string) => console.error(l));
+  const dir = options.workDir ?? join(".cache", "bench", `decode-${shape}`);
+  const modelDir = join(dir, "model");
+  if (!(await Deno.stat(join(modelDir, "config.json")).then(() => true, () => false))) {
+    log(`building the ${shape}-shaped model in ${modelDir} (once)`);
+    await createTinyModel(modelDir, { ...spec, seed: 0 });
+  }
+  const config = await readDecoderConfig(modelDir);
+  const cacheDir = join(dir, "steer-graphs");
+  const load = (steering: boolean) =>
+    Engine.load(modelDir, {
+      steering,
+      threads: options.threads,
+      cacheDir,
+      onProgress: (s) => log(`${steering ? "steering" : "plain"} graph: ${s}`),
+    });
+  const plain = await load(false);
+  const steered = await load(true);
+  const r = new Prng(7);
+  const prompt = Array.from({ length: P }, () => r.int(Math.min(config.vocabSize, 1000)));
+  const vector = new Float32Array(config.hiddenSize).map(() => (r.next() - 0.5) * 0.1);
+  const edit: ResidualEdit = {
+    block: Math.floor(config.numLayers / 2),
+    type: "add",
+    vector,
+    coefficient: 2,
+    positions: "response",
+  };
+  const variants = [
+    { name: "steeredK1", engine: steered, edits: [edit] },
+    { name: "steeringGraphK0", engine: steered, edits: [] as ResidualEdit[] },
+    { name: "plainGraph", engine: plain, edits: [] as ResidualEdit[] },
+  ] as const;
+  const times: Record<string, { t1: number[]; tN: number[] }> = {};
+  for (const v of variants) times[v.name] = { t1: [], tN: [] };
+  const startLoad = Deno.loadavg()[0];
+  try {
+    for (let i = 0; i <= runs; i++) {
+      log(`run ${i}/${runs}${i === 0 ? " (warm-up)" : ""}`);
+      for (const n of [1, N]) {
+        for (const v of variants) {
+          const t0 = performance.now();
+          await generate(v.engine.decoder, [prompt], {
+            maxNewTokens: n,
+            temperature: 0,
+            eosTokenIds: [],
+            edits: v.edits,
+          });
+          const t = (performance.now() - t0) / 1000;
+          if (i > 0) times[v.name][n === 1 ? "t1" : "tN"].push(t);
+        }
+      }
+    }
+  } finally {
+    await plain.close();
+    await steered.close();
+  }
+  const timing = (t: { t1: number[]; tN: number[] }): VariantTiming => {
+    const t1 = median(t.t1), tN = median(t.tN);
+    return {
+      t1,
+      tN,
+      decodeTokensPerSecond: (N - 1) / Math.max(1e-9, tN - t1),
+      bestDecodeTokensPerSecond: (N - 1) / Math.max(1e-9, Math.min(...t.tN) - Math.min(...t.t1)),
+    };
+  };
+  const k1 = timing(times.steeredK1);
+  const k0 = timing(times.steeringGraphK0);
+  const pl = timing(times.plainGraph);
+  const over = (a: number, b: number) => 100 * (1 - a / b);
+  const overheadPercent = {
+    vsK0: over(k1.decodeTokensPerSecond, k0.decodeTokensPerSecond),
+    vsPlain: over(k1.decodeTokensPerSecond, pl.decodeTokensPerSecond),
+    bestVsK0: over(k1.bestDecodeTokensPerSecond, k0.bestDecodeTokensPerSecond),
+    bestVsPlain: over(k1.bestDecodeTokensPerSecond, pl.bestDecodeTokensPerSecond),
+  };
+  return {
+    shape,
+    numLayers: config.numLayers,
+    hiddenSize: config.hiddenSize,
+    promptTokens: P,
+    newTokens: N,
+    runs,
+    threads: options.threads ?? null,
+    loadAverage: { start: startLoad, end: Deno.loadavg()[0] },
+    steeredK1: k1,
+    steeringGraphK0: k0,
+    plainGraph: pl,
+    overheadPercent,
+    withinGoal: overheadPercent.vsK0 <= 5,
+  };
+}
+
+/**
+ * Human-readable report of a {@link SteerBenchResult}.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchSteer, formatSteerBench } from "./steer.ts";
+ * console.log(formatSteerBench(await benchSteer({ shape: "small" })));
+ * ```
+ */
+export function formatSteerBench(r: SteerBenchResult): string {
+  const f = (x: number, d = 1) => x.toFixed(d);
+  const row = (name: string, t: VariantTiming) =>
+    `  ${name.padEnd(34)} ${f(t.decodeTokensPerSecond).padStart(10)}   ${
+      f(t.bestDecodeTokensPerSecond).padStart(10)
+    }`;
+  return [
+    `steering benchmark: ${r.shape}-shaped fp32 model (${r.numLayers} layers, hidden ${r.hiddenSize}), ` +
+    `prompt ${r.promptTokens}, ${r.newTokens} new tokens, median of ${r.runs} ` +
+    `(load average ${f(r.loadAverage.start, 2)} → ${f(r.loadAverage.end, 2)})`,
+    `  variant                            decode tok/s  (fastest)`,
+    row("steering graph, K = 1 (steered)", r.steeredK1),
+    row("steering graph, K = 0", r.steeringGraphK0),
+    row("plain graph (no steering inputs)", r.plainGraph),
+    `  steering overhead: ${f(r.overheadPercent.vsK0)}% vs K = 0, ${
+      f(r.overheadPercent.vsPlain)
+    }% vs plain ` +
+    `(fastest runs: ${f(r.overheadPercent.bestVsK0)}%, ${
+      f(r.overheadPercent.bestVsPlain)
+    }%); goal ≤ 5%: ` +
+    (r.withinGoal ? "met" : "not met"),
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  const get = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const num = (name: string) => (get(name) === undefined ? undefined : Number(get(name)));
+  if (args.includes("--help")) {
+    console.log(
+      "deno run -A benchmark/steer.ts [--shape qwen2.5-0.5b|small] [--prompt-tokens 32] " +
+        "[--new-tokens 24] [--runs 3] [--threads N] [--json]",
+    );
+    Deno.exit(0);
+  }
+  const result = await benchSteer({
+    shape: get("shape") as keyof typeof SHAPES | undefined,
+    promptTokens: num("prompt-tokens"),
+    newTokens: num("new-tokens"),
+    runs: num("runs"),
+    threads: num("threads"),
+  });
+  console.log(args.includes("--json") ? JSON.stringify(result, null, 2) : formatSteerBench(result));
+}
