@@ -233,6 +233,17 @@ export async function prepareExperiment(
       if (t.invalid) throw at(["steps", i, "with", ...t.path], t.invalid);
       if (t.reference) refs.push(t.reference);
     }
+    // Model entries and personas may name artifacts of earlier steps (a trained adapter, say):
+    // a step that uses such a model depends on those steps.
+    for (const ref of [...refs]) {
+      if (ref.type !== "model" || !(ref.id in experiment.models)) continue;
+      const spec = experiment.models[ref.id];
+      const target = spec.kind === "persona" ? { spec, persona: personas[spec.persona] } : spec;
+      for (const t of findTemplates(target)) {
+        if (t.invalid) throw at(["models", ref.id, ...t.path], t.invalid);
+        if (t.reference) refs.push({ ...t.reference, path: ref.path });
+      }
+    }
     const deps = new Set<string>();
     step.needs.forEach((id, k) => {
       if (!steps.some((s) => s.spec.id === id)) {

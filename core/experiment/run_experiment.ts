@@ -171,7 +171,11 @@ export async function runExperiment(
     });
     await store.prune(prepared.steps.map((s) => s.spec.id));
     const resolved = resolvePaths(experiment, baseDir);
-    const pool = new ModelPool(options.modelFactory, resolved.models, prepared.personas, baseDir);
+    const pool = new ModelPool(options.modelFactory, resolved.models, prepared.personas, baseDir, {
+      runDir: store.dir,
+      artifactsDir: (s) => store.artifactsDir(s),
+      datasetPath: (d) => prepared.datasetPaths[d],
+    });
     const ran = new Set<string>();
     const outcomes: StepOutcome[] = [];
     for (const step of prepared.steps) {

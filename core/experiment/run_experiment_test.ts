@@ -240,3 +240,38 @@ Deno.test("runExperiment() mixes plugins: a toy simulation judged by the example
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runExperiment() expands artifact templates in personas and makes their users depend on the step", async () => {
+  const { dir, raw, load, out } = await setup();
+  try {
+    const r = structuredClone(raw) as {
+      personas: Record<string, Record<string, unknown>>;
+      steps: Record<string, unknown>[];
+    };
+    r.personas.ada.adapters = [{ plugin: "toy", path: "{{artifacts.fit}}/adapter" }];
+    // "sim" no longer lists "fit" anywhere in `with`; the persona's template must add the edge.
+    const seen: string[] = [];
+    const factory: typeof echoFactory = (req) => {
+      if (req.persona) seen.push(req.persona.adapters[0].path);
+      return echoFactory(req);
+    };
+    const result = await runExperiment(load(r), {
+      registry: toyRegistry(),
+      modelFactory: factory,
+      out,
+    });
+    assert.equal(result.steps.find((s) => s.id === "sim")!.status, "ran");
+    assert.deepEqual(seen, [join(out, "artifacts", "fit", "adapter")]);
+    const config = JSON.parse(await Deno.readTextFile(join(out, "config.resolved.json")));
+    const sim = config.resolved.steps.find((s: { id: string }) => s.id === "sim");
+    assert.deepEqual(sim.needs, ["fit"]);
+
+    r.personas.ada.adapters = [{ plugin: "toy", path: "{{artifacts.note}}/adapter" }];
+    await assert.rejects(
+      () => runExperiment(load(r), { registry: toyRegistry(), modelFactory: factory, out }),
+      /that step comes later/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
