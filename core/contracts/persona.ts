@@ -23,6 +23,9 @@ export const PersonaAdapterSchema = z.object({
   path: z.string().min(1),
 });
 
+/** An adapter entry of a persona. */
+export type PersonaAdapter = z.infer<typeof PersonaAdapterSchema>;
+
 /** A persona file. */
 export const PersonaSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-'"),

@@ -9,8 +9,11 @@
 import { LocalChatModel, type LocalChatModelOptions } from "../chat/local_chat_model.ts";
 import { OpenAIChatModel } from "../chat/openai_chat_model.ts";
 import { withRetry } from "../chat/with_retry.ts";
+import type { Adapter } from "../contracts/adapter.ts";
 import type { ChatModel } from "../contracts/chat_model.ts";
-import type { Persona } from "../contracts/persona.ts";
+import type { Persona, PersonaAdapter } from "../contracts/persona.ts";
+import type { SteeringResolver } from "../chat/local_chat_model.ts";
+import { steeringResolver } from "../../plugins/persona_vectors/steering_resolver.ts";
 import { PersonaChatModel } from "../persona/persona_chat_model.ts";
 import { withCode } from "../errors.ts";
 import type { ChatModelFactory, ModelRequest } from "../experiment/model_pool.ts";
@@ -22,12 +25,50 @@ import type { Provider } from "../runtime/providers.ts";
 export interface HostModelOptions extends Pick<LocalChatModelOptions, "steering" | "constraint"> {
   provider?: Provider;
   threads?: number;
+  /** Resolves persona adapters (`{plugin, path}`) through the plugins' adapter factories. */
+  registry?: PluginRegistry;
+  /** Where exported graphs are cached (the engine's default otherwise). */
+  cacheDir?: string;
 }
+
+/** The steering resolver the host uses unless told otherwise: persona_vectors' vector files. */
+export const defaultSteering: SteeringResolver = steeringResolver;
 
 const engines = new Map<string, Promise<Engine>>();
 
+async function loadAdapters(
+  model: string,
+  refs: readonly PersonaAdapter[],
+  registry: PluginRegistry | undefined,
+): Promise<Adapter[]> {
+  const adapters: Adapter[] = [];
+  for (const [i, ref] of refs.entries()) {
+    if (!registry?.has(ref.plugin)) {
+      throw withCode(
+        new TypeError(
+          `adapter ${i} names plugin '${ref.plugin}', which is not loaded; load it with --plugin ` +
+            "or fix the persona's adapters",
+        ),
+        "E_PLUGIN_UNKNOWN",
+      );
+    }
+    const roles = await registry.instantiate(ref.plugin);
+    const factory = Object.values(roles.adapters ?? {})[0];
+    if (!factory) {
+      throw withCode(
+        new TypeError(`adapter ${i}: plugin '${ref.plugin}' provides no adapter`),
+        "E_CONFIG",
+      );
+    }
+    // Distinct parameter prefixes keep several adapters of one kind apart in the graph.
+    adapters.push(await factory({ model, path: ref.path, name: `${ref.plugin}_${i}` }));
+  }
+  return adapters;
+}
+
 /**
- * Loads (once per process and path) an engine with steering inputs, so per-request steering works.
+ * Loads (once per process, path and adapter set) an engine with steering inputs, so per-request
+ * steering works, and with the given saved adapters built into its graph.
  *
  * @example
  * ```ts ignore
@@ -35,15 +76,23 @@ const engines = new Map<string, Promise<Engine>>();
  * const engine = await sharedEngine("./tiny");
  * ```
  */
-export function sharedEngine(path: string, options: HostModelOptions = {}): Promise<Engine> {
-  const key = `${path}|${options.provider ?? "cpu"}`;
+export function sharedEngine(
+  path: string,
+  options: HostModelOptions = {},
+  adapters: readonly PersonaAdapter[] = [],
+): Promise<Engine> {
+  const key = JSON.stringify([path, options.provider ?? "cpu", options.cacheDir, adapters]);
   let engine = engines.get(key);
   if (!engine) {
-    engine = Engine.load(path, {
-      provider: options.provider,
-      threads: options.threads,
-      steering: true,
-    });
+    engine = loadAdapters(path, adapters, options.registry).then((list) =>
+      Engine.load(path, {
+        provider: options.provider,
+        threads: options.threads,
+        steering: true,
+        adapters: list,
+        cacheDir: options.cacheDir,
+      })
+    );
     engines.set(key, engine);
     engine.catch(() => engines.delete(key));
   }
@@ -71,14 +120,23 @@ export async function baseModelFor(
   model: string,
   id: string,
   options: HostModelOptions = {},
+  adapters: readonly PersonaAdapter[] = [],
 ): Promise<ChatModel> {
   if (model.startsWith("openai:")) {
+    if (adapters.length) {
+      throw withCode(
+        new TypeError(
+          `${id}: adapters need a local model, not ${model}; drop them or use a local model`,
+        ),
+        "E_CONFIG",
+      );
+    }
     return withRetry(new OpenAIChatModel({ model: model.slice("openai:".length) }));
   }
-  const engine = await sharedEngine(model, options);
+  const engine = await sharedEngine(model, options, adapters);
   return new LocalChatModel(engine, {
     id,
-    steering: options.steering,
+    steering: options.steering ?? defaultSteering,
     constraint: options.constraint,
   });
 }
@@ -97,7 +155,12 @@ export function personaBackend(
   registry?: PluginRegistry,
 ): (persona: Persona) => Promise<ChatModel> {
   return async (persona) => {
-    const base = await baseModelFor(persona.model, persona.model, options);
+    const base = await baseModelFor(
+      persona.model,
+      persona.model,
+      { registry, ...options },
+      persona.adapters,
+    );
     if (!persona.backend) return base;
     const { plugin, options: backendOptions } = persona.backend;
     if (!registry?.has(plugin)) {
@@ -154,7 +217,7 @@ export function hostModelFactory(
     const { spec } = request;
     switch (spec.kind) {
       case "local":
-        return baseModelFor(spec.path, request.id, options);
+        return baseModelFor(spec.path, request.id, { registry, ...options });
       case "openai": {
         const apiKey = spec.api_key_env ? Deno.env.get(spec.api_key_env) : undefined;
         if (spec.api_key_env && !apiKey) {

@@ -12,69 +12,90 @@ import { printJson } from "../verb.ts";
 /** A benchmark suite the verb can run. */
 export interface BenchSuite {
   description: string;
-  /** Runs the suite; `log` takes progress lines (stderr). */
-  run(flags: Record<string, unknown>, log: (line: string) => void): Promise<unknown>;
-  /** Human summary of the result. */
-  format(result: unknown): string;
+  /** Loads the suite's module (lazily: each pulls in large dependencies) and returns its parts. */
+  load(): Promise<{
+    run(flags: Record<string, unknown>, log: (line: string) => void): Promise<unknown>;
+    format(result: unknown): string;
+  }>;
 }
 
 const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+// deno-lint-ignore no-explicit-any
+const fmt = (f: (r: any) => string) => f as (r: unknown) => string;
 
-// Set by each suite's run() once its module is loaded.
-const formatters: Record<string, (r: unknown) => string> = {};
-
-/**
- * The suites, by name. Modules are imported on demand (they pull in heavy dependencies).
- *
- * @example
- * ```ts
- * import { BENCH_SUITES } from "./bench.ts";
- * const r = await BENCH_SUITES.train.run({ shape: "small", steps: 2 }, console.error);
- * console.log(BENCH_SUITES.train.format(r));
- * ```
- */
+/** The suites, by name. */
 export const BENCH_SUITES: Record<string, BenchSuite> = {
   decode: {
     description: "prefill/decode tokens/s vs transformers.js on the same ONNX file; bytes/token " +
       "vs measured memory bandwidth",
-    async run(flags, log) {
-      const { benchDecode, formatDecodeBench } = await import("../../../benchmark/decode.ts");
-      formatters.decode = formatDecodeBench as (r: unknown) => string;
-      return await benchDecode({
-        shape: flags.shape as never,
-        threads: num(flags.threads),
-        runs: num(flags.runs),
-        log,
-      });
-    },
-    format(result) {
-      return formatWith("decode", result);
+    async load() {
+      const m = await import("../../../benchmark/decode.ts");
+      return {
+        run: (flags, log) =>
+          m.benchDecode({
+            shape: flags.shape as never,
+            threads: num(flags.threads),
+            runs: num(flags.runs),
+            log,
+          }),
+        format: fmt(m.formatDecodeBench),
+      };
     },
   },
   train: {
     description: "LoRA (r=16, q/k/v/o) training tokens/s and GFLOP/s vs measured fp32 MatMul " +
       "throughput (MFU)",
-    async run(flags, log) {
-      const { benchTrain, formatTrainBench } = await import("../../../benchmark/train.ts");
-      formatters.train = formatTrainBench as (r: unknown) => string;
-      return await benchTrain({
-        shape: flags.shape as never,
-        threads: num(flags.threads),
-        steps: num(flags.steps),
-        seq: num(flags.seq),
-        batch: num(flags.batch),
-        log,
-      });
+    async load() {
+      const m = await import("../../../benchmark/train.ts");
+      return {
+        run: (flags, log) =>
+          m.benchTrain({
+            shape: flags.shape as never,
+            threads: num(flags.threads),
+            steps: num(flags.steps),
+            seq: num(flags.seq),
+            batch: num(flags.batch),
+            log,
+          }),
+        format: fmt(m.formatTrainBench),
+      };
     },
-    format(result) {
-      return formatWith("train", result);
+  },
+  steer: {
+    description: "steered (one vector) vs unsteered decode tokens/s on the same graph, and vs " +
+      "the plain graph without steering inputs",
+    async load() {
+      const m = await import("../../../benchmark/steer.ts");
+      return {
+        run: (flags, log) =>
+          m.benchSteer({
+            shape: flags.shape as never,
+            threads: num(flags.threads),
+            runs: num(flags.runs),
+            log,
+          }),
+        format: fmt(m.formatSteerBench),
+      };
+    },
+  },
+  serve: {
+    description: "server requests/s and p50/p95 latency at concurrency 1, 4, 16 vs direct " +
+      "engine calls (the server's overhead as a ratio)",
+    async load() {
+      const m = await import("../../../benchmark/serve.ts");
+      return {
+        run: (flags, log) =>
+          m.benchServe({
+            requests: num(flags.requests),
+            rounds: num(flags.rounds),
+            threads: num(flags.threads),
+            log,
+          }),
+        format: fmt(m.formatServeBench),
+      };
     },
   },
 };
-
-function formatWith(suite: string, result: unknown): string {
-  return formatters[suite]?.(result) ?? JSON.stringify(result, null, 2);
-}
 
 /**
  * The `bench` verb.
@@ -88,7 +109,7 @@ function formatWith(suite: string, result: unknown): string {
 export const benchVerb: HostVerb = {
   name: "bench",
   description: "Run a benchmark suite and print ratios against its peer, measured in one run. " +
-    "Suites: decode, train.",
+    "Suites: decode, train, steer, serve.",
   positionals: ["<suite>"],
   flags: {
     shape: {
@@ -101,6 +122,8 @@ export const benchVerb: HostVerb = {
     steps: { type: "number", description: "train: timed optimizer steps" },
     seq: { type: "number", description: "train: tokens per row" },
     batch: { type: "number", description: "train: rows per step" },
+    requests: { type: "number", description: "serve: requests per concurrency level and path" },
+    rounds: { type: "number", description: "serve: rounds (alternating path order)" },
   },
   async run(args, ctx) {
     const [suite, extra] = args.positionals;
@@ -112,9 +135,10 @@ export const benchVerb: HostVerb = {
         }; suites: ${names.map((n) => `${n} (${BENCH_SUITES[n].description})`).join("; ")}`,
       );
     }
-    const result = await BENCH_SUITES[suite].run(args.flags, (l) => ctx.log(l));
+    const { run, format } = await BENCH_SUITES[suite].load();
+    const result = await run(args.flags, (l) => ctx.log(l));
     if (ctx.json) printJson({ suite, ...(result as Record<string, unknown>) });
-    else console.log(BENCH_SUITES[suite].format(result));
+    else console.log(format(result));
     return 0;
   },
 };
