@@ -6,7 +6,6 @@
  */
 
 import type { ChatModel } from "../contracts/chat_model.ts";
-import { expandTemplates, type TemplateValues } from "./templates.ts";
 import type { Persona } from "../contracts/persona.ts";
 import { withCode } from "../errors.ts";
 import type { ModelSpec } from "./experiment_schema.ts";
@@ -55,16 +54,13 @@ export class ModelPool {
   #personas: Record<string, Persona>;
   #baseDir: string;
   #models = new Map<string, Promise<ChatModel>>();
-  #templates: TemplateValues | undefined;
 
   constructor(
     factory: ChatModelFactory | undefined,
     specs: Record<string, ModelSpec>,
     personas: Record<string, Persona>,
     baseDir: string,
-    templates?: TemplateValues,
   ) {
-    this.#templates = templates;
     this.#factory = factory;
     this.#specs = specs;
     this.#personas = personas;
@@ -83,8 +79,7 @@ export class ModelPool {
   }
 
   async #build(id: string, signal?: AbortSignal): Promise<ChatModel> {
-    const expand = <T>(v: T): T => this.#templates ? expandTemplates(v, this.#templates) : v;
-    const spec = expand(this.#specs[id]);
+    const spec = this.#specs[id];
     if (!spec) {
       throw withCode(
         new TypeError(`model '${id}' is not in the experiment's models; add it there`),
@@ -100,7 +95,7 @@ export class ModelPool {
         "E_NOT_AVAILABLE",
       );
     }
-    const persona = spec.kind === "persona" ? expand(this.#personas[spec.persona]) : undefined;
+    const persona = spec.kind === "persona" ? this.#personas[spec.persona] : undefined;
     return await this.#factory({ id, spec, persona, baseDir: this.#baseDir, signal });
   }
 }

@@ -29,6 +29,7 @@ import type {
   WorkItem,
 } from "./step_executor.ts";
 import { expandTemplates } from "./templates.ts";
+import type { Persona } from "../contracts/persona.ts";
 
 /** Options of {@link runExperiment}. */
 export interface RunExperimentOptions {
@@ -95,6 +96,30 @@ function resolvePaths(experiment: Experiment, baseDir: string): Experiment {
     }),
   );
   return { ...experiment, models };
+}
+
+/** Makes persona model and adapter paths that exist relative to the experiment folder absolute. */
+function resolvePersonaPaths(
+  personas: Record<string, Persona>,
+  baseDir: string,
+): Record<string, Persona> {
+  const local = (path: string) => {
+    if (isAbsolute(path)) return path;
+    const abs = resolve(baseDir, path);
+    try {
+      Deno.statSync(abs);
+      return abs;
+    } catch {
+      return path; // a hub id, or a path relative to the working directory
+    }
+  };
+  return Object.fromEntries(
+    Object.entries(personas).map(([id, p]) => [id, {
+      ...p,
+      model: local(p.model),
+      adapters: p.adapters.map((a) => ({ ...a, path: local(a.path) })),
+    }]),
+  );
 }
 
 function asStepError(error: unknown, step: PreparedStep): Error {
@@ -170,12 +195,16 @@ export async function runExperiment(
       },
     });
     await store.prune(prepared.steps.map((s) => s.spec.id));
-    const resolved = resolvePaths(experiment, baseDir);
-    const pool = new ModelPool(options.modelFactory, resolved.models, prepared.personas, baseDir, {
+    // Artifact directories are fixed paths, so templates in model entries and personas (a
+    // trained adapter, say) expand now; the steps that produce them ran earlier in this loop.
+    const expanded = expandTemplates({ models: experiment.models, personas: prepared.personas }, {
       runDir: store.dir,
       artifactsDir: (s) => store.artifactsDir(s),
       datasetPath: (d) => prepared.datasetPaths[d],
     });
+    const resolved = resolvePaths({ ...experiment, models: expanded.models }, baseDir);
+    const personas = resolvePersonaPaths(expanded.personas, baseDir);
+    const pool = new ModelPool(options.modelFactory, resolved.models, personas, baseDir);
     const ran = new Set<string>();
     const outcomes: StepOutcome[] = [];
     for (const step of prepared.steps) {
