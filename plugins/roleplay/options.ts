@@ -40,6 +40,12 @@ export const roleplayOptionsSchema = z.object({
   cutSelfReplies: z.boolean().default(false),
   /** Sampling temperature of each side (the model's default when absent). */
   inquirerTemperature: z.number().min(0).max(2).optional(),
+  /**
+   * A regex the inquirer's whole output must match, sent as Dramatis' `constraint` extra (local
+   * models and this project's server honour it). Off by default; small local models need it to
+   * produce a quoted prompt at all, e.g. `"[A-Za-z ,.?']{8,60}"`.
+   */
+  inquirerRegex: z.string().min(1).optional(),
   responderTemperature: z.number().min(0).max(2).optional(),
   /** Indistinguishability judge: retries after an unparsable verdict, and its `max_tokens`. */
   judgeMaxRetries: z.number().int().min(0).default(2),
@@ -81,6 +87,7 @@ export function simulatorOptionsFrom(options: RoleplayOptions): RoleplaySimulato
   if (options.inquirerTemperature !== undefined) {
     out.inquirerSampling = { temperature: options.inquirerTemperature };
   }
+  if (options.inquirerRegex !== undefined) out.inquirerRegex = options.inquirerRegex;
   if (options.responderTemperature !== undefined) {
     out.responderSampling = { temperature: options.responderTemperature };
   }

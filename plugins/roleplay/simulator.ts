@@ -51,6 +51,8 @@ export interface RoleplaySimulatorOptions {
   inquirerMaxTokens?: number;
   responderMaxTokens?: number;
   inquirerSampling?: Pick<ChatRequest, "temperature" | "top_p" | "top_k">;
+  /** A regex the inquirer's whole output must match (Dramatis' `constraint` extra); none by default. */
+  inquirerRegex?: string;
   responderSampling?: Pick<ChatRequest, "temperature" | "top_p" | "top_k">;
   /** Inquirer context window (8192) and responder window (none: no trimming). */
   inquirerContextLength?: number;
@@ -212,6 +214,7 @@ export function roleplaySimulator(options: RoleplaySimulatorOptions = {}): Rolep
         await inquirer.chat({
           ...base,
           ...sampling,
+          ...(o.inquirerRegex ? { constraint: { regex: o.inquirerRegex } } : {}),
           messages: inqMessages,
           max_tokens: o.inquirerMaxTokens,
         }),

@@ -212,3 +212,16 @@ Deno.test("roleplaySimulator() requires inquirer and responder models", async ()
   );
   assert.throws(() => roleplaySimulator({ numTurns: 0 }), RangeError);
 });
+
+Deno.test("roleplaySimulator() sends inquirerRegex as a constraint on inquirer requests only", async () => {
+  const { inquirer, responder, done } = run(['"a?"', '"b?"'], ["1", "2"], {
+    numTurns: 2,
+    inquirerRegex: '"[a-z?]{1,9}"',
+  });
+  await done;
+  for (const r of inquirer.requests) assert.deepEqual(r.constraint, { regex: '"[a-z?]{1,9}"' });
+  for (const r of responder.requests) assert.equal(r.constraint, undefined);
+  const plain = run(['"a?"'], ["1"], { numTurns: 1 });
+  await plain.done;
+  assert.equal(plain.inquirer.requests[0].constraint, undefined);
+});

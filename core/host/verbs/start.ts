@@ -1,52 +1,127 @@
 /**
- * `dramatis start`: the main job. Until the quickstart experiment lands it runs the most complete
- * end-to-end path that exists: it loads the example third-party plugin by path through the
- * registry, validates its options, builds its judge and scores a few persona replies.
+ * `dramatis start`: the main job. It runs the shipped quickstart experiment
+ * (`examples/quickstart.json`) on a tiny model that the project makes here with seeded weights and
+ * then trains itself from its shipped data — no network: pretrain the base model, train identity
+ * experts, extract and sweep an "optimistic" persona vector, simulate a conversation with the
+ * trained persona, judge it with a third-party plugin loaded by path, write the HTML report and
+ * print where it is. A second run reuses every finished step. `--model <dir|hub id>` swaps in a
+ * real model as the base (the pretraining step is dropped).
  *
  * @module
  */
 
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Judge } from "../../contracts/judge.ts";
+import { parseExperiment } from "../../experiment/load_experiment.ts";
+import { runExperiment } from "../../experiment/run_experiment.ts";
+import { createTinyModel } from "../../model/tiny.ts";
+import { writeReport } from "../../report/write_report.ts";
+import { formatSeconds } from "../../util/progress.ts";
+import { hostModelFactory } from "../model_factory.ts";
 import { printJson } from "../verb.ts";
 import type { HostVerb } from "../verb.ts";
 
-const EXAMPLE = new URL("../../../examples/third_party_plugin/mod.ts", import.meta.url);
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const EXPERIMENT = join(ROOT, "examples", "quickstart.json");
+const EXAMPLE_PLUGIN = join(ROOT, "examples", "third_party_plugin", "mod.ts");
+/** The base model the quickstart makes; `examples/quickstart.json` names it relative to itself. */
+const TINY_BASE = join(ROOT, ".cache", "quickstart", "tiny-llama");
+const TINY_SIZE = {
+  preset: "tiny-llama",
+  seed: 1,
+  hiddenSize: 128,
+  intermediateSize: 384,
+  numLayers: 4,
+  numHeads: 4,
+  numKvHeads: 2,
+} as const;
 
-const SAMPLE_REPLIES = [
-  { persona: "optimist", text: "What a wonderful plan! I'm really excited, it will be great." },
-  { persona: "pessimist", text: "It will not work. This is a pointless, gloomy disaster." },
-  { persona: "neutral", text: "The train leaves at nine and arrives at noon." },
-];
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(join(path, "model.safetensors"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The quickstart experiment, optionally rebased on a real model: every use of the pretraining
+ * step's output becomes the given model and the pretraining step is dropped.
+ */
+export async function quickstartExperiment(model?: string): Promise<Record<string, unknown>> {
+  const text = await Deno.readTextFile(EXPERIMENT);
+  if (!model) return JSON.parse(text);
+  const raw = JSON.parse(text.replaceAll("{{artifacts.pretrain}}", model.replaceAll('"', "")));
+  raw.steps = (raw.steps as { id: string }[]).filter((s) => s.id !== "pretrain");
+  delete raw.models.tiny;
+  raw.name = `quickstart-${model.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+/, "")}`;
+  return raw;
+}
 
 /** The `start` verb. */
 export const startVerb: HostVerb = {
   name: "start",
-  description: "Run the quickstart: the most complete end-to-end path available in this version.",
-  async run(_args, ctx) {
-    const path = fileURLToPath(EXAMPLE);
-    if (!ctx.registry.has("lexicon_judge")) await ctx.registry.load(path);
-    const roles = await ctx.registry.instantiate(
-      "lexicon_judge",
-      ctx.pluginOptions.get("lexicon_judge") ?? {},
-    );
-    const judge = roles.judges!.valence as Judge<string, { score: number }>;
-    const rows = [];
-    for (const reply of SAMPLE_REPLIES) {
-      const verdict = await judge.judge(reply.text, {});
-      rows.push({ ...reply, score: verdict.value?.score ?? null });
+  description: "Run the quickstart: make and train a tiny model from shipped data, train " +
+    "identity experts, extract and sweep a persona vector, simulate and judge a conversation " +
+    "with the trained persona, and write an HTML report. Finished steps are reused on a rerun.",
+  flags: {
+    model: {
+      type: "string",
+      description: "use this model (directory or hub id, e.g. Qwen/Qwen2.5-0.5B-Instruct) as the " +
+        "base instead of the tiny one (skips pretraining)",
+    },
+    out: { type: "string", description: "run directory (default runs/<experiment name>)" },
+    force: { type: "boolean", description: "rerun every step" },
+  },
+  async run(args, ctx) {
+    const started = performance.now();
+    const model = typeof args.flags.model === "string" ? args.flags.model : undefined;
+    if (!model && !(await exists(TINY_BASE))) {
+      ctx.log(`making the tiny base model in ${TINY_BASE}`);
+      await createTinyModel(TINY_BASE, { ...TINY_SIZE });
     }
-    if (ctx.json) printJson({ plugins: ctx.registry.names(), results: rows });
-    else {
-      console.log(`Loaded plugins: ${ctx.registry.names().join(", ")}`);
-      console.log("Valence of sample persona replies (lexicon_judge, -1 … +1):");
-      for (const r of rows) {
-        console.log(`  ${r.persona.padEnd(10)} ${r.score?.toFixed(3) ?? "null"}  ${r.text}`);
-      }
+    if (!ctx.registry.has("lexicon_judge")) await ctx.registry.load(EXAMPLE_PLUGIN);
+    const raw = await quickstartExperiment(model);
+    const experiment = parseExperiment(raw, EXPERIMENT);
+    const result = await runExperiment(
+      { experiment, raw, source: EXPERIMENT, baseDir: join(ROOT, "examples") },
+      {
+        registry: ctx.registry,
+        modelFactory: hostModelFactory({}, ctx.registry),
+        out: typeof args.flags.out === "string"
+          ? resolve(args.flags.out)
+          : join(ROOT, "runs", experiment.name),
+        force: args.flags.force === true,
+        signal: ctx.signal,
+        log: ctx.log,
+        progress: !ctx.json,
+        pluginOptionOverrides: ctx.pluginOptions,
+      },
+    );
+    const report = await writeReport(result.runDir);
+    const seconds = (performance.now() - started) / 1000;
+    if (ctx.json) {
+      printJson({
+        name: result.name,
+        run_dir: result.runDir,
+        report,
+        seconds,
+        steps: result.steps,
+      });
+    } else {
+      const ran = result.steps.filter((s) => s.status === "ran").length;
       console.log(
-        "\nThe engine, training, server and method plugins arrive with their issues; " +
-          "see README.md.",
+        `\n${result.name}: ${ran} step(s) ran, ${result.steps.length - ran} reused, ` +
+          `in ${formatSeconds(seconds)}`,
       );
+      for (const s of result.steps) {
+        console.log(
+          `  ${s.id.padEnd(16)} ${s.kind.padEnd(8)} ${s.status.padEnd(8)} ${s.items} item(s)`,
+        );
+      }
+      console.log(`\nReport: ${report}`);
+      console.log(`Run directory: ${result.runDir}`);
     }
     return 0;
   },
