@@ -6,6 +6,7 @@
 
 import type { Plugin } from "../core/contracts/plugin.ts";
 import { gca } from "./gca/plugin.ts";
+import { hirpf } from "./hirpf/plugin.ts";
 import { lora } from "./lora/plugin.ts";
 import { macm } from "./macm/plugin.ts";
 import { personaVectors } from "./persona_vectors/plugin.ts";
@@ -13,4 +14,11 @@ import { roleplay } from "./roleplay/plugin.ts";
 
 /** Every built-in plugin, in listing order. */
 // deno-lint-ignore no-explicit-any
-export const builtinPlugins: Plugin<any>[] = [lora(), personaVectors(), gca(), roleplay(), macm()];
+export const builtinPlugins: Plugin<any>[] = [
+  lora(),
+  hirpf(),
+  personaVectors(),
+  gca(),
+  roleplay(),
+  macm(),
+];

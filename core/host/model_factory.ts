@@ -60,8 +60,11 @@ async function loadAdapters(
         "E_CONFIG",
       );
     }
-    // Distinct parameter prefixes keep several adapters of one kind apart in the graph.
-    adapters.push(await factory({ model, path: ref.path, name: `${ref.plugin}_${i}` }));
+    // A second adapter of the same kind needs its own parameter prefix in the graph.
+    const repeat = refs.slice(0, i).some((r) => r.plugin === ref.plugin);
+    adapters.push(
+      await factory({ model, path: ref.path, ...(repeat ? { name: `${ref.plugin}_${i}` } : {}) }),
+    );
   }
   return adapters;
 }

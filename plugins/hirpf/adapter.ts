@@ -5,8 +5,8 @@
  * (`groupsForLayer`), with x the hook input of one token and m the row's 0/1 expert mask:
  *
  * ```
- * z_e   = sigmoid(G_g[e]·x + b_g[e]) · (m_e ? 1 : −5e4)     # maskMode "multiply" (default)
- * z_e   = m_e ? sigmoid(G_g[e]·x + b_g[e]) : −5e4         # maskMode "exclude"
+ * z_e   = m_e ? sigmoid(G_g[e]·x + b_g[e]) : −5e4         # maskMode "exclude" (default)
+ * z_e   = sigmoid(G_g[e]·x + b_g[e]) · (m_e ? 1 : −5e4)     # maskMode "multiply" (spec A4)
  * w     = softmax_e(z) · any(m) · alpha/r             # any(m) = 0 → the group adds nothing
  * delta = Σ_e w_e · B_e A_e dropout(x)                # two MatMuls over the stacked experts
  * y     = W x (+ bias) + Σ_g delta_g                   # layered: the groups' deltas summed

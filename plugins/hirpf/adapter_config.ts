@@ -30,8 +30,8 @@ export type UnknownIdentityPolicy = "error" | "drop";
  * - `multiply` (spec A4, the released 8-bit module): `z_e = sigmoid(G·x + b)_e · (m_e ? 1 : −5e4)`.
  *   An inactive expert whose sigmoid underflows (gate logit below about −10) gets `z ≈ 0` and
  *   leaks into the mix.
- * - `exclude`: `z_e = m_e ? sigmoid(G·x + b)_e : −5e4`, so inactive experts always get weight 0;
- *   identical to `multiply` whenever no inactive sigmoid is tiny.
+ * - `exclude` (default): `z_e = m_e ? sigmoid(G·x + b)_e : −5e4`, so inactive experts always get
+ *   weight 0; equal to `multiply` (to float precision) whenever no inactive sigmoid is tiny.
  */
 export type MaskMode = "multiply" | "exclude";
 
@@ -45,7 +45,7 @@ export interface IdentityAdapterOptions {
   sparse?: boolean;
   /** Train the gate weights and biases too (default true). */
   trainGates?: boolean;
-  /** How the hard mask enters the gate logits (default `multiply`, the spec formula). */
+  /** How the hard mask enters the gate logits (default `exclude`; `multiply` is the spec formula). */
   maskMode?: MaskMode;
   /** LoRA rank (default 16). */
   r?: number;
@@ -131,7 +131,7 @@ export function resolveIdentityAdapterConfig(
   if (unknownIdentities !== "error" && unknownIdentities !== "drop") {
     throw bad(`unknownIdentities is ${JSON.stringify(unknownIdentities)}; use "error" or "drop"`);
   }
-  const maskMode = options.maskMode ?? "multiply";
+  const maskMode = options.maskMode ?? "exclude";
   if (maskMode !== "multiply" && maskMode !== "exclude") {
     throw bad(`maskMode is ${JSON.stringify(maskMode)}; use "multiply" or "exclude"`);
   }
@@ -181,6 +181,7 @@ export function adapterOptionsFromHirpf(
     alpha: options.alpha,
     dropout: options.dropout,
     targetModules: options.target_modules,
+    maskMode: options.mask_mode,
     baseModel,
   };
 }

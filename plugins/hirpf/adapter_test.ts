@@ -440,11 +440,8 @@ for (const mode of INSERT_MODES) {
             const xv = Array.from(x.subarray((row * S + s) * din, (row * S + s + 1) * din));
             const sum = new Array<number>(dout).fill(0);
             for (const g of groups) {
-              // "exclude" is softmax over the active experts only: the oracle on that subset.
-              const experts = adapter.config.groups[g].filter((e) =>
-                maskMode === "multiply" || ROW_IDENTITIES[row].includes(e)
-              );
-              if (experts.length === 0) continue;
+              // The oracle takes the same mask mode over the whole group.
+              const experts = adapter.config.groups[g];
               const gn = checkpointGateNames({ hook: hook.name, group: g });
               const at = experts.map((e) => adapter.config.groups[g].indexOf(e));
               const W = tensors.get(gn.weight)!;
@@ -471,7 +468,7 @@ for (const mode of INSERT_MODES) {
                   scaling: 6 / 3,
                 },
                 experts.map((e) => ROW_IDENTITIES[row].includes(e)),
-                { sparse },
+                { sparse, maskMode },
               );
               d.forEach((v, o) => (sum[o] += v));
             }
@@ -573,25 +570,30 @@ Deno.test("IdentityAdapter maskMode multiply leaks an inactive expert whose sigm
           (_, i) => Array.from(t.data.subarray(i * t.shape[1], (i + 1) * t.shape[1])),
         );
       const experts = a.config.groups[0];
-      const oracle = expertGroupDelta(Array.from(x), {
-        gateWeight: rows(W),
-        gateBias: Array.from(tensors.get(gate.bias)!.data),
-        loraA: experts.map((e) =>
-          rows(
-            tensors.get(
-              checkpointExpertNames({ hook: "layers.0.attn.q_proj", group: 0 }, e).loraA,
-            )!,
-          )
-        ),
-        loraB: experts.map((e) =>
-          rows(
-            tensors.get(
-              checkpointExpertNames({ hook: "layers.0.attn.q_proj", group: 0 }, e).loraB,
-            )!,
-          )
-        ),
-        scaling: 1,
-      }, experts.map((e) => e === "AGR_high"));
+      const oracle = expertGroupDelta(
+        Array.from(x),
+        {
+          gateWeight: rows(W),
+          gateBias: Array.from(tensors.get(gate.bias)!.data),
+          loraA: experts.map((e) =>
+            rows(
+              tensors.get(
+                checkpointExpertNames({ hook: "layers.0.attn.q_proj", group: 0 }, e).loraA,
+              )!,
+            )
+          ),
+          loraB: experts.map((e) =>
+            rows(
+              tensors.get(
+                checkpointExpertNames({ hook: "layers.0.attn.q_proj", group: 0 }, e).loraB,
+              )!,
+            )
+          ),
+          scaling: 1,
+        },
+        experts.map((e) => e === "AGR_high"),
+        { maskMode: "multiply" },
+      );
       assertClose(results[maskMode], oracle, 1e-10, "multiply");
       const off = plain.reduce((m, v, i) => Math.max(m, Math.abs(v - results[maskMode][i])), 0);
       assert.ok(off > 1e-3, `multiply should leak here (max deviation ${off})`);

@@ -229,7 +229,7 @@ export function parseCheckpointConfig(
     insertMode: o.insert_mode as IdentityAdapterConfig["insertMode"],
     sparse: o.sparse as boolean,
     trainGates: o.train_gates as boolean,
-    maskMode: (o.mask_mode as IdentityAdapterConfig["maskMode"] | undefined) ?? "multiply",
+    maskMode: (o.mask_mode as IdentityAdapterConfig["maskMode"] | undefined) ?? "exclude",
     r: o.r as number,
     alpha: o.lora_alpha as number,
     dropout: o.lora_dropout as number,

@@ -121,7 +121,7 @@ Deno.test("IdentityAdapter.save() names tensors per block, projection, group and
         insert_mode: "alternate",
         sparse: true,
         train_gates: true,
-        mask_mode: "multiply",
+        mask_mode: "exclude",
         r: 4,
         lora_alpha: 16,
         lora_dropout: 0.05,

@@ -1,15 +1,32 @@
 /**
- * A plain float64 reference of the identity-expert layer math (spec A4) for one token: gate
- * logits `z_e = sigmoid(G_e·x + b_e) · m_e` with the hard mask `m_e = 1` (active) or `-5e4`
- * (inactive), a softmax over the experts of the group, and the weighted sum of LoRA deltas. When no
+ * A plain float64 reference of the identity-expert layer math (spec A4) for one token: masked gate
+ * logits, a softmax over the experts of the group, and the weighted sum of LoRA deltas. When no
  * expert of the group is active the group adds nothing. This is the oracle the ONNX adapter is
  * tested against; dropout is not applied (inference semantics).
+ *
+ * Two ways the hard mask enters the logits (`maskMode`):
+ * - `exclude` (default): `z_e = sigmoid(G_e·x + b_e)` for an active expert, `-5e4` for an inactive
+ *   one, so inactive experts always get weight 0 (softmax over the active experts only);
+ * - `multiply` (the released 8-bit module, spec A4): `z_e = sigmoid(G_e·x + b_e) · m_e` with
+ *   `m_e = 1` (active) or `-5e4` (inactive). When an inactive expert's gate logit is very
+ *   negative (below about −10) its sigmoid underflows, `z_e ≈ 0`, and it leaks into the mix.
  *
  * @module
  */
 
 /** The hard-mask multiplier of inactive experts. */
 export const HARD_MASK_VALUE = -5e4;
+
+/** How the hard mask enters the gate logits (see the module docs); default `exclude`. */
+export type GateMaskMode = "multiply" | "exclude";
+
+/** Options of the gate oracle. */
+export interface GateMathOptions {
+  /** Hard mask on (default true); false lets every expert of the group contribute. */
+  sparse?: boolean;
+  /** How the mask enters the logits (default `exclude`). */
+  maskMode?: GateMaskMode;
+}
 
 /** The parameters of one expert group at one target module. */
 export interface ExpertGroupParams {
@@ -45,6 +62,9 @@ function dot(a: readonly number[], b: readonly number[]): number {
  * ```ts
  * import { expertGateWeights } from "./gate_math.ts";
  * console.log(expertGateWeights([1, 0], [[0, 0], [1, 1]], [0, 0], [true, false])?.weights); // [1, 0]
+ * // The spec's multiply formula: an inactive expert with gate logit −40 leaks (weight ≈ 0.38).
+ * const leak = expertGateWeights([1], [[0], [-40]], [0, 0], [true, false], { maskMode: "multiply" });
+ * console.log((leak?.weights[1] ?? 0) > 0.3); // true
  * ```
  */
 export function expertGateWeights(
@@ -52,9 +72,10 @@ export function expertGateWeights(
   gateWeight: readonly (readonly number[])[],
   gateBias: readonly number[] | undefined,
   active: readonly boolean[],
-  options: { sparse?: boolean } = {},
+  options: GateMathOptions = {},
 ): { logits: number[]; weights: number[] } | null {
   const sparse = options.sparse ?? true;
+  const exclude = (options.maskMode ?? "exclude") === "exclude";
   if (active.length !== gateWeight.length) {
     throw new RangeError(
       `active has ${active.length} flags but the group has ${gateWeight.length} experts`,
@@ -63,7 +84,8 @@ export function expertGateWeights(
   if (sparse && !active.some(Boolean)) return null;
   const logits = gateWeight.map((g, e) => {
     const s = 1 / (1 + Math.exp(-(dot(g, x) + (gateBias?.[e] ?? 0))));
-    return s * (!sparse || active[e] ? 1 : HARD_MASK_VALUE);
+    if (!sparse || active[e]) return s;
+    return exclude ? HARD_MASK_VALUE : s * HARD_MASK_VALUE;
   });
   const max = Math.max(...logits);
   const ex = logits.map((z) => Math.exp(z - max));
@@ -87,7 +109,7 @@ export function expertGroupDelta(
   x: readonly number[],
   group: ExpertGroupParams,
   active: readonly boolean[],
-  options: { sparse?: boolean } = {},
+  options: GateMathOptions = {},
 ): number[] {
   const E = group.gateWeight.length;
   if (group.loraA.length !== E || group.loraB.length !== E) {
@@ -125,7 +147,7 @@ export function identityModuleOutput(
   weight: readonly (readonly number[])[],
   bias: readonly number[] | undefined,
   groups: readonly { params: ExpertGroupParams; active: readonly boolean[] }[],
-  options: { sparse?: boolean } = {},
+  options: GateMathOptions = {},
 ): number[] {
   const y = weight.map((row, o) => dot(row, x) + (bias?.[o] ?? 0));
   for (const g of groups) {

@@ -25,7 +25,12 @@ Deno.test("expertGateWeights() gives weight 1 to a single active expert", () => 
   const g = expertGateWeights(x, group.gateWeight, group.gateBias, [false, true, false])!;
   close(g.weights[1], 1);
   close(g.logits[1], 0.5); // sigmoid(0)
-  close(g.logits[0], 0.5 * HARD_MASK_VALUE);
+  assert.equal(g.logits[0], HARD_MASK_VALUE); // exclude (default): −5e4 exactly
+  const m = expertGateWeights(x, group.gateWeight, group.gateBias, [false, true, false], {
+    maskMode: "multiply",
+  })!;
+  close(m.logits[0], 0.5 * HARD_MASK_VALUE); // multiply: sigmoid(0) · −5e4
+  close(m.weights[1], 1);
   assert.equal(g.weights[0], 0);
   assert.equal(g.weights[2], 0);
 });
@@ -83,4 +88,26 @@ Deno.test("expertGroupDelta() rejects mismatched shapes", () => {
     () => expertGateWeights([1], group.gateWeight, undefined, [true, true, true]),
     /lengths differ/,
   );
+});
+
+Deno.test("expertGateWeights() multiply leaks an inactive expert whose gate underflows; exclude does not", () => {
+  // Expert 1 is inactive with gate logit −40: sigmoid ≈ 4.2e-18, times −5e4 is still ≈ 0.
+  const W = [[0], [-40]];
+  const m = expertGateWeights([1], W, [0, 0], [true, false], { maskMode: "multiply" })!;
+  // softmax(0.5, ≈0): the inactive expert takes 1 / (1 + e^0.5) of the mix.
+  close(m.weights[1], 1 / (1 + Math.exp(0.5)), 1e-9);
+  const e = expertGateWeights([1], W, [0, 0], [true, false], { maskMode: "exclude" })!;
+  assert.equal(e.weights[1], 0);
+  close(e.weights[0], 1);
+  assert.equal(e.logits[1], HARD_MASK_VALUE);
+  // Default is exclude.
+  assert.deepEqual(expertGateWeights([1], W, [0, 0], [true, false]), e);
+});
+
+Deno.test("expertGateWeights() multiply and exclude agree when no inactive sigmoid is tiny", () => {
+  const a = expertGateWeights(x, group.gateWeight, group.gateBias, [true, false, true], {
+    maskMode: "multiply",
+  })!;
+  const b = expertGateWeights(x, group.gateWeight, group.gateBias, [true, false, true])!;
+  a.weights.forEach((w, i) => close(w, b.weights[i]));
 });

@@ -1,8 +1,8 @@
 /**
- * The model-independent core of the hirpf plugin (HIS / HIRPF identity experts, arXiv
- * 2407.19412): identity inventory and insert modes, sanitization and slot encoding, the HIS dataset
- * loader, the identity system prompt, the float64 reference of the gate math, and evaluation.
- * The Plugin object is wired elsewhere once the engine exists.
+ * The hirpf plugin (HIS / HIRPF identity experts, arXiv 2407.19412): the Plugin object
+ * (`hirpf()`), the identity-expert adapter and its checkpoints, the trainer, identity inventory
+ * and insert modes, sanitization and slot encoding, the HIS dataset loader, the identity system
+ * prompt, the float64 reference of the gate math, and evaluation.
  *
  * @example
  * ```ts
@@ -14,12 +14,19 @@
  * @module
  */
 
+export * from "./adapter.ts";
+export * from "./adapter_config.ts";
 export * from "./chat_format.ts";
+export * from "./checkpoint.ts";
 export * from "./encode.ts";
 export * from "./gate_math.ts";
+export * from "./his_conversations.ts";
 export * from "./his_dataset.ts";
 export * from "./identities.ts";
 export * from "./options.ts";
+export * from "./plugin.ts";
 export * from "./sanitize.ts";
 export * from "./system_prompt.ts";
+export * from "./train_config.ts";
+export * from "./trainer.ts";
 export * from "./eval/mod.ts";

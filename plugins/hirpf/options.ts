@@ -31,6 +31,12 @@ export const HirpfOptionsSchema = z.object({
   /** Hard identity mask (`sparse_adapter`); off means every expert of a group contributes. */
   sparse: z.boolean().default(true),
   train_gates: z.boolean().default(true),
+  /**
+   * How the hard mask enters the gate logits: `exclude` (default) gives inactive experts weight 0
+   * whatever their gate; `multiply` is the spec formula `sigmoid(Gx+b)·(m ? 1 : −5e4)`, which
+   * leaks an inactive expert whose gate logit is very negative.
+   */
+  mask_mode: z.enum(["exclude", "multiply"]).default("exclude"),
   r: z.number().int().min(1).default(16),
   alpha: z.number().positive().default(16),
   dropout: z.number().min(0).max(1).default(0.05),
@@ -43,8 +49,6 @@ export const HirpfOptionsSchema = z.object({
   epochs: z.number().positive().default(1),
   /** Prepend the identity system prompt to the first user turn (spec A3). */
   system_prompt: z.boolean().default(true),
-  /** Identities used when a request names none (the released CLI uses `["Artist"]`). */
-  default_identities: z.array(z.string()).default([]),
   seed: z.number().int().default(0),
 });
 

@@ -10,6 +10,7 @@ import type { ChatMessage, ChatModel, ChatRequest } from "../../../core/contract
 import {
   type EvalLine,
   interviewerInstruction,
+  SCALE_VERDICT_FORMAT,
   scaleJudgePrompt,
   type ScaleOption,
 } from "./prompts.ts";
@@ -100,9 +101,22 @@ export interface ItemJudgement {
   reasons: string[];
 }
 
+/** Options of {@link judgeInterview}. */
+export interface JudgeInterviewOptions {
+  /** Independent votes (default 5). */
+  votes?: number;
+  /** Re-asks per vote on malformed output (default 3). */
+  maxRetries?: number;
+  /** Send the verdict JSON Schema as `response_format` (default true; false for APIs without it). */
+  jsonSchema?: boolean;
+  seed?: number;
+  signal?: AbortSignal;
+}
+
 /**
  * Asks the judge `votes` times (default 5, temperature 0.5), each with up to `maxRetries` re-asks
- * on malformed output (default 3), and takes the majority.
+ * on malformed output (default 3), and takes the majority. With `jsonSchema` (default) the
+ * request carries the verdict schema as `response_format`.
  *
  * @example
  * ```ts
@@ -116,7 +130,7 @@ export async function judgeInterview(
   judge: ChatModel,
   transcript: readonly EvalLine[],
   statement: string,
-  options: { votes?: number; maxRetries?: number; seed?: number; signal?: AbortSignal } = {},
+  options: JudgeInterviewOptions = {},
 ): Promise<ItemJudgement> {
   const n = options.votes ?? 5;
   const retries = options.maxRetries ?? 3;
@@ -131,6 +145,7 @@ export async function judgeInterview(
         messages: [{ role: "user", content: prompt }],
         temperature: 0.5,
         max_tokens: 128,
+        ...(options.jsonSchema === false ? {} : { response_format: SCALE_VERDICT_FORMAT }),
         // Distinct seeds keep the votes independent even behind a response cache.
         seed: options.seed === undefined ? undefined : options.seed + v * (retries + 1) + attempt,
         signal: options.signal,

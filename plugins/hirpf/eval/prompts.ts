@@ -116,3 +116,29 @@ export function identityJudgePrompt(
     '"OPE": null, "Profession": null}.',
   ].join("\n");
 }
+
+/**
+ * The JSON Schema of a scale verdict, sent as `response_format` so local judges decode valid JSON
+ * (constrained decoding) and APIs with structured outputs answer in shape.
+ *
+ * @example
+ * ```ts
+ * import { SCALE_VERDICT_FORMAT } from "./prompts.ts";
+ * console.log(SCALE_VERDICT_FORMAT.json_schema.name); // "scale_verdict"
+ * ```
+ */
+export const SCALE_VERDICT_FORMAT = {
+  type: "json_schema" as const,
+  json_schema: {
+    name: "scale_verdict",
+    schema: {
+      type: "object",
+      properties: {
+        option: { type: "string", enum: [...SCALE_OPTIONS] },
+        desc: { type: "string", maxLength: 200 },
+      },
+      required: ["option", "desc"],
+      additionalProperties: false,
+    },
+  },
+};

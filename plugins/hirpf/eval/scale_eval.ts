@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ChatModel } from "../../../core/contracts/chat_model.ts";
+import type { ChatModel, ChatRequest } from "../../../core/contracts/chat_model.ts";
 import { buildSystemPrompt } from "../system_prompt.ts";
 import { judgeInterview, runInterview } from "./interview.ts";
 import {
@@ -33,6 +33,10 @@ export interface ScaleRunOptions {
   followUps?: number;
   votes?: number;
   maxRetries?: number;
+  /** Send the verdict JSON Schema as `response_format` (default true). */
+  jsonSchema?: boolean;
+  /** Extra request fields for agent calls (default max_tokens 64). */
+  agentRequest?: Partial<ChatRequest>;
   seed?: number;
   signal?: AbortSignal;
   /** Called after each item (progress). */
@@ -83,6 +87,7 @@ async function runItems(
       opening: openingQuestion(it.content),
       statement,
       followUps: options.followUps,
+      agentRequest: options.agentRequest,
       seed: options.seed,
       signal: options.signal,
     });

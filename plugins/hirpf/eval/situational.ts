@@ -74,6 +74,34 @@ export const IdentityGuessSchema = z.object(
 );
 
 /**
+ * The JSON Schema of an identity guess for `response_format`: each factor `"high" | "low" | null`,
+ * the profession one of `professions` or null. Local judges decode it under constraint.
+ *
+ * @example
+ * ```ts
+ * import { identityGuessFormat } from "./situational.ts";
+ * console.log(identityGuessFormat(["Doctor"]).json_schema.schema.required.length); // 6
+ * ```
+ */
+export function identityGuessFormat(professions: readonly string[] = DEFAULT_PROFESSIONS) {
+  const properties: Record<string, unknown> = {};
+  for (const f of BIG_FIVE_FACTORS) properties[f] = { enum: ["high", "low", null] };
+  properties.Profession = { enum: [...professions, null] };
+  return {
+    type: "json_schema" as const,
+    json_schema: {
+      name: "identity_guess",
+      schema: {
+        type: "object",
+        properties,
+        required: [...IDENTITY_SLOTS],
+        additionalProperties: false,
+      },
+    },
+  };
+}
+
+/**
  * Parses the identity judge's JSON; unknown values become a `null` verdict with the reason.
  * `"None"`/`"none"` strings read as null; factor values must be high/low.
  *
@@ -124,6 +152,8 @@ export interface SituationalOptions {
   test: SituationalTest;
   /** Agent turns (default 4). */
   exchanges?: number;
+  /** Most tokens per agent reply (default 32, the released situation eval's budget). */
+  agentMaxTokens?: number;
   system?: string;
   seed?: number;
   signal?: AbortSignal;
@@ -168,7 +198,7 @@ export async function runSituationalDialogue(options: SituationalOptions): Promi
     const a = await options.agent.chat({
       messages: agentMessages,
       identities: [...options.identities],
-      max_tokens: 64,
+      max_tokens: options.agentMaxTokens ?? 32,
       seed: options.seed,
       signal: options.signal,
     });
@@ -195,6 +225,8 @@ export async function judgeIdentity(
   options: {
     professions?: readonly string[];
     maxRetries?: number;
+    /** Send {@link identityGuessFormat} as `response_format` (default true). */
+    jsonSchema?: boolean;
     seed?: number;
     signal?: AbortSignal;
   } = {},
@@ -207,6 +239,9 @@ export async function judgeIdentity(
       messages: [{ role: "user", content: prompt }],
       temperature: 0,
       max_tokens: 128,
+      ...(options.jsonSchema === false
+        ? {}
+        : { response_format: identityGuessFormat(professions) }),
       seed: options.seed === undefined ? undefined : options.seed + attempt,
       signal: options.signal,
     });

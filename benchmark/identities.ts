@@ -1,0 +1,257 @@
+/**
+ * Identity-expert benchmark: decode tokens/s of one model measured in one run with the runs
+ * interleaved — the plain graph (no adapter) against the graph with a hirpf adapter (A5 defaults:
+ * alternate insertion, r = 16, q/k/v/o, hard masks) fed 0, 1 and 3 active identities. Goal: one
+ * identity costs at most 15% of plain decode throughput.
+ *
+ * The model has the shape of Qwen2.5-0.5B (24 layers, hidden 896, vocab 151936) with seeded
+ * random weights, built once into `.cache/bench/decode-<shape>/` and shared with the decode and
+ * steering benchmarks; `--shape small` is a 4-layer model for quick checks.
+ *
+ * ```
+ * deno run -A benchmark/identities.ts [--shape qwen2.5-0.5b|small] [--new-tokens 24] [--runs 3]
+ *   [--threads N] [--json]
+ * ```
+ *
+ * Method: per variant, greedy generation of 1 and of N new tokens on the same prompt, `runs`
+ * times after one warm-up; decode tok/s = (N − 1) / (median(t_N) − median(t₁)). EOS is disabled.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { readDecoderConfig } from "../core/model/config.ts";
+import { Engine } from "../core/model/engine.ts";
+import { createTinyModel } from "../core/model/tiny.ts";
+import { IdentityAdapter } from "../plugins/hirpf/adapter.ts";
+import { SHAPES } from "./decode.ts";
+
+/** Options of {@link benchIdentities}. */
+export interface IdentityBenchOptions {
+  shape?: keyof typeof SHAPES;
+  newTokens?: number;
+  runs?: number;
+  threads?: number;
+  /** LoRA rank of the experts (default 16). */
+  r?: number;
+  /** Default `.cache/bench/decode-<shape>` (the model) and `…/identity-graphs` (exports). */
+  workDir?: string;
+  log?: (line: string) => void;
+}
+
+/** Timings of one variant. */
+export interface IdentityVariantTiming {
+  decodeTokensPerSecond: number;
+  /** From the fastest runs (less sensitive to other processes). */
+  bestDecodeTokensPerSecond: number;
+  t1: number;
+  tN: number;
+}
+
+/** Result of {@link benchIdentities}. */
+export interface IdentityBenchResult {
+  shape: string;
+  numLayers: number;
+  hiddenSize: number;
+  promptTokens: number;
+  newTokens: number;
+  runs: number;
+  threads: number | null;
+  r: number;
+  /** Adapter parameters (floats) fed with the graph. */
+  adapterParameters: number;
+  /** 1-minute load average at the start and the end (other processes skew timings). */
+  loadAverage: { start: number; end: number };
+  plain: IdentityVariantTiming;
+  identities0: IdentityVariantTiming;
+  identities1: IdentityVariantTiming;
+  identities3: IdentityVariantTiming;
+  /** 1 − variant / plain, in percent (medians). */
+  overheadPercent: { identities0: number; identities1: number; identities3: number };
+  /** Whether the median overhead of one identity is within 15%. */
+  withinGoal: boolean;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Runs the identity-expert benchmark.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchIdentities, formatIdentityBench } from "./identities.ts";
+ * console.log(formatIdentityBench(await benchIdentities({ shape: "small", runs: 2 })));
+ * ```
+ */
+export async function benchIdentities(
+  options: IdentityBenchOptions = {},
+): Promise<IdentityBenchResult> {
+  const shape = options.shape ?? "qwen2.5-0.5b";
+  const spec = SHAPES[shape];
+  if (!spec) {
+    throw new RangeError(
+      `shape is ${JSON.stringify(shape)}; use one of ${Object.keys(SHAPES).join(", ")}`,
+    );
+  }
+  const N = options.newTokens ?? 24;
+  const runs = options.runs ?? 3;
+  const r = options.r ?? 16;
+  for (const [k, v, min] of [["newTokens", N, 2], ["runs", runs, 1], ["r", r, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) {
+      throw new RangeError(`${k} is ${v}; pass a whole number >= ${min}`);
+    }
+  }
+  const log = options.log ?? ((l: string) => console.error(l));
+  const dir = options.workDir ?? join(".cache", "bench", `decode-${shape}`);
+  const modelDir = join(dir, "model");
+  if (!(await Deno.stat(join(modelDir, "config.json")).then(() => true, () => false))) {
+    log(`building the ${shape}-shaped model in ${modelDir} (once)`);
+    await createTinyModel(modelDir, { ...spec, seed: 0 });
+  }
+  const config = await readDecoderConfig(modelDir);
+  const adapter = IdentityAdapter.create(config, { r, seed: 1 });
+  // Non-zero B so the experts change the output (B = 0 at init would be a no-op in value only).
+  for (const p of adapter.parameters()) {
+    if (p.name.includes("lora_B")) {
+      p.data.forEach((_, i, a) => (a[i] = ((i * 7919) % 13 - 6) * 1e-3));
+    }
+  }
+  const cacheDir = join(dir, "identity-graphs");
+  const plain = await Engine.load(modelDir, {
+    threads: options.threads,
+    cacheDir,
+    onProgress: (s) => log(`plain graph: ${s}`),
+  });
+  const withAdapter = await Engine.load(modelDir, {
+    adapters: [adapter],
+    threads: options.threads,
+    cacheDir,
+    onProgress: (s) => log(`identity graph: ${s}`),
+  });
+  const prompt = "Tell me about your plans for the weekend and the people you will meet there.";
+  const promptTokens = plain.tokenizer.encode(prompt).length;
+  const variants = [
+    { name: "plain", engine: plain, identities: undefined },
+    { name: "identities0", engine: withAdapter, identities: [] as string[] },
+    { name: "identities1", engine: withAdapter, identities: ["EXT_high"] },
+    { name: "identities3", engine: withAdapter, identities: ["EXT_high", "AGR_low", "Doctor"] },
+  ] as const;
+  const times: Record<string, { t1: number[]; tN: number[] }> = {};
+  for (const v of variants) times[v.name] = { t1: [], tN: [] };
+  const startLoad = Deno.loadavg()[0];
+  try {
+    for (let i = 0; i <= runs; i++) {
+      log(`run ${i}/${runs}${i === 0 ? " (warm-up)" : ""}`);
+      for (const n of [1, N]) {
+        for (const v of variants) {
+          const t0 = performance.now();
+          await v.engine.generate(prompt, {
+            maxNewTokens: n,
+            temperature: 0,
+            eosTokenIds: [],
+            ...(v.identities ? { identities: [...v.identities] } : {}),
+          });
+          const t = (performance.now() - t0) / 1000;
+          if (i > 0) times[v.name][n === 1 ? "t1" : "tN"].push(t);
+        }
+      }
+    }
+  } finally {
+    await plain.close();
+    await withAdapter.close();
+  }
+  const timing = (t: { t1: number[]; tN: number[] }): IdentityVariantTiming => {
+    const t1 = median(t.t1), tN = median(t.tN);
+    return {
+      t1,
+      tN,
+      decodeTokensPerSecond: (N - 1) / Math.max(1e-9, tN - t1),
+      bestDecodeTokensPerSecond: (N - 1) / Math.max(1e-9, Math.min(...t.tN) - Math.min(...t.t1)),
+    };
+  };
+  const pl = timing(times.plain);
+  const i0 = timing(times.identities0);
+  const i1 = timing(times.identities1);
+  const i3 = timing(times.identities3);
+  const over = (a: IdentityVariantTiming) =>
+    100 * (1 - a.decodeTokensPerSecond / pl.decodeTokensPerSecond);
+  const overheadPercent = { identities0: over(i0), identities1: over(i1), identities3: over(i3) };
+  return {
+    shape,
+    numLayers: config.numLayers,
+    hiddenSize: config.hiddenSize,
+    promptTokens,
+    newTokens: N,
+    runs,
+    threads: options.threads ?? null,
+    r,
+    adapterParameters: adapter.parameters().reduce((a, p) => a + p.data.length, 0),
+    loadAverage: { start: startLoad, end: Deno.loadavg()[0] },
+    plain: pl,
+    identities0: i0,
+    identities1: i1,
+    identities3: i3,
+    overheadPercent,
+    withinGoal: overheadPercent.identities1 <= 15,
+  };
+}
+
+/**
+ * Human-readable report of an {@link IdentityBenchResult}.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchIdentities, formatIdentityBench } from "./identities.ts";
+ * console.log(formatIdentityBench(await benchIdentities({ shape: "small" })));
+ * ```
+ */
+export function formatIdentityBench(r: IdentityBenchResult): string {
+  const f = (x: number, d = 1) => x.toFixed(d);
+  const row = (name: string, t: IdentityVariantTiming, over?: number) =>
+    `  ${name.padEnd(30)} ${f(t.decodeTokensPerSecond).padStart(10)}   ${
+      f(t.bestDecodeTokensPerSecond).padStart(10)
+    }${over === undefined ? "" : `   ${f(over).padStart(6)}%`}`;
+  return [
+    `identity-expert benchmark: ${r.shape}-shaped fp32 model (${r.numLayers} layers, hidden ${r.hiddenSize}), ` +
+    `hirpf r=${r.r} alternate q/k/v/o (${
+      (r.adapterParameters / 1e6).toFixed(1)
+    }M adapter floats), ` +
+    `prompt ${r.promptTokens}, ${r.newTokens} new tokens, median of ${r.runs} ` +
+    `(load average ${f(r.loadAverage.start, 2)} → ${f(r.loadAverage.end, 2)})`,
+    `  variant                        decode tok/s  (fastest)   overhead`,
+    row("plain model (no adapter)", r.plain),
+    row("hirpf, 0 identities", r.identities0, r.overheadPercent.identities0),
+    row("hirpf, 1 identity", r.identities1, r.overheadPercent.identities1),
+    row("hirpf, 3 identities", r.identities3, r.overheadPercent.identities3),
+    `  goal ≤ 15% with one identity: ${r.withinGoal ? "met" : "not met"}`,
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  const get = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const num = (name: string) => (get(name) === undefined ? undefined : Number(get(name)));
+  if (args.includes("--help")) {
+    console.log(
+      "deno run -A benchmark/identities.ts [--shape qwen2.5-0.5b|small] [--new-tokens 24] " +
+        "[--runs 3] [--r 16] [--threads N] [--json]",
+    );
+    Deno.exit(0);
+  }
+  const result = await benchIdentities({
+    shape: get("shape") as keyof typeof SHAPES | undefined,
+    newTokens: num("new-tokens"),
+    runs: num("runs"),
+    r: num("r"),
+    threads: num("threads"),
+  });
+  console.log(
+    args.includes("--json") ? JSON.stringify(result, null, 2) : formatIdentityBench(result),
+  );
+}

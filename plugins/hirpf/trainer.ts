@@ -1,0 +1,426 @@
+/**
+ * The `hirpf` trainer (`deno task train --plugin hirpf --model <dir|id> --data <dir> --out <dir>`):
+ * trains identity experts (spec A4/A5) on a HIS dataset folder with the core engine — train-step
+ * graph, AdamW with warmup and linear decay, gradient accumulation, clipping, eval loss,
+ * checkpoints and exact resume, progress on stderr, metrics as JSONL.
+ *
+ * Every dialogue is rendered with the base model's own chat template (system prompt per spec A3
+ * as a system turn, loss on assistant turns only) and carries its identities, so each micro-batch
+ * row gets its own hard masks.
+ *
+ * Output directory: `hirpf_config.json` + `hirpf_model.safetensors` (checkpoint.ts),
+ * `checkpoints/step-NNNNNN/` (resume state plus an adapter copy in `adapter/`), `metrics.jsonl`,
+ * `train_config.json` and `train_result.json`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type {
+  Trainer,
+  TrainEvent,
+  TrainRequest,
+  TrainResult,
+} from "../../core/contracts/trainer.ts";
+import { withCode } from "../../core/errors.ts";
+import { type DecoderConfig, readDecoderConfig } from "../../core/model/config.ts";
+import { resolveModel } from "../../core/model/model_dir.ts";
+import { loadTokenizer, type ModelTokenizer } from "../../core/model/tokenizer.ts";
+import { loadWeights } from "../../core/model/weights.ts";
+import type { NamedTensor } from "../../core/train/adamw.ts";
+import type { Conversation, SkippedRecord } from "../../core/train/chat_data.ts";
+import { tokenizeDataset, type TokenizedExample } from "../../core/train/chat_tokenize.ts";
+import { createStepRunner } from "../../core/train/runner.ts";
+import { baseParameterValues, buildTrainGraph } from "../../core/train/train_graph.ts";
+import { evalLossDetail, stepFeeds, trainLoop } from "../../core/train/train_loop.ts";
+import { writeJsonAtomic } from "../../core/util/atomic.ts";
+import { Prng } from "../../core/util/prng.ts";
+import { IdentityAdapter } from "./adapter.ts";
+import { adapterOptionsFromHirpf } from "./adapter_config.ts";
+import { writeIdentityCheckpoint } from "./checkpoint.ts";
+import { hisDataFiles, loadHisConversations } from "./his_conversations.ts";
+import type { HirpfOptions } from "./options.ts";
+import { type HirpfTrainConfig, parseHirpfTrainConfig } from "./train_config.ts";
+
+/** Options of {@link createHirpfTrainer}. */
+export interface HirpfTrainerOptions {
+  /** Plugin options: the defaults under each run's `--config`. */
+  defaults?: Partial<HirpfOptions>;
+  /** Progress bar on stderr; default: when stderr is a terminal. */
+  progress?: boolean;
+  /** `worker` (default) or `in-process` graph execution. */
+  runner?: "worker" | "in-process";
+}
+
+/** Tokenized train and eval dialogues plus what was skipped. */
+export interface HirpfPreparedData {
+  train: TokenizedExample[];
+  eval: TokenizedExample[];
+  skipped: SkippedRecord[];
+  /** The eval file, or `"split"` / `null`. */
+  evalSource: string | null;
+}
+
+function tokenize(
+  tok: ModelTokenizer,
+  conversations: Conversation[],
+  config: HirpfTrainConfig,
+  maxLength: number,
+) {
+  return tokenizeDataset(tok, conversations, { maxLength, skipInvalid: config.skip_invalid });
+}
+
+/**
+ * Reads, validates and tokenizes a HIS dataset exactly as the trainer does: `train.json` for
+ * training; eval from `eval_data`, else the folder's `test.json`, else a seeded split.
+ *
+ * @example
+ * ```ts
+ * import { prepareHisData } from "./trainer.ts";
+ * import { parseHirpfTrainConfig } from "./train_config.ts";
+ * import { loadTokenizer } from "../../core/model/tokenizer.ts";
+ * const tok = await loadTokenizer("./models/tiny");
+ * const d = await prepareHisData(tok, "plugins/hirpf/data/dialogues", parseHirpfTrainConfig({}), 512);
+ * console.log(d.train.length, d.eval.length, d.train[0].identities);
+ * ```
+ */
+export async function prepareHisData(
+  tok: ModelTokenizer,
+  data: string,
+  config: HirpfTrainConfig,
+  maxLength: number,
+): Promise<HirpfPreparedData> {
+  const files = await hisDataFiles(data);
+  const load = (path: string) =>
+    loadHisConversations(path, {
+      professions: config.professions,
+      systemPrompt: config.system_prompt,
+    });
+  const tr = tokenize(tok, await load(files.train), config, maxLength);
+  const skipped = [...tr.skipped];
+  let train = tr.examples;
+  let evalSet: TokenizedExample[] = [];
+  let evalSource: string | null = null;
+  const evalFile = config.eval_data ?? files.test;
+  if (evalFile) {
+    const ev = tokenize(tok, await load(evalFile), config, maxLength);
+    skipped.push(...ev.skipped);
+    evalSet = ev.examples;
+    evalSource = evalFile;
+  } else if (config.eval_split > 0 && train.length >= 2) {
+    const n = Math.min(train.length - 1, Math.max(1, Math.round(train.length * config.eval_split)));
+    const order = new Prng(config.seed ^ 0x3e7a1).shuffle(train.map((_, i) => i));
+    const held = new Set(order.slice(0, n));
+    evalSet = train.filter((_, i) => held.has(i));
+    train = train.filter((_, i) => !held.has(i));
+    evalSource = "split";
+  }
+  if (config.max_eval_examples > 0) evalSet = evalSet.slice(0, config.max_eval_examples);
+  if (train.length === 0) {
+    throw withCode(
+      new RangeError(
+        `${files.train}: no training dialogues left${
+          skipped.length ? ` (${skipped.length} skipped)` : ""
+        }; add dialogues or raise max_length`,
+      ),
+      "E_DATA",
+    );
+  }
+  return { train, eval: evalSet, skipped, evalSource };
+}
+
+function aborted(signal?: AbortSignal): Error {
+  const reason = signal?.reason instanceof Error ? signal.reason.message : "aborted";
+  const error = new Error(
+    `training stopped (${reason}); the last checkpoint is kept, run again with the same --out to resume`,
+  );
+  error.name = "AbortError";
+  return withCode(error, "E_USAGE");
+}
+
+interface Setup {
+  config: HirpfTrainConfig;
+  modelDir: string;
+  model: DecoderConfig;
+  tok: ModelTokenizer;
+  maxLength: number;
+}
+
+async function setup(
+  request: Pick<TrainRequest, "model" | "config">,
+  defaults: Partial<HirpfOptions>,
+): Promise<Setup> {
+  const config = parseHirpfTrainConfig(request.config ?? {}, defaults);
+  const { dir: modelDir } = await resolveModel(request.model);
+  const model = await readDecoderConfig(modelDir);
+  const tok = await loadTokenizer(modelDir);
+  const maxLength = config.max_length ?? Math.min(model.maxPositionEmbeddings, 2048);
+  if (maxLength > model.maxPositionEmbeddings) {
+    throw withCode(
+      new RangeError(
+        `max_length is ${maxLength}, over the model's max_position_embeddings ${model.maxPositionEmbeddings}; lower it`,
+      ),
+      "E_CONFIG",
+    );
+  }
+  return { config, modelDir, model, tok, maxLength };
+}
+
+/** The adapter a run trains: fresh from the config, or `init_from` checked against it. */
+async function makeAdapter(
+  s: Setup,
+  baseModel: string,
+): Promise<IdentityAdapter> {
+  const options = adapterOptionsFromHirpf(s.config, baseModel);
+  if (!s.config.init_from) {
+    return IdentityAdapter.create(s.model, { ...options, seed: s.config.seed });
+  }
+  const loaded = await IdentityAdapter.load(s.config.init_from, { model: s.model });
+  const want = IdentityAdapter.create(s.model, { ...options, r: options.r }).config;
+  const got = loaded.config;
+  for (const k of ["insertMode", "r", "professions", "targetModules", "sparse"] as const) {
+    if (JSON.stringify(want[k]) !== JSON.stringify(got[k])) {
+      throw withCode(
+        new RangeError(
+          `init_from ${s.config.init_from} has ${k} ${
+            JSON.stringify(got[k])
+          } but the config asks for ${
+            JSON.stringify(want[k])
+          }; set the config to match the checkpoint or drop init_from`,
+        ),
+        "E_CONFIG",
+      );
+    }
+  }
+  // Keep the loaded weights, take the run's training knobs.
+  return IdentityAdapter.fromCheckpointTensors(
+    s.model,
+    { ...options, alpha: got.alpha },
+    loaded.checkpointTensors(),
+    s.config.init_from,
+  );
+}
+
+/**
+ * Creates the `hirpf` trainer.
+ *
+ * @example
+ * ```ts
+ * import { createHirpfTrainer } from "./trainer.ts";
+ * const trainer = createHirpfTrainer({ progress: false });
+ * const r = await trainer.train({
+ *   model: "./models/tiny", data: "plugins/hirpf/data/dialogues", out: "./runs/his",
+ *   config: { steps: 40, r: 8, lr: 3e-3, warmup_steps: 4, batch_size: 8, micro_batch_size: 8 },
+ * });
+ * console.log(r.metrics.train_loss, r.metrics.eval_loss);
+ * ```
+ */
+export function createHirpfTrainer(options: HirpfTrainerOptions = {}): Trainer {
+  return { name: "hirpf", train: (request) => trainHirpf(request, options) };
+}
+
+async function trainHirpf(
+  request: TrainRequest,
+  options: HirpfTrainerOptions,
+): Promise<TrainResult> {
+  if (request.signal?.aborted) throw aborted(request.signal);
+  const emit = (e: TrainEvent) => request.onEvent?.(e);
+  const s = await setup(request, options.defaults ?? {});
+  const { config, model } = s;
+  const data = await prepareHisData(s.tok, request.data, config, s.maxLength);
+  for (const k of data.skipped) {
+    emit({ type: "log", message: `skipped ${k.source.file}:${k.source.line}: ${k.reason}` });
+  }
+  const weights = await loadWeights(s.modelDir, model);
+  const adapter = await makeAdapter(s, request.model);
+  adapter.setTraining(true);
+  const graph = buildTrainGraph(model, weights, {
+    adapters: [adapter],
+    trainable: adapter.trainableParameters(),
+  });
+  const params: NamedTensor[] = adapter.parameters().map((p) => ({
+    name: p.name,
+    shape: p.shape,
+    data: p.data,
+  }));
+  await Deno.mkdir(request.out, { recursive: true });
+  await writeJsonAtomic(join(request.out, "train_config.json"), {
+    model: request.model,
+    data: request.data,
+    ...config,
+  });
+  const trained = graph.trainable.length;
+  emit({
+    type: "log",
+    message: `identity-expert training (${config.insert_mode}, ${
+      config.sparse ? "hard mask" : "no mask"
+    }, gates ${
+      config.train_gates ? "trained" : "frozen"
+    }) on ${data.train.length} dialogues (${data.eval.length} eval, ${data.skipped.length} skipped), ${trained} trained tensors`,
+  });
+  const pendingSaves: Promise<void>[] = [];
+  const onEvent = (e: TrainEvent) => {
+    if (e.type === "checkpoint") {
+      // checkpointTensors() copies now: the loop mutates the live arrays on the next step.
+      pendingSaves.push(writeIdentityCheckpoint(join(e.path, "adapter"), {
+        config: adapter.config,
+        numLayers: adapter.numLayers,
+        tensors: adapter.checkpointTensors(),
+      }));
+    }
+    emit(e);
+  };
+  const result = await trainLoop(
+    graph,
+    params,
+    data.train,
+    data.eval.length ? data.eval : undefined,
+    {
+      steps: config.steps,
+      epochs: Math.max(1, Math.round(config.epochs)),
+      microBatchSize: config.micro_batch_size,
+      gradAccumulation: config.batch_size / config.micro_batch_size,
+      lr: config.lr,
+      warmupSteps: config.warmup_steps,
+      decay: config.lr_scheduler_type,
+      minLrRatio: config.min_lr_ratio,
+      maxGradNorm: config.max_grad_norm,
+      weightDecay: config.weight_decay,
+      betas: [config.adam_beta1, config.adam_beta2],
+      eps: config.adam_epsilon,
+      seed: config.seed,
+      bucketing: config.group_by_length,
+      padTokenId: s.tok.padTokenId ?? s.tok.eosTokenIds[0] ?? 0,
+      evalEvery: config.eval_every,
+      evalAtStart: config.eval_at_start,
+      out: request.out,
+      checkpointEvery: config.save_every,
+      keepCheckpoints: config.save_total_limit || undefined,
+      resume: config.resume,
+      progress: options.progress ?? Deno.stderr.isTerminal(),
+      runner: options.runner,
+      threads: config.threads,
+      adapters: [adapter],
+      onEvent,
+      signal: request.signal,
+    },
+  );
+  await Promise.all(pendingSaves);
+  adapter.setTraining(false);
+  // The final adapter reflects the parameters reached, also when the run was interrupted.
+  await adapter.save(request.out);
+  if (request.signal?.aborted) throw aborted(request.signal);
+  const losses = result.losses;
+  const metrics: Record<string, number> = {
+    steps: result.steps,
+    train_loss: losses.at(-1) ?? NaN,
+    first_loss: losses[0] ?? NaN,
+    train_examples: data.train.length,
+    eval_examples: data.eval.length,
+    skipped: data.skipped.length,
+    trained_parameters: params
+      .filter((p) => graph.trainable.includes(p.name))
+      .reduce((a, p) => a + p.data.length, 0),
+    loss_tokens: result.tokens,
+    input_tokens: result.inputTokens,
+    seconds: result.seconds,
+    tokens_per_second: result.inputTokens / Math.max(result.seconds, 1e-9),
+  };
+  if (result.evalLoss !== undefined) metrics.eval_loss = result.evalLoss;
+  const first = result.evals.find((e) => e.step === 0);
+  if (first) metrics.initial_eval_loss = first.loss;
+  await writeJsonAtomic(join(request.out, "train_result.json"), {
+    metrics,
+    evals: result.evals,
+    eval_source: data.evalSource,
+    skipped: data.skipped.map((k) => ({
+      file: k.source.file,
+      line: k.source.line,
+      reason: k.reason,
+    })),
+    checkpoint: result.checkpoint ?? null,
+  });
+  return { out: request.out, steps: result.steps, metrics };
+}
+
+/** What {@link hirpfLosses} needs. */
+export interface HirpfLossRequest {
+  /** Base model directory or hub id. */
+  model: string;
+  /** A saved hirpf adapter directory, or an adapter object; omitted = the base model alone. */
+  adapter?: string | IdentityAdapter;
+  /** What to score: dialogues, optionally all under one identity set (`[]` = no expert). */
+  conditions: { conversations: Conversation[]; identities?: string[] }[];
+  /** Dialogues per graph run (default 8). */
+  batchSize?: number;
+  threads?: number;
+}
+
+/** The mean negative log-likelihood per assistant token of one condition. */
+export interface HirpfLoss {
+  loss: number;
+  tokens: number;
+  examples: number;
+}
+
+/**
+ * The mean negative log-likelihood per assistant token of dialogues under an identity adapter —
+ * the trainer's eval loss — for several conditions with one graph: each condition's dialogues,
+ * optionally all scored under one identity set instead of their own. Comparing the same replies
+ * under two identity sets measures how far the experts move the model.
+ *
+ * @example
+ * ```ts
+ * import { hirpfLosses } from "./trainer.ts";
+ * import { loadHisConversations } from "./his_conversations.ts";
+ * const conversations = await loadHisConversations("plugins/hirpf/data/dialogues/test.json");
+ * const [high, low] = await hirpfLosses({ model: "./models/tiny", adapter: "./runs/his",
+ *   conditions: [{ conversations, identities: ["EXT_high"] }, { conversations, identities: ["EXT_low"] }] });
+ * console.log(high.loss - low.loss);
+ * ```
+ */
+export async function hirpfLosses(request: HirpfLossRequest): Promise<HirpfLoss[]> {
+  const { dir } = await resolveModel(request.model);
+  const model = await readDecoderConfig(dir);
+  const tok = await loadTokenizer(dir);
+  const weights = await loadWeights(dir, model);
+  const adapter = typeof request.adapter === "string"
+    ? await IdentityAdapter.load(request.adapter, { model })
+    : request.adapter;
+  const adapters = adapter ? [adapter.setTraining(false)] : [];
+  const graph = adapter
+    ? buildTrainGraph(model, weights, { adapters, trainable: adapter.trainableParameters() })
+    : buildTrainGraph(model, weights, { adapters, trainBase: ["model.norm.weight"] });
+  const params: NamedTensor[] = [
+    ...(adapter?.parameters() ?? []).map((p) => ({ name: p.name, shape: p.shape, data: p.data })),
+    ...baseParameterValues(graph, weights),
+  ];
+  const runner = await createStepRunner(graph.model, {
+    mode: "in-process",
+    threads: request.threads,
+  });
+  try {
+    const pad = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
+    const out: HirpfLoss[] = [];
+    for (const c of request.conditions) {
+      const conversations = c.conversations.map((x) =>
+        c.identities ? { ...x, identities: [...c.identities] } : x
+      );
+      const { examples } = tokenizeDataset(tok, conversations, {
+        maxLength: model.maxPositionEmbeddings,
+      });
+      const r = await evalLossDetail(
+        runner,
+        examples,
+        params,
+        request.batchSize ?? 8,
+        pad,
+        (batch) => stepFeeds(graph, batch, { seed: 0, phase: "eval", adapters }),
+      );
+      out.push({ ...r, examples: examples.length });
+    }
+    return out;
+  } finally {
+    await runner.release();
+  }
+}
