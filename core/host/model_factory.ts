@@ -158,9 +158,11 @@ export function personaBackend(
   registry?: PluginRegistry,
 ): (persona: Persona) => Promise<ChatModel> {
   return async (persona) => {
+    // The id names the adapters too: cache keys must tell two adapted models apart.
+    const id = [persona.model, ...persona.adapters.map((a) => `${a.plugin}:${a.path}`)].join("+");
     const base = await baseModelFor(
       persona.model,
-      persona.model,
+      id,
       { registry, ...options },
       persona.adapters,
     );

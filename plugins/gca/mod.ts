@@ -27,9 +27,7 @@ export * from "./history.ts";
 export * from "./judge.ts";
 export * from "./judge_prompt.ts";
 export * from "./judge_simulations.ts";
-export * from "./local_constraint.ts";
 export * from "./metrics/mod.ts";
-export * from "./model_spec.ts";
 export * from "./nsp_prompt.ts";
 export {
   gca,

@@ -6,26 +6,12 @@ import type { ChatRequest } from "../../core/contracts/chat_model.ts";
 import { main } from "../../core/host/cli.ts";
 import { startServer } from "../../core/host/server/serve.ts";
 import { DIMENSIONS } from "./judge_prompt.ts";
-import { parseModelSpec } from "./model_spec.ts";
 import { gca, toJudgeInput } from "./plugin.ts";
 import { GcaPluginOptionsSchema } from "./plugin_options.ts";
 import { simulationsOf } from "./simulate_records.ts";
 import { storyTitle } from "./commands/build_dataset_command.ts";
 
 const RECORDS = fileURLToPath(new URL("./data/test_records.json", import.meta.url));
-
-Deno.test("parseModelSpec() reads every documented form and rejects a URL without a model", () => {
-  assert.deepEqual(parseModelSpec("openai:gpt-4o"), { kind: "openai", model: "gpt-4o" });
-  assert.deepEqual(parseModelSpec("http://127.0.0.1:8000/v1/#ada"), {
-    kind: "url",
-    baseURL: "http://127.0.0.1:8000/v1",
-    model: "ada",
-  });
-  assert.deepEqual(parseModelSpec("persona:./ada.json"), { kind: "persona", file: "./ada.json" });
-  assert.deepEqual(parseModelSpec("./models/tiny"), { kind: "local", path: "./models/tiny" });
-  assert.throws(() => parseModelSpec("https://api.example.com/v1"), /without '#<model name>'/);
-  assert.throws(() => parseModelSpec("openai:"), /names no model/);
-});
 
 Deno.test("gca() is a plugin with a simulator, a judge and four commands", async () => {
   const plugin = gca();

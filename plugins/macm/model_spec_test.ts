@@ -1,25 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { errorCode } from "../../core/errors.ts";
 import { ScriptedChatModel } from "../../core/chat/testing/mod.ts";
 import { startServer } from "../../core/host/server/serve.ts";
-import { openChatModel, parseModelSpec } from "./model_spec.ts";
-
-Deno.test("parseModelSpec() reads openai:, URL#name and local directories", () => {
-  assert.deepEqual(parseModelSpec("openai:gpt-4o-mini"), { kind: "openai", model: "gpt-4o-mini" });
-  assert.deepEqual(parseModelSpec("http://127.0.0.1:8000/v1/#hazel"), {
-    kind: "url",
-    baseURL: "http://127.0.0.1:8000/v1",
-    model: "hazel",
-  });
-  assert.deepEqual(parseModelSpec("https://example.org/v1"), {
-    kind: "url",
-    baseURL: "https://example.org/v1",
-  });
-  assert.deepEqual(parseModelSpec("./models/tiny"), { kind: "local", path: "./models/tiny" });
-  assert.throws(() => parseModelSpec(" "), (e) => errorCode(e) === "E_USAGE");
-  assert.throws(() => parseModelSpec("openai:"), /openai:<name>/);
-});
+import { openChatModel } from "./model_spec.ts";
 
 Deno.test("openChatModel() talks to a server, picks its first model and caches calls", async () => {
   const backend = new ScriptedChatModel();

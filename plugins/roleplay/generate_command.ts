@@ -22,7 +22,12 @@ import {
   randomPersonas,
   type RoleplayPersona,
 } from "./persona.ts";
-import { MODEL_SPEC_SYNTAX, modelShortName, openModelSpec, parseModelSpec } from "./model_spec.ts";
+import {
+  MODEL_SYNTAX as MODEL_SPEC_SYNTAX,
+  openModelSpec,
+  parseModelSpec,
+} from "../../core/host/model_spec.ts";
+import { modelShortName } from "./model_spec.ts";
 
 /** The host extends the command context with its registry and `--plugin-options`. */
 export type RoleplayCommandContext = CommandContext & {

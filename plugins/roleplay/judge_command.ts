@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../../core/util/atomic.ts";
 import { type Provider, PROVIDERS } from "../../core/runtime/providers.ts";
 import { baseOptions, MODEL_SPEC_HELP, type RoleplayCommandContext } from "./generate_command.ts";
 import { judgeDialogs } from "./judge_dialogs.ts";
-import { openModelSpec, parseModelSpec } from "./model_spec.ts";
+import { openModelSpec, parseModelSpec } from "../../core/host/model_spec.ts";
 
 /** The `judge` command. */
 export const judgeCommand: PluginCommand = {

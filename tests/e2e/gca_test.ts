@@ -22,8 +22,7 @@ import { PluginRegistry } from "../../core/plugin/registry.ts";
 import { constructBook } from "../../plugins/gca/construction/pipeline.ts";
 import { createGcaJudge } from "../../plugins/gca/judge.ts";
 import { judgeSimulations } from "../../plugins/gca/judge_simulations.ts";
-import { loadConstraintFactory } from "../../plugins/gca/local_constraint.ts";
-import { ModelResolver } from "../../plugins/gca/model_spec.ts";
+import { ModelResolver } from "../../core/host/model_spec.ts";
 import { gca } from "../../plugins/gca/plugin.ts";
 import { parseBook, parseTestRecord } from "../../plugins/gca/schemas.ts";
 import { simulateRecords } from "../../plugins/gca/simulate_records.ts";
@@ -64,10 +63,8 @@ interface Served {
 async function serveTiny(dir: string): Promise<Served> {
   await createTinyModel(join(dir, "tiny"), { preset: "tiny-llama", seed: 7 });
   const engine = await Engine.load(join(dir, "tiny"), { cacheDir: join(dir, "graphs") });
-  const constraint = await loadConstraintFactory();
-  const counter = new CountingModel(
-    new LocalChatModel(engine, { id: "tiny", constraint: constraint ?? undefined }),
-  );
+  // LocalChatModel compiles response_format JSON schemas into token masks by default.
+  const counter = new CountingModel(new LocalChatModel(engine, { id: "tiny" }));
   const server = startServer({
     port: 0,
     resolve: () => counter,
@@ -76,7 +73,7 @@ async function serveTiny(dir: string): Promise<Served> {
   return {
     url: `${server.url}/v1#tiny`,
     counter,
-    constrained: constraint !== null,
+    constrained: true,
     async close() {
       await server.shutdown();
       await engine.close();

@@ -9,7 +9,7 @@ import { basename, extname } from "node:path";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { withCode } from "../../../core/errors.ts";
 import { constructBook } from "../construction/pipeline.ts";
-import { MODEL_SYNTAX, ModelResolver } from "../model_spec.ts";
+import { MODEL_SYNTAX, ModelResolver } from "../../../core/host/model_spec.ts";
 import type { GcaPluginOptions } from "../plugin_options.ts";
 import { ProgressChatModel } from "../progress_chat_model.ts";
 import { intFlag, optionalString, stringFlag, writeJsonFile } from "./io.ts";

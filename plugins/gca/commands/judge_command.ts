@@ -8,8 +8,7 @@
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { createGcaJudge } from "../judge.ts";
 import { judgeSimulations } from "../judge_simulations.ts";
-import { loadConstraintFactory } from "../local_constraint.ts";
-import { MODEL_SYNTAX, ModelResolver } from "../model_spec.ts";
+import { MODEL_SYNTAX, ModelResolver } from "../../../core/host/model_spec.ts";
 import type { GcaPluginOptions } from "../plugin_options.ts";
 import { simulationsOf } from "../simulate_records.ts";
 import { intFlag, readJsonFile, stringFlag, writeJsonFile } from "./io.ts";
@@ -69,10 +68,7 @@ export function judgeCommand(defaults: GcaPluginOptions): PluginCommand {
       const simulations = simulationsOf(
         await readJsonFile(stringFlag(args, "simulations", c), "--simulations"),
       );
-      const resolver = new ModelResolver({
-        cachePath: stringFlag(args, "cache", c),
-        constraint: await loadConstraintFactory(),
-      });
+      const resolver = new ModelResolver({ cachePath: stringFlag(args, "cache", c) });
       try {
         const model = await resolver.get(stringFlag(args, "judge", c));
         const judge = createGcaJudge({

@@ -9,7 +9,7 @@ import type { ChatModel } from "../../../core/contracts/chat_model.ts";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { EMBEDDINGS_SYNTAX, embeddingsFor } from "../embeddings.ts";
-import { MODEL_SYNTAX, ModelResolver } from "../model_spec.ts";
+import { MODEL_SYNTAX, ModelResolver } from "../../../core/host/model_spec.ts";
 import { type GcaPluginOptions, simulationOptionsOf } from "../plugin_options.ts";
 import { RETRIEVAL_VARIANTS } from "../retrieval.ts";
 import { type Book, parseBook } from "../schemas.ts";

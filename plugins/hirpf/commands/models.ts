@@ -1,6 +1,6 @@
 /**
- * The models of the hirpf evaluation commands. Every `<model>` string uses the gca plugin's syntax
- * (`plugins/gca/model_spec.ts`: a local directory, `openai:<name>`, `http(s)://host/v1#<name>`,
+ * The models of the hirpf evaluation commands. Every `<model>` string uses the host's syntax
+ * (`core/host/model_spec.ts`: a local directory, `openai:<name>`, `http(s)://host/v1#<name>`,
  * `persona:<file.json>`), and every model sits behind one SQLite response cache. The agent may
  * additionally carry a trained hirpf adapter (`--adapter <dir>`, local models only): it then runs
  * on an engine built with that adapter, so each request's `identities` switch its experts.
@@ -17,7 +17,7 @@ import { withCode } from "../../../core/errors.ts";
 import { readDecoderConfig } from "../../../core/model/config.ts";
 import { Engine } from "../../../core/model/engine.ts";
 import { resolveModel } from "../../../core/model/model_dir.ts";
-import { MODEL_SYNTAX, ModelResolver, parseModelSpec } from "../../gca/model_spec.ts";
+import { MODEL_SYNTAX, ModelResolver, parseModelSpec } from "../../../core/host/model_spec.ts";
 import { IdentityAdapter } from "../adapter.ts";
 import { IDENTITY_WEIGHTS_FILE } from "../checkpoint.ts";
 
