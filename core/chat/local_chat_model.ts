@@ -41,6 +41,14 @@ export type SteeringResolver = (
   model: { numLayers: number; hiddenSize: number },
 ) => Promise<ResidualEdit[]>;
 
+/** Computes a reply's projections onto persona vectors (see `ChatRequest.projections`). */
+export type Projector = (
+  engine: Engine,
+  messages: ChatRequest["messages"],
+  answer: string,
+  projections: NonNullable<ChatRequest["projections"]>,
+) => Promise<Record<string, number>>;
+
 /** Options of {@link LocalChatModel}. */
 export interface LocalChatModelOptions {
   /** The model id reported in responses and cache keys; default the engine's model directory. */
@@ -48,6 +56,8 @@ export interface LocalChatModelOptions {
   steering?: SteeringResolver;
   /** Compiles `response_format` / `constraint` into a token mask; default {@link defaultConstraint}. */
   constraint?: ConstraintFactory;
+  /** Answers `projections` requests; without it such requests are refused. */
+  project?: Projector;
   /** Default `max_tokens`; default 256. */
   maxTokens?: number;
   /** Default temperature when a request sets none; default 1 (as OpenAI). */
@@ -155,13 +165,46 @@ export class LocalChatModel implements ChatModel {
 
   /** Answers a chat request with the local engine. */
   async chat(request: ChatRequest): Promise<ChatResponse> {
+    const project = request.projections ? this.#projector() : undefined;
     const options = await this.#generateOptions(request);
     const result = await this.engine.generate(request.messages, options);
-    return this.#response(result, Math.floor(Date.now() / 1000), newId());
+    const response = this.#response(result, Math.floor(Date.now() / 1000), newId());
+    if (project) {
+      const values = [];
+      for (const c of response.choices) {
+        values.push(
+          await project(this.engine, request.messages, c.message.content, request.projections!),
+        );
+      }
+      response.metadata = { ...response.metadata, persona_projections: values };
+    }
+    return response;
   }
 
-  /** Streams a chat request: one chunk per token with its text, then a final chunk with usage. */
+  #projector(): Projector {
+    if (!this.#options.project) {
+      throw withCode(
+        new TypeError(
+          `${this.id}: the request asks for projections but this model has no projector; ` +
+            "serve it through the host, which wires the persona_vectors projection",
+        ),
+        "E_CONFIG",
+      );
+    }
+    return this.#options.project;
+  }
+
+  /**
+   * Streams a chat request: one chunk per token with its text, then a final chunk with usage.
+   * `projections` need the whole reply and are answered by `chat` only.
+   */
   async *stream(request: ChatRequest): AsyncIterable<ChatChunk> {
+    if (request.projections) {
+      throw withCode(
+        new TypeError(`${this.id}: projections are computed for non-streamed requests only`),
+        "E_CONFIG",
+      );
+    }
     const options = await this.#generateOptions(request);
     const id = newId();
     const created = Math.floor(Date.now() / 1000);

@@ -47,6 +47,15 @@ export interface ChatRequest {
   steering?: SteeringEntry[];
   /** Identity experts active for this request (hirpf), e.g. `["EXT_high", "Doctor"]`. */
   identities?: string[];
+  /**
+   * Ask a local model to report each reply's projection onto persona vectors (files `[L+1, d]`)
+   * at one layer; the values come back in `metadata.persona_projections`, one map per choice.
+   */
+  projections?: {
+    vectors: string[];
+    layer: number;
+    metric?: "proj" | "prompt_last_proj" | "prompt_avg_proj" | "cos_sim";
+  };
   /** Cancels the request. Not serialized. */
   signal?: AbortSignal;
 }

@@ -12,7 +12,11 @@ import { withRetry } from "../chat/with_retry.ts";
 import type { Adapter } from "../contracts/adapter.ts";
 import type { ChatModel } from "../contracts/chat_model.ts";
 import type { Persona, PersonaAdapter } from "../contracts/persona.ts";
-import type { SteeringResolver } from "../chat/local_chat_model.ts";
+import type { Projector, SteeringResolver } from "../chat/local_chat_model.ts";
+import { basename } from "node:path";
+import type { LayerVectors } from "../../plugins/persona_vectors/hidden_states.ts";
+import { projectResponse } from "../../plugins/persona_vectors/project_response.ts";
+import { loadVectorFile } from "../../plugins/persona_vectors/vector_io.ts";
 import { steeringResolver } from "../../plugins/persona_vectors/steering_resolver.ts";
 import { PersonaChatModel } from "../persona/persona_chat_model.ts";
 import { withCode } from "../errors.ts";
@@ -33,6 +37,15 @@ export interface HostModelOptions extends Pick<LocalChatModelOptions, "steering"
 
 /** The steering resolver the host uses unless told otherwise: persona_vectors' vector files. */
 export const defaultSteering: SteeringResolver = steeringResolver;
+
+/** The projector the host uses: persona_vectors' `projectResponse` over vector files. */
+export const defaultProjector: Projector = async (engine, messages, answer, p) => {
+  const vectors: Record<string, LayerVectors> = {};
+  for (const path of p.vectors) {
+    vectors[basename(path).replace(/\.safetensors$/, "")] = await loadVectorFile(path);
+  }
+  return projectResponse(engine, messages, answer, vectors, p.layer, { metric: p.metric });
+};
 
 const engines = new Map<string, Promise<Engine>>();
 
@@ -141,6 +154,7 @@ export async function baseModelFor(
     id,
     steering: options.steering ?? defaultSteering,
     constraint: options.constraint,
+    project: defaultProjector,
   });
 }
 

@@ -79,6 +79,11 @@ export const ChatCompletionRequestSchema = z.object({
   functions: Empty,
   steering: z.array(SteeringEntrySchema.partial({ positions: true, type: true })).optional(),
   identities: z.array(z.string().min(1)).optional(),
+  projections: z.object({
+    vectors: z.array(z.string().min(1)).min(1).max(16),
+    layer: z.number().int().min(1),
+    metric: z.enum(["proj", "prompt_last_proj", "prompt_avg_proj", "cos_sim"]).optional(),
+  }).optional(),
   constraint: z.union([
     z.object({ choices: z.array(z.string()).min(1) }),
     z.object({ regex: z.string().min(1) }),
@@ -171,6 +176,7 @@ export function toChatRequest(body: ChatCompletionBody): ChatRequest {
     constraint: body.constraint,
     steering: body.steering,
     identities: body.identities,
+    projections: body.projections,
   };
   for (const key of Object.keys(request) as (keyof ChatRequest)[]) {
     if (request[key] === undefined) delete request[key];
