@@ -9,8 +9,7 @@
  * into `.cache/bench/` and reused.
  *
  * ```
- * deno run -A benchmark/decode.ts [--shape qwen2.5-0.5b|small] [--prompt-tokens 64]
- *   [--new-tokens 32] [--runs 3] [--threads N] [--json]
+ * deno task bench decode [--json]   (flags: deno task bench --help)
  * ```
  *
  * Method: each engine runs greedy generation of 1 new token (≈ prefill) and of N new tokens, on
@@ -406,29 +405,4 @@ export function formatDecodeBench(r: DecodeBenchResult): string {
       f(100 * r.ratios.transformersJsBandwidth, 0)
     }%)`,
   ].join("\n");
-}
-
-if (import.meta.main) {
-  const args = Deno.args;
-  const get = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const num = (name: string) => (get(name) === undefined ? undefined : Number(get(name)));
-  if (args.includes("--help")) {
-    console.log(
-      "deno run -A benchmark/decode.ts [--shape qwen2.5-0.5b|small] [--prompt-tokens 64] " +
-        "[--new-tokens 32] [--runs 3] [--threads N] [--json]",
-    );
-    Deno.exit(0);
-  }
-  const json = args.includes("--json");
-  const result = await benchDecode({
-    shape: get("shape") as keyof typeof SHAPES | undefined,
-    promptTokens: num("prompt-tokens"),
-    newTokens: num("new-tokens"),
-    runs: num("runs"),
-    threads: num("threads"),
-  });
-  console.log(json ? JSON.stringify(result, null, 2) : formatDecodeBench(result));
 }

@@ -30,9 +30,7 @@
  * engine; at concurrency 16 that changes the latency distribution, not the work.
  *
  * ```
- * deno run -A benchmark/serve.ts [--requests 24] [--max-tokens 24] [--concurrency 1,4,16]
- *   [--rounds 2] [--warmup 2] [--threads N] [--server-concurrency N] [--overhead-requests 200]
- *   [--json]
+ * deno task bench serve [--json]   (flags: deno task bench --help)
  * ```
  *
  * @module
@@ -604,34 +602,4 @@ export function formatServeBench(r: ServeBenchResult): string {
   );
   lines.push(`total ${f(r.totalSeconds)} s`);
   return lines.join("\n");
-}
-
-if (import.meta.main) {
-  const args = Deno.args;
-  const get = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const num = (name: string) => (get(name) === undefined ? undefined : Number(get(name)));
-  if (args.includes("--help")) {
-    console.log(
-      "deno run -A benchmark/serve.ts [--requests 24] [--max-tokens 24] [--concurrency 1,4,16] " +
-        "[--rounds 2] [--warmup 2] [--threads N] [--server-concurrency N] " +
-        "[--overhead-requests 200] [--json]",
-    );
-    Deno.exit(0);
-  }
-  const json = args.includes("--json");
-  const result = await benchServe({
-    requests: num("requests"),
-    maxTokens: num("max-tokens"),
-    concurrency: get("concurrency")?.split(",").map(Number),
-    rounds: num("rounds"),
-    warmup: num("warmup"),
-    threads: num("threads"),
-    serverConcurrency: num("server-concurrency"),
-    overheadRequests: num("overhead-requests"),
-  });
-  console.log(json ? JSON.stringify(result, null, 2) : formatServeBench(result));
-  if (!result.correctness.ok) Deno.exitCode = 1;
 }

@@ -10,8 +10,7 @@
  * with the decode benchmark; `--shape small` is a 4-layer model for quick checks.
  *
  * ```
- * deno run -A benchmark/steer.ts [--shape qwen2.5-0.5b|small] [--prompt-tokens 32]
- *   [--new-tokens 24] [--runs 3] [--threads N] [--json]
+ * deno task bench steer [--json]   (flags: deno task bench --help)
  * ```
  *
  * Method: per variant, greedy generation of 1 and of N new tokens on the same prompt, `runs`
@@ -231,28 +230,4 @@ export function formatSteerBench(r: SteerBenchResult): string {
     }%); goal ≤ 5%: ` +
     (r.withinGoal ? "met" : "not met"),
   ].join("\n");
-}
-
-if (import.meta.main) {
-  const args = Deno.args;
-  const get = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const num = (name: string) => (get(name) === undefined ? undefined : Number(get(name)));
-  if (args.includes("--help")) {
-    console.log(
-      "deno run -A benchmark/steer.ts [--shape qwen2.5-0.5b|small] [--prompt-tokens 32] " +
-        "[--new-tokens 24] [--runs 3] [--threads N] [--json]",
-    );
-    Deno.exit(0);
-  }
-  const result = await benchSteer({
-    shape: get("shape") as keyof typeof SHAPES | undefined,
-    promptTokens: num("prompt-tokens"),
-    newTokens: num("new-tokens"),
-    runs: num("runs"),
-    threads: num("threads"),
-  });
-  console.log(args.includes("--json") ? JSON.stringify(result, null, 2) : formatSteerBench(result));
 }

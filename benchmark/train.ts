@@ -9,8 +9,7 @@
  * LoRA r = 16 on q/k/v/o. `--shape small` runs a 4-layer model for quick checks.
  *
  * ```
- * deno run -A benchmark/train.ts [--shape qwen2.5-0.5b|small] [--batch 1] [--seq 256]
- *   [--steps 3] [--threads N] [--json]
+ * deno task bench train [--json]   (flags: deno task bench --help)
  * ```
  *
  * FLOPs per step (T = batch·seq tokens, S = seq): every matmul counts 2·m·n·k per pass.
@@ -298,22 +297,4 @@ export function formatTrainBench(r: TrainBenchResult): string {
       r.loadAverage.after.join(" ")
     }`,
   ].join("\n");
-}
-
-if (import.meta.main) {
-  const args = Deno.args;
-  const get = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const num = (name: string) => (get(name) === undefined ? undefined : Number(get(name)));
-  const result = await benchTrain({
-    shape: get("shape") as keyof typeof SHAPES | undefined,
-    batch: num("batch"),
-    seq: num("seq"),
-    steps: num("steps"),
-    threads: num("threads"),
-  });
-  if (args.includes("--json")) console.log(JSON.stringify(result, null, 2));
-  else console.log(formatTrainBench(result));
 }

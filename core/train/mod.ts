@@ -23,3 +23,4 @@ export * from "./step_feeds.ts";
 export * from "./train_graph.ts";
 export * from "./train_loop.ts";
 export * from "./write_model.ts";
+export * from "./train_result.ts";

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
 import { join } from "node:path";
 import type {
   Trainer,
@@ -310,36 +311,12 @@ async function trainHirpf(
   // The final adapter reflects the parameters reached, also when the run was interrupted.
   await adapter.save(request.out);
   if (request.signal?.aborted) throw aborted(request.signal);
-  const losses = result.losses;
-  const metrics: Record<string, number> = {
-    steps: result.steps,
-    train_loss: losses.at(-1) ?? NaN,
-    first_loss: losses[0] ?? NaN,
-    train_examples: data.train.length,
-    eval_examples: data.eval.length,
-    skipped: data.skipped.length,
-    trained_parameters: params
-      .filter((p) => graph.trainable.includes(p.name))
-      .reduce((a, p) => a + p.data.length, 0),
-    loss_tokens: result.tokens,
-    input_tokens: result.inputTokens,
-    seconds: result.seconds,
-    tokens_per_second: result.inputTokens / Math.max(result.seconds, 1e-9),
-  };
-  if (result.evalLoss !== undefined) metrics.eval_loss = result.evalLoss;
-  const first = result.evals.find((e) => e.step === 0);
-  if (first) metrics.initial_eval_loss = first.loss;
-  await writeJsonAtomic(join(request.out, "train_result.json"), {
-    metrics,
-    evals: result.evals,
-    eval_source: data.evalSource,
-    skipped: data.skipped.map((k) => ({
-      file: k.source.file,
-      line: k.source.line,
-      reason: k.reason,
-    })),
-    checkpoint: result.checkpoint ?? null,
-  });
+  const metrics = trainMetrics(
+    result,
+    data,
+    params.filter((p) => graph.trainable.includes(p.name)).reduce((a, p) => a + p.data.length, 0),
+  );
+  await writeTrainResult(request.out, metrics, result, data, { eval_source: data.evalSource });
   return { out: request.out, steps: result.steps, metrics };
 }
 

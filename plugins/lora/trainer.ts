@@ -14,6 +14,7 @@
  * @module
  */
 
+import { trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
 import { join } from "node:path";
 import type { ResidualEdit } from "../../core/contracts/steerer.ts";
 import type {
@@ -344,33 +345,12 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
     await writeHfModel(s.modelDir, model, hf, request.out);
   }
   if (request.signal?.aborted) throw aborted(request.signal);
-  const losses = result.losses;
-  const metrics: Record<string, number> = {
-    steps: result.steps,
-    train_loss: losses.at(-1) ?? NaN,
-    first_loss: losses[0] ?? NaN,
-    train_examples: data.train.length,
-    eval_examples: data.eval.length,
-    skipped: data.skipped.length,
-    trained_parameters: params.reduce((a, p) => a + p.data.length, 0),
-    loss_tokens: result.tokens,
-    input_tokens: result.inputTokens,
-    seconds: result.seconds,
-    tokens_per_second: result.inputTokens / Math.max(result.seconds, 1e-9),
-  };
-  if (result.evalLoss !== undefined) metrics.eval_loss = result.evalLoss;
-  const first = result.evals.find((e) => e.step === 0);
-  if (first) metrics.initial_eval_loss = first.loss;
-  await writeJsonAtomic(join(request.out, "train_result.json"), {
-    metrics,
-    evals: result.evals,
-    skipped: data.skipped.map((k) => ({
-      file: k.source.file,
-      line: k.source.line,
-      reason: k.reason,
-    })),
-    checkpoint: result.checkpoint ?? null,
-  });
+  const metrics = trainMetrics(
+    result,
+    data,
+    params.reduce((a, p) => a + p.data.length, 0),
+  );
+  await writeTrainResult(request.out, metrics, result, data);
   return { out: request.out, steps: result.steps, metrics };
 }
 
