@@ -13,6 +13,9 @@
  *   [--threads N] [--json]
  * ```
  *
+ * The Engine bakes the adapter's parameters into the exported graph, so a decode step feeds only
+ * the identity masks; the remaining overhead is the experts' compute.
+ *
  * Method: per variant, greedy generation of 1 and of N new tokens on the same prompt, `runs`
  * times after one warm-up; decode tok/s = (N − 1) / (median(t_N) − median(t₁)). EOS is disabled.
  *
@@ -58,7 +61,7 @@ export interface IdentityBenchResult {
   runs: number;
   threads: number | null;
   r: number;
-  /** Adapter parameters (floats) fed with the graph. */
+  /** Adapter parameters (floats), baked into the adapter graph (not fed per step). */
   adapterParameters: number;
   /** 1-minute load average at the start and the end (other processes skew timings). */
   loadAverage: { start: number; end: number };

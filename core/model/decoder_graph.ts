@@ -45,6 +45,15 @@ export interface DecoderGraphOptions {
   steering?: boolean;
   /** Adapters attached at the linear hooks they target. */
   adapters?: Adapter[];
+  /**
+   * Bakes the adapters' parameters into the graph as initializers (copies of the values of
+   * `adapter.parameters()` at build time, written as external data like the base weights) instead
+   * of declaring them as graph inputs, so inference sends nothing per run for them. Runtime inputs
+   * (identity masks, dropout masks) stay inputs. Inference only: training graphs need the
+   * parameters as inputs. Only {@link buildDecoderGraph} reads it ({@link buildDecoderInto} uses
+   * the builder it is given). Default false.
+   */
+  bakeParameters?: boolean;
   /** KV-cache I/O (`past_key_values.*` → `present.*`). False builds the training forward. Default true. */
   cache?: boolean;
   /** Adds the `num_logits_to_keep` int64 scalar input (0 = all, k = last k). Default true. */
@@ -76,8 +85,10 @@ export interface DecoderGraph {
   inputs: ValueInfo[];
   outputs: ValueInfo[];
   hooks: LinearHook[];
-  /** Adapter parameters declared as graph inputs. */
+  /** Adapter parameters declared as graph inputs (none when `bakeParameters`). */
   parameters: ValueInfo[];
+  /** Adapter parameters baked into initializers (only with `bakeParameters`). */
+  bakedParameters: ValueInfo[];
 }
 
 const F32_LOWEST = -3.4028234663852886e38;
@@ -381,11 +392,15 @@ export function buildDecoderGraph(
   weights: DecoderWeightMap,
   options: DecoderGraphOptions = {},
 ): DecoderGraph {
+  const bake = options.bakeParameters ?? false;
+  const adapterParams = bake ? adapterParameterValues(options.adapters ?? []) : undefined;
   const b = new GraphBuilder({
     name: `dramatis_${config.modelType}`,
     floatType: options.dtype ?? "float32",
+    parameterValues: adapterParams && new Map([...adapterParams].map(([n, p]) => [n, p.data])),
   });
   const values = buildDecoderInto(b, config, weights, options);
+  if (adapterParams) checkBaked(b, adapterParams);
   const ft = b.floatType;
   const { headDim: hd, numKvHeads: nkv, hiddenSize: d } = config;
   b.output("logits", ft, values.logitsShape, values.logits);
@@ -405,6 +420,7 @@ export function buildDecoderGraph(
     hiddenStates: options.hiddenStates ?? true,
     numLogitsToKeep: options.numLogitsToKeep ?? true,
     adapters: (options.adapters ?? []).map((a) => a.kind),
+    bakedParameters: bake,
     dtype: ft,
   };
   return {
@@ -413,5 +429,60 @@ export function buildDecoderGraph(
     outputs: graph.outputs,
     hooks: values.hooks,
     parameters: b.parameters(),
+    bakedParameters: b.bakedParameters(),
   };
+}
+
+/** Every adapter's parameters by name, with the adapter kind (two adapters may not share a name). */
+function adapterParameterValues(
+  adapters: readonly Adapter[],
+): Map<string, { kind: string; shape: number[]; data: Float32Array }> {
+  const out = new Map<string, { kind: string; shape: number[]; data: Float32Array }>();
+  for (const a of adapters) {
+    for (const p of a.parameters()) {
+      const prev = out.get(p.name);
+      if (prev) {
+        throw withCode(
+          new RangeError(
+            `adapters ${prev.kind} and ${a.kind} both have a parameter "${p.name}"; ` +
+              `baked parameters need unique names — give the adapters distinct names`,
+          ),
+          "E_GRAPH",
+        );
+      }
+      out.set(p.name, { kind: a.kind, shape: [...p.shape], data: p.data });
+    }
+  }
+  return out;
+}
+
+/** After a baked build: no parameter left as an input, and each baked one has its listed shape. */
+function checkBaked(
+  b: GraphBuilder,
+  listed: Map<string, { kind: string; shape: number[] }>,
+): void {
+  const unlisted = b.parameters();
+  if (unlisted.length > 0) {
+    throw withCode(
+      new RangeError(
+        `adapter parameter(s) ${
+          unlisted.map((p) => `"${p.name}"`).join(", ")
+        } are used by emit() but missing from parameters(), so they cannot be baked; ` +
+          `list every parameter the adapter emits in parameters()`,
+      ),
+      "E_GRAPH",
+    );
+  }
+  for (const p of b.bakedParameters()) {
+    const want = listed.get(p.name)!;
+    if (want.shape.join(",") !== p.shape.join(",")) {
+      throw withCode(
+        new RangeError(
+          `adapter ${want.kind} lists parameter "${p.name}" with shape [${want.shape}] but emit() ` +
+            `declares [${p.shape}]; make the two agree`,
+        ),
+        "E_GRAPH",
+      );
+    }
+  }
 }

@@ -1,8 +1,10 @@
 /**
  * {@link Engine}: a loaded model ready to generate. It resolves the model directory, parses the
  * config, loads the tokenizer, builds and exports the ONNX decoder into a cache keyed by a hash of
- * the config, the weight files (names, sizes, mtimes) and the build options (so a second load skips
- * the export), and opens a worker-backed onnxruntime session.
+ * the config, the weight files (names, sizes, mtimes), the build options and the adapters'
+ * parameter values (so a second load skips the export), and opens a worker-backed onnxruntime
+ * session. Adapter parameters are baked into the exported graph as initializers, so a decode step
+ * sends only the adapters' runtime inputs (identity masks), never their weights.
  *
  * @module
  */
@@ -36,7 +38,7 @@ import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
 import { loadWeights } from "./weights.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
-const GRAPH_FORMAT = 1;
+const GRAPH_FORMAT = 2;
 
 /** Options of {@link Engine.load}. */
 export interface EngineOptions {
@@ -46,7 +48,11 @@ export interface EngineOptions {
   threads?: number;
   /** Build the graph with steering inputs (needed for `edits`). Default false. */
   steering?: boolean;
-  /** Adapters built into the graph; their parameters and runtime inputs are fed on every call. */
+  /**
+   * Adapters built into the graph. Their parameters are baked into it as they are at load time
+   * (later changes to the adapter's arrays need a new `Engine.load`); their runtime inputs are fed
+   * on every call.
+   */
   adapters?: Adapter[];
   /** Where exported graphs are cached; default `$DRAMATIS_CACHE/graphs` or `~/.cache/dramatis/graphs`. */
   cacheDir?: string;
@@ -126,7 +132,6 @@ export class Engine {
   #session: OrtSession;
   #model: DecoderModel;
   #adapters: Adapter[];
-  #paramFeeds: Map<string, { shape: number[]; data: Float32Array }>;
   /** The model directory. */
   readonly modelDir: string;
   /** The parsed config. */
@@ -168,12 +173,6 @@ export class Engine {
       padTokenId: init.tokenizer.padTokenId ?? c.padTokenId ?? eos[0] ?? 0,
       decode: (ids) => init.tokenizer.decode(ids, { skipSpecialTokens: true }),
     };
-    this.#paramFeeds = new Map();
-    for (const a of init.adapters) {
-      for (const p of a.parameters()) {
-        this.#paramFeeds.set(p.name, { shape: p.shape, data: p.data });
-      }
-    }
     const known = new Set([
       "input_ids",
       "attention_mask",
@@ -182,7 +181,7 @@ export class Engine {
     ]);
     const missing = init.session.inputNames.filter((n) =>
       !known.has(n) && !n.startsWith("past_key_values.") && !/^(steer|ablate)\.\d+\./.test(n) &&
-      !this.#paramFeeds.has(n) && !this.#adapters.some((a) => a.runtimeInputs)
+      !this.#adapters.some((a) => a.runtimeInputs)
     );
     if (missing.length > 0) {
       throw withCode(
@@ -226,7 +225,12 @@ export class Engine {
       log(`exporting the ONNX graph to ${graphDir}`);
       const tmp = `${graphDir}.tmp-${crypto.randomUUID()}`;
       try {
-        await exportDecoder(config, weights, tmp, { steering, adapters, hiddenStates: true });
+        await exportDecoder(config, weights, tmp, {
+          steering,
+          adapters,
+          bakeParameters: true,
+          hiddenStates: true,
+        });
         await Deno.writeTextFile(
           join(tmp, "done.json"),
           JSON.stringify({ modelDir, steering, adapters: adapters.map((a) => a.kind) }) + "\n",
@@ -292,9 +296,8 @@ export class Engine {
   }
 
   #runtimeInputs(identities: EngineGenerateOptions["identities"]) {
-    if (this.#paramFeeds.size === 0 && !this.#adapters.some((a) => a.runtimeInputs)) {
-      return undefined;
-    }
+    // Parameters are baked into the graph: only the adapters' runtime inputs go with each call.
+    if (!this.#adapters.some((a) => a.runtimeInputs)) return undefined;
     const perPrompt = (p: number): string[] => {
       if (!identities || identities.length === 0) return [];
       return typeof identities[0] === "string"
@@ -303,10 +306,6 @@ export class Engine {
     };
     return (promptOfRow: readonly number[]): Record<string, WireTensor> => {
       const feeds: Record<string, WireTensor> = {};
-      // Feeds are transferred to the worker, so parameters go as fresh copies each call.
-      for (const [name, p] of this.#paramFeeds) {
-        feeds[name] = { dtype: "float32", dims: [...p.shape], data: p.data.slice() };
-      }
       for (const a of this.#adapters) {
         const extra = a.runtimeInputs?.({
           batchSize: promptOfRow.length,
@@ -467,7 +466,17 @@ async function builderStamps(): Promise<string[]> {
 
 /**
  * The cache key of an exported graph: a hash of the config, the weight files (name, size, mtime),
- * the build options and the graph builder version.
+ * the build options, the graph builder version and the adapters' parameter values (they are baked
+ * into the graph, so another checkpoint of the same adapter gets another graph).
+ *
+ * @example
+ * ```ts
+ * import { graphKey } from "./engine.ts";
+ * import { readDecoderConfig } from "./config.ts";
+ * const config = await readDecoderConfig("./models/tiny");
+ * const key = await graphKey("./models/tiny", config, { steering: false, adapters: [] });
+ * console.log(key.length); // 24 hex digits
+ * ```
  */
 export async function graphKey(
   modelDir: string,
@@ -485,7 +494,7 @@ export async function graphKey(
   const adapters = options.adapters.map((a) => ({
     kind: a.kind,
     targets: a.targets(hooks.map((x) => ({ ...x }))),
-    params: a.parameters().map((p) => [p.name, p.shape]),
+    params: a.parameters().map((p) => [p.name, p.shape, parameterDigest(p.data)]),
     config: (a as { config?: unknown }).config ?? null,
   }));
   const h = createHash("sha256");
@@ -495,7 +504,15 @@ export async function graphKey(
     config: config.raw,
     files,
     steering: options.steering,
+    bakedParameters: true,
     adapters,
   }));
   return h.digest("hex").slice(0, 24);
+}
+
+/** SHA-256 (hex) of a parameter's raw float bytes. */
+function parameterDigest(data: Float32Array): string {
+  return createHash("sha256")
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest("hex");
 }

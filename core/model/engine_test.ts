@@ -1,9 +1,20 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import type { Adapter } from "../contracts/adapter.ts";
 import { errorCode } from "../errors.ts";
-import { Engine } from "./engine.ts";
+import { decodeModel } from "../onnx/deserialize.ts";
+import { OrtSession } from "../runtime/session.ts";
+import type { WireTensor } from "../runtime/tensor.ts";
+import { Prng } from "../util/prng.ts";
+import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
+import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
+import { readDecoderConfig } from "./config.ts";
+import { Engine, graphKey } from "./engine.ts";
+import { exportDecoder } from "./export.ts";
+import { forwardPass } from "./generate.ts";
 import { greedy, logSoftmax } from "./sampling.ts";
 import { createTinyModel } from "./tiny.ts";
+import { loadWeights } from "./weights.ts";
 
 async function withEngine(
   fn: (engine: Engine, dirs: { model: string; cache: string }) => Promise<void>,
@@ -135,6 +146,113 @@ Deno.test("Engine.close() makes later calls reject", async () => {
     await engine.close();
     await assert.rejects(() => engine.generate("Hi", { maxNewTokens: 2 }), /released/);
   } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+/** Seeded non-zero values for every parameter (LoRA B and hirpf B start at zero). */
+function randomizeParameters(adapter: Adapter, seed: number): void {
+  const rng = new Prng(seed);
+  for (const p of adapter.parameters()) {
+    for (let i = 0; i < p.data.length; i++) p.data[i] = 0.2 * rng.normal();
+  }
+}
+
+Deno.test("graphKey() changes with an adapter's parameter values, not only its shapes", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_engine_" });
+  try {
+    const model = join(root, "m");
+    await createTinyModel(model, { preset: "tiny-llama", seed: 1 });
+    const config = await readDecoderConfig(model);
+    const lora = LoraAdapter.forConfig(config, { r: 2 });
+    const key = () => graphKey(model, config, { steering: false, adapters: [lora] });
+    const before = await key();
+    assert.equal(await key(), before);
+    const p = lora.parameters()[1];
+    const old = p.data[3];
+    p.data[3] = old + 0.5;
+    const changed = await key();
+    assert.notEqual(changed, before);
+    p.data[3] = old;
+    assert.equal(await key(), before);
+    assert.notEqual(await graphKey(model, config, { steering: false, adapters: [] }), before);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Engine.load() bakes adapter parameters: same logits as feeding them, and a new graph per checkpoint", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_engine_" });
+  let engine: Engine | undefined;
+  let oracle: OrtSession | undefined;
+  try {
+    const model = join(root, "m");
+    await createTinyModel(model, { preset: "tiny-llama", seed: 2, numLayers: 4 });
+    const config = await readDecoderConfig(model);
+    const adapter = IdentityAdapter.create(config, { r: 2, seed: 4 });
+    randomizeParameters(adapter, 8);
+    engine = await Engine.load(model, {
+      adapters: [adapter],
+      cacheDir: join(root, "c"),
+      threads: 1,
+    });
+    // The exported graph takes no parameter as an input; the identity masks stay inputs.
+    const graph = decodeModel(await Deno.readFile(engine.graphPath), {
+      external: (ref) => new Uint8Array(ref.length),
+    }).graph;
+    const names = new Set(adapter.parameters().map((p) => p.name));
+    assert.ok(!graph.inputs.some((i) => names.has(i.name)));
+    assert.ok(graph.initializers.filter((t) => names.has(t.name)).length === names.size);
+    assert.ok(graph.inputs.some((i) => i.name.startsWith("hirpf.mask.")));
+
+    // Oracle: the same adapter exported with its parameters as inputs, fed on the call.
+    const dir = join(root, "fed");
+    await exportDecoder(config, await loadWeights(model, config), dir, {
+      adapters: [adapter],
+      hiddenStates: true,
+    });
+    oracle = await OrtSession.create(join(dir, "model.onnx"), { intraOpThreads: 1 });
+    const ids = engine.encode(["I am happy to see you", "Hi"]);
+    const identities = [["EXT_high"], ["AGR_low", "Doctor"]];
+    const got = await engine.forward(ids, { identities });
+    const want = await forwardPass({ ...engine.decoder, session: oracle }, ids, {
+      runtimeInputs: (rows) => {
+        const feeds: Record<string, WireTensor> = {};
+        for (const p of adapter.parameters()) {
+          feeds[p.name] = { dtype: "float32", dims: [...p.shape], data: p.data.slice() };
+        }
+        const masks = adapter.runtimeInputs({
+          batchSize: rows.length,
+          identities: rows.map((r) => identities[r]),
+        });
+        for (const [n, t] of Object.entries(masks)) {
+          feeds[n] = { dtype: "float32", dims: [...t.shape], data: t.data } as WireTensor;
+        }
+        return feeds;
+      },
+    });
+    assert.deepEqual(got.logits.dims, want.logits.dims);
+    assert.deepEqual(
+      Array.from(got.logits.data as Float32Array),
+      Array.from(want.logits.data as Float32Array),
+    );
+    // Generation feeds only the masks (a parameter feed would be rejected as an unknown input).
+    const r = await engine.generate("Hello", { maxNewTokens: 4, identities: ["EXT_high"] });
+    assert.equal(r.completions[0].tokens.length > 0, true);
+
+    // Another checkpoint of the same adapter → another cached graph.
+    const first = engine.graphPath;
+    await engine.close();
+    adapter.parameters()[0].data[0] += 1;
+    engine = await Engine.load(model, {
+      adapters: [adapter],
+      cacheDir: join(root, "c"),
+      threads: 1,
+    });
+    assert.notEqual(engine.graphPath, first);
+  } finally {
+    await engine?.close();
+    await oracle?.release();
     await Deno.remove(root, { recursive: true });
   }
 });

@@ -41,6 +41,8 @@ export interface ExportedDecoder {
 /**
  * Builds the decoder and writes `outDir/model.onnx` plus `outDir/model.onnx_data`, streaming
  * the weights to disk one tensor at a time (linear weights are transposed as they are written).
+ * With `bakeParameters`, adapter parameters are written to the data file like the weights and
+ * the graph takes only the adapters' runtime inputs.
  *
  * @example
  * ```ts
@@ -51,6 +53,8 @@ export interface ExportedDecoder {
  * const weights = await loadWeights("models/tiny", config);
  * const { modelPath } = await exportDecoder(config, weights, "runs/tiny_onnx", { steering: true });
  * console.log(modelPath);
+ * // An inference graph with a LoRA adapter's weights inside (nothing to feed per run):
+ * // await exportDecoder(config, weights, "runs/tiny_lora", { adapters: [lora], bakeParameters: true });
  * ```
  */
 export async function exportDecoder(

@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { decodeModel } from "../onnx/deserialize.ts";
+import type { Adapter } from "../contracts/adapter.ts";
+import { errorCode } from "../errors.ts";
+import { decodeModel, readModel } from "../onnx/deserialize.ts";
 import { Prng } from "../util/prng.ts";
-import type { DecoderConfig } from "./config.ts";
-import type { DecoderWeightMap } from "./decoder_graph.ts";
+import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
+import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
+import { type DecoderConfig, parseDecoderConfig } from "./config.ts";
+import { buildDecoderGraph, type DecoderWeightMap } from "./decoder_graph.ts";
 import { exportDecoder, exportForTransformersJs } from "./export.ts";
 import { referenceForward } from "./testing/reference.ts";
+import { tinyConfigJson, tinyWeights } from "./tiny.ts";
 import { expectedWeightShapes } from "./weights.ts";
 
 function toyConfig(): DecoderConfig {
@@ -153,4 +158,201 @@ Deno.test("exportForTransformersJs() writes a folder whose decoder transformers.
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Baked adapter parameters
+// ---------------------------------------------------------------------------------------------
+
+function tinyLlama(): { config: DecoderConfig; weights: DecoderWeightMap } {
+  const config = parseDecoderConfig(
+    tinyConfigJson({
+      preset: "tiny-llama",
+      numLayers: 4,
+      vocabSize: 300,
+      hiddenSize: 32,
+      intermediateSize: 48,
+    }),
+    "config.json",
+  );
+  return { config, weights: tinyWeights(config, 11) };
+}
+
+/** The left-padded batch of {@link adapterLogits}: 5 tokens per row, the first `pad` are padding. */
+const BATCH = [
+  { ids: [0, 0, 5, 17, 42], pad: 2 },
+  { ids: [7, 8, 9, 10, 11], pad: 0 },
+  { ids: [0, 3, 250, 1, 99], pad: 1 },
+];
+
+/** Seeded non-zero values for every parameter (LoRA B and hirpf B start at zero). */
+function randomizeParameters(adapter: Adapter, seed: number): void {
+  const rng = new Prng(seed);
+  for (const p of adapter.parameters()) {
+    for (let i = 0; i < p.data.length; i++) p.data[i] = 0.2 * rng.normal();
+  }
+}
+
+/**
+ * Logits of a left-padded batch (no cache) from a graph exported with the adapter, either baked
+ * or with its parameters fed as inputs; also the session's input names.
+ */
+async function adapterLogits(
+  config: DecoderConfig,
+  weights: DecoderWeightMap,
+  adapter: Adapter,
+  bake: boolean,
+  identities?: string[][],
+): Promise<{ logits: Float32Array; inputNames: readonly string[] }> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const res = await exportDecoder(config, weights, dir, {
+      adapters: [adapter],
+      bakeParameters: bake,
+      cache: false,
+      numLogitsToKeep: false,
+      hiddenStates: false,
+    });
+    const s = await ort.InferenceSession.create(res.modelPath);
+    const ids = BATCH.map((r) => r.ids);
+    const mask = BATCH.map((r) => r.ids.map((_, t) => (t >= r.pad ? 1 : 0)));
+    const pos = mask.map((r) => {
+      let c = 0;
+      return r.map((m) => (c += m, m ? c - 1 : 1));
+    });
+    const i64 = (rows: number[][]) =>
+      new ort.Tensor("int64", BigInt64Array.from(rows.flat(), BigInt), [
+        rows.length,
+        rows[0].length,
+      ]);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: i64(ids),
+      attention_mask: i64(mask),
+      position_ids: i64(pos),
+    };
+    if (!bake) {
+      for (const p of adapter.parameters()) {
+        feeds[p.name] = new ort.Tensor("float32", p.data.slice(), p.shape);
+      }
+    }
+    const rt = adapter.runtimeInputs?.({ batchSize: ids.length, identities }) ?? {};
+    for (const [name, t] of Object.entries(rt)) {
+      feeds[name] = new ort.Tensor(t.dtype, t.data as Float32Array, t.shape);
+    }
+    const out = await s.run(feeds);
+    const inputNames = s.inputNames;
+    await s.release();
+    return { logits: out.logits.data as Float32Array, inputNames };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Largest |logit − base model logit| at the last position of batch row `b` of {@link adapterLogits}. */
+function maxDiffFromBase(
+  config: DecoderConfig,
+  weights: DecoderWeightMap,
+  logits: Float32Array,
+  b: number,
+): number {
+  const V = config.vocabSize;
+  const base = referenceForward(config, weights, { inputIds: [BATCH[b].ids.slice(BATCH[b].pad)] });
+  const want = base.logits[0].at(-1)!;
+  const got = logits.subarray((b * 5 + 4) * V, (b * 5 + 5) * V);
+  return Math.max(...Array.from(got, (v, i) => Math.abs(v - want[i])));
+}
+
+Deno.test("exportDecoder() bakeParameters gives exactly the logits of the input-parameter graph for a LoRA adapter", async () => {
+  const { config, weights } = tinyLlama();
+  const lora = LoraAdapter.forConfig(config, {
+    r: 4,
+    targetModules: ["q_proj", "v_proj", "down_proj", "lm_head"],
+  });
+  randomizeParameters(lora, 5);
+  const fed = await adapterLogits(config, weights, lora, false);
+  const baked = await adapterLogits(config, weights, lora, true);
+  const names = lora.parameters().map((p) => p.name);
+  assert.ok(names.every((n) => fed.inputNames.includes(n)));
+  assert.ok(!baked.inputNames.some((n) => names.includes(n)), baked.inputNames.join(", "));
+  assert.deepEqual(baked.inputNames, ["input_ids", "attention_mask", "position_ids"]);
+  assert.deepEqual(Array.from(baked.logits), Array.from(fed.logits));
+  // The adapter changes the logits (so the equality above is not the base model twice).
+  assert.ok(maxDiffFromBase(config, weights, fed.logits, 1) > 1e-3);
+});
+
+Deno.test("exportDecoder() bakeParameters gives exactly the logits of the input-parameter graph for a hirpf adapter", async () => {
+  const { config, weights } = tinyLlama();
+  const adapter = IdentityAdapter.create(config, { r: 2, seed: 3 });
+  randomizeParameters(adapter, 6);
+  const identities = [[], ["EXT_high"], ["AGR_low", "Doctor"]];
+  const fed = await adapterLogits(config, weights, adapter, false, identities);
+  const baked = await adapterLogits(config, weights, adapter, true, identities);
+  const names = new Set(adapter.parameters().map((p) => p.name));
+  assert.ok(!baked.inputNames.some((n) => names.has(n)));
+  // Identity masks stay runtime inputs.
+  assert.ok(baked.inputNames.some((n) => n.startsWith("hirpf.mask.")), baked.inputNames.join());
+  assert.deepEqual(Array.from(baked.logits), Array.from(fed.logits));
+  // Rows with identities differ from the base model's; the row without any equals it.
+  assert.ok(maxDiffFromBase(config, weights, baked.logits, 0) < 1e-4);
+  assert.ok(maxDiffFromBase(config, weights, baked.logits, 1) > 1e-3);
+  assert.ok(maxDiffFromBase(config, weights, baked.logits, 2) > 1e-3);
+});
+
+Deno.test("exportDecoder() writes baked parameters as external data holding the adapter's values", async () => {
+  const { config, weights } = tinyLlama();
+  const lora = LoraAdapter.forConfig(config, { r: 4 });
+  randomizeParameters(lora, 7);
+  const dir = await Deno.makeTempDir();
+  try {
+    const res = await exportDecoder(config, weights, dir, {
+      adapters: [lora],
+      bakeParameters: true,
+      align: 64,
+    });
+    const model = await readModel(res.modelPath);
+    for (const p of lora.parameters()) {
+      const init = model.graph.initializers.find((t) => t.name === p.name);
+      assert.ok(init, `initializer ${p.name}`);
+      assert.deepEqual(init.shape, p.shape);
+      assert.deepEqual(Array.from(init.data as Float32Array), Array.from(p.data));
+    }
+    // Everything of 1 KiB or more lives in the data file: the .onnx holds no parameter bytes.
+    const adapterBytes = lora.parameters().reduce((a, p) => a + p.data.byteLength, 0);
+    assert.ok(adapterBytes > 4096);
+    const external: string[] = [];
+    decodeModel(await Deno.readFile(res.modelPath), {
+      external: (ref) => (external.push(ref.location), new Uint8Array(ref.length)),
+    });
+    assert.ok(external.length >= lora.parameters().length);
+    const meta = JSON.parse(model.metadata["dramatis.decoder"]);
+    assert.equal(meta.bakedParameters, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("buildDecoderGraph() bakeParameters rejects parameters emit() declares but parameters() omits", () => {
+  const { config, weights } = tinyLlama();
+  const lora = LoraAdapter.forConfig(config, { r: 2 });
+  const hidden: Adapter = {
+    kind: "hidden",
+    targets: (hooks) => lora.targets(hooks),
+    parameters: () => lora.parameters().slice(1),
+    emit: (hook, input, ops) => lora.emit(hook, input, ops),
+    save: () => Promise.resolve(),
+  };
+  assert.throws(
+    () => buildDecoderGraph(config, weights, { adapters: [hidden], bakeParameters: true }),
+    (e: Error) =>
+      errorCode(e) === "E_GRAPH" && /"lora\.layers\.0\.attn\.q_proj\.lora_A" are used by emit\(\)/
+        .test(e.message),
+  );
+  // Without baking the same adapter builds (its parameters are graph inputs).
+  const built = buildDecoderGraph(config, weights, { adapters: [hidden] });
+  assert.equal(built.parameters.length, lora.parameters().length);
+  assert.deepEqual(built.bakedParameters, []);
+  assert.throws(
+    () => buildDecoderGraph(config, weights, { adapters: [lora, lora], bakeParameters: true }),
+    (e: Error) => errorCode(e) === "E_GRAPH" && /both have a parameter/.test(e.message),
+  );
 });

@@ -34,6 +34,13 @@ export interface GraphBuilderOptions {
    * double-precision graph (gradient checks) without changing adapter code. Default `float32`.
    */
   floatType?: "float32" | "float64";
+  /**
+   * Values of adapter parameters to bake into the graph. A {@link GraphBuilder.parameter} whose
+   * name is a key here becomes an initializer holding a copy of these values (written as external
+   * data like any weight) instead of a graph input, so inference does not re-send it on every run.
+   * Parameters not listed stay inputs. Training graphs leave this unset. Default: none.
+   */
+  parameterValues?: ReadonlyMap<string, Float32Array | Float64Array>;
 }
 
 /** Extra options of {@link GraphBuilder.op} beyond the adapter contract. */
@@ -73,6 +80,8 @@ export class GraphBuilder implements AdapterGraphOps {
   #used = new Set<string>();
   #counters = new Map<string, number>();
   #params = new Map<string, ValueInfo>();
+  #baked = new Map<string, ValueInfo>();
+  #values: ReadonlyMap<string, Float32Array | Float64Array>;
   #runtime = new Map<string, ValueInfo>();
   #scope: string[] = [];
 
@@ -85,6 +94,15 @@ export class GraphBuilder implements AdapterGraphOps {
       );
     }
     this.#floatType = ft;
+    const values = options.parameterValues ?? new Map();
+    if (!(values instanceof Map)) {
+      throw graphError(
+        new TypeError(
+          `parameterValues is ${String(values)}; pass a Map from parameter name to Float32Array`,
+        ),
+      );
+    }
+    this.#values = values;
   }
 
   /** The float type of constants and parameters. */
@@ -227,9 +245,23 @@ export class GraphBuilder implements AdapterGraphOps {
     return this.initializer(this.fresh("const"), dtype, shape, data);
   }
 
-  /** An adapter parameter: a float graph input fed at run time. Same name twice → same value. */
+  /**
+   * An adapter parameter: a float graph input fed at run time, or, when its name is among the
+   * builder's `parameterValues`, an initializer baked from those values. Same name twice → same
+   * value.
+   *
+   * @example
+   * ```ts
+   * import { GraphBuilder } from "./builder.ts";
+   * const fed = new GraphBuilder();
+   * fed.parameter("w", [2]); // a graph input
+   * const baked = new GraphBuilder({ parameterValues: new Map([["w", new Float32Array([1, 2])]]) });
+   * baked.parameter("w", [2]); // an initializer holding [1, 2]
+   * console.log(fed.graph().inputs.length, baked.graph().initializers.length); // 1 1
+   * ```
+   */
   parameter(name: string, shape: number[]): string {
-    const prev = this.#params.get(name);
+    const prev = this.#params.get(name) ?? this.#baked.get(name);
     if (prev) {
       if (prev.shape.join(",") !== shape.join(",")) {
         throw graphError(
@@ -241,8 +273,33 @@ export class GraphBuilder implements AdapterGraphOps {
       return name;
     }
     checkShape(shape, `parameter "${name}"`, false);
-    this.input(name, this.#floatType, shape);
-    this.#params.set(name, { name, dtype: this.#floatType, shape: [...shape] });
+    const value = this.#values.get(name);
+    if (value === undefined) {
+      this.input(name, this.#floatType, shape);
+      this.#params.set(name, { name, dtype: this.#floatType, shape: [...shape] });
+      return name;
+    }
+    if (!(value instanceof Float32Array || value instanceof Float64Array)) {
+      throw graphError(
+        new TypeError(
+          `parameterValues has a ${
+            (value as object)?.constructor?.name ?? typeof value
+          } for parameter "${name}"; pass a Float32Array or Float64Array`,
+        ),
+      );
+    }
+    const n = numElements(shape);
+    if (value.length !== n) {
+      throw graphError(
+        new RangeError(
+          `parameterValues holds ${value.length} values for parameter "${name}"; its shape [${shape}] needs ${n}`,
+        ),
+      );
+    }
+    // A copy: adapters hand out live arrays a trainer may keep updating after the graph is built.
+    const data = this.#floatType === "float64" ? new Float64Array(value) : new Float32Array(value);
+    this.initializer(name, this.#floatType, shape, data);
+    this.#baked.set(name, { name, dtype: this.#floatType, shape: [...shape] });
     return name;
   }
 
@@ -305,9 +362,14 @@ export class GraphBuilder implements AdapterGraphOps {
     return name;
   }
 
-  /** Parameters declared so far, in declaration order. */
+  /** Parameters declared as graph inputs so far, in declaration order (baked ones excluded). */
   parameters(): ValueInfo[] {
     return [...this.#params.values()].map((p) => ({ ...p, shape: [...p.shape] }));
+  }
+
+  /** Parameters baked into initializers from `parameterValues` so far, in declaration order. */
+  bakedParameters(): ValueInfo[] {
+    return [...this.#baked.values()].map((p) => ({ ...p, shape: [...p.shape] }));
   }
 
   /** Runtime inputs declared so far through {@link GraphBuilder.runtimeInput}. */

@@ -116,3 +116,47 @@ Deno.test("GraphBuilder graphs with custom-domain-free ops run in onnxruntime", 
   const want = Array.from(xs, (v) => v / (1 + Math.exp(-v)));
   (out.silu.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6));
 });
+
+Deno.test("GraphBuilder.parameter() bakes a parameter listed in parameterValues into an initializer copy", async () => {
+  const live = new Float32Array([1, -2, 0.5, 4, 3, -1]);
+  const b = new GraphBuilder({ parameterValues: new Map([["w", live]]) });
+  const x = b.input("x", "float32", [1, 2]);
+  const w = b.parameter("w", [2, 3]);
+  assert.equal(b.parameter("w", [2, 3]), w);
+  assert.throws(() => b.parameter("w", [3, 2]), /declared with shape \[2,3\] and now \[3,2\]/);
+  const fed = b.parameter("v", [3]); // not listed: stays an input
+  b.output("y", "float32", [1, 3], b.op1("Add", [b.op1("MatMul", [x, w]), fed]));
+  live.fill(0); // the graph holds a copy taken at parameter() time
+  const g = b.graph();
+  assert.deepEqual(g.inputs.map((i) => i.name), ["x", "v"]);
+  assert.deepEqual(b.parameters().map((p) => p.name), ["v"]);
+  assert.deepEqual(b.bakedParameters(), [{ name: "w", dtype: "float32", shape: [2, 3] }]);
+  const init = g.initializers.find((t) => t.name === "w")!;
+  assert.deepEqual(Array.from(init.data as Float32Array), [1, -2, 0.5, 4, 3, -1]);
+  const out = await runModel(makeModel(g), {
+    x: { dtype: "float32", shape: [1, 2], data: new Float32Array([2, 1]) },
+    v: { dtype: "float32", shape: [3], data: new Float32Array([10, 20, 30]) },
+  });
+  // [2, 1] · [[1, -2, 0.5], [4, 3, -1]] + [10, 20, 30], worked by hand.
+  assert.deepEqual(Array.from(out.y.data as Float32Array), [16, 19, 30]);
+});
+
+Deno.test("GraphBuilder.parameter() converts baked values to float64 graphs and checks their length", () => {
+  const b = new GraphBuilder({
+    floatType: "float64",
+    parameterValues: new Map([["w", new Float32Array([0.1, 0.2])], ["bad", new Float32Array(3)]]),
+  });
+  b.parameter("w", [2]);
+  const init = b.graph().initializers.find((t) => t.name === "w")!;
+  assert.equal(init.dtype, "float64");
+  assert.ok(init.data instanceof Float64Array);
+  assert.deepEqual(Array.from(init.data), [Math.fround(0.1), Math.fround(0.2)]);
+  assert.throws(
+    () => b.parameter("bad", [2, 2]),
+    isGraphError(RangeError, /holds 3 values for parameter "bad"; its shape \[2,2\] needs 4/),
+  );
+  assert.throws(
+    () => new GraphBuilder({ parameterValues: { w: new Float32Array(1) } as never }),
+    isGraphError(TypeError, /parameterValues is .*; pass a Map/),
+  );
+});
