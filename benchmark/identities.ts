@@ -9,8 +9,7 @@
  * steering benchmarks; `--shape small` is a 4-layer model for quick checks.
  *
  * ```
- * deno run -A benchmark/identities.ts [--shape qwen2.5-0.5b|small] [--new-tokens 24] [--runs 3]
- *   [--threads N] [--json]
+ * deno task bench identities [--json]   (flags: deno task bench --help)
  * ```
  *
  * The Engine bakes the adapter's parameters into the exported graph, so a decode step feeds only
@@ -231,30 +230,4 @@ export function formatIdentityBench(r: IdentityBenchResult): string {
     row("hirpf, 3 identities", r.identities3, r.overheadPercent.identities3),
     `  goal ≤ 15% with one identity: ${r.withinGoal ? "met" : "not met"}`,
   ].join("\n");
-}
-
-if (import.meta.main) {
-  const args = Deno.args;
-  const get = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const num = (name: string) => (get(name) === undefined ? undefined : Number(get(name)));
-  if (args.includes("--help")) {
-    console.log(
-      "deno run -A benchmark/identities.ts [--shape qwen2.5-0.5b|small] [--new-tokens 24] " +
-        "[--runs 3] [--r 16] [--threads N] [--json]",
-    );
-    Deno.exit(0);
-  }
-  const result = await benchIdentities({
-    shape: get("shape") as keyof typeof SHAPES | undefined,
-    newTokens: num("new-tokens"),
-    runs: num("runs"),
-    r: num("r"),
-    threads: num("threads"),
-  });
-  console.log(
-    args.includes("--json") ? JSON.stringify(result, null, 2) : formatIdentityBench(result),
-  );
 }

@@ -78,6 +78,22 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       };
     },
   },
+  identities: {
+    description: "decode tokens/s with 0, 1 and 3 active hirpf identities vs the plain model",
+    async load() {
+      const m = await import("../../../benchmark/identities.ts");
+      return {
+        run: (flags, log) =>
+          m.benchIdentities({
+            shape: flags.shape as never,
+            threads: num(flags.threads),
+            runs: num(flags.runs),
+            log,
+          }),
+        format: fmt(m.formatIdentityBench),
+      };
+    },
+  },
   serve: {
     description: "server requests/s and p50/p95 latency at concurrency 1, 4, 16 vs direct " +
       "engine calls (the server's overhead as a ratio)",
@@ -109,7 +125,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
 export const benchVerb: HostVerb = {
   name: "bench",
   description: "Run a benchmark suite and print ratios against its peer, measured in one run. " +
-    "Suites: decode, train, steer, serve.",
+    "Suites: decode, train, steer, identities, serve.",
   positionals: ["<suite>"],
   flags: {
     shape: {
