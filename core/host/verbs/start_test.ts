@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { parseExperiment } from "../../experiment/load_experiment.ts";
+import { quickstartExperiment } from "./start.ts";
+
+Deno.test("quickstartExperiment() rebases every use of the pretrained model on --model", async () => {
+  const tiny = await quickstartExperiment();
+  const tinyText = JSON.stringify(tiny);
+  assert.ok(tinyText.includes("{{artifacts.pretrain}}"));
+
+  const real = await quickstartExperiment("Qwen/Qwen2.5-0.5B-Instruct");
+  const text = JSON.stringify(real);
+  assert.ok(!text.includes("{{artifacts.pretrain}}"), "no step still reads the pretrained model");
+  const steps = real.steps as { id: string }[];
+  assert.ok(!steps.some((s) => s.id === "pretrain"));
+  assert.equal(steps.length, (tiny.steps as unknown[]).length - 1);
+  const models = real.models as Record<string, { path?: string }>;
+  assert.equal(models.base.path, "Qwen/Qwen2.5-0.5B-Instruct");
+  assert.ok(!("tiny" in models));
+  assert.equal(real.name, "quickstart-Qwen_Qwen2.5-0.5B-Instruct");
+  // Still a valid experiment.
+  parseExperiment(real, "quickstart.json");
+});
