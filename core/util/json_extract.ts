@@ -326,7 +326,15 @@ export async function chatJson<T = unknown>(
     request.signal?.throwIfAborted();
     let raw = "";
     try {
-      const res = await model.chat({ ...request, messages, temperature: attempt === 0 ? 0 : 1 });
+      // A retry must be a new sample: a new seed, and an `attempt` that a response cache keys on
+      // (CachedChatModel strips it before the model sees the request).
+      const retry = attempt === 0 ? {} : {
+        attempt,
+        ...(request.seed === undefined ? {} : { seed: request.seed + attempt }),
+      };
+      const res = await model.chat(
+        { ...request, ...retry, messages, temperature: attempt === 0 ? 0 : 1 } as ChatRequest,
+      );
       raw = res.choices[0]?.message.content ?? "";
     } catch (e) {
       if (request.signal?.aborted) throw e;

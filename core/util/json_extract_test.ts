@@ -134,6 +134,15 @@ Deno.test("chatJson() retries at temperature 1 with validation feedback", async 
   assert.equal(m.requests[2].messages.length, 1);
 });
 
+Deno.test("chatJson() makes each retry a new sample: seed + attempt, and an attempt field", async () => {
+  const m = new ScriptedModel(['{"n": "a"}', '{"n": "b"}', '{"n": 3}']);
+  const r = await chatJson(m, { ...ask, seed: 10 }, { validate: needsN });
+  assert.ok(r.ok);
+  const sent = m.requests as (typeof m.requests[number] & { attempt?: number })[];
+  assert.deepEqual(sent.map((q) => q.seed), [10, 11, 12]);
+  assert.deepEqual(sent.map((q) => q.attempt), [undefined, 1, 2]);
+});
+
 Deno.test("chatJson() gives up after maxRetries with the longest raw reply", async () => {
   const m = new ScriptedModel(['{"n": "a"}', '{"n": "bbb"}', '{"n": "c"}']);
   const r = await chatJson(m, ask, { validate: needsN, maxRetries: 2 });
