@@ -31,6 +31,7 @@ import { type DecoderModel, generate } from "../core/model/generate.ts";
 import { createTinyModel, type TinyModelOptions } from "../core/model/tiny.ts";
 import { loadWeights } from "../core/model/weights.ts";
 import { Prng } from "../core/util/prng.ts";
+import { decodeTiming, median } from "./timing.ts";
 
 /** Model shapes the benchmark can build. */
 export const SHAPES: Record<string, TinyModelOptions> = {
@@ -126,11 +127,6 @@ export interface DecodeBenchResult {
     transformersJsBandwidth: number;
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function exists(p: string): Promise<boolean> {
   return await Deno.stat(p).then(() => true, () => false);
@@ -322,18 +318,11 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     await tjs.dispose();
   }
 
-  const timing = (t: { t1: number[]; tN: number[] }): EngineTiming => {
-    const t1 = median(t.t1), tN = median(t.tN);
-    const b1 = Math.min(...t.t1), bN = Math.min(...t.tN);
-    return {
-      t1,
-      tN,
-      prefillTokensPerSecond: P / t1,
-      decodeTokensPerSecond: (N - 1) / Math.max(1e-9, tN - t1),
-      bestPrefillTokensPerSecond: P / b1,
-      bestDecodeTokensPerSecond: (N - 1) / Math.max(1e-9, bN - b1),
-    };
-  };
+  const timing = (t: { t1: number[]; tN: number[] }): EngineTiming => ({
+    ...decodeTiming(t, N),
+    prefillTokensPerSecond: P / median(t.t1),
+    bestPrefillTokensPerSecond: P / Math.min(...t.t1),
+  });
   const a = timing(ours);
   const b = timing(theirs);
   const { params, bytes } = bytesPerToken(config, P + N / 2);

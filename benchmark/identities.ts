@@ -27,6 +27,7 @@ import { Engine } from "../core/model/engine.ts";
 import { createTinyModel } from "../core/model/tiny.ts";
 import { IdentityAdapter } from "../plugins/hirpf/adapter.ts";
 import { SHAPES } from "./decode.ts";
+import { decodeTiming } from "./timing.ts";
 
 /** Options of {@link benchIdentities}. */
 export interface IdentityBenchOptions {
@@ -73,11 +74,6 @@ export interface IdentityBenchResult {
   /** Whether the median overhead of one identity is within 15%. */
   withinGoal: boolean;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * Runs the identity-expert benchmark.
@@ -165,15 +161,7 @@ export async function benchIdentities(
     await plain.close();
     await withAdapter.close();
   }
-  const timing = (t: { t1: number[]; tN: number[] }): IdentityVariantTiming => {
-    const t1 = median(t.t1), tN = median(t.tN);
-    return {
-      t1,
-      tN,
-      decodeTokensPerSecond: (N - 1) / Math.max(1e-9, tN - t1),
-      bestDecodeTokensPerSecond: (N - 1) / Math.max(1e-9, Math.min(...t.tN) - Math.min(...t.t1)),
-    };
-  };
+  const timing = (t: { t1: number[]; tN: number[] }) => decodeTiming(t, N);
   const pl = timing(times.plain);
   const i0 = timing(times.identities0);
   const i1 = timing(times.identities1);

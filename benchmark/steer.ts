@@ -27,6 +27,7 @@ import { generate } from "../core/model/generate.ts";
 import { createTinyModel } from "../core/model/tiny.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
+import { decodeTiming } from "./timing.ts";
 
 /** Options of {@link benchSteer}. */
 export interface SteerBenchOptions {
@@ -73,11 +74,6 @@ export interface SteerBenchResult {
   /** Whether the median overhead against K = 0 is within 5%. */
   withinGoal: boolean;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * Runs the steering benchmark.
@@ -163,15 +159,7 @@ export async function benchSteer(options: SteerBenchOptions = {}): Promise<Steer
     await plain.close();
     await steered.close();
   }
-  const timing = (t: { t1: number[]; tN: number[] }): VariantTiming => {
-    const t1 = median(t.t1), tN = median(t.tN);
-    return {
-      t1,
-      tN,
-      decodeTokensPerSecond: (N - 1) / Math.max(1e-9, tN - t1),
-      bestDecodeTokensPerSecond: (N - 1) / Math.max(1e-9, Math.min(...t.tN) - Math.min(...t.t1)),
-    };
-  };
+  const timing = (t: { t1: number[]; tN: number[] }) => decodeTiming(t, N);
   const k1 = timing(times.steeredK1);
   const k0 = timing(times.steeringGraphK0);
   const pl = timing(times.plainGraph);

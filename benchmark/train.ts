@@ -37,6 +37,7 @@ import { trainLoop } from "../core/train/train_loop.ts";
 import { Prng } from "../core/util/prng.ts";
 import { LoraAdapter } from "../plugins/lora/lora_adapter.ts";
 import { SHAPES } from "./decode.ts";
+import { median } from "./timing.ts";
 
 /** Options of {@link benchTrain}. */
 export interface TrainBenchOptions {
@@ -79,11 +80,6 @@ export interface TrainBenchResult {
   /** 1-minute load average before and after (other processes share the machine). */
   loadAverage: { before: number[]; after: number[] };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * FLOPs of one LoRA training step, by the formula of the module doc.
