@@ -7,6 +7,7 @@
 
 import type { z } from "zod";
 import { PluginError } from "../errors.ts";
+import { describeZodIssue } from "../util/zod_issue.ts";
 import { type Plugin, PLUGIN_NAME_RULE, ROLES } from "../contracts/plugin.ts";
 
 function describe(value: unknown): string {
@@ -137,18 +138,11 @@ export function parsePluginOptions<O>(
   const schema = plugin.options as z.ZodType<O>;
   const result = schema.safeParse(raw ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue.path.map(String).join(".") || "(options)";
-  let value: unknown = raw;
-  for (const key of issue.path) {
-    value = typeof value === "object" && value !== null
-      ? (value as Record<PropertyKey, unknown>)[key as PropertyKey]
-      : undefined;
-  }
+  const { path, value, reason } = describeZodIssue(result.error, raw);
   throw new PluginError(
     plugin.name,
     "options",
     "E_PLUGIN_OPTIONS",
-    `option '${path}' is ${describe(value)}: ${issue.message}`,
+    `option '${path || "(options)"}' is ${describe(value)}: ${reason}`,
   );
 }

@@ -7,3 +7,4 @@
 export * from "./atomic.ts";
 export * from "./progress.ts";
 export * from "./prng.ts";
+export * from "./zod_issue.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { describeZodIssue } from "../../core/util/zod_issue.ts";
 import { z } from "zod";
 import { withCode } from "../../core/errors.ts";
 import { type HirpfOptions, HirpfOptionsSchema } from "./options.ts";
@@ -106,21 +107,11 @@ export function parseHirpfTrainConfig(
     : raw ?? base;
   const result = HirpfTrainConfigSchema.safeParse(merged);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  let path = issue.path.map(String).join(".");
-  let value: unknown = merged;
-  for (const key of issue.path) {
-    value = typeof value === "object" && value !== null
-      ? (value as Record<PropertyKey, unknown>)[key as PropertyKey]
-      : undefined;
-  }
-  let reason = issue.message;
-  if (issue.code === "unrecognized_keys") {
-    const keys = (issue as { keys: string[] }).keys;
-    path = [path, keys[0]].filter(Boolean).join(".");
-    reason = `unknown field; known fields: ${Object.keys(HirpfTrainConfigSchema.shape).join(", ")}`;
-    value = (merged as Record<string, unknown>)?.[keys[0]];
-  }
+  const { path, value, reason } = describeZodIssue(
+    result.error,
+    merged,
+    (at) => at.length ? undefined : Object.keys(HirpfTrainConfigSchema.shape),
+  );
   throw withCode(
     new RangeError(
       `hirpf trainer config field "${path || "(config)"}" is ${

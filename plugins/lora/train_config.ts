@@ -6,6 +6,7 @@
  * @module
  */
 
+import { describeZodIssue } from "../../core/util/zod_issue.ts";
 import { z } from "zod";
 import { withCode } from "../../core/errors.ts";
 import { LoraConfigSchema } from "./options.ts";
@@ -108,24 +109,11 @@ export type LoraTrainConfig = z.infer<typeof LoraTrainConfigSchema>;
 export function parseLoraTrainConfig(raw: unknown): LoraTrainConfig {
   const result = LoraTrainConfigSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  let path = issue.path.map(String).join(".");
-  let value: unknown = raw;
-  for (const key of issue.path) {
-    value = typeof value === "object" && value !== null
-      ? (value as Record<PropertyKey, unknown>)[key as PropertyKey]
-      : undefined;
-  }
-  let reason = issue.message;
-  if (issue.code === "unrecognized_keys") {
-    const keys = (issue as { keys: string[] }).keys;
-    path = [path, keys[0]].filter(Boolean).join(".");
-    const known = Object.keys(
-      issue.path.length ? TrainSteeringSchema.shape : LoraTrainConfigSchema.shape,
-    );
-    reason = `unknown field; known fields: ${known.join(", ")}`;
-    value = (value as Record<string, unknown>)?.[keys[0]];
-  }
+  const { path, value, reason } = describeZodIssue(
+    result.error,
+    raw,
+    (at) => Object.keys(at.length ? TrainSteeringSchema.shape : LoraTrainConfigSchema.shape),
+  );
   throw withCode(
     new RangeError(
       `lora trainer config field "${path || "(config)"}" is ${
