@@ -16,6 +16,7 @@ import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
 import { benchVerb } from "./bench.ts";
 import { trainVerb } from "./train.ts";
+import { humanEvalVerb } from "./human_eval.ts";
 
 /** Every host verb. */
 export const HOST_VERBS: HostVerb[] = [
@@ -28,5 +29,6 @@ export const HOST_VERBS: HostVerb[] = [
   mergeVerb,
   createServeVerb({ backend: (persona, ctx) => personaBackend({}, ctx.registry)(persona) }),
   benchVerb,
+  humanEvalVerb,
   setupCudaVerb,
 ];
