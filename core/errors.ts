@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   E_DATA: "a dataset record is malformed",
   E_LIMIT: "a request exceeded a configured limit",
   E_BUDGET: "the spend ceiling was reached",
+  E_SCHEDULER: "the batch scheduler (sbatch) is missing or refused a job",
 } as const;
 
 /** A stable error code: a key of {@link ERROR_CODES}. */

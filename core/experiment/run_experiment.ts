@@ -20,7 +20,7 @@ import {
   prepareExperiment,
 } from "./prepare_experiment.ts";
 import { RunStore } from "./run_store.ts";
-import { formatShard, inShard, type Shard } from "./shard.ts";
+import { formatShard, inShard, type Shard, shardDirName, shardsRoot } from "./shard.ts";
 import type {
   ExecutorTable,
   MetricRecord,
@@ -36,7 +36,11 @@ export interface RunExperimentOptions {
   registry: PluginRegistry;
   /** Builds ChatModels for the experiment's `models` (the host provides it). */
   modelFactory?: ChatModelFactory;
-  /** Run directory; default `runs/<experiment name>` under the working directory. */
+  /**
+   * Run directory; default `runs/<experiment name>` under the working directory, and for a
+   * shard `runs/<experiment name>.shards/<i>-of-<n>` (one folder per shard, so shards that share
+   * a filesystem never collide).
+   */
   out?: string;
   shard?: Shard;
   /** Rerun every step even when finished with unchanged inputs. */
@@ -165,7 +169,12 @@ export async function runExperiment(
   const { experiment, baseDir } = prepared;
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
-  const runDir = resolve(options.out ?? join("runs", experiment.name));
+  const runDir = resolve(
+    options.out ??
+      (options.shard
+        ? join(shardsRoot(join("runs", experiment.name)), shardDirName(options.shard))
+        : join("runs", experiment.name)),
+  );
   const shard = formatShard(options.shard);
   const store = await RunStore.open(runDir, { name: experiment.name, shard });
   try {
