@@ -143,6 +143,20 @@ function asStepError(error: unknown, step: PreparedStep): Error {
 }
 
 /**
+ * The run directory when none is given, relative to the working directory: `runs/<name>`, and
+ * for a shard `runs/<name>.shards/<i>-of-<n>`, one folder per shard.
+ *
+ * @example
+ * ```ts
+ * import { defaultRunDir } from "./run_experiment.ts";
+ * console.log(defaultRunDir("study", { index: 1, count: 4 })); // runs/study.shards/1-of-4
+ * ```
+ */
+export function defaultRunDir(name: string, shard?: Shard): string {
+  return shard ? join(shardsRoot(join("runs", name)), shardDirName(shard)) : join("runs", name);
+}
+
+/**
  * Prepares (if needed) and runs an experiment.
  *
  * @example
@@ -169,12 +183,7 @@ export async function runExperiment(
   const { experiment, baseDir } = prepared;
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
-  const runDir = resolve(
-    options.out ??
-      (options.shard
-        ? join(shardsRoot(join("runs", experiment.name)), shardDirName(options.shard))
-        : join("runs", experiment.name)),
-  );
+  const runDir = resolve(options.out ?? defaultRunDir(experiment.name, options.shard));
   const shard = formatShard(options.shard);
   const store = await RunStore.open(runDir, { name: experiment.name, shard });
   try {

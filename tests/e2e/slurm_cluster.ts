@@ -49,11 +49,14 @@ export function slurmUnavailable(): string | undefined {
   return undefined;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+/** Two distinct free loopback ports (both held while the second is chosen). */
+function freePorts(): [number, number] {
+  const a = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const b = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const ports: [number, number] = [(a.addr as Deno.NetAddr).port, (b.addr as Deno.NetAddr).port];
+  a.close();
+  b.close();
+  return ports;
 }
 
 function parseJobLine(line: string): Record<string, string> {
@@ -146,7 +149,7 @@ export async function startSlurmCluster(
     const key = crypto.getRandomValues(new Uint8Array(1024));
     await Deno.writeFile(p("munge-key/munge.key"), key, { mode: 0o400 });
     await Deno.chmod(p("munge-key/munge.key"), 0o400);
-    const [ctldPort, slurmdPort] = [freePort(), freePort()];
+    const [ctldPort, slurmdPort] = freePorts();
     const cpus = options.cpus ?? 4;
     await Deno.writeTextFile(
       p("slurm.conf"),

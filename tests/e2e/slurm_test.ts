@@ -254,7 +254,10 @@ Deno.test({
       await cluster.client("scancel", [`${first.array_job_id}_1`]);
       assert.deepEqual(await settle(cluster, `${first.array_job_id}_1`), ["CANCELLED"]);
       const done = await lineCount(partial);
-      assert.ok(done >= 1 && done < 4, `cancelled after ${done} of 4 dialogues`);
+      assert.ok(
+        done >= 1 && !(await exists(join(shard1, "steps/dialogues/output.jsonl"))),
+        `cancelled mid-step, after ${done} of 4 dialogues`,
+      );
       assert.deepEqual(await settle(cluster, first.merge_job_id), ["CANCELLED"]);
       const merge = (await cluster.jobs(first.merge_job_id))[0];
       assert.equal(merge.Reason, "DependencyNeverSatisfied");
