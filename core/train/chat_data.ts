@@ -394,7 +394,7 @@ export function recordLines(text: string, count: number): number[] {
  * @example
  * ```ts
  * import { readChatData } from "./chat_data.ts";
- * const { conversations, skipped } = await readChatData("data/train.jsonl", { skipInvalid: true });
+ * const { conversations, skipped } = await readChatData("datasets/train.jsonl", { skipInvalid: true });
  * console.log(conversations.length, skipped.length);
  * ```
  */

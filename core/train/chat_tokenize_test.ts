@@ -28,11 +28,12 @@ const CONVERSATION: ChatMessage[] = [
 
 /**
  * The trained text of each reply, written out by hand for each family's template (the oracle the
- * mask is checked against): the reply and the template's end-of-turn marker.
+ * mask is checked against): the reply and the template's end-of-turn token (not the template text
+ * after it, which the model never generates).
  */
 const REPLY_TEXT: Record<string, (content: string) => string> = {
   "tiny-llama": (c) => `${c.trim()}<|eot_id|>`,
-  "tiny-qwen3": (c) => `${c}<|im_end|>\n`,
+  "tiny-qwen3": (c) => `${c}<|im_end|>`,
   "tiny-mistral": (c) => ` ${c}</s>`,
 };
 

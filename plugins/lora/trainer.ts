@@ -84,7 +84,7 @@ function configError(message: string): RangeError {
  * import { parseLoraTrainConfig } from "./train_config.ts";
  * import { loadTokenizer } from "../../core/model/tokenizer.ts";
  * const tok = await loadTokenizer("./models/tiny");
- * const d = await prepareChatData(tok, "data/train/persona_chat.jsonl", parseLoraTrainConfig({}), 512);
+ * const d = await prepareChatData(tok, "datasets/train/persona_chat.jsonl", parseLoraTrainConfig({}), 512);
  * console.log(d.train.length, d.eval.length, d.skipped.length);
  * ```
  */
@@ -239,7 +239,7 @@ async function setup(request: Pick<TrainRequest, "model" | "config">): Promise<S
  * import { createLoraTrainer } from "./trainer.ts";
  * const trainer = createLoraTrainer({ progress: false });
  * const r = await trainer.train({
- *   model: "./models/tiny", data: "data/train/persona_chat.jsonl", out: "./runs/lora",
+ *   model: "./models/tiny", data: "datasets/train/persona_chat.jsonl", out: "./runs/lora",
  *   config: { steps: 30, r: 8, lora_alpha: 16, learning_rate: 1e-3 },
  * });
  * console.log(r.metrics.train_loss, r.metrics.eval_loss);

@@ -11,7 +11,7 @@ import { loadLora } from "./load_lora.ts";
 import { parseLoraTrainConfig } from "./train_config.ts";
 import { createLoraTrainer, evalLoraLoss } from "./trainer.ts";
 
-const DATA = new URL("../../data/train/lighthouse_keeper.jsonl", import.meta.url).pathname;
+const DATA = new URL("../../datasets/train/lighthouse_keeper.jsonl", import.meta.url).pathname;
 
 let modelDir: string | undefined;
 async function tinyModel(): Promise<string> {

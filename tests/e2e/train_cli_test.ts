@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createTinyModel } from "../../core/model/tiny.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const DATA = join(ROOT, "data/train/lighthouse_keeper.jsonl");
+const DATA = join(ROOT, "datasets/train/lighthouse_keeper.jsonl");
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
