@@ -28,7 +28,9 @@ export const HOST_VERBS: HostVerb[] = [
   createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
   mergeVerb,
   submitVerb,
-  createServeVerb({ backend: (persona, ctx) => personaBackend({}, ctx.registry)(persona) }),
+  createServeVerb({
+    backend: (persona, ctx, resources) => personaBackend(resources, ctx.registry)(persona),
+  }),
   benchVerb,
   setupCudaVerb,
 ];
