@@ -14,7 +14,7 @@
 
 import { withCode } from "../errors.ts";
 import type { ChatMessage } from "../model/tokenizer.ts";
-import { type Conversation, dataError, type SkippedRecord } from "./chat_data.ts";
+import { type Conversation, dataError, type SkippedRecord, withoutSource } from "./chat_data.ts";
 import { IGNORE_INDEX } from "./loss_graph.ts";
 
 /** What tokenization needs (a `ModelTokenizer` fits). */
@@ -218,7 +218,8 @@ export function tokenizeDataset(
       if (!options.skipInvalid) throw error;
       skipped.push({
         source: c.source,
-        reason: (error as Error).message.replace(`${c.source.file}:${c.source.line}: `, ""),
+        reason: withoutSource((error as Error).message, c.source),
+        code: /over maxLength/.test((error as Error).message) ? "too_long" : "invalid",
       });
     }
   }

@@ -93,9 +93,10 @@ Deno.test("tokenizeDataset() rejects a conversation over maxLength with file and
     () => tokenizeDataset(tok, conversations, { maxLength: 40 }),
     (e: Error) =>
       errorCode(e) === "E_DATA" &&
-      /^chat\.jsonl:2: the conversation is \d+ tokens, over maxLength 40; raise maxLength/.test(
-        e.message,
-      ),
+      /^chat\.jsonl:2: record 1: the conversation is \d+ tokens, over maxLength 40; raise maxLength/
+        .test(
+          e.message,
+        ),
   );
   const r = tokenizeDataset(tok, conversations, { maxLength: 40, skipInvalid: true });
   assert.equal(r.examples.length, 1);

@@ -39,6 +39,10 @@ export const modelNewVerb: HostVerb = {
     heads: sizeFlag("query heads (default 4)"),
     "kv-heads": sizeFlag("key/value heads (preset default)"),
     "vocab-size": sizeFlag("vocabulary size including 8 special slots (default 1024)"),
+    "max-position-embeddings": sizeFlag(
+      "longest sequence the model takes (default 512); raise it to train on long released " +
+        "dialogues, e.g. 2048 for HIS",
+    ),
     dtype: { type: "string", description: "weights dtype", choices: ["F32", "F16", "BF16"] },
   },
   async run(args, ctx) {
@@ -50,7 +54,15 @@ export const modelNewVerb: HostVerb = {
     const num = (name: string) => f[name] as number | undefined;
     const real = (REAL_TOKENIZER_PRESETS as readonly string[]).includes(f.preset as string);
     if (real) {
-      for (const flag of ["intermediate-size", "heads", "kv-heads", "vocab-size"]) {
+      for (
+        const flag of [
+          "intermediate-size",
+          "heads",
+          "kv-heads",
+          "vocab-size",
+          "max-position-embeddings",
+        ]
+      ) {
         if (f[flag] !== undefined) {
           throw new UsageError(
             `model new: --${flag} does not apply to ${f.preset}, whose shape follows the real ` +
@@ -76,6 +88,7 @@ export const modelNewVerb: HostVerb = {
         numHeads: num("heads"),
         numKvHeads: num("kv-heads"),
         vocabSize: num("vocab-size"),
+        maxPositionEmbeddings: num("max-position-embeddings"),
         dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
       });
     const summary = {
