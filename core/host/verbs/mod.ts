@@ -26,7 +26,9 @@ export const HOST_VERBS: HostVerb[] = [
   trainVerb,
   createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
   mergeVerb,
-  createServeVerb({ backend: (persona, ctx) => personaBackend({}, ctx.registry)(persona) }),
+  createServeVerb({
+    backend: (persona, ctx, resources) => personaBackend(resources, ctx.registry)(persona),
+  }),
   benchVerb,
   setupCudaVerb,
 ];
