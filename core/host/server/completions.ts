@@ -9,6 +9,7 @@ import type { ChatChunk, ChatMessage, ChatModel, ChatRequest } from "../../contr
 import { errorCode } from "../../errors.ts";
 import type { FifoLimiter } from "../../chat/fifo_limiter.ts";
 import { readJsonLimited } from "./body.ts";
+import { compileOffThread } from "../../model/constraint/compile_off_thread.ts";
 import { HttpError, toHttpError } from "./http_error.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { toWireChunk, toWireCompletion } from "./openai_shapes.ts";
@@ -292,10 +293,18 @@ export async function handleCompletions(raw: Request, ctx: CompletionsContext): 
     request = toChatRequest(body);
     await checkLimits(ctx, request, body.model, model);
     await ctx.checkRequest?.(request, body.model);
+    // Compile the constraint under its budget in a Worker before taking a slot: a hostile
+    // pattern is a 400 naming the limit, and the event loop never blocks on it.
+    await job.guard(compileOffThread(request, {}, job.signal));
+  } catch (error) {
+    job.dispose();
+    throw job.failure(error);
+  }
+  try {
     release = await ctx.limiter.acquire(job.signal);
   } catch (error) {
     job.dispose();
-    if (errorCode(error) === "E_LIMIT" && !(error instanceof HttpError)) {
+    if (errorCode(error) === "E_LIMIT") {
       throw new HttpError(429, (error as Error).message, {
         code: "queue_full",
         headers: { "retry-after": "1" },

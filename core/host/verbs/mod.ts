@@ -11,6 +11,7 @@ import { generateVerb } from "./generate.ts";
 import { setupCudaVerb } from "./setup_cuda.ts";
 import { createRunVerb } from "./run.ts";
 import { mergeVerb } from "./merge.ts";
+import { submitVerb } from "./submit.ts";
 import { hostModelFactory, personaBackend } from "../model_factory.ts";
 import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
@@ -26,6 +27,7 @@ export const HOST_VERBS: HostVerb[] = [
   trainVerb,
   createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
   mergeVerb,
+  submitVerb,
   createServeVerb({
     backend: (persona, ctx, resources) => personaBackend(resources, ctx.registry)(persona),
   }),
