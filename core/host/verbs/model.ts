@@ -5,7 +5,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { UsageError } from "../../errors.ts";
 import {
   createRealTokenizerModel,
@@ -13,6 +13,9 @@ import {
   type RealTokenizerPreset,
 } from "../../model/real_presets.ts";
 import { createTinyModel, TINY_PRESETS, type TinyPreset } from "../../model/tiny.ts";
+import { readDecoderConfig } from "../../model/config.ts";
+import { GGUF_TENSOR_TYPES, type GgufDType, writeGguf } from "../../model/gguf.ts";
+import { loadWeights } from "../../model/weights.ts";
 import { printJson } from "../verb.ts";
 import type { HostVerb } from "../verb.ts";
 
@@ -144,12 +147,60 @@ export const modelNewVerb: HostVerb = {
   },
 };
 
+/** The `model export-gguf` subcommand. */
+export const modelExportGgufVerb: HostVerb = {
+  name: "export-gguf",
+  description: "Write a model directory (config.json, safetensors, tokenizer.json) as one GGUF " +
+    "file for llama.cpp, with the same weights.",
+  positionals: ["<dir>"],
+  flags: {
+    out: { type: "string", description: "GGUF file to write (required)" },
+    dtype: {
+      type: "string",
+      description: "encoding of the matrices (norms stay f32)",
+      choices: Object.keys(GGUF_TENSOR_TYPES),
+      default: "f32",
+    },
+  },
+  async run(args, ctx) {
+    const [dir, ...extra] = args.positionals;
+    const out = args.flags.out as string | undefined;
+    if (!dir || extra.length || !out) {
+      throw new UsageError(
+        "model export-gguf: give one model directory and --out, e.g. " +
+          "'model export-gguf ./tiny --out tiny.gguf --dtype f16'",
+      );
+    }
+    const modelDir = resolve(dir);
+    const config = await readDecoderConfig(modelDir);
+    const weights = await loadWeights(modelDir, config);
+    const tokenizerPath = join(modelDir, "tokenizer.json");
+    let tokenizer: Record<string, unknown>;
+    try {
+      tokenizer = JSON.parse(await Deno.readTextFile(tokenizerPath));
+    } catch (e) {
+      throw new UsageError(
+        `model export-gguf: cannot read ${tokenizerPath} (${(e as Error).message}); ` +
+          "the directory needs the model's tokenizer.json",
+      );
+    }
+    const r = await writeGguf(resolve(out), config, weights, {
+      tokenizer,
+      dtype: args.flags.dtype as GgufDType,
+    });
+    if (ctx.json) printJson(r);
+    else console.log(`Wrote ${r.path}: ${r.tensors} tensors, ${(r.bytes / 1e6).toFixed(1)} MB`);
+    return 0;
+  },
+};
+
 /** The `model` verb. */
 export const modelVerb: HostVerb = {
   name: "model",
   description:
     "Model utilities. 'model new <dir> --preset tiny-llama|tiny-qwen3|tiny-llama2-chat|" +
-    "tiny-llama31|tiny-qwen3-real' creates a tiny seeded model in Hugging Face layout.",
-  positionals: ["new", "<dir>"],
-  subcommands: [modelNewVerb],
+    "tiny-llama31|tiny-qwen3-real' creates a tiny seeded model in Hugging Face layout; " +
+    "'model export-gguf <dir> --out model.gguf --dtype f32|f16' writes it for llama.cpp.",
+  positionals: ["new|export-gguf", "<dir>"],
+  subcommands: [modelNewVerb, modelExportGgufVerb],
 };
