@@ -149,9 +149,13 @@ async function runCommand(
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSignal = () => controller.abort(new DOMException("interrupted", "AbortError"));
-  try {
-    Deno.addSignalListener("SIGINT", onSignal);
-  } catch { /* signals unsupported here */ }
+  // SIGTERM (what service managers and `kill` send) drains like Ctrl-C.
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const sig of signals) {
+    try {
+      Deno.addSignalListener(sig, onSignal);
+    } catch { /* signals unsupported here */ }
+  }
   try {
     const { plugins, options, rest } = extractPreFlags(argv);
     const registry = new PluginRegistry();
@@ -192,9 +196,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     return reportError(error);
   } finally {
-    try {
-      Deno.removeSignalListener("SIGINT", onSignal);
-    } catch { /* ignore */ }
+    for (const sig of signals) {
+      try {
+        Deno.removeSignalListener(sig, onSignal);
+      } catch { /* ignore */ }
+    }
   }
 }
 

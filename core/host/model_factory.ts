@@ -17,7 +17,10 @@ import { basename } from "node:path";
 import type { LayerVectors } from "../../plugins/persona_vectors/hidden_states.ts";
 import { projectResponse } from "../../plugins/persona_vectors/project_response.ts";
 import { loadVectorFile } from "../../plugins/persona_vectors/vector_io.ts";
-import { steeringResolver } from "../../plugins/persona_vectors/steering_resolver.ts";
+import {
+  createSteeringResolver,
+  steeringResolver,
+} from "../../plugins/persona_vectors/steering_resolver.ts";
 import { PersonaChatModel } from "../persona/persona_chat_model.ts";
 import { withCode } from "../errors.ts";
 import type { ChatModelFactory, ModelRequest } from "../experiment/model_pool.ts";
@@ -26,7 +29,8 @@ import type { PluginRegistry } from "../plugin/registry.ts";
 import type { Provider } from "../runtime/providers.ts";
 
 /** Options shared by every local model the factory loads. */
-export interface HostModelOptions extends Pick<LocalChatModelOptions, "steering" | "constraint"> {
+export interface HostModelOptions
+  extends Pick<LocalChatModelOptions, "steering" | "constraint" | "project"> {
   provider?: Provider;
   threads?: number;
   /** Resolves persona adapters (`{plugin, path}`) through the plugins' adapter factories. */
@@ -46,6 +50,31 @@ export const defaultProjector: Projector = async (engine, messages, answer, p) =
   }
   return projectResponse(engine, messages, answer, vectors, p.layer, { metric: p.metric });
 };
+
+/**
+ * Steering and projections whose vector references are ids that `locate` turns into file paths
+ * (the server's `--vectors` directory), so a request can never name an arbitrary file.
+ *
+ * @example
+ * ```ts ignore
+ * import { vectorsFrom } from "./model_factory.ts";
+ * const options = vectorsFrom(async (id) => `./vectors/${id}.safetensors`);
+ * ```
+ */
+export function vectorsFrom(
+  locate: (id: string) => Promise<string>,
+): Required<Pick<HostModelOptions, "steering" | "project">> {
+  const steering = createSteeringResolver({
+    loadVector: async (id) => loadVectorFile(await locate(id)),
+    cache: false,
+  });
+  const project: Projector = async (engine, messages, answer, p) => {
+    const vectors: Record<string, LayerVectors> = {};
+    for (const id of p.vectors) vectors[id] = await loadVectorFile(await locate(id));
+    return projectResponse(engine, messages, answer, vectors, p.layer, { metric: p.metric });
+  };
+  return { steering, project };
+}
 
 const engines = new Map<string, Promise<Engine>>();
 
@@ -154,7 +183,7 @@ export async function baseModelFor(
     id,
     steering: options.steering ?? defaultSteering,
     constraint: options.constraint,
-    project: defaultProjector,
+    project: options.project ?? defaultProjector,
   });
 }
 

@@ -8,6 +8,7 @@ import { trainerConformance } from "../../tests/conformance/trainer.ts";
 import { IdentityAdapter } from "./adapter.ts";
 import { hisConversations, hisDataFiles } from "./his_conversations.ts";
 import { parseHisDataset } from "./his_dataset.ts";
+import type { TrimmedRecord } from "../../core/train/chat_data.ts";
 import { parseIdentityList } from "./commands/eval_commands.ts";
 import { SCALE_VERDICT_FORMAT } from "./eval/prompts.ts";
 import { identityGuessFormat } from "./eval/situational.ts";
@@ -17,7 +18,7 @@ import { parseHirpfTrainConfig } from "./train_config.ts";
 
 const DIALOGUES = new URL("./data/dialogues/", import.meta.url).pathname;
 
-Deno.test("hirpf() declares its roles, options with A5 defaults, and three commands", async () => {
+Deno.test("hirpf() declares its roles, options with A5 defaults, and four commands", async () => {
   const p = hirpf();
   assert.equal(p.name, "hirpf");
   assert.deepEqual([...p.provides], ["adapter", "trainer", "judge"]);
@@ -26,7 +27,12 @@ Deno.test("hirpf() declares its roles, options with A5 defaults, and three comma
     [o.insert_mode, o.sparse, o.train_gates, o.mask_mode, o.r, o.alpha, o.dropout, o.lr],
     ["alternate", true, true, "exclude", 16, 16, 0.05, 1e-4],
   );
-  assert.deepEqual(p.commands!.map((c) => c.name), ["scale", "profession", "situations"]);
+  assert.deepEqual(p.commands!.map((c) => c.name), [
+    "scale",
+    "profession",
+    "situations",
+    "human-eval-set",
+  ]);
   const roles = await p.create(o);
   assert.deepEqual(Object.keys(roles.adapters!), ["hirpf"]);
   assert.deepEqual(Object.keys(roles.trainers!), ["hirpf"]);
@@ -61,12 +67,14 @@ Deno.test("hisConversations() builds the system turn, keeps canonical identities
     ],
     active_adapters: ["EMS_low", "Doctor"],
   }]);
-  const [c] = hisConversations(recs, { source: "x.json" });
+  const trimmed: TrimmedRecord[] = [];
+  const [c] = hisConversations(recs, { source: "x.json" }, trimmed);
+  assert.deepEqual(trimmed, [{ source: { file: "x.json", line: 1, record: 0 }, turns: 1 }]);
   assert.deepEqual(c.identities, ["NEU_high", "Doctor"]);
   assert.deepEqual(c.messages.map((m) => m.role), ["system", "user", "assistant"]);
   assert.match(c.messages[0].content, /^You are a doctor with low emotional stability/);
   assert.equal(c.messages[1].content, "Hi");
-  assert.deepEqual(c.source, { file: "x.json", line: 1 });
+  assert.deepEqual(c.source, { file: "x.json", line: 1, record: 0 });
   const [n] = hisConversations(recs, { systemPrompt: false });
   assert.deepEqual(n.messages.map((m) => m.role), ["user", "assistant"]);
 });

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
+import { dataReportLines, trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
 import { join } from "node:path";
 import type {
   Trainer,
@@ -29,8 +29,9 @@ import { resolveModel } from "../../core/model/model_dir.ts";
 import { loadTokenizer, type ModelTokenizer } from "../../core/model/tokenizer.ts";
 import { loadWeights } from "../../core/model/weights.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
-import type { Conversation, SkippedRecord } from "../../core/train/chat_data.ts";
+import type { Conversation, SkippedRecord, TrimmedRecord } from "../../core/train/chat_data.ts";
 import { tokenizeDataset, type TokenizedExample } from "../../core/train/chat_tokenize.ts";
+import { tokenizeTruncating, type TruncatedRecord } from "../../core/train/truncate.ts";
 import { createStepRunner } from "../../core/train/runner.ts";
 import { baseParameterValues, buildTrainGraph } from "../../core/train/train_graph.ts";
 import { evalLossDetail, stepFeeds, trainLoop } from "../../core/train/train_loop.ts";
@@ -39,7 +40,7 @@ import { Prng } from "../../core/util/prng.ts";
 import { IdentityAdapter } from "./adapter.ts";
 import { adapterOptionsFromHirpf } from "./adapter_config.ts";
 import { writeIdentityCheckpoint } from "./checkpoint.ts";
-import { hisDataFiles, loadHisConversations } from "./his_conversations.ts";
+import { hisDataFiles, loadHisConversationsReport } from "./his_conversations.ts";
 import type { HirpfOptions } from "./options.ts";
 import { type HirpfTrainConfig, parseHirpfTrainConfig } from "./train_config.ts";
 
@@ -53,11 +54,15 @@ export interface HirpfTrainerOptions {
   runner?: "worker" | "in-process";
 }
 
-/** Tokenized train and eval dialogues plus what was skipped. */
+/** Tokenized train and eval dialogues plus what was skipped and trimmed. */
 export interface HirpfPreparedData {
   train: TokenizedExample[];
   eval: TokenizedExample[];
   skipped: SkippedRecord[];
+  /** Dialogues kept after their trailing unanswered user turn was trimmed. */
+  trimmed: TrimmedRecord[];
+  /** Dialogues cut at max_length (config `truncate`). */
+  truncated: TruncatedRecord[];
   /** The eval file, or `"split"` / `null`. */
   evalSource: string | null;
 }
@@ -68,7 +73,11 @@ function tokenize(
   config: HirpfTrainConfig,
   maxLength: number,
 ) {
-  return tokenizeDataset(tok, conversations, { maxLength, skipInvalid: config.skip_invalid });
+  return tokenizeTruncating(tok, conversations, {
+    maxLength,
+    truncate: config.truncate,
+    skipInvalid: config.skip_invalid,
+  });
 }
 
 /**
@@ -90,15 +99,25 @@ export async function prepareHisData(
   data: string,
   config: HirpfTrainConfig,
   maxLength: number,
+  options: { strict?: boolean } = {},
 ): Promise<HirpfPreparedData> {
   const files = await hisDataFiles(data);
-  const load = (path: string) =>
-    loadHisConversations(path, {
+  const skipped: SkippedRecord[] = [];
+  const trimmed: TrimmedRecord[] = [];
+  const load = async (path: string) => {
+    const d = await loadHisConversationsReport(path, {
       professions: config.professions,
       systemPrompt: config.system_prompt,
+      strict: options.strict,
     });
+    skipped.push(...d.skipped);
+    trimmed.push(...d.trimmed);
+    return d.conversations;
+  };
+  const truncated: TruncatedRecord[] = [];
   const tr = tokenize(tok, await load(files.train), config, maxLength);
-  const skipped = [...tr.skipped];
+  skipped.push(...tr.skipped);
+  truncated.push(...tr.truncated);
   let train = tr.examples;
   let evalSet: TokenizedExample[] = [];
   let evalSource: string | null = null;
@@ -106,6 +125,7 @@ export async function prepareHisData(
   if (evalFile) {
     const ev = tokenize(tok, await load(evalFile), config, maxLength);
     skipped.push(...ev.skipped);
+    truncated.push(...ev.truncated);
     evalSet = ev.examples;
     evalSource = evalFile;
   } else if (config.eval_split > 0 && train.length >= 2) {
@@ -127,7 +147,7 @@ export async function prepareHisData(
       "E_DATA",
     );
   }
-  return { train, eval: evalSet, skipped, evalSource };
+  return { train, eval: evalSet, skipped, trimmed, truncated, evalSource };
 }
 
 function aborted(signal?: AbortSignal): Error {
@@ -228,10 +248,10 @@ async function trainHirpf(
   const emit = (e: TrainEvent) => request.onEvent?.(e);
   const s = await setup(request, options.defaults ?? {});
   const { config, model } = s;
-  const data = await prepareHisData(s.tok, request.data, config, s.maxLength);
-  for (const k of data.skipped) {
-    emit({ type: "log", message: `skipped ${k.source.file}:${k.source.line}: ${k.reason}` });
-  }
+  const data = await prepareHisData(s.tok, request.data, config, s.maxLength, {
+    strict: request.strict,
+  });
+  for (const message of dataReportLines(data)) emit({ type: "log", message });
   const weights = await loadWeights(s.modelDir, model);
   const adapter = await makeAdapter(s, request.model);
   adapter.setTraining(true);

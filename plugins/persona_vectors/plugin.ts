@@ -16,6 +16,7 @@ import { createLoraTrainer } from "../lora/trainer.ts";
 import { PERSONA_VECTORS_COMMANDS } from "./commands/mod.ts";
 import { COHERENCE_PROMPT } from "./judge_prompts.ts";
 import { type PersonaVectorsOptions, PersonaVectorsOptionsSchema } from "./options.ts";
+import { withPaperDefaults } from "./paper_training.ts";
 import { personaVectorSteerer } from "./steering.ts";
 import {
   loadTraitArtifact,
@@ -51,8 +52,9 @@ function entriesOf(config: Record<string, unknown>, o: PersonaVectorsOptions): S
 
 /**
  * The preventative-steering trainer: the `lora` trainer with `steering` filled from the plugin's
- * `preventative` options and the request config's `vector` (other config fields go to the lora
- * trainer unchanged; an explicit `steering` list wins).
+ * `preventative` options and the request config's `vector`, and the paper's training configuration
+ * (`PAPER_TRAINING_CONFIG`) under the other config fields, which go to the lora trainer and win
+ * (an explicit `steering` list wins too).
  *
  * @example
  * ```ts ignore
@@ -84,7 +86,7 @@ export function preventativeTrainer(o: PersonaVectorsOptions): Trainer {
         layer,
         type: o.preventative.type,
       }));
-      return await lora.train({ ...request, config: { ...rest, steering } });
+      return await lora.train({ ...request, config: { ...withPaperDefaults(rest), steering } });
     },
   };
 }

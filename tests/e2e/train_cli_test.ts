@@ -95,7 +95,7 @@ Deno.test("dramatis train --plugin lora trains a tiny model and prints the final
     assert.equal(skip.code, 0, skip.stderr);
     const sj = JSON.parse(skip.stdout);
     assert.equal(sj.metrics.skipped, 1);
-    assert.match(sj.skipped[0], /mixed\.jsonl:3: malformed JSON/);
+    assert.match(sj.skipped[0], /mixed\.jsonl:3: record 2: \[invalid\] malformed JSON/);
     assert.match(skip.stderr, /skipped .*mixed\.jsonl:3/);
   } finally {
     await Deno.remove(dir, { recursive: true });

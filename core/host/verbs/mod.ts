@@ -11,11 +11,13 @@ import { generateVerb } from "./generate.ts";
 import { setupCudaVerb } from "./setup_cuda.ts";
 import { createRunVerb } from "./run.ts";
 import { mergeVerb } from "./merge.ts";
+import { submitVerb } from "./submit.ts";
 import { hostModelFactory, personaBackend } from "../model_factory.ts";
 import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
 import { benchVerb } from "./bench.ts";
 import { trainVerb } from "./train.ts";
+import { humanEvalVerb } from "./human_eval.ts";
 
 /** Every host verb. */
 export const HOST_VERBS: HostVerb[] = [
@@ -26,7 +28,11 @@ export const HOST_VERBS: HostVerb[] = [
   trainVerb,
   createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
   mergeVerb,
-  createServeVerb({ backend: (persona, ctx) => personaBackend({}, ctx.registry)(persona) }),
+  submitVerb,
+  createServeVerb({
+    backend: (persona, ctx, resources) => personaBackend(resources, ctx.registry)(persona),
+  }),
   benchVerb,
+  humanEvalVerb,
   setupCudaVerb,
 ];

@@ -153,6 +153,11 @@ export const trainVerb: HostVerb = {
       type: "string",
       description: "which trainer of the plugin (when it provides several)",
     },
+    strict: {
+      type: "boolean",
+      description: "fail on records a loader would skip with a counted warning (e.g. hirpf " +
+        "dialogues whose labels carry both polarities of a factor)",
+    },
   },
   async run(args, ctx) {
     const names = ([] as string[]).concat(
@@ -167,6 +172,8 @@ export const trainVerb: HostVerb = {
         if (e.message.startsWith("skipped ")) {
           skipped.push(e.message.slice(8));
           ctx.log(e.message);
+        } else if (e.message.startsWith("trimmed ") || e.message.startsWith("truncated ")) {
+          ctx.log(e.message);
         } else if (!ctx.json) ctx.log(e.message);
       } else if (!ctx.json && e.type === "eval") {
         ctx.log(`eval loss ${e.loss.toFixed(4)} at step ${e.step}`);
@@ -179,6 +186,7 @@ export const trainVerb: HostVerb = {
       data: String(args.flags.data),
       out: String(args.flags.out),
       config,
+      strict: args.flags.strict === true,
       signal: ctx.signal,
       onEvent,
     });
