@@ -28,6 +28,7 @@ Deno.test("steer step: an identity sweep asks for each set, tags it, and samples
         },
       }],
     };
+    await Deno.mkdir(join(dir, "m")); // local model paths are checked up front
     const loaded = { experiment: parseExperiment(raw, "t"), raw, source: "t", baseDir: dir };
     const out = join(dir, "run");
     await runExperiment(loaded, { registry: toyRegistry(), modelFactory: echoFactory, out });
