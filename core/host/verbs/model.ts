@@ -55,6 +55,16 @@ export const modelNewVerb: HostVerb = {
     }
     const f = args.flags;
     const num = (name: string) => f[name] as number | undefined;
+    const target = await Deno.lstat(dir).catch((e) => e instanceof Deno.errors.NotFound ? null : e);
+    if (target instanceof Error) {
+      throw new UsageError(`model new: ${dir} cannot be used (${target.message})`, "E_PATH");
+    }
+    if (target && !target.isDirectory) {
+      throw new UsageError(
+        `model new: ${dir} exists and is a file; pass a new or existing folder instead`,
+        "E_PATH",
+      );
+    }
     const real = (REAL_TOKENIZER_PRESETS as readonly string[]).includes(f.preset as string);
     if (real) {
       for (
@@ -74,26 +84,46 @@ export const modelNewVerb: HostVerb = {
         }
       }
     }
-    const info = real
-      ? await createRealTokenizerModel(resolve(dir), {
-        preset: f.preset as RealTokenizerPreset,
-        seed: num("seed"),
-        hiddenSize: num("hidden-size"),
-        numLayers: num("layers"),
-        dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
-      })
-      : await createTinyModel(resolve(dir), {
-        preset: f.preset as TinyPreset,
-        seed: num("seed"),
-        hiddenSize: num("hidden-size"),
-        intermediateSize: num("intermediate-size"),
-        numLayers: num("layers"),
-        numHeads: num("heads"),
-        numKvHeads: num("kv-heads"),
-        vocabSize: num("vocab-size"),
-        maxPositionEmbeddings: num("max-position-embeddings"),
-        dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
-      });
+    const make = () =>
+      real
+        ? createRealTokenizerModel(resolve(dir), {
+          preset: f.preset as RealTokenizerPreset,
+          seed: num("seed"),
+          hiddenSize: num("hidden-size"),
+          numLayers: num("layers"),
+          dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
+        })
+        : createTinyModel(resolve(dir), {
+          preset: f.preset as TinyPreset,
+          seed: num("seed"),
+          hiddenSize: num("hidden-size"),
+          intermediateSize: num("intermediate-size"),
+          numLayers: num("layers"),
+          numHeads: num("heads"),
+          numKvHeads: num("kv-heads"),
+          vocabSize: num("vocab-size"),
+          maxPositionEmbeddings: num("max-position-embeddings"),
+          dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
+        });
+    let info: Awaited<ReturnType<typeof make>>;
+    try {
+      info = await make();
+    } catch (error) {
+      // A folder that cannot be made or written (a read-only or virtual file system such as
+      // /proc, a missing permission) is the path's fault, not a crash.
+      if (
+        error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotFound ||
+        error instanceof Deno.errors.NotADirectory || error instanceof Deno.errors.AlreadyExists ||
+        error instanceof Deno.errors.IsADirectory || /os error/i.test(String(error))
+      ) {
+        throw new UsageError(
+          `model new: cannot write the model to ${dir} (${(error as Error).message}); pick a ` +
+            "writable folder",
+          "E_PATH",
+        );
+      }
+      throw error;
+    }
     const summary = {
       dir: info.dir,
       preset: f.preset,
