@@ -507,9 +507,8 @@ function doseSection(curves: DoseCurve[], best: DoseCurve[]): Finding | undefine
     const others = curves.filter((c) => c.step === b.step && c.metric === b.metric && c !== b)
       .map((c) => `layer ${c.layer} ρ = ${f2(c.rho)}`).join(", ");
     const strong = Math.abs(b.rho) >= 0.8;
-    return `Steering with the vector at layer ${b.layer} moves ${b.metric} from ${
-      f2(first.mean)
-    } ` +
+    return `Steering with the vector at layer ${b.layer} moves ${b.metric} (step ${b.step}) ` +
+      `from ${f2(first.mean)} ` +
       `at coefficient ${first.coefficient} to ${f2(last.mean)} at ${last.coefficient} ` +
       `(Spearman ρ = ${f2(b.rho)}); its 95% band is ${b.monotoneBand ? "" : "not "}monotone. ` +
       (strong
@@ -617,12 +616,15 @@ function agreementSection(rows: Agreement[]): Finding | undefined {
     ],
   };
   const paragraph = rows.map((r) =>
-    `${r.label}: ρ = ${iv(r.rho)} against ${r.truth} over ${r.rho.n} replies — ` +
-    (r.rho.lo > 0.5
-      ? "it tracks the ground truth well."
-      : r.rho.lo > 0
-      ? "it agrees with the ground truth, but loosely."
-      : "no reliable agreement: do not trust this judge here.")
+    r.rho.n === 0
+      ? `${r.label}: no reply has both a verdict and a reference value (every verdict was null or ` +
+        `missing) — this judge cannot score these replies at all.`
+      : `${r.label}: ρ = ${iv(r.rho)} against ${r.truth} over ${r.rho.n} replies — ` +
+        (r.rho.lo > 0.5
+          ? "it tracks the ground truth well."
+          : r.rho.lo > 0
+          ? "it agrees with the ground truth, but loosely."
+          : "no reliable agreement: do not trust this judge here.")
   ).join(" ");
   return {
     id: "agreement",
