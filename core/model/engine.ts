@@ -330,7 +330,20 @@ export class Engine {
 
   #runtimeInputs(identities: EngineGenerateOptions["identities"]) {
     // Parameters are baked into the graph: only the adapters' runtime inputs go with each call.
-    if (!this.#adapters.some((a) => a.runtimeInputs)) return undefined;
+    if (!this.#adapters.some((a) => a.runtimeInputs)) {
+      const asked = (identities ?? []).flat();
+      if (asked.length > 0) {
+        // Never ignore identities silently: a model without identity experts cannot apply them.
+        throw withCode(
+          new RangeError(
+            `identities ${JSON.stringify(asked.slice(0, 8))} were asked for, but this model has ` +
+              "no identity experts; drop identities or use a persona with a hirpf adapter",
+          ),
+          "E_USAGE",
+        );
+      }
+      return undefined;
+    }
     const perPrompt = (p: number): string[] => {
       if (!identities || identities.length === 0) return [];
       return typeof identities[0] === "string"

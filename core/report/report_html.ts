@@ -88,7 +88,8 @@ const GROUPS: [ChartSpec["group"], string][] = [
 ];
 
 /**
- * Renders the report HTML, charts included.
+ * Renders the report HTML, charts included; when `rendered` is given, each chart and its SVG are
+ * also pushed there (the report writer saves them as files).
  *
  * @example
  * ```ts
@@ -98,10 +99,14 @@ const GROUPS: [ChartSpec["group"], string][] = [
  * console.log(html.includes("<svg")); // true
  * ```
  */
-export async function renderReport(data: ReportData): Promise<string> {
+export async function renderReport(
+  data: ReportData,
+  rendered?: { chart: ChartSpec; svg: string }[],
+): Promise<string> {
   const kinds = Object.fromEntries(data.steps.map((s) => [s.id, s.kind]));
   const charts = chooseCharts(data.metrics, kinds);
   const svgs = await Promise.all(charts.map((c) => renderSvg(c.spec)));
+  rendered?.push(...charts.map((chart, i) => ({ chart, svg: svgs[i] })));
   const out: string[] = [];
   out.push(
     `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">`,

@@ -7,6 +7,7 @@
 import { join, resolve } from "node:path";
 import { RunStore } from "../experiment/run_store.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import type { ChartSpec } from "./chart_specs.ts";
 import { renderReport, type ReportData } from "./report_html.ts";
 
 /**
@@ -58,7 +59,8 @@ export async function loadReportData(runDir: string, samples = 3): Promise<Repor
 }
 
 /**
- * Renders `report.html` in a run directory and returns its path.
+ * Renders `report.html` in a run directory and returns its path; each chart is also written as
+ * `charts/<title>.svg` beside it.
  *
  * @example
  * ```ts
@@ -67,8 +69,34 @@ export async function loadReportData(runDir: string, samples = 3): Promise<Repor
  * ```
  */
 export async function writeReport(runDir: string): Promise<string> {
-  const html = await renderReport(await loadReportData(runDir));
+  const rendered: { chart: ChartSpec; svg: string }[] = [];
+  const html = await renderReport(await loadReportData(runDir), rendered);
+  // Every chart of the report is also a standalone SVG file in the run folder.
+  const chartsDir = join(resolve(runDir), "charts");
+  const used = new Set<string>();
+  for (const { chart, svg } of rendered) {
+    let name = chartFileName(chart.title);
+    for (let k = 2; used.has(name); k++) name = `${chartFileName(chart.title)}_${k}`;
+    used.add(name);
+    await Deno.mkdir(chartsDir, { recursive: true });
+    await writeFileAtomic(join(chartsDir, `${name}.svg`), svg);
+  }
   const path = join(resolve(runDir), "report.html");
   await writeFileAtomic(path, html);
   return path;
+}
+
+/**
+ * The file name (without `.svg`) of a report chart: its title in lower case with runs of other
+ * characters turned into `_`.
+ *
+ * @example
+ * ```ts
+ * import { chartFileName } from "./write_report.ts";
+ * chartFileName("Steering sweep by layer: trait — sweep"); // "steering_sweep_by_layer_trait_sweep"
+ * ```
+ */
+export function chartFileName(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 100) ||
+    "chart";
 }

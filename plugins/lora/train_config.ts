@@ -91,6 +91,12 @@ export const LoraTrainConfigSchema = LoraConfigSchema.extend({
   skip_invalid: z.boolean().default(false),
   /** Length bucketing of micro-batches. */
   group_by_length: z.boolean().default(true),
+  /**
+   * Start from this PEFT LoRA directory's values (sequential finetuning: train trait A, then
+   * continue on trait B); its r, alpha and target modules are used. A resumable checkpoint in the
+   * output directory still wins.
+   */
+  init_from: z.string().min(1).optional(),
   /** Residual edits during training (preventative steering, ablation). */
   steering: z.array(TrainSteeringSchema).default([]),
   /** onnxruntime intra-op threads (default: one per core). */

@@ -268,10 +268,30 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
   const edits = await loadTrainSteering(config.steering, model);
   const weights = await loadWeights(s.modelDir, model);
   const full = config.trainable === "all";
-  const lora = full ? undefined : LoraAdapter.forConfig(model, {
-    ...loraOptionsFromConfig(config),
-    baseModel: request.model,
-  });
+  if (full && config.init_from) {
+    throw configError(
+      `init_from is ${JSON.stringify(config.init_from)} but trainable is "all"; ` +
+        `init_from continues a LoRA adapter, so drop one of them`,
+    );
+  }
+  // Sequential finetuning: start from a trained adapter's values (its own r, alpha and targets).
+  const lora = full
+    ? undefined
+    : config.init_from
+    ? await loadLora(config.init_from, model)
+    : LoraAdapter.forConfig(model, {
+      ...loraOptionsFromConfig(config),
+      baseModel: request.model,
+    });
+  if (config.init_from) {
+    emit({
+      type: "log",
+      message: `starting from the adapter in ${config.init_from} (r ${lora!.options.r}, alpha ` +
+        `${lora!.options.alpha}, rsLoRA ${
+          lora!.options.useRslora
+        }; its LoRA settings win over the config's)`,
+    });
+  }
   if (lora) lora.training = true;
   const graph = buildTrainGraph(model, weights, {
     adapters: lora ? [lora] : [],

@@ -169,6 +169,7 @@ export async function toyExperiment(dir: string, n = 6): Promise<Record<string, 
     ).join("\n") + "\n",
   );
   await Deno.writeTextFile(join(dir, "train.jsonl"), '{"messages":[]}\n');
+  await Deno.mkdir(join(dir, "tiny-model"), { recursive: true }); // the model path must exist
   return {
     name: "toy-exp",
     seed: 7,
