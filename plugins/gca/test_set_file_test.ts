@@ -40,7 +40,8 @@ Deno.test("parseTestRecord() reads a null chapter as unknown and marks it", () =
 });
 
 Deno.test({
-  name: "loadTestSet() reads CoSER's released test_set.json: 200 records, null chapters at 136, 145",
+  name:
+    "loadTestSet() reads CoSER's released test_set.json: 200 records, null chapters at 136, 145",
   ignore: !present,
   async fn() {
     const set = await loadTestSet(join(COSER, "test/test_set.json"));
