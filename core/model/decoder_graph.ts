@@ -66,8 +66,10 @@ export interface DecoderGraphOptions {
    */
   kvCache?: "concat" | "resident";
   /**
-   * Inference fusions: RMSNorm as onnxruntime's `SimplifiedLayerNormalization`. Training graphs
-   * keep the differentiable decomposed form (the default, false).
+   * Inference fusions: RMSNorm as onnxruntime's `SimplifiedLayerNormalization`, rotary
+   * embeddings as `com.microsoft` `RotaryEmbedding` over precomputed cos/sin tables of every
+   * position below `maxPositionEmbeddings`. Training graphs keep the differentiable decomposed
+   * form (the default, false).
    */
   fused?: boolean;
   /** Adds the `num_logits_to_keep` int64 scalar input (0 = all, k = last k). Default true. */
@@ -264,7 +266,12 @@ export function buildDecoderInto(
   const embedW = floatWeight(b, "model.embed_tokens.weight", embed.shape, embed.data);
   let h = b.op1("Gather", [embedW, inputIds], {}, { outputNames: [b.fresh("embed")] });
   const hidden: string[] = wantHidden ? [h] : [];
-  const tables = rotaryTables(ctx, positionIds, ropeInverseFrequencies(config));
+  // Fused inference graphs rotate with onnxruntime's RotaryEmbedding over cos/sin tables of
+  // every position (computed here in float64); others build the tables from position_ids.
+  const ropeCaches = fused && b.floatType === "float32" ? ropeCacheTables(b, config) : undefined;
+  const tables = ropeCaches
+    ? undefined
+    : rotaryTables(ctx, positionIds, ropeInverseFrequencies(config));
   let bias = attentionBias(ctx, inputIds, attentionMask, options.maskValue ?? F32_LOWEST);
   // The cached path always works on [B, n_kv, group, S, T] scores.
   const bias5 = cache ? b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]) : "";
@@ -303,8 +310,17 @@ export function buildDecoderInto(
         lin(`layers.${i}.attn.v_proj`, x, `${a}.v_proj.weight`, biasOf("v_proj")),
         nkv,
       );
-      q = applyRotary(ctx, q, tables, hd);
-      k = applyRotary(ctx, k, tables, hd);
+      if (ropeCaches) {
+        const rope = (x: string) =>
+          b.op1("RotaryEmbedding", [x, positionIds, ropeCaches.cos, ropeCaches.sin], {
+            interleaved: 0,
+          }, { domain: "com.microsoft" });
+        q = rope(q);
+        k = rope(k);
+      } else {
+        q = applyRotary(ctx, q, tables!, hd);
+        k = applyRotary(ctx, k, tables!, hd);
+      }
       let ctxv: string;
       if (cache) {
         if (resident) presents.push({ key: k, value: vNew });
@@ -465,6 +481,25 @@ export function buildDecoderGraph(
     hooks: values.hooks,
     parameters: b.parameters(),
     bakedParameters: b.bakedParameters(),
+  };
+}
+
+/** `cos` and `sin` of `position · invFreq` for positions 0..maxPositionEmbeddings-1, `[P, d/2]`. */
+function ropeCacheTables(b: GraphBuilder, config: DecoderConfig): { cos: string; sin: string } {
+  const inv = ropeInverseFrequencies(config);
+  const P = config.maxPositionEmbeddings;
+  const half = inv.length;
+  const cos = new Float32Array(P * half);
+  const sin = new Float32Array(P * half);
+  for (let p = 0; p < P; p++) {
+    for (let i = 0; i < half; i++) {
+      cos[p * half + i] = Math.cos(p * inv[i]);
+      sin[p * half + i] = Math.sin(p * inv[i]);
+    }
+  }
+  return {
+    cos: b.initializer("rope.cos_cache", "float32", [P, half], cos),
+    sin: b.initializer("rope.sin_cache", "float32", [P, half], sin),
   };
 }
 

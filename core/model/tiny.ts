@@ -50,6 +50,12 @@ export interface TinyModelOptions {
   tieWordEmbeddings?: boolean;
   /** Storage dtype of model.safetensors (default F32). */
   dtype?: "F32" | "F16" | "BF16";
+  /**
+   * Texts the byte-level BPE tokenizer is trained on (default: the bundled English corpus in
+   * `datasets/corpus/`). A model for a small language (the quickstart's persona world) gets whole
+   * words as tokens this way.
+   */
+  corpus?: string[];
 }
 
 /** What {@link createTinyModel} wrote. */
@@ -383,7 +389,9 @@ export async function createTinyModel(
   const config = parseDecoderConfig(json, join(dir, "config.json"));
 
   const bpeSize = vocabSize - SPECIAL_SLOTS;
-  const trained = await corpusBpe(bpeSize);
+  const trained = options.corpus
+    ? await trainByteLevelBpe(options.corpus, { vocabSize: bpeSize })
+    : await corpusBpe(bpeSize);
   // A corpus too small for the requested size leaves gaps; fill them with more reserved tokens.
   const tokens = trained.tokens.slice();
   let fill = specialTokens.length - spec.specials.length;
