@@ -88,6 +88,8 @@ export interface EngineCompletion {
   tokens: number[];
   finishReason: FinishReason;
   logprobs?: TokenLogprob[];
+  /** Why a `length` finish came early (the model's position limit). */
+  notice?: string;
 }
 
 /** Result of {@link Engine.generate}. */
@@ -131,6 +133,8 @@ function isMessage(x: unknown): x is ChatMessage {
 export class Engine {
   #session: OrtSession;
   #model: DecoderModel;
+  #anchor: number[] | undefined;
+  #anchorText = "";
   #adapters: Adapter[];
   /** The model directory. */
   readonly modelDir: string;
@@ -171,7 +175,8 @@ export class Engine {
       },
       eosTokenIds: eos,
       padTokenId: init.tokenizer.padTokenId ?? c.padTokenId ?? eos[0] ?? 0,
-      decode: (ids) => init.tokenizer.decode(ids, { skipSpecialTokens: true }),
+      decode: (ids) => this.#spell(ids, true),
+      maxPositions: c.maxPositionEmbeddings,
     };
     const known = new Set([
       "input_ids",
@@ -319,8 +324,26 @@ export class Engine {
     };
   }
 
+  /**
+   * The text token ids spell after other text: decoded behind an anchor token that is then cut
+   * off, so a SentencePiece decoder does not strip the leading space of a `▁` token (it strips
+   * the first space of a whole decode, which is right for a document, wrong for a continuation).
+   */
+  #spell(ids: readonly number[], skipSpecialTokens: boolean): string {
+    if (this.#anchor === undefined) {
+      const a = this.tokenizer.encode("a", { addSpecialTokens: false });
+      this.#anchor = a.length > 0 ? [a[a.length - 1]] : [];
+      this.#anchorText = this.tokenizer.decode(this.#anchor, { skipSpecialTokens: true });
+    }
+    if (this.#anchor.length === 0) return this.tokenizer.decode(ids, { skipSpecialTokens });
+    const text = this.tokenizer.decode([...this.#anchor, ...ids], { skipSpecialTokens });
+    return text.startsWith(this.#anchorText)
+      ? text.slice(this.#anchorText.length)
+      : this.tokenizer.decode(ids, { skipSpecialTokens });
+  }
+
   #logprob(s: SelectedToken): TokenLogprob {
-    const str = (id: number) => this.tokenizer.decode([id]);
+    const str = (id: number) => this.#spell([id], false);
     return {
       token: str(s.token),
       logprob: s.logprob,
@@ -368,6 +391,7 @@ export class Engine {
               tokens: c.tokens,
               finishReason: c.finishReason,
               ...(c.logprobs ? { logprobs: c.logprobs.map((s) => this.#logprob(s)) } : {}),
+              ...(c.notice ? { notice: c.notice } : {}),
             })),
           },
         };
@@ -424,11 +448,14 @@ export class Engine {
       hiddenStates?: boolean;
       edits?: readonly ResidualEdit[];
       identities?: EngineGenerateOptions["identities"];
+      /** Logits of only the last k positions (`[B, k, V]`); default all. */
+      logitsToKeep?: number;
     } = {},
   ): Promise<ForwardResult> {
     return forwardPass(this.#model, inputIds, {
       hiddenStates: options.hiddenStates,
       edits: options.edits,
+      logitsToKeep: options.logitsToKeep,
       runtimeInputs: this.#runtimeInputs(options.identities),
     });
   }

@@ -55,6 +55,11 @@ export interface DecoderModel {
   padTokenId: number;
   /** Token ids → text (special tokens skipped). */
   decode(ids: readonly number[]): string;
+  /**
+   * The model's position limit (`max_position_embeddings`): prompt plus completion never grow
+   * past it. Absent = no limit known.
+   */
+  maxPositions?: number;
 }
 
 /** Options of one generation. Sampling fields as in {@link SamplingOptions} (temperature 0 = greedy). */
@@ -104,6 +109,8 @@ export interface GenerationFinish {
   finishReason: FinishReason;
   /** Text released at the end (a held-back tail that turned out not to be a stop). */
   text: string;
+  /** Why a `length` finish came before `maxNewTokens` (the model's position limit). */
+  notice?: string;
 }
 
 /** Events of {@link generateStream}. */
@@ -119,6 +126,8 @@ export interface Completion {
   finishReason: FinishReason;
   /** Per generated token (EOS included), when logprobs were asked. */
   logprobs?: SelectedToken[];
+  /** Why a `length` finish came before `maxNewTokens` (the model's position limit). */
+  notice?: string;
 }
 
 /** Timing and counts of a generation. */
@@ -170,6 +179,7 @@ interface Row {
   logprobs: SelectedToken[];
   mask: number[];
   finish?: FinishReason;
+  notice?: string;
 }
 
 function usage(err: Error): Error {
@@ -179,7 +189,7 @@ function usage(err: Error): Error {
 function checkOptions(
   model: DecoderModel,
   prompts: readonly (readonly number[])[],
-  o: GenerateOptions,
+  o: GenerateOptions & { forward?: boolean },
 ) {
   if (!Array.isArray(prompts) || prompts.length === 0) {
     throw usage(new TypeError("prompts is empty; pass at least one array of token ids"));
@@ -193,6 +203,17 @@ function checkOptions(
     if (!p.every((t) => Number.isInteger(t) && t >= 0)) {
       throw usage(
         new TypeError(`prompts[${i}] holds a value that is not a token id (whole number >= 0)`),
+      );
+    }
+    if (model.maxPositions !== undefined && p.length > model.maxPositions - (o.forward ? 0 : 1)) {
+      throw withCode(
+        new RangeError(
+          `prompts[${i}] is ${p.length} tokens but the model's max_position_embeddings is ` +
+            `${model.maxPositions}${
+              o.forward ? "" : ", and generation needs room for at least one new token"
+            }; shorten the prompt`,
+        ),
+        "E_LIMIT",
       );
     }
   });
@@ -384,6 +405,11 @@ export async function* generateStream(
       });
       if (step.stopped) r.finish = "stop";
       else if (r.generated.length >= maxNew) r.finish = "length";
+      else if (model.maxPositions !== undefined && r.sequence.length >= model.maxPositions) {
+        r.finish = "length";
+        r.notice = `stopped at the model's position limit: prompt and completion reached ` +
+          `max_position_embeddings = ${model.maxPositions} tokens`;
+      }
     });
     const ms = performance.now() - t0;
     if (phase === "prefill") stats.prefillMs += ms;
@@ -393,7 +419,19 @@ export async function* generateStream(
     }
     for (const r of active) {
       if (!r.finish) continue;
-      const tail = r.stops.stopped ? "" : r.stops.flush();
+      let tail = "";
+      if (!r.stops.stopped) {
+        // Text held back for an incomplete UTF-8 sequence is released as decode spells it (with
+        // U+FFFD), so the completion's text is the decode of its tokens.
+        const full = model.decode(r.generated);
+        if (full.length > r.emitted.length && full.startsWith(r.emitted)) {
+          const step = r.stops.push(full.slice(r.emitted.length));
+          r.emitted = full;
+          tail += step.text;
+          if (step.stopped) r.finish = "stop";
+        }
+        if (!r.stops.stopped) tail += r.stops.flush();
+      }
       r.text += tail;
       events.push({
         type: "finish",
@@ -401,6 +439,7 @@ export async function* generateStream(
         index: r.index,
         finishReason: r.finish,
         text: tail,
+        ...(r.notice ? { notice: r.notice } : {}),
       });
     }
     for (const e of events) yield e;
@@ -430,6 +469,7 @@ export async function* generateStream(
       text: r.text,
       finishReason: r.finish ?? "length",
       ...(wantLp ? { logprobs: r.logprobs } : {}),
+      ...(r.notice ? { notice: r.notice } : {}),
     })),
   };
 }
@@ -474,11 +514,16 @@ export interface ForwardOptions {
   edits?: readonly ResidualEdit[];
   /** Extra graph inputs (adapter runtime inputs) for the batch, given each row's index. */
   runtimeInputs?: (promptOfRow: readonly number[]) => Record<string, WireTensor>;
+  /**
+   * Return the logits of only the last `k` positions (`[B, k, V]`; needs a graph with the
+   * `num_logits_to_keep` input). Default 0 = every position.
+   */
+  logitsToKeep?: number;
 }
 
 /** Result of {@link forwardPass}: left-padded to the longest sequence. */
 export interface ForwardResult {
-  /** `[B, S, V]` logits of every position. */
+  /** `[B, S, V]` logits of every position (`[B, k, V]` with `logitsToKeep: k`). */
   logits: WireTensor;
   /** `hidden_states.{j}`, each `[B, S, hidden]`, when asked. */
   hiddenStates?: WireTensor[];
@@ -505,7 +550,7 @@ export async function forwardPass(
   inputIds: readonly (readonly number[])[],
   options: ForwardOptions = {},
 ): Promise<ForwardResult> {
-  const { edits } = checkOptions(model, inputIds, { edits: options.edits });
+  const { edits } = checkOptions(model, inputIds, { edits: options.edits, forward: true });
   const { session, shape } = model;
   const B = inputIds.length;
   const S = Math.max(...inputIds.map((p) => p.length));
@@ -524,8 +569,16 @@ export async function forwardPass(
     position_ids: tensor("int64", [B, S], positionIds(mask, B, S, S)),
     ...emptyPast(shape, B),
   };
+  const keep = options.logitsToKeep ?? 0;
+  if (!Number.isInteger(keep) || keep < 0) {
+    throw usage(new RangeError(`logitsToKeep is ${keep}; pass a whole number >= 0`));
+  }
   if (session.inputNames.includes("num_logits_to_keep")) {
-    feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([0n]));
+    feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([BigInt(keep)]));
+  } else if (keep > 0) {
+    throw usage(
+      new TypeError("logitsToKeep was given but the graph has no num_logits_to_keep input"),
+    );
   }
   if (hasSteeringInputs(session.inputNames)) {
     Object.assign(

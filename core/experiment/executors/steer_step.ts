@@ -5,7 +5,8 @@
  * `layer` and `coefficient`, which the report draws as a heatmap.
  *
  * Layer convention: `layers` are Hugging Face `hidden_states` indices 1..numLayers; the edit
- * applies to the residual stream after block L-1 (hook `layers.{L-1}.out`).
+ * applies to the residual stream after block L-1 (hook `layers.{L-1}.out`), before the final norm
+ * even at L = numLayers (where `hidden_states[L]` is read after it).
  *
  * @module
  */

@@ -106,7 +106,9 @@ export const generateVerb: HostVerb = {
         tokens_per_second: result!.stats.decodeTokensPerSecond,
         prefill_tokens_per_second: result!.stats.prefillTokensPerSecond,
         seed: result!.seed,
+        ...(c.notice ? { notice: c.notice } : {}),
       };
+      if (c.notice) ctx.log(`note: ${c.notice}`);
       if (ctx.json) printJson(out);
       else {
         if (!live) console.log(c.text);

@@ -219,6 +219,22 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
         description: "request time limit in seconds, queue wait included (default 120)",
       },
       concurrency: { type: "number", description: "generations running at once (default 4)" },
+      "header-timeout": {
+        type: "number",
+        description: "seconds a client has to send a request head (default 10)",
+      },
+      "body-timeout": {
+        type: "number",
+        description: "seconds a client has to send the declared body after the head (default 30)",
+      },
+      "idle-timeout": {
+        type: "number",
+        description: "seconds a new connection may stay silent (default 10)",
+      },
+      "max-connections": {
+        type: "number",
+        description: "open client connections at once (default 4096, fewer under a low ulimit -n)",
+      },
       queue: {
         type: "number",
         description: "waiting requests before new ones get 429 (default 64)",
@@ -274,6 +290,20 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
         requestTimeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
         maxConcurrent: positiveInt(f, "concurrency"),
         maxQueue: positiveInt(f, "queue"),
+      };
+      const seconds = (name: string): number | undefined => {
+        const v = f[name];
+        if (v === undefined) return undefined;
+        if (typeof v !== "number" || !(v > 0) || v > 86_400) {
+          throw new UsageError(`serve: --${name} is ${v}; pass seconds > 0 (at most 86400)`);
+        }
+        return Math.round(v * 1000);
+      };
+      const connections = {
+        headerTimeoutMs: seconds("header-timeout"),
+        bodyTimeoutMs: seconds("body-timeout"),
+        idleTimeoutMs: seconds("idle-timeout"),
+        maxConnections: positiveInt(f, "max-connections"),
       };
       const host = String(f.host);
       const loopback = ["127.0.0.1", "localhost", "::1"].includes(host);
@@ -376,6 +406,7 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
             resolve(d)
           ),
           limits,
+          connections,
         });
       } catch (error) {
         if (error instanceof Deno.errors.AddrInUse) {
