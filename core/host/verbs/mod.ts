@@ -17,6 +17,7 @@ import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
 import { benchVerb } from "./bench.ts";
 import { trainVerb } from "./train.ts";
+import { humanEvalVerb } from "./human_eval.ts";
 
 /** Every host verb. */
 export const HOST_VERBS: HostVerb[] = [
@@ -32,5 +33,6 @@ export const HOST_VERBS: HostVerb[] = [
     backend: (persona, ctx, resources) => personaBackend(resources, ctx.registry)(persona),
   }),
   benchVerb,
+  humanEvalVerb,
   setupCudaVerb,
 ];
