@@ -17,6 +17,7 @@ import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
 import { benchVerb } from "./bench.ts";
 import { trainVerb } from "./train.ts";
+import { dataVerb } from "./data.ts";
 
 /** Every host verb. */
 export const HOST_VERBS: HostVerb[] = [
@@ -25,6 +26,7 @@ export const HOST_VERBS: HostVerb[] = [
   modelVerb,
   generateVerb,
   trainVerb,
+  dataVerb,
   createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
   mergeVerb,
   submitVerb,

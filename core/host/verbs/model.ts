@@ -40,7 +40,7 @@ export const modelNewVerb: HostVerb = {
     "kv-heads": sizeFlag("key/value heads (preset default)"),
     "vocab-size": sizeFlag("vocabulary size including 8 special slots (default 1024)"),
     "max-position-embeddings": sizeFlag(
-      "longest sequence the model takes (default 512); raise it to train on long released " +
+      "longest sequence the model takes (default 8192); raise it to train on long released " +
         "dialogues, e.g. 2048 for HIS",
     ),
     dtype: { type: "string", description: "weights dtype", choices: ["F32", "F16", "BF16"] },
