@@ -36,9 +36,10 @@ import {
 import type { SelectedToken } from "./sampling.ts";
 import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
 import { loadWeights } from "./weights.ts";
+import { PrefixCache } from "./prefix_cache.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
-const GRAPH_FORMAT = 2;
+const GRAPH_FORMAT = 3;
 
 /** Options of {@link Engine.load}. */
 export interface EngineOptions {
@@ -60,6 +61,13 @@ export interface EngineOptions {
   onProgress?: (step: string) => void;
   /** Endpoint, token, revision and cache of hub downloads (hub ids only). */
   hub?: HubOptions;
+  /**
+   * Bytes of saved prompt prefixes (keys and values) kept for reuse, e.g. a persona's system
+   * prompt and card across the turns of a simulation; 0 turns reuse off. Default 256 MiB.
+   */
+  prefixCacheBytes?: number;
+  /** Prompt tokens per prefill call (bounds prefill scratch memory); default 256. */
+  prefillChunk?: number;
 }
 
 /** What can be generated from: text prompt(s), chat conversation(s), or token ids. */
@@ -146,6 +154,9 @@ export class Engine {
   readonly graphPath: string;
   /** Whether the graph takes steering inputs. */
   readonly steering: boolean;
+  /** Saved prompt prefixes this engine reuses (undefined when reuse is off). */
+  readonly prefixCache: PrefixCache | undefined;
+  #prefillChunk: number | undefined;
 
   private constructor(init: {
     session: OrtSession;
@@ -155,7 +166,11 @@ export class Engine {
     graphPath: string;
     steering: boolean;
     adapters: Adapter[];
+    prefixCache?: PrefixCache;
+    prefillChunk?: number;
   }) {
+    this.prefixCache = init.prefixCache;
+    this.#prefillChunk = init.prefillChunk;
     this.#session = init.session;
     this.modelDir = init.modelDir;
     this.config = init.config;
@@ -235,6 +250,8 @@ export class Engine {
           adapters,
           bakeParameters: true,
           hiddenStates: true,
+          kvCache: "resident",
+          fused: true,
         });
         await Deno.writeTextFile(
           join(tmp, "done.json"),
@@ -254,7 +271,18 @@ export class Engine {
       intraOpThreads: options.threads,
     });
     try {
-      return new Engine({ session, modelDir, config, tokenizer, graphPath, steering, adapters });
+      const bytes = options.prefixCacheBytes ?? 256 * 1024 * 1024;
+      return new Engine({
+        session,
+        modelDir,
+        config,
+        tokenizer,
+        graphPath,
+        steering,
+        adapters,
+        prefixCache: bytes > 0 ? new PrefixCache({ maxBytes: bytes }) : undefined,
+        prefillChunk: options.prefillChunk,
+      });
     } catch (e) {
       await session.release();
       throw e;
@@ -302,7 +330,20 @@ export class Engine {
 
   #runtimeInputs(identities: EngineGenerateOptions["identities"]) {
     // Parameters are baked into the graph: only the adapters' runtime inputs go with each call.
-    if (!this.#adapters.some((a) => a.runtimeInputs)) return undefined;
+    if (!this.#adapters.some((a) => a.runtimeInputs)) {
+      const asked = (identities ?? []).flat();
+      if (asked.length > 0) {
+        // Never ignore identities silently: a model without identity experts cannot apply them.
+        throw withCode(
+          new RangeError(
+            `identities ${JSON.stringify(asked.slice(0, 8))} were asked for, but this model has ` +
+              "no identity experts; drop identities or use a persona with a hirpf adapter",
+          ),
+          "E_USAGE",
+        );
+      }
+      return undefined;
+    }
     const perPrompt = (p: number): string[] => {
       if (!identities || identities.length === 0) return [];
       return typeof identities[0] === "string"
@@ -370,8 +411,17 @@ export class Engine {
   ): AsyncGenerator<EngineEvent, void> {
     const prompts = this.encode(input, options);
     const { identities, chatTemplate: _t, templateVariables: _v, ...gen } = options;
+    const perPrompt = (p: number) =>
+      !identities || identities.length === 0
+        ? []
+        : typeof identities[0] === "string"
+        ? identities
+        : (identities as readonly (readonly string[])[])[p] ?? [];
     const it = generateStream(this.#model, prompts, {
+      prefillChunk: this.#prefillChunk,
+      prefixCache: this.prefixCache,
       ...gen,
+      prefixCondition: (p) => JSON.stringify(perPrompt(p)),
       runtimeInputs: this.#runtimeInputs(identities),
     });
     for (;;) {
@@ -532,6 +582,8 @@ export async function graphKey(
     files,
     steering: options.steering,
     bakedParameters: true,
+    kvCache: "resident",
+    fused: true,
     adapters,
   }));
   return h.digest("hex").slice(0, 24);

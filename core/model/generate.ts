@@ -11,6 +11,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { ResidualEdit } from "../contracts/steerer.ts";
 import type { FinishReason } from "../contracts/chat_model.ts";
 import { withCode } from "../errors.ts";
@@ -27,6 +28,8 @@ import {
   steeringFeeds,
 } from "../runtime/decoder_io.ts";
 import { tensor, type WireTensor } from "../runtime/tensor.ts";
+import type { KvAction, KvCall } from "../runtime/kv_store.ts";
+import type { PrefixCache } from "./prefix_cache.ts";
 import {
   type SamplingOptions,
   type SelectedToken,
@@ -42,7 +45,10 @@ export interface DecoderSession {
   run(
     feeds: Record<string, WireTensor>,
     outputNames?: readonly string[],
+    options?: { kv?: KvCall },
   ): Promise<Record<string, WireTensor>>;
+  /** Resident-cache maintenance (needed by graphs built with `kvCache: "resident"`). */
+  kv?(action: KvAction): Promise<unknown>;
 }
 
 /** A decoder ready to generate: its session, sizes and token facts. */
@@ -87,6 +93,20 @@ export interface GenerateOptions extends SamplingOptions {
   runtimeInputs?: (promptOfRow: readonly number[]) => Record<string, WireTensor>;
   /** Cancels the generation; the stream then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Prompt tokens per prefill call of a resident-cache graph (default 256): scratch memory is
+   * bounded by the chunk, not the prompt.
+   */
+  prefillChunk?: number;
+  /** Resident cache capacity grows in blocks of this many positions (default 256). */
+  cacheBlock?: number;
+  /** Saved prompt prefixes to reuse and extend (resident-cache graphs on an OrtSession). */
+  prefixCache?: PrefixCache;
+  /**
+   * What else conditions a prompt's keys and values besides its tokens and edits (for example
+   * its identities), by prompt index; prefixes are reused only under the same condition.
+   */
+  prefixCondition?: (prompt: number) => string;
 }
 
 /** One streamed step of one completion. */
@@ -142,6 +162,8 @@ export interface GenerationStats {
   decodeTokensPerSecond: number;
   /** Calls to the session. */
   calls: number;
+  /** Prompt tokens whose keys and values came from the prefix cache instead of a prefill. */
+  reusedPromptTokens: number;
 }
 
 /** Everything a generation produced. */
@@ -269,9 +291,12 @@ export async function* generateStream(
   const { session, shape } = model;
   const steering = hasSteeringInputs(session.inputNames);
   const keepInput = session.inputNames.includes("num_logits_to_keep");
+  const resident = session.outputNames.includes("kv_new.0.key");
   const outputs = ["logits"];
-  for (let i = 0; i < shape.numLayers; i++) {
-    outputs.push(presentName(i, "key"), presentName(i, "value"));
+  if (!resident) {
+    for (let i = 0; i < shape.numLayers; i++) {
+      outputs.push(presentName(i, "key"), presentName(i, "value"));
+    }
   }
 
   const all: Row[] = [];
@@ -299,65 +324,17 @@ export async function* generateStream(
     prefillTokensPerSecond: 0,
     decodeTokensPerSecond: 0,
     calls: 0,
+    reusedPromptTokens: 0,
   };
 
   let active = all.slice();
-  let past: Record<string, WireTensor> = emptyPast(shape, active.length);
-  let phase: CallPhase = "prefill";
   let decodeTokens = 0;
 
-  while (active.length > 0) {
-    signal?.throwIfAborted();
-    const B = active.length;
-    let S: number;
-    const ids: bigint[] = [];
-    if (phase === "prefill") {
-      S = Math.max(...active.map((r) => r.sequence.length));
-      for (const r of active) {
-        const pad = S - r.sequence.length;
-        r.mask = [...new Array(pad).fill(0), ...new Array(r.sequence.length).fill(1)];
-        for (let i = 0; i < pad; i++) ids.push(BigInt(model.padTokenId));
-        for (const t of r.sequence) ids.push(BigInt(t));
-      }
-    } else {
-      S = 1;
-      for (const r of active) {
-        r.mask.push(1);
-        ids.push(BigInt(r.sequence[r.sequence.length - 1]));
-      }
-    }
-    const T = active[0].mask.length;
-    const mask = new BigInt64Array(B * T);
-    active.forEach((r, b) => r.mask.forEach((m, t) => mask[b * T + t] = BigInt(m)));
-    const feeds: Record<string, WireTensor> = {
-      input_ids: tensor("int64", [B, S], BigInt64Array.from(ids)),
-      attention_mask: tensor("int64", [B, T], mask),
-      position_ids: tensor("int64", [B, S], positionIds(mask, B, T, S)),
-      ...past,
-    };
-    if (keepInput) feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([1n]));
-    if (steering) {
-      const valid = new Uint8Array(B * S);
-      active.forEach((r, b) => {
-        for (let s = 0; s < S; s++) valid[b * S + s] = r.mask[T - S + s];
-      });
-      Object.assign(feeds, steeringFeeds(shape, edits, { batch: B, seq: S, phase, valid }));
-    }
-    if (options.runtimeInputs) {
-      Object.assign(
-        feeds,
-        options.runtimeInputs(active.map((r) => r.prompt)),
-      );
-    }
-
-    const t0 = performance.now();
-    const out = await session.run(feeds, outputs);
-    stats.calls++;
-    const logits = out.logits;
+  /** Samples one token per active row from `[B, L, V]` logits (last position) and emits events. */
+  const sampleStep = (logits: WireTensor): GenerationEvent[] => {
     const V = logits.dims[logits.dims.length - 1];
     const L = logits.dims.length === 3 ? logits.dims[1] : 1;
     const data = logits.data as Float32Array;
-
     const events: GenerationEvent[] = [];
     active.forEach((r, b) => {
       const row = data.subarray((b * L + L - 1) * V, (b * L + L) * V);
@@ -411,12 +388,6 @@ export async function* generateStream(
           `max_position_embeddings = ${model.maxPositions} tokens`;
       }
     });
-    const ms = performance.now() - t0;
-    if (phase === "prefill") stats.prefillMs += ms;
-    else {
-      stats.decodeMs += ms;
-      decodeTokens += B;
-    }
     for (const r of active) {
       if (!r.finish) continue;
       let tail = "";
@@ -442,18 +413,225 @@ export async function* generateStream(
         ...(r.notice ? { notice: r.notice } : {}),
       });
     }
-    for (const e of events) yield e;
+    return events;
+  };
 
-    const keep = active.map((r, b) => r.finish ? -1 : b).filter((b) => b >= 0);
-    past = {};
-    for (let i = 0; i < shape.numLayers; i++) {
-      for (const kind of ["key", "value"] as const) {
-        const present = out[presentName(i, kind)];
-        past[pastName(i, kind)] = keep.length === B ? present : selectRows(present, keep);
-      }
+  const extraFeeds = (
+    feeds: Record<string, WireTensor>,
+    B: number,
+    S: number,
+    phase: CallPhase,
+    valid: Uint8Array,
+    final = true,
+  ) => {
+    if (keepInput) feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([1n]));
+    if (steering) {
+      Object.assign(feeds, steeringFeeds(shape, edits, { batch: B, seq: S, phase, valid, final }));
     }
-    active = keep.map((b) => active[b]);
-    phase = "decode";
+    if (options.runtimeInputs) {
+      Object.assign(feeds, options.runtimeInputs(active.map((r) => r.prompt)));
+    }
+  };
+
+  if (resident) {
+    // The cache stays on the session's worker: each call feeds it in place and appends the new
+    // rows; the prompt is prefilled in chunks, after any prefix restored from the prefix cache.
+    if (!session.kv) {
+      throw usage(new TypeError("a resident-cache graph needs a session with kv() (OrtSession)"));
+    }
+    const kvOf = session.kv.bind(session);
+    const kvShape = {
+      numLayers: shape.numLayers,
+      numKvHeads: shape.numKvHeads,
+      headDim: shape.headDim,
+    };
+    const id = nextKvId++;
+    const block = options.cacheBlock ?? 256;
+    const chunk = options.prefillChunk ?? 256;
+    if (!Number.isInteger(chunk) || chunk < 1 || !Number.isInteger(block) || block < 1) {
+      throw usage(
+        new RangeError(
+          `prefillChunk ${chunk} / cacheBlock ${block}; pass whole numbers >= 1`,
+        ),
+      );
+    }
+    const cached = new Map<Row, number>(active.map((r) => [r, 0]));
+    const capacityFor = (need: number) => Math.max(block, Math.ceil(need / block) * block);
+    const prefix = options.prefixCache;
+    const condition = (r: Row) => prefixCondition(edits, options.prefixCondition?.(r.prompt) ?? "");
+    try {
+      // Prefix reuse: restore what the cache holds before anything is awaited, so a concurrent
+      // generation cannot evict it in between.
+      const restores: Promise<unknown>[] = [];
+      if (prefix) {
+        const hits = active.map((r) => prefix.match(r.sequence, condition(r)));
+        const need = Math.max(0, ...hits.map((h) => h?.length ?? 0));
+        restores.push(kvOf({
+          action: "prepare",
+          id,
+          shape: kvShape,
+          batch: active.length,
+          capacity: capacityFor(need + 1),
+        }));
+        hits.forEach((h, b) => {
+          if (!h) return;
+          restores.push(kvOf({ action: "restore", id, row: b, length: h.length, key: h.key }));
+          cached.set(active[b], h.length);
+          stats.reusedPromptTokens += h.length;
+        });
+      }
+      await Promise.all(restores);
+      const t0 = performance.now();
+      const rest = active.map((r) => r.sequence.slice(cached.get(r)!));
+      const R = Math.max(...rest.map((x) => x.length));
+      let logits: WireTensor | undefined;
+      for (let c0 = 0; c0 < R; c0 += chunk) {
+        signal?.throwIfAborted();
+        const S = Math.min(chunk, R - c0);
+        const B = active.length;
+        const ids = new BigInt64Array(B * S).fill(BigInt(model.padTokenId));
+        const valid = new Uint8Array(B * S);
+        const counts = active.map((_, b) => {
+          const pad = R - rest[b].length;
+          let n = 0;
+          for (let j = 0; j < S; j++) {
+            const k = c0 + j - pad;
+            if (k < 0) continue;
+            ids[b * S + j] = BigInt(rest[b][k]);
+            valid[b * S + j] = 1;
+            n++;
+          }
+          return n;
+        });
+        const C = capacityFor(Math.max(...active.map((r, b) => cached.get(r)! + counts[b])));
+        const feeds = residentFeeds(active.map((r) => cached.get(r)!), C, ids, valid, B, S);
+        extraFeeds(feeds, B, S, "prefill", valid, c0 + S >= R);
+        const appends = active.map((r, b) => ({
+          row: b,
+          from: S - counts[b],
+          count: counts[b],
+          at: cached.get(r)!,
+        })).filter((a) => a.count > 0);
+        const out = await session.run(feeds, ["logits"], {
+          kv: { id, shape: kvShape, batch: B, capacity: C, appends },
+        });
+        stats.calls++;
+        active.forEach((r, b) => cached.set(r, cached.get(r)! + counts[b]));
+        logits = out.logits;
+      }
+      // Save each prompt's prefix (all but its last position, which the next request re-runs).
+      if (prefix) {
+        const saved = new Set<number>();
+        for (let b = 0; b < active.length; b++) {
+          const r = active[b];
+          if (saved.has(r.prompt)) continue;
+          saved.add(r.prompt);
+          const len = r.sequence.length - 1;
+          const bytes = 2 * shape.numLayers * shape.numKvHeads * len * shape.headDim * 4;
+          const toks = r.sequence.slice(0, len);
+          if (!prefix.worthSaving(toks, condition(r), bytes)) continue;
+          const { key, evicted } = prefix.add(toks, condition(r), bytes);
+          await kvOf({ action: "save", id, row: b, length: len, key });
+          for (const k of evicted) await kvOf({ action: "drop", key: k });
+        }
+      }
+      const events = sampleStep(logits!);
+      stats.prefillMs += performance.now() - t0;
+      for (const e of events) yield e;
+      for (;;) {
+        const keep = active.map((r, b) => r.finish ? -1 : b).filter((b) => b >= 0);
+        if (keep.length === 0) break;
+        if (keep.length < active.length) await kvOf({ action: "select", id, rows: keep });
+        active = keep.map((b) => active[b]);
+        signal?.throwIfAborted();
+        const B = active.length;
+        const ids = BigInt64Array.from(active, (r) => BigInt(r.sequence[r.sequence.length - 1]));
+        const valid = new Uint8Array(B).fill(1);
+        const lens = active.map((r) => cached.get(r)!);
+        const C = capacityFor(Math.max(...lens) + 1);
+        const feeds = residentFeeds(lens, C, ids, valid, B, 1);
+        extraFeeds(feeds, B, 1, "decode", valid);
+        const t1 = performance.now();
+        const out = await session.run(feeds, ["logits"], {
+          kv: {
+            id,
+            shape: kvShape,
+            batch: B,
+            capacity: C,
+            appends: lens.map((at, b) => ({ row: b, from: 0, count: 1, at })),
+          },
+        });
+        stats.calls++;
+        active.forEach((r) => cached.set(r, cached.get(r)! + 1));
+        const evs = sampleStep(out.logits);
+        stats.decodeMs += performance.now() - t1;
+        decodeTokens += B;
+        for (const e of evs) yield e;
+      }
+    } finally {
+      await kvOf({ action: "release", id }).catch(() => {});
+    }
+  } else {
+    let past: Record<string, WireTensor> = emptyPast(shape, active.length);
+    let phase: CallPhase = "prefill";
+    while (active.length > 0) {
+      signal?.throwIfAborted();
+      const B = active.length;
+      let S: number;
+      const ids: bigint[] = [];
+      if (phase === "prefill") {
+        S = Math.max(...active.map((r) => r.sequence.length));
+        for (const r of active) {
+          const pad = S - r.sequence.length;
+          r.mask = [...new Array(pad).fill(0), ...new Array(r.sequence.length).fill(1)];
+          for (let i = 0; i < pad; i++) ids.push(BigInt(model.padTokenId));
+          for (const t of r.sequence) ids.push(BigInt(t));
+        }
+      } else {
+        S = 1;
+        for (const r of active) {
+          r.mask.push(1);
+          ids.push(BigInt(r.sequence[r.sequence.length - 1]));
+        }
+      }
+      const T = active[0].mask.length;
+      const mask = new BigInt64Array(B * T);
+      active.forEach((r, b) => r.mask.forEach((m, t) => mask[b * T + t] = BigInt(m)));
+      const feeds: Record<string, WireTensor> = {
+        input_ids: tensor("int64", [B, S], BigInt64Array.from(ids)),
+        attention_mask: tensor("int64", [B, T], mask),
+        position_ids: tensor("int64", [B, S], positionIds(mask, B, T, S)),
+        ...past,
+      };
+      const valid = new Uint8Array(B * S);
+      active.forEach((r, b) => {
+        for (let s = 0; s < S; s++) valid[b * S + s] = r.mask[T - S + s];
+      });
+      extraFeeds(feeds, B, S, phase, valid);
+
+      const t0 = performance.now();
+      const out = await session.run(feeds, outputs);
+      stats.calls++;
+      const events = sampleStep(out.logits);
+      const ms = performance.now() - t0;
+      if (phase === "prefill") stats.prefillMs += ms;
+      else {
+        stats.decodeMs += ms;
+        decodeTokens += B;
+      }
+      for (const e of events) yield e;
+
+      const keep = active.map((r, b) => r.finish ? -1 : b).filter((b) => b >= 0);
+      past = {};
+      for (let i = 0; i < shape.numLayers; i++) {
+        for (const kind of ["key", "value"] as const) {
+          const present = out[presentName(i, kind)];
+          past[pastName(i, kind)] = keep.length === B ? present : selectRows(present, keep);
+        }
+      }
+      active = keep.map((b) => active[b]);
+      phase = "decode";
+    }
   }
   stats.prefillTokensPerSecond = stats.prefillMs > 0
     ? stats.promptTokens * n / (stats.prefillMs / 1000)
@@ -472,6 +650,55 @@ export async function* generateStream(
       ...(r.notice ? { notice: r.notice } : {}),
     })),
   };
+}
+
+let nextKvId = 1;
+
+/**
+ * Feeds of one resident-cache call: row b holds `lengths[b]` cached positions in a cache of
+ * `capacity`; the call's S new columns (`valid` marks real tokens, padding sits at the front)
+ * follow them at positions `lengths[b]...`.
+ */
+function residentFeeds(
+  lengths: readonly number[],
+  capacity: number,
+  ids: BigInt64Array,
+  valid: Uint8Array,
+  B: number,
+  S: number,
+): Record<string, WireTensor> {
+  const T = capacity + S;
+  const mask = new BigInt64Array(B * T);
+  const pos = new BigInt64Array(B * S).fill(1n);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < lengths[b]; j++) mask[b * T + j] = 1n;
+    let p = lengths[b];
+    for (let s = 0; s < S; s++) {
+      if (!valid[b * S + s]) continue;
+      mask[b * T + capacity + s] = 1n;
+      pos[b * S + s] = BigInt(p++);
+    }
+  }
+  return {
+    input_ids: tensor("int64", [B, S], ids),
+    attention_mask: tensor("int64", [B, T], mask),
+    position_ids: tensor("int64", [B, S], pos),
+  };
+}
+
+/**
+ * The part of a prefix-cache condition that edits contribute: edits acting on prompt positions
+ * (`all`, `prompt`) change the cached keys and values; `response` edits act only on the last
+ * prompt position, which is never reused.
+ */
+function prefixCondition(edits: readonly ResidualEdit[], extra: string): string {
+  const parts = edits.filter((e) => e.positions !== "response").map((e) => {
+    const v = e.vector;
+    const h = createHash("sha256").update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
+      .digest("hex");
+    return `${e.block}:${e.type}:${e.coefficient}:${e.positions}:${h}`;
+  });
+  return JSON.stringify([parts, extra]);
 }
 
 /** Keeps batch rows `rows` (in order) of a `[B, ...]` tensor. */

@@ -187,7 +187,8 @@ export const BookPlotSchema = z.object({
   text: z.string().default(""),
   summary: z.string().default(""),
   prominence: z.number().optional(),
-  chapter: z.string().default(""),
+  // Released books (e.g. Othello) carry `"chapter": null`; it reads as "".
+  chapter: z.string().nullable().default("").transform((v) => v ?? ""),
   state: z.string().default("finished"),
   i_chunk: z.number().int().optional(),
   key_characters: z.array(PlotCharacterInput).default([]),

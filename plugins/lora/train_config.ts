@@ -62,6 +62,11 @@ export const LoraTrainConfigSchema = LoraConfigSchema.extend({
   gradient_accumulation_steps: z.number().int().min(1).default(1),
   /** Longest conversation in tokens; default the model's max_position_embeddings (≤ 2048). */
   max_length: z.number().int().min(2).optional(),
+  /**
+   * Keep the last max_length tokens of a longer conversation (HF `truncation_side="left"`: the
+   * final reply stays) instead of rejecting it; each cut is counted in the `truncated` metric.
+   */
+  truncate: z.boolean().default(false),
   weight_decay: z.number().min(0).default(0),
   adam_beta1: z.number().min(0).lt(1).default(0.9),
   adam_beta2: z.number().min(0).lt(1).default(0.999),
@@ -86,6 +91,12 @@ export const LoraTrainConfigSchema = LoraConfigSchema.extend({
   skip_invalid: z.boolean().default(false),
   /** Length bucketing of micro-batches. */
   group_by_length: z.boolean().default(true),
+  /**
+   * Start from this PEFT LoRA directory's values (sequential finetuning: train trait A, then
+   * continue on trait B); its r, alpha and target modules are used. A resumable checkpoint in the
+   * output directory still wins.
+   */
+  init_from: z.string().min(1).optional(),
   /** Residual edits during training (preventative steering, ablation). */
   steering: z.array(TrainSteeringSchema).default([]),
   /** onnxruntime intra-op threads (default: one per core). */

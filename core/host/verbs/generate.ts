@@ -7,7 +7,7 @@
 
 import { PersonaSchema } from "../../contracts/persona.ts";
 import type { ChatMessage } from "../../contracts/chat_model.ts";
-import { withCode } from "../../errors.ts";
+import { UsageError, withCode } from "../../errors.ts";
 import { Engine, type EngineGenerateOptions } from "../../model/engine.ts";
 import { type Provider, PROVIDERS } from "../../runtime/providers.ts";
 import { printJson } from "../verb.ts";
@@ -34,6 +34,29 @@ async function readPersona(path: string) {
     );
   }
   return parsed.data;
+}
+
+/**
+ * Checks the numeric options before any model loads or graph is exported, so a typo costs
+ * nothing (exit 2 with `E_USAGE`).
+ */
+function checkOptions(f: Record<string, unknown>): void {
+  const rules: [string, (v: number) => boolean, string][] = [
+    ["max-tokens", (v) => Number.isInteger(v) && v >= 1, "a whole number >= 1"],
+    ["temperature", (v) => Number.isFinite(v) && v >= 0, "a number >= 0"],
+    ["top-p", (v) => v > 0 && v <= 1, "a number in (0, 1]"],
+    ["top-k", (v) => Number.isInteger(v) && v >= 0, "a whole number >= 0"],
+    ["repetition-penalty", (v) => Number.isFinite(v) && v > 0, "a number > 0"],
+    ["seed", (v) => Number.isInteger(v) && v >= 0, "a whole number >= 0"],
+    ["threads", (v) => Number.isInteger(v) && v >= 1, "a whole number >= 1"],
+  ];
+  for (const [name, ok, what] of rules) {
+    const v = f[name];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !ok(v)) {
+      throw new UsageError(`generate: --${name} is ${v}; pass ${what}`);
+    }
+  }
 }
 
 /** The `generate` verb. */
@@ -64,6 +87,7 @@ export const generateVerb: HostVerb = {
   },
   async run(args, ctx) {
     const f = args.flags;
+    checkOptions(f);
     const persona = typeof f.persona === "string" ? await readPersona(f.persona) : undefined;
     const engine = await Engine.load(f.model as string, {
       provider: f.provider as Provider,
@@ -87,6 +111,25 @@ export const generateVerb: HostVerb = {
       };
       if (persona?.identities.length) options.identities = persona.identities;
       const input = f.raw ? f.prompt as string : messages;
+      // Never run past the model's positions silently: refuse a prompt that fills them, and say
+      // so when the budget would.
+      const window = engine.config.maxPositionEmbeddings;
+      const promptTokens = engine.encode(input)[0].length;
+      if (promptTokens >= window) {
+        throw new UsageError(
+          `generate: the prompt takes ${promptTokens} tokens, and this model's context is ${window}; ` +
+            "shorten the prompt",
+        );
+      }
+      if (promptTokens + options.maxNewTokens! > window) {
+        ctx.log(
+          `generate: warning: ${promptTokens} prompt tokens + --max-tokens ${options.maxNewTokens} ` +
+            `pass the model's context of ${window}; generation stops at ${
+              window - promptTokens
+            } new tokens`,
+        );
+        options.maxNewTokens = window - promptTokens;
+      }
       const live = !ctx.json && Deno.stdout.isTerminal();
       const encoder = new TextEncoder();
       let result;

@@ -18,6 +18,7 @@ import { startVerb } from "./start.ts";
 import { benchVerb } from "./bench.ts";
 import { trainVerb } from "./train.ts";
 import { dataVerb } from "./data.ts";
+import { humanEvalVerb } from "./human_eval.ts";
 
 /** Every host verb. */
 export const HOST_VERBS: HostVerb[] = [
@@ -34,5 +35,6 @@ export const HOST_VERBS: HostVerb[] = [
     backend: (persona, ctx, resources) => personaBackend(resources, ctx.registry)(persona),
   }),
   benchVerb,
+  humanEvalVerb,
   setupCudaVerb,
 ];

@@ -313,6 +313,24 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
             "--api-key-file <file> (or DRAMATIS_API_KEY), or --no-auth to serve open on purpose",
         );
       }
+      // A taken port fails now, before the model loads (which can take minutes).
+      if (port !== 0) {
+        try {
+          Deno.listen({ hostname: host, port }).close();
+        } catch (error) {
+          if (error instanceof Deno.errors.AddrInUse) {
+            throw new UsageError(
+              `serve: port ${port} on ${host} is in use by another program; pass another --port ` +
+                "(0 picks a free one)",
+              "E_ADDR_IN_USE",
+            );
+          }
+          throw new UsageError(
+            `serve: cannot listen on ${host}:${port} (${(error as Error).message})`,
+            "E_USAGE",
+          );
+        }
+      }
       const vectors = dirs.vectors
         ? new ResourceDir(dirs.vectors, {
           kind: "steering vector",
@@ -335,7 +353,7 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
         if (!vectors) {
           throw resourcesDisabled("steering and projections", param, "--vectors");
         }
-        return vectors.resolve(id);
+        return vectors.resolve(id, param);
       };
       const resources: ServeResources = vectors ? vectorsFrom(locateVector("steering")) : {};
       const store = personasDir ? new PersonaStore(personasDir) : undefined;

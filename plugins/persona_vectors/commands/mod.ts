@@ -9,6 +9,7 @@ import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { combineCommand } from "./combine.ts";
 import { cosineCommand } from "./cosine.ts";
 import { extractCommand } from "./extract.ts";
+import { finetuneCommand } from "./finetune.ts";
 import { generateTraitCommand } from "./generate_trait.ts";
 import { interferenceCommand } from "./interference.ts";
 import { judgeCommand } from "./judge.ts";
@@ -27,6 +28,7 @@ export const PERSONA_VECTORS_COMMANDS: PluginCommand[] = [
   steerCommand,
   projectCommand,
   trainPreventativeCommand,
+  finetuneCommand,
   sweepCommand,
   cosineCommand,
   interferenceCommand,

@@ -108,6 +108,13 @@ export const projectCommand: PluginCommand = {
     const tag = basename(modelDir) +
       (str(args, "adapter") ? `+${basename(str(args, "adapter")!)}` : "");
     const report: Record<string, unknown>[] = [];
+    // One metric per row, vector and metric (the experiment's command step records them).
+    const rowMetrics: {
+      name: string;
+      value: number;
+      index: number;
+      tags: Record<string, string>;
+    }[] = [];
     try {
       if (baseDir) base = await openEngine(baseDir, { threads, log: (s) => ctx.log(`base: ${s}`) });
       for (const file of (args.flags.in as string[] | undefined) ?? []) {
@@ -118,12 +125,22 @@ export const projectCommand: PluginCommand = {
           onProgress: progress(ctx, `projecting ${basename(file)}`),
         });
         const means: Record<string, number> = {};
+        const fileTag = basename(file, extname(file));
+        const polarity = /_pos$/.test(fileTag) ? "pos" : /_neg$/.test(fileTag) ? "neg" : undefined;
         rows.forEach((r, i) => {
           r.extra ??= {};
           for (const [name, m] of Object.entries(per[i])) {
             for (const k of metrics) {
               const col = projectionColumnName(tag, name, k, layer);
               r.extra[col] = m ? m[k] : null;
+              if (m && Number.isFinite(m[k])) {
+                rowMetrics.push({
+                  name: k,
+                  value: m[k],
+                  index: rowMetrics.length,
+                  tags: { file: fileTag, vector: name, ...(polarity ? { polarity } : {}) },
+                });
+              }
             }
           }
         });
@@ -178,7 +195,7 @@ export const projectCommand: PluginCommand = {
     const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "—");
     emit(
       ctx,
-      { layer, files: report },
+      { layer, files: report, metrics: rowMetrics },
       report.flatMap((r) => [
         `${r.out} (${r.rows} rows):`,
         ...Object.entries(r.means as Record<string, number>).map(([k, v]) =>
