@@ -43,7 +43,7 @@ export const modelNewVerb: HostVerb = {
     "kv-heads": sizeFlag("key/value heads (preset default)"),
     "vocab-size": sizeFlag("vocabulary size including 8 special slots (default 1024)"),
     "max-position-embeddings": sizeFlag(
-      "longest sequence the model takes (default 8192; generation and training stop there)",
+      "longest sequence the model takes (default 4096)",
     ),
     dtype: { type: "string", description: "weights dtype", choices: ["F32", "F16", "BF16"] },
   },
