@@ -21,7 +21,7 @@ import { sweepLinesSpec } from "./sweep_lines.ts";
 /** A chart of the report. */
 export interface ChartSpec {
   /** What the chart shows; the report groups charts by it. */
-  group: "loss" | "series" | "sweep" | "identity" | "distribution";
+  group: "loss" | "series" | "sweep" | "identity" | "distribution" | "finding";
   title: string;
   caption: string;
   spec: VegaLiteSpec;

@@ -1,5 +1,6 @@
 /**
- * Reads a run directory's store and writes its `report.html`.
+ * Reads a run directory's store and writes its `report.html` and `findings.json` (the measured
+ * effects, see `findings.ts`).
  *
  * @module
  */
@@ -7,7 +8,9 @@
 import { join, resolve } from "node:path";
 import { RunStore } from "../experiment/run_store.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import type { ReportSpec } from "../experiment/experiment_schema.ts";
 import type { ChartSpec } from "./chart_specs.ts";
+import { findingSections, measureFindings, type RunFindings } from "./findings.ts";
 import { renderReport, type ReportData } from "./report_html.ts";
 
 /**
@@ -20,7 +23,10 @@ import { renderReport, type ReportData } from "./report_html.ts";
  * console.log(data.steps.length, data.metrics.length);
  * ```
  */
-export async function loadReportData(runDir: string, samples = 3): Promise<ReportData> {
+export async function loadReportData(
+  runDir: string,
+  samples = 3,
+): Promise<ReportData & { measured: RunFindings }> {
   const dir = resolve(runDir);
   const store = await RunStore.open(dir);
   try {
@@ -43,6 +49,9 @@ export async function loadReportData(runDir: string, samples = 3): Promise<Repor
       if (s.status === "done") sample[s.id] = (await store.readOutput(s.id)).slice(0, samples);
     }
     const merged = config?.merged_from as { dir: string }[] | undefined;
+    const metrics = steps.filter((s) => s.status === "done").flatMap((s) => store.metrics(s.id));
+    const experiment = (config?.experiment ?? config) as { report?: ReportSpec } | undefined;
+    const measured = measureFindings(metrics, experiment?.report);
     return {
       name: store.meta("name") ?? String(config?.name ?? "run"),
       runDir: dir,
@@ -50,8 +59,10 @@ export async function loadReportData(runDir: string, samples = 3): Promise<Repor
       configHash: store.meta("config_hash") ?? "",
       mergedFrom: merged?.map((m) => m.dir),
       steps,
-      metrics: steps.filter((s) => s.status === "done").flatMap((s) => store.metrics(s.id)),
+      metrics,
       samples: sample,
+      measured,
+      findings: findingSections(measured, metrics),
     };
   } finally {
     store.close();
@@ -70,7 +81,8 @@ export async function loadReportData(runDir: string, samples = 3): Promise<Repor
  */
 export async function writeReport(runDir: string): Promise<string> {
   const rendered: { chart: ChartSpec; svg: string }[] = [];
-  const html = await renderReport(await loadReportData(runDir), rendered);
+  const data = await loadReportData(runDir);
+  const html = await renderReport(data, rendered);
   // Every chart of the report is also a standalone SVG file in the run folder.
   const chartsDir = join(resolve(runDir), "charts");
   const used = new Set<string>();
@@ -82,6 +94,10 @@ export async function writeReport(runDir: string): Promise<string> {
     await writeFileAtomic(join(chartsDir, `${name}.svg`), svg);
   }
   const path = join(resolve(runDir), "report.html");
+  await writeFileAtomic(
+    join(resolve(runDir), "findings.json"),
+    JSON.stringify(data.measured, null, 1) + "\n",
+  );
   await writeFileAtomic(path, html);
   return path;
 }
