@@ -79,6 +79,8 @@ export interface DoseCurve {
 export interface ProjectionGap {
   step: string;
   metric: string;
+  /** The vector's name (the `vector` tag), when the metrics name one. */
+  vector?: string;
   pos: Interval;
   neg: Interval;
   gap: Interval;
@@ -238,14 +240,16 @@ function bestCurves(curves: DoseCurve[]): DoseCurve[] {
 function projectionGaps(metrics: MetricRecord[]): ProjectionGap[] {
   const tagged = metrics.filter((m) => m.tags?.polarity === "pos" || m.tags?.polarity === "neg");
   const out: ProjectionGap[] = [];
-  for (const [key, ms] of group(tagged, (m) => `${m.step}\u0000${m.name}`)) {
-    const [step, metric] = key.split("\u0000");
+  const keyOf = (m: MetricRecord) => `${m.step}\u0000${m.name}\u0000${m.tags?.vector ?? ""}`;
+  for (const [key, ms] of group(tagged, keyOf)) {
+    const [step, metric, vector] = key.split("\u0000");
     const pos = ms.filter((m) => m.tags!.polarity === "pos").map((m) => m.value);
     const neg = ms.filter((m) => m.tags!.polarity === "neg").map((m) => m.value);
     if (!pos.length || !neg.length) continue;
     out.push({
       step,
       metric,
+      ...(vector ? { vector } : {}),
       pos: bootstrap(pos),
       neg: bootstrap(neg),
       gap: bootstrapDifference(pos, neg),
@@ -536,7 +540,7 @@ function projectionSection(gaps: ProjectionGap[], metrics: MetricRecord[]): Find
   if (!gaps.length) return undefined;
   const charts = gaps.map((g) => {
     const values = metrics.filter((m) =>
-      m.step === g.step && m.name === g.metric &&
+      m.step === g.step && m.name === g.metric && (m.tags?.vector ?? "") === (g.vector ?? "") &&
       (m.tags?.polarity === "pos" || m.tags?.polarity === "neg")
     ).map((m) => ({
       value: m.value,
@@ -562,7 +566,8 @@ function projectionSection(gaps: ProjectionGap[], metrics: MetricRecord[]): Find
     };
   });
   const paragraph = gaps.map((g) =>
-    `Projected on the persona vector (${g.metric}), positive rollouts average ${f2(g.pos.value)} ` +
+    `Projected on the persona vector${g.vector ? ` ${g.vector}` : ""} (${g.metric}), positive ` +
+    `rollouts average ${f2(g.pos.value)} ` +
     `and negative ones ${f2(g.neg.value)}: a gap of ${iv(g.gap)} (95% bootstrap interval), which ` +
     (g.gap.lo > 0 || g.gap.hi < 0
       ? `excludes 0 — the vector separates replies with and without the trait, so it can monitor it.`

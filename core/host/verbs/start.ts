@@ -45,7 +45,7 @@ const TINY_SIZE = {
   numHeads: 4,
   numKvHeads: 2,
   vocabSize: 1536,
-  maxPositionEmbeddings: 512,
+  maxPositionEmbeddings: 1024,
 } as const;
 
 /** Whether a complete tiny base is there (every file, not only the weights). */
