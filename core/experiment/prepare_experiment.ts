@@ -61,6 +61,11 @@ export interface PrepareOptions {
   executors?: ExecutorTable;
   /** Parsed options that replace the file's (the CLI's `--plugin-options`). */
   pluginOptionOverrides?: Map<string, unknown>;
+  /**
+   * Check that local model folders exist (default true). Off only where the file is validated
+   * for its shape before its models are made, as the example tests do.
+   */
+  checkModelPaths?: boolean;
 }
 
 function pickRole(
@@ -217,6 +222,7 @@ export async function prepareExperiment(
     }
   };
   for (const [id, spec] of Object.entries(experiment.models)) {
+    if (options.checkModelPaths === false) break;
     if (spec.kind === "local") await checkModelPath(spec.path, ["models", id, "path"]);
     if (spec.kind === "persona" && personas[spec.persona]) {
       await checkModelPath(personas[spec.persona].model, ["personas", spec.persona, "model"]);
