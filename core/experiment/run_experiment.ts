@@ -30,12 +30,18 @@ import type {
 } from "./step_executor.ts";
 import { expandTemplates } from "./templates.ts";
 import type { Persona } from "../contracts/persona.ts";
+import type { ModelHub } from "../services/model_hub.ts";
 
 /** Options of {@link runExperiment}. */
 export interface RunExperimentOptions {
   registry: PluginRegistry;
   /** Builds ChatModels for the experiment's `models` (the host provides it). */
   modelFactory?: ChatModelFactory;
+  /**
+   * The model hub plugin commands get in their context (the host passes its own, configured
+   * with `--provider` / `--threads`); default the registry's (`registry.services.models`).
+   */
+  models?: ModelHub;
   /** Run directory; default `runs/<experiment name>` under the working directory. */
   out?: string;
   shard?: Shard;
@@ -205,6 +211,7 @@ export async function runExperiment(
     const resolved = resolvePaths({ ...experiment, models: expanded.models }, baseDir);
     const personas = resolvePersonaPaths(expanded.personas, baseDir);
     const pool = new ModelPool(options.modelFactory, resolved.models, personas, baseDir);
+    const hub = options.models ?? options.registry.services.models;
     const ran = new Set<string>();
     const outcomes: StepOutcome[] = [];
     for (const step of prepared.steps) {
@@ -245,6 +252,7 @@ export async function runExperiment(
       });
       try {
         const outcome = await runStep(step, prepared, resolved, store, pool, partial, {
+          models: hub,
           shard: options.shard,
           signal,
           log,
@@ -272,6 +280,7 @@ export async function runExperiment(
 }
 
 interface StepRunOptions {
+  models: ModelHub;
   shard?: Shard;
   signal: AbortSignal;
   log: (message: string) => void;
@@ -302,6 +311,7 @@ async function runStep(
     runDir: store.dir,
     artifactsDir: store.artifactsDir(id),
     model: (m) => pool.get(m, o.signal),
+    models: o.models,
     datasetPath: (d) => prepared.datasetPaths[d],
     stepOutputs: (s) => store.readOutput(s),
     seedFor: (index) => itemSeed(prepared.experiment.seed, id, index),

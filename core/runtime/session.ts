@@ -75,6 +75,7 @@ export class OrtSession {
   #info: Info = { inputNames: [], outputNames: [], inputMetadata: [], outputMetadata: [] };
   #closed: string | undefined;
   #provider: Provider;
+  #threads: number | undefined;
   #path: string;
 
   private constructor(path: string, provider: Provider) {
@@ -125,6 +126,7 @@ export class OrtSession {
       ortOptions.optimizedModelFilePath = options.optimizedModelFilePath;
     }
     const session = new OrtSession(modelPath, provider);
+    session.#threads = t;
     try {
       session.#info = await session.#call("create", {
         path: modelPath,
@@ -150,6 +152,11 @@ export class OrtSession {
   /** The execution provider this session runs on. */
   get provider(): Provider {
     return this.#provider;
+  }
+
+  /** The intra-op thread count the session was created with (undefined: onnxruntime's default). */
+  get intraOpThreads(): number | undefined {
+    return this.#threads;
   }
 
   /** Graph input names, in graph order. */

@@ -7,7 +7,7 @@ const DATA = join(ROOT, "data/train/lighthouse_keeper.jsonl");
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "core/host/main.ts"), ...args],
+    args: ["run", "-A", join(ROOT, "main.ts"), ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",

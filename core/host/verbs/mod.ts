@@ -1,5 +1,6 @@
 /**
- * The host verbs of DESIGN §5, in the order `--help` lists them.
+ * The core host verbs of DESIGN §5, in the order `--help` lists them (the repository's `main.ts`
+ * adds `bench`, which lives with the benchmarks).
  *
  * @module
  */
@@ -11,10 +12,8 @@ import { generateVerb } from "./generate.ts";
 import { setupCudaVerb } from "./setup_cuda.ts";
 import { createRunVerb } from "./run.ts";
 import { mergeVerb } from "./merge.ts";
-import { hostModelFactory, personaBackend } from "../model_factory.ts";
 import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
-import { benchVerb } from "./bench.ts";
 import { trainVerb } from "./train.ts";
 
 /** Every host verb. */
@@ -24,9 +23,8 @@ export const HOST_VERBS: HostVerb[] = [
   modelVerb,
   generateVerb,
   trainVerb,
-  createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
+  createRunVerb(),
   mergeVerb,
-  createServeVerb({ backend: (persona, ctx) => personaBackend({}, ctx.registry)(persona) }),
-  benchVerb,
+  createServeVerb(),
   setupCudaVerb,
 ];

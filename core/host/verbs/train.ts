@@ -6,6 +6,8 @@
  * @module
  */
 
+import { callHook, wrapRoles } from "../../plugin/hooks.ts";
+import { pluginContext } from "../../services/plugin_context.ts";
 import type { Plugin } from "../../contracts/plugin.ts";
 import type { Trainer, TrainEvent } from "../../contracts/trainer.ts";
 import { UsageError, withCode } from "../../errors.ts";
@@ -96,7 +98,11 @@ async function chooseTrainer(plugin: Plugin, ctx: HostContext, name?: string): P
   const options = ctx.pluginOptions.has(plugin.name)
     ? ctx.pluginOptions.get(plugin.name)
     : parsePluginOptions(plugin, {});
-  const roles = await plugin.create(options);
+  const context = pluginContext(plugin.name, ctx);
+  const roles = wrapRoles(
+    plugin.name,
+    await callHook(plugin.name, "create", () => plugin.create(options, context)),
+  );
   const trainers = roles.trainers ?? {};
   const keys = Object.keys(trainers);
   const pick = name ?? (keys.length === 1 ? keys[0] : plugin.name);

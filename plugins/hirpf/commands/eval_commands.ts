@@ -139,6 +139,7 @@ function scaleCommand(
         throw usage(`--identities names no trait; pass e.g. --identities EXT_high,AGR_low`);
       }
       const models = new HirpfModels({
+        hub: ctx.models,
         cachePath: str(args, "cache") ?? null,
         threads: args.flags.threads as number | undefined,
       });
@@ -271,6 +272,7 @@ function situationsCommand(defaults: Partial<HirpfOptions>): PluginCommand {
         );
       }
       const models = new HirpfModels({
+        hub: ctx.models,
         cachePath: str(args, "cache") ?? null,
         threads: args.flags.threads as number | undefined,
       });

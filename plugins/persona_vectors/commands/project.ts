@@ -102,14 +102,23 @@ export const projectCommand: PluginCommand = {
     const threads = num(args, "threads");
     const batchSize = num(args, "batch-size") ?? 4;
     const log = (s: string) => ctx.log(`model: ${s}`);
-    const engine = await openEngine(modelDir, { adapter: str(args, "adapter"), threads, log });
+    const engine = await openEngine(ctx.models, modelDir, {
+      adapter: str(args, "adapter"),
+      threads,
+      log,
+    });
     let base: Engine | undefined;
     const baseDir = str(args, "base-model");
     const tag = basename(modelDir) +
       (str(args, "adapter") ? `+${basename(str(args, "adapter")!)}` : "");
     const report: Record<string, unknown>[] = [];
     try {
-      if (baseDir) base = await openEngine(baseDir, { threads, log: (s) => ctx.log(`base: ${s}`) });
+      if (baseDir) {
+        base = await openEngine(ctx.models, baseDir, {
+          threads,
+          log: (s) => ctx.log(`base: ${s}`),
+        });
+      }
       for (const file of (args.flags.in as string[] | undefined) ?? []) {
         const { rows, traitColumn } = await readRows(file);
         const items = rows.map((r) => rowPromptAnswer(engine, r));
