@@ -38,6 +38,9 @@ export const ERROR_CODES = {
   E_DATA: "a dataset record is malformed",
   E_LIMIT: "a request exceeded a configured limit",
   E_BUDGET: "the spend ceiling was reached",
+  E_ADDR_IN_USE: "the address or port to listen on is taken by another program",
+  E_PATH: "a path names the wrong kind of file, or a file that cannot be written there",
+  E_SCHEDULER: "the batch scheduler (sbatch) is missing or refused a job",
 } as const;
 
 /** A stable error code: a key of {@link ERROR_CODES}. */

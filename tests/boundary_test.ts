@@ -47,7 +47,8 @@ export function importsOf(text: string, file: string): string[] {
   return out;
 }
 
-const isTest = (path: string) => /_test\.ts$/.test(path);
+/** Tests and their support folders (`testing/`) may drive the real host end to end. */
+const isTest = (path: string) => /_test\.ts$/.test(path) || /(^|\/)testing\//.test(path);
 const pluginOf = (path: string) => path.match(/^plugins\/([^/]+)\//)?.[1];
 
 /** The rule an import breaks, or null. */

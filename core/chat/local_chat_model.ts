@@ -155,6 +155,16 @@ export class LocalChatModel implements ChatModel {
     };
   }
 
+  /** The model's context window in tokens (`max_position_embeddings`). */
+  contextWindow(): number {
+    return this.engine.config.maxPositionEmbeddings;
+  }
+
+  /** The prompt's token count with the chat template and generation prompt, as generation sees it. */
+  countPromptTokens(messages: ChatRequest["messages"]): number {
+    return this.engine.encode(messages)[0].length;
+  }
+
   /** Answers a chat request with the local engine. */
   async chat(request: ChatRequest): Promise<ChatResponse> {
     this.#refuseUnknownExtensions(request);

@@ -17,6 +17,7 @@ import type { Steerer } from "./steerer.ts";
 import type { Trainer } from "./trainer.ts";
 import type { Engine } from "../model/engine.ts";
 import type { ModelHub } from "../services/model_hub.ts";
+import type { VectorSource } from "../steering/vector_source.ts";
 
 /** The five roles a plugin can provide. */
 export const ROLES = ["adapter", "trainer", "steerer", "simulator", "judge"] as const;
@@ -144,5 +145,9 @@ export interface Plugin<Options = unknown> {
    * Wraps every local ChatModel the model hub builds while this plugin is loaded, to answer a
    * request extension the plugin defines (persona_vectors answers `projections` this way).
    */
-  wrapLocalModel?(model: ChatModel, engine: Engine): ChatModel | Promise<ChatModel>;
+  wrapLocalModel?(
+    model: ChatModel,
+    engine: Engine,
+    services: { vectors: VectorSource },
+  ): ChatModel | Promise<ChatModel>;
 }

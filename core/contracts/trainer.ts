@@ -29,6 +29,11 @@ export interface TrainRequest {
   /** Output directory for checkpoints, metrics and the final adapter. */
   out: string;
   config?: Record<string, unknown>;
+  /**
+   * Fail on data a loader would otherwise skip with a counted warning (e.g. hirpf records whose
+   * labels carry both polarities of a factor). Default false.
+   */
+  strict?: boolean;
   signal?: AbortSignal;
   onEvent?(event: TrainEvent): void;
 }

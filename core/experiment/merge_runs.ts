@@ -8,7 +8,7 @@
  * @module
  */
 
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { withCode } from "../errors.ts";
 import { DEFAULT_EXECUTORS } from "./executors/mod.ts";
 import { readJsonl, RunStore, type StepRow } from "./run_store.ts";
@@ -77,7 +77,33 @@ async function copyTree(
 }
 
 /**
- * Merges shard run directories into `options.out`.
+ * Replaces each folder that is not itself a run directory but holds run directories (the shards
+ * root `runs/<name>.shards` that `run --shard` and `submit` fill) by those run directories.
+ */
+async function expandShardFolders(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of dirs) {
+    if (await exists(join(dir, "index.sqlite"))) {
+      out.push(dir);
+      continue;
+    }
+    let children: string[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        if (e.isDirectory && (await exists(join(dir, e.name, "index.sqlite")))) {
+          children.push(join(dir, e.name));
+        }
+      }
+    } catch { /* not a folder: reported as a missing run directory below */ }
+    children = children.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    out.push(...(children.length ? children : [dir]));
+  }
+  return out;
+}
+
+/**
+ * Merges shard run directories into `options.out`. A folder that holds shard run directories
+ * (such as `runs/<name>.shards`) stands for all of them.
  *
  * @example
  * ```ts
@@ -91,7 +117,7 @@ export async function mergeRuns(dirs: string[], options: MergeOptions): Promise<
   const log = options.log ?? (() => {});
   if (dirs.length === 0) throw configError("merge needs at least one run directory");
   const out = resolve(options.out);
-  const inputs = dirs.map((d) => resolve(d));
+  const inputs = await expandShardFolders(dirs.map((d) => resolve(d)));
   if (inputs.includes(out)) {
     throw configError(`--out ${options.out} is also an input; merge into a new directory`);
   }
@@ -99,7 +125,14 @@ export async function mergeRuns(dirs: string[], options: MergeOptions): Promise<
   try {
     for (const dir of inputs) {
       if (!(await exists(join(dir, "index.sqlite")))) {
-        throw configError(`${dir} is not a run directory (it has no index.sqlite)`);
+        const named = /(\d+)-of-(\d+)$/.exec(basename(dir));
+        throw configError(
+          named
+            ? `shard ${named[1]}/${named[2]} has not run: ${dir} ${
+              (await exists(dir)) ? "has no index.sqlite" : "does not exist"
+            }; run (or resubmit) that shard, then merge`
+            : `${dir} is not a run directory (it has no index.sqlite)`,
+        );
       }
       const store = await RunStore.open(dir);
       const text = store.meta("shard") ?? "";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseExperiment } from "./load_experiment.ts";
 import { mergeRuns } from "./merge_runs.ts";
-import { runExperiment } from "./run_experiment.ts";
+import { defaultRunDir, runExperiment } from "./run_experiment.ts";
 import { readJsonl } from "./run_store.ts";
 import type { OutputRecord } from "./step_executor.ts";
 import {
@@ -130,6 +130,46 @@ Deno.test("mergeRuns() refuses missing shards, other configs and unfinished shar
       runExperiment(load(raw), { ...opts, out: join(dir, "a0"), shard: { index: 1, count: 2 } }),
       /holds shard '0\/2', not '1\/2'/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mergeRuns() takes a shards folder for its shards and names the one that never ran", async () => {
+  resetToy();
+  const dir = await Deno.makeTempDir({ prefix: "exp_merge_root_" });
+  try {
+    const raw = await toyExperiment(dir, 5);
+    const loaded = { experiment: parseExperiment(raw, "t"), raw, source: "t", baseDir: dir };
+    const opts = { registry: toyRegistry(), modelFactory: echoFactory };
+    await runExperiment(loaded, { ...opts, out: join(dir, "full") });
+    // The default folder of a shard (runs/<name>.shards/<i>-of-<n>), here under `dir`.
+    const shardOut = (index: number) => join(dir, defaultRunDir("toy-exp", { index, count: 3 }));
+    const dirs: string[] = [];
+    for (const index of [2, 0]) {
+      const r = await runExperiment(loaded, {
+        ...opts,
+        out: shardOut(index),
+        shard: { index, count: 3 },
+      });
+      dirs.push(r.runDir);
+    }
+    const root = join(dir, "runs", "toy-exp.shards");
+    assert.deepEqual(dirs, [join(root, "2-of-3"), join(root, "0-of-3")]);
+    await assert.rejects(
+      mergeRuns([root], { out: join(dir, "merged") }),
+      /shard\(s\) 1\/3 missing/,
+    );
+    await assert.rejects(
+      mergeRuns([0, 1, 2].map((i) => join(root, `${i}-of-3`)), { out: join(dir, "merged") }),
+      (e: Error & { code?: string }) =>
+        e.code === "E_CONFIG" &&
+        e.message.includes(`shard 1/3 has not run: ${join(root, "1-of-3")} does not exist`),
+    );
+    await runExperiment(loaded, { ...opts, out: shardOut(1), shard: { index: 1, count: 3 } });
+    const r = await mergeRuns([root], { out: join(dir, "merged") });
+    assert.equal(r.shards, 3);
+    assert.deepEqual(await files(join(dir, "merged")), await files(join(dir, "full")));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -20,7 +20,7 @@ import {
   prepareExperiment,
 } from "./prepare_experiment.ts";
 import { RunStore } from "./run_store.ts";
-import { formatShard, inShard, type Shard } from "./shard.ts";
+import { formatShard, inShard, type Shard, shardDirName, shardsRoot } from "./shard.ts";
 import type {
   ExecutorTable,
   MetricRecord,
@@ -42,7 +42,11 @@ export interface RunExperimentOptions {
    * with `--provider` / `--threads`); default the registry's (`registry.services.models`).
    */
   models?: ModelHub;
-  /** Run directory; default `runs/<experiment name>` under the working directory. */
+  /**
+   * Run directory; default `runs/<experiment name>` under the working directory, and for a
+   * shard `runs/<experiment name>.shards/<i>-of-<n>` (one folder per shard, so shards that share
+   * a filesystem never collide).
+   */
   out?: string;
   shard?: Shard;
   /** Rerun every step even when finished with unchanged inputs. */
@@ -145,6 +149,20 @@ function asStepError(error: unknown, step: PreparedStep): Error {
 }
 
 /**
+ * The run directory when none is given, relative to the working directory: `runs/<name>`, and
+ * for a shard `runs/<name>.shards/<i>-of-<n>`, one folder per shard.
+ *
+ * @example
+ * ```ts
+ * import { defaultRunDir } from "./run_experiment.ts";
+ * console.log(defaultRunDir("study", { index: 1, count: 4 })); // runs/study.shards/1-of-4
+ * ```
+ */
+export function defaultRunDir(name: string, shard?: Shard): string {
+  return shard ? join(shardsRoot(join("runs", name)), shardDirName(shard)) : join("runs", name);
+}
+
+/**
  * Prepares (if needed) and runs an experiment.
  *
  * @example
@@ -171,7 +189,7 @@ export async function runExperiment(
   const { experiment, baseDir } = prepared;
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
-  const runDir = resolve(options.out ?? join("runs", experiment.name));
+  const runDir = resolve(options.out ?? defaultRunDir(experiment.name, options.shard));
   const shard = formatShard(options.shard);
   const store = await RunStore.open(runDir, { name: experiment.name, shard });
   try {

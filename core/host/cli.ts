@@ -169,9 +169,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let hub: ModelHub | undefined;
   const controller = new AbortController();
   const onSignal = () => controller.abort(new DOMException("interrupted", "AbortError"));
-  try {
-    Deno.addSignalListener("SIGINT", onSignal);
-  } catch { /* signals unsupported here */ }
+  // SIGTERM (what service managers and `kill` send) drains like Ctrl-C.
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const sig of signals) {
+    try {
+      Deno.addSignalListener(sig, onSignal);
+    } catch { /* signals unsupported here */ }
+  }
   try {
     const { plugins, options: optionFlags, rest } = extractPreFlags(argv);
     const registry = new PluginRegistry();
@@ -218,9 +222,11 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     return reportError(error);
   } finally {
     await hub?.close();
-    try {
-      Deno.removeSignalListener("SIGINT", onSignal);
-    } catch { /* ignore */ }
+    for (const sig of signals) {
+      try {
+        Deno.removeSignalListener(sig, onSignal);
+      } catch { /* ignore */ }
+    }
   }
 }
 

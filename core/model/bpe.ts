@@ -2,7 +2,7 @@
  * A small byte-level BPE trainer that writes a Hugging Face `tokenizer.json` (BPE model with
  * vocab and merges, ByteLevel pre-tokenizer and decoder, added special tokens). Training is
  * deterministic: ties between equally frequent pairs go to the lexicographically smaller pair.
- * Tiny test models use it with the English corpus in `data/corpus/`.
+ * Tiny test models use it with the English corpus in `datasets/corpus/`.
  *
  * @module
  */
@@ -235,7 +235,7 @@ export function buildTokenizerJson(
 }
 
 /** The directory of the bundled English corpus. */
-export const CORPUS_DIR: string = fileURLToPath(new URL("../../data/corpus/", import.meta.url));
+export const CORPUS_DIR: string = fileURLToPath(new URL("../../datasets/corpus/", import.meta.url));
 
 /**
  * Reads the `.txt` files of a corpus directory in name order (default: the bundled corpus).

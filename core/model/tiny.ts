@@ -3,7 +3,7 @@
  * model of `deno task model new <dir> --preset <name> --seed N`. Each preset mirrors one family's
  * quirks (tiny-llama: GQA + llama3 rope scaling; tiny-qwen3: q/k norm, explicit head_dim, tied
  * embeddings; tiny-qwen2: q/k/v bias; tiny-mistral: multi-query attention) with a byte-level BPE
- * tokenizer trained on `data/corpus/` and a family-style chat template. The same options give
+ * tokenizer trained on `datasets/corpus/` and a family-style chat template. The same options give
  * byte-identical files.
  *
  * @module

@@ -10,6 +10,7 @@
 import { z } from "zod";
 import type { Persona } from "../contracts/persona.ts";
 import { withCode } from "../errors.ts";
+import { jsonDepth } from "../util/json_depth.ts";
 import { isPng, readPngText } from "./png_chunks.ts";
 import { parsePersona } from "./persona_store.ts";
 
@@ -101,10 +102,35 @@ function decodeBase64Json(b64: string, source: string, keyword: string): unknown
   } catch {
     throw cardError(source, `the ${keyword} chunk is not base64 of UTF-8 text`);
   }
+  return parseCardJson(json, source, `the ${keyword} chunk`);
+}
+
+/** Largest card JSON accepted (2 MiB of text). */
+export const MAX_CARD_JSON_BYTES = 2 << 20;
+/** Deepest nesting accepted in a card's JSON. */
+export const MAX_CARD_DEPTH = 32;
+
+function parseCardJson(text: string, source: string, what: string): unknown {
+  if (text.length > MAX_CARD_JSON_BYTES) {
+    throw withCode(
+      cardError(
+        source,
+        `${what} holds ${text.length} characters of JSON, over ${MAX_CARD_JSON_BYTES}`,
+      ),
+      "E_LIMIT",
+    );
+  }
+  const depth = jsonDepth(text);
+  if (depth > MAX_CARD_DEPTH) {
+    throw withCode(
+      cardError(source, `${what} nests ${depth} levels deep, over the limit of ${MAX_CARD_DEPTH}`),
+      "E_LIMIT",
+    );
+  }
   try {
-    return JSON.parse(json);
+    return JSON.parse(text);
   } catch (error) {
-    throw cardError(source, `the ${keyword} chunk is not JSON (${(error as Error).message})`);
+    throw cardError(source, `${what} is not JSON (${(error as Error).message})`);
   }
 }
 
@@ -130,13 +156,13 @@ export function readCharacterCard(bytes: Uint8Array, source = "card"): Character
     }
     return parseCharacterCard(decodeBase64Json(chunks.get(keyword)!, source, keyword), source);
   }
-  let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (error) {
-    throw cardError(source, `neither a PNG nor JSON (${(error as Error).message})`);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw cardError(source, "neither a PNG nor UTF-8 JSON text");
   }
-  return parseCharacterCard(value, source);
+  return parseCharacterCard(parseCardJson(text, source, "the card"), source);
 }
 
 /**

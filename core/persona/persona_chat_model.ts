@@ -63,6 +63,20 @@ export class PersonaChatModel implements ChatModel {
     this.id = `persona:${persona.name}@${base.id}`;
   }
 
+  /** The base model's context window, when it reports one. */
+  contextWindow(): number | undefined {
+    return (this.#base as { contextWindow?: () => number | undefined }).contextWindow?.();
+  }
+
+  /** The prompt's token count with the persona's system prompt, when the base can count. */
+  countPromptTokens(messages: ChatRequest["messages"]): number | Promise<number> | undefined {
+    const base = this.#base as {
+      countPromptTokens?: (m: ChatRequest["messages"]) => number | Promise<number>;
+    };
+    if (!base.countPromptTokens) return undefined;
+    return base.countPromptTokens(personaRequest(this.persona, { messages }).messages);
+  }
+
   async chat(request: ChatRequest): Promise<ChatResponse> {
     const response = await this.#base.chat(personaRequest(this.persona, request));
     return { ...response, model: this.persona.name };

@@ -5,13 +5,17 @@
  * @module
  */
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { z } from "zod";
 import { type Persona, PersonaSchema } from "../contracts/persona.ts";
 import { withCode } from "../errors.ts";
-import { writeJsonAtomic } from "../util/atomic.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Longest persona name (it is a file name). */
+const MAX_NAME = 128;
+/** Largest persona file read or written (1 MiB). */
+export const MAX_PERSONA_BYTES = 1 << 20;
 
 /** A persona validation error: names the source, the field (`param`) and what is wrong. */
 export interface PersonaError extends TypeError {
@@ -56,11 +60,11 @@ export function parsePersona(value: unknown, source: string): Persona {
  * ```
  */
 export function assertPersonaName(name: string): void {
-  if (!NAME.test(name)) {
+  if (typeof name !== "string" || name.length > MAX_NAME || !NAME.test(name)) {
     const error = new RangeError(
       `persona name ${
         JSON.stringify(name)
-      } is not allowed; use letters, digits, '.', '_' or '-', ` +
+      } is not allowed; use up to ${MAX_NAME} letters, digits, '.', '_' or '-', ` +
         "starting with a letter or digit",
     );
     throw Object.assign(withCode(error, "E_CONFIG"), { param: "name" });
@@ -92,6 +96,19 @@ export class PersonaStore {
   }
 
   async #read(file: string, expected?: string): Promise<Persona> {
+    // Error messages name the file by its base name only: they may reach a client.
+    const shown = `persona file ${basename(file)}`;
+    const info = await Deno.lstat(file);
+    if (!info.isFile || info.size > MAX_PERSONA_BYTES) {
+      throw withCode(
+        new RangeError(
+          `${shown} is ${
+            info.isFile ? `${info.size} bytes, over ${MAX_PERSONA_BYTES}` : "not a regular file"
+          }; replace it with a persona JSON file`,
+        ),
+        "E_CONFIG",
+      );
+    }
     const text = await Deno.readTextFile(file);
     let raw: unknown;
     try {
@@ -99,16 +116,16 @@ export class PersonaStore {
     } catch (error) {
       throw withCode(
         new SyntaxError(
-          `${file}: not valid JSON (${(error as Error).message}); fix or delete the file`,
+          `${shown}: not valid JSON (${(error as Error).message}); fix or delete the file`,
         ),
         "E_CONFIG",
       );
     }
-    const persona = parsePersona(raw, file);
+    const persona = parsePersona(raw, shown);
     if (expected !== undefined && persona.name !== expected) {
       throw withCode(
         new TypeError(
-          `${file}: field name is ${JSON.stringify(persona.name)} but the file is named for ` +
+          `${shown}: field name is ${JSON.stringify(persona.name)} but the file is named for ` +
             `${JSON.stringify(expected)}; rename the file or the persona`,
         ),
         "E_CONFIG",
@@ -133,11 +150,22 @@ export class PersonaStore {
     return names.sort();
   }
 
-  /** Every persona, sorted by name. An invalid file fails the whole listing with its name. */
-  async list(): Promise<Persona[]> {
+  /**
+   * Every persona, sorted by name. An invalid file fails the whole listing with its name, unless
+   * `onInvalid` is given: then it is told about the file and the listing goes on without it.
+   */
+  async list(onInvalid?: (name: string, error: unknown) => void): Promise<Persona[]> {
     const out: Persona[] = [];
     for (const name of await this.names()) {
-      out.push(await this.#read(join(this.dir, `${name}.json`), name));
+      try {
+        out.push(await this.#read(join(this.dir, `${name}.json`), name));
+      } catch (error) {
+        if (!onInvalid || error instanceof Deno.errors.NotFound) {
+          if (error instanceof Deno.errors.NotFound) continue;
+          throw error;
+        }
+        onInvalid(name, error);
+      }
     }
     return out;
   }
@@ -167,7 +195,17 @@ export class PersonaStore {
   /** Validates and writes a persona (creating or replacing it); returns it with defaults. */
   async put(value: unknown): Promise<Persona> {
     const persona = parsePersona(value, "persona");
-    await writeJsonAtomic(this.path(persona.name), persona);
+    const text = JSON.stringify(persona, null, 2) + "\n";
+    if (text.length > MAX_PERSONA_BYTES) {
+      throw withCode(
+        new RangeError(
+          `persona ${persona.name} serializes to ${text.length} bytes, over ${MAX_PERSONA_BYTES}; ` +
+            "shorten its prompt or metadata",
+        ),
+        "E_LIMIT",
+      );
+    }
+    await writeFileAtomic(this.path(persona.name), text);
     return persona;
   }
 

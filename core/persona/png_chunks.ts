@@ -6,6 +6,7 @@
  */
 
 import { deflateSync, inflateSync } from "node:zlib";
+import { withCode } from "../errors.ts";
 
 /**
  * The eight bytes every PNG file starts with.
@@ -17,6 +18,12 @@ import { deflateSync, inflateSync } from "node:zlib";
  * ```
  */
 export const PNG_SIGNATURE: Uint8Array = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]);
+
+/** Most chunks a PNG may have before reading stops (a real image has a few hundred at most). */
+export const MAX_PNG_CHUNKS = 4096;
+
+/** Largest text a compressed `iTXt` chunk may inflate to (4 MiB). */
+export const MAX_INFLATED_BYTES = 4 << 20;
 
 /** One PNG chunk. */
 export interface PngChunk {
@@ -116,6 +123,12 @@ export function readPngChunks(bytes: Uint8Array, source = "PNG"): PngChunk[] {
       );
     }
     chunks.push({ type, data });
+    if (chunks.length > MAX_PNG_CHUNKS) {
+      throw withCode(
+        new RangeError(`${source}: more than ${MAX_PNG_CHUNKS} chunks; this is not a card image`),
+        "E_LIMIT",
+      );
+    }
     at = end;
     if (type === "IEND") return chunks;
   }
@@ -138,11 +151,13 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  */
 export function readPngText(bytes: Uint8Array, source = "PNG"): Map<string, string> {
   const out = new Map<string, string>();
+  let budget = MAX_INFLATED_BYTES;
   for (const { type, data } of readPngChunks(bytes, source)) {
     if (type !== "tEXt" && type !== "iTXt") continue;
     const nul = data.indexOf(0);
     if (nul <= 0) throw new SyntaxError(`${source}: a ${type} chunk has no keyword`);
     const keyword = latin1.decode(data.subarray(0, nul));
+    if (out.has(keyword)) continue; // the first occurrence wins: later ones are never decoded
     let text: string;
     if (type === "tEXt") text = latin1.decode(data.subarray(nul + 1));
     else {
@@ -151,9 +166,38 @@ export function readPngText(bytes: Uint8Array, source = "PNG"): Map<string, stri
       for (let skip = 0; skip < 2; skip++) p = data.indexOf(0, p) + 1; // language, translated keyword
       if (p === 0) throw new SyntaxError(`${source}: iTXt chunk ${keyword} is malformed`);
       const body = data.subarray(p);
-      text = utf8.decode(compressed ? inflateSync(body) : body);
+      let raw = body;
+      if (compressed) {
+        try {
+          raw = inflateSync(body, { maxOutputLength: Math.max(1, budget) });
+        } catch (error) {
+          const big = (error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" ||
+            /maxOutputLength|too large|Cannot create a Buffer/i.test(String(error));
+          throw big
+            ? withCode(
+              new RangeError(
+                `${source}: iTXt chunk ${keyword} inflates past ${MAX_INFLATED_BYTES} bytes; ` +
+                  "a card is far smaller",
+              ),
+              "E_LIMIT",
+            )
+            : new SyntaxError(`${source}: iTXt chunk ${keyword} is not valid zlib data`);
+        }
+      }
+      try {
+        text = utf8.decode(raw);
+      } catch {
+        throw new SyntaxError(`${source}: iTXt chunk ${keyword} is not UTF-8 text`);
+      }
     }
-    if (!out.has(keyword)) out.set(keyword, text);
+    budget -= text.length;
+    if (budget < 0) {
+      throw withCode(
+        new RangeError(`${source}: the text chunks hold more than ${MAX_INFLATED_BYTES} bytes`),
+        "E_LIMIT",
+      );
+    }
+    out.set(keyword, text);
   }
   return out;
 }

@@ -26,6 +26,8 @@ import { PersonaChatModel } from "../persona/persona_chat_model.ts";
 import { callHook } from "../plugin/hooks.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
 import { type Provider, PROVIDERS } from "../runtime/providers.ts";
+import { createSteeringResolver } from "../steering/steering_resolver.ts";
+import { type VectorSource, vectorSource } from "../steering/vector_source.ts";
 import { registrySteering } from "./registry_steering.ts";
 import { formatModelRef, type ModelRef, parseModelRef } from "./model_ref.ts";
 
@@ -56,6 +58,11 @@ export interface ModelHubOptions extends RunSettings {
   onProgress?: (step: string) => void;
   /** The constraint compiler local models use (default core/model/constraint). */
   constraint?: LocalChatModelOptions["constraint"];
+  /**
+   * Maps the vector ids of requests and personas (steering, projections) to files, confining
+   * them (the server's `--vectors`); without it a reference is a file path or registered name.
+   */
+  locateVector?: (id: string) => Promise<string>;
 }
 
 /** What an engine is built with, besides the hub's run settings. */
@@ -163,6 +170,11 @@ export class ModelHub {
   /** The hub's options (run settings, registry). */
   get options(): Readonly<ModelHubOptions> {
     return this.#options;
+  }
+
+  /** How vectors named in requests and personas are read (confined by `locateVector`). */
+  get vectors(): VectorSource {
+    return vectorSource(this.#options.locateVector);
   }
 
   /** The plugin registry, when one was given. */
@@ -298,9 +310,13 @@ export class ModelHub {
    */
   async localChatModel(engine: Engine, id?: string): Promise<ChatModel> {
     const registry = this.#options.registry;
+    const locate = this.#options.locateVector;
+    const vectors = this.vectors;
     let model: ChatModel = new LocalChatModel(engine, {
       id: id ?? engine.modelDir,
-      steering: registrySteering(registry),
+      steering: locate
+        ? createSteeringResolver({ loadVector: vectors.load, cache: false })
+        : registrySteering(registry),
       constraint: this.#options.constraint,
     });
     for (const { plugin } of registry?.list() ?? []) {
@@ -310,7 +326,7 @@ export class ModelHub {
         model = await callHook(
           plugin.name,
           "wrapLocalModel",
-          () => wrap.call(plugin, inner, engine),
+          () => wrap.call(plugin, inner, engine, { vectors }),
         );
       }
     }
@@ -565,8 +581,8 @@ export async function readPersonaFile(file: string): Promise<Persona> {
 }
 
 /**
- * A persona read from `file` with its relative local model and adapter paths taken relative to
- * the file where they exist there.
+ * A persona read from `file` with its relative local model, adapter and steering-vector paths
+ * taken relative to the file where they exist there.
  *
  * @example
  * ```ts ignore
@@ -582,6 +598,7 @@ export function personaNearFile(persona: Persona, file: string): Persona {
   const out = {
     ...persona,
     adapters: persona.adapters.map((a) => ({ ...a, path: near(a.path) })),
+    steering: persona.steering.map((e) => ({ ...e, vector: near(e.vector) })),
   };
   const inner = parseModelRef(persona.model);
   if (inner.kind === "local") out.model = near(inner.path);

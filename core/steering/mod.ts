@@ -15,3 +15,4 @@ export * from "./steering_resolver.ts";
 export * from "./vector_file.ts";
 export * from "./vector_io.ts";
 export * from "./vector_steerer.ts";
+export * from "./vector_source.ts";

@@ -2,8 +2,18 @@
  * Chat training data in the ecosystem's own formats: `messages` JSONL (one
  * `{"messages": [{role, content}, …]}` per line) and ShareGPT (`{"conversations": [{from, value},
  * …]}` records in a JSON array or JSONL). Every record is checked — JSON syntax, roles in order,
- * non-empty assistant turns — and a bad one is either a clear error naming file, line and fix, or
- * (with `skipInvalid`) a counted skip.
+ * non-empty assistant turns — and a bad one is either a clear error naming file, line, record and
+ * fix, or (with `skipInvalid`) a counted skip.
+ *
+ * Record numbering (one convention for every data error of the project): `line` counts from 1
+ * (the line of the file where the record starts, as editors show it) and `record` counts from 0
+ * (the record's index in the file: `jq '.[N]'` for a JSON array, the N-th non-blank line of a
+ * JSONL file). Messages read `file:LINE: record N: what is wrong; the fix`.
+ *
+ * A conversation that ends on a user turn (300 of the 434 conversations CoSER released in
+ * `sft_sharegpt.json`, 248 of HIS's 685 dialogues) has that unanswered turn trimmed — there is no
+ * reply to learn from it — and the trim is counted ({@link ChatDataset.trimmed}), never silent.
+ * Every trainer uses {@link trimTrailingUserTurns} for this, so lora and hirpf trim alike.
  *
  * @module
  */
@@ -17,6 +27,15 @@ export interface RecordSource {
   file: string;
   /** 1-based line (JSONL) or the record's line in a JSON array file. */
   line: number;
+  /** 0-based index of the record in its file (array index, or N-th non-blank JSONL line). */
+  record?: number;
+}
+
+/** A conversation whose trailing unanswered user turn(s) were trimmed. */
+export interface TrimmedRecord {
+  source: RecordSource;
+  /** How many trailing user turns were dropped (1 for well-formed data). */
+  turns: number;
 }
 
 /** One validated conversation. */
@@ -30,16 +49,23 @@ export interface Conversation {
   identities?: string[];
 }
 
-/** A record left out under `skipInvalid`. */
+/** A record left out under `skipInvalid` (or by a loader rule that skips, e.g. hirpf's labels). */
 export interface SkippedRecord {
   source: RecordSource;
   reason: string;
+  /**
+   * A short machine-readable reason (`invalid`, `too_long`, `contradictory_labels`, …) the
+   * trainers count by; absent = `invalid`.
+   */
+  code?: string;
 }
 
-/** Conversations read from a file or directory, plus what was skipped. */
+/** Conversations read from a file or directory, plus what was skipped and trimmed. */
 export interface ChatDataset {
   conversations: Conversation[];
   skipped: SkippedRecord[];
+  /** Conversations kept after trimming a trailing user turn. */
+  trimmed: TrimmedRecord[];
 }
 
 /** Options of {@link readChatData}. */
@@ -59,13 +85,64 @@ const SHAREGPT_ROLES: Record<string, ChatMessage["role"]> = {
   model: "assistant",
 };
 
-/** A data error that names the record; the message ends with the fix. */
-export function dataError(source: RecordSource, message: string): SyntaxError {
-  return withCode(new SyntaxError(`${source.file}:${source.line}: ${message}`), "E_DATA");
+/**
+ * Where a record is, as every data error prints it: `file:LINE: record N: ` (line from 1, record
+ * from 0; `record N: ` is left out when the index is unknown).
+ *
+ * @example
+ * ```ts
+ * import { sourceLabel } from "./chat_data.ts";
+ * console.log(sourceLabel({ file: "d.json", line: 12, record: 3 })); // "d.json:12: record 3: "
+ * ```
+ */
+export function sourceLabel(source: RecordSource): string {
+  return `${source.file}:${source.line}: ${
+    source.record === undefined ? "" : `record ${source.record}: `
+  }`;
 }
 
-/** Turns one parsed record into messages, or throws a located error. */
-export function recordMessages(record: unknown, source: RecordSource): ChatMessage[] {
+/** A data error that names the record; the message ends with the fix. */
+export function dataError(source: RecordSource, message: string): SyntaxError {
+  return withCode(new SyntaxError(`${sourceLabel(source)}${message}`), "E_DATA");
+}
+
+/** An error message without its leading {@link sourceLabel} (the reason of a skip). */
+export function withoutSource(message: string, source: RecordSource): string {
+  const full = sourceLabel(source);
+  if (message.startsWith(full)) return message.slice(full.length);
+  const short = `${source.file}:${source.line}: `;
+  return message.startsWith(short) ? message.slice(short.length) : message;
+}
+
+/**
+ * Drops trailing user turns that no assistant turn answers; the same rule in every trainer.
+ * Returns the kept messages and how many turns were dropped.
+ *
+ * @example
+ * ```ts
+ * import { trimTrailingUserTurns } from "./chat_data.ts";
+ * const r = trimTrailingUserTurns([{ role: "user", content: "Q" },
+ *   { role: "assistant", content: "A" }, { role: "user", content: "Q2" }]);
+ * console.log(r.messages.length, r.trimmed); // 2 1
+ * ```
+ */
+export function trimTrailingUserTurns<M extends { role: string }>(
+  messages: readonly M[],
+): { messages: M[]; trimmed: number } {
+  let end = messages.length;
+  while (end > 0 && messages[end - 1].role === "user") end--;
+  return { messages: messages.slice(0, end), trimmed: messages.length - end };
+}
+
+/**
+ * Turns one parsed record into messages, or throws a located error. A trailing unanswered user
+ * turn is trimmed (see {@link trimTrailingUserTurns}); `onTrim` hears how many turns went.
+ */
+export function recordMessages(
+  record: unknown,
+  source: RecordSource,
+  onTrim?: (turns: number) => void,
+): ChatMessage[] {
   if (typeof record !== "object" || record === null || Array.isArray(record)) {
     throw dataError(
       source,
@@ -114,7 +191,17 @@ export function recordMessages(record: unknown, source: RecordSource): ChatMessa
     );
   }
   checkOrder(messages, source);
-  return messages;
+  const trimmed = trimTrailingUserTurns(messages);
+  if (trimmed.trimmed > 0) {
+    if (!trimmed.messages.some((m) => m.role === "assistant")) {
+      throw dataError(
+        source,
+        "the conversation has no assistant turn; a training conversation needs at least one reply",
+      );
+    }
+    onTrim?.(trimmed.trimmed);
+  }
+  return trimmed.messages;
 }
 
 /**
@@ -140,7 +227,7 @@ export function recordIdentities(record: unknown, source: RecordSource): string[
   return value.slice();
 }
 
-/** Optional system turn first, then user/assistant alternating from user, ending with assistant. */
+/** Optional system turn first, then user/assistant alternating from user. */
 function checkOrder(messages: ChatMessage[], source: RecordSource): void {
   if (messages.length === 0) {
     throw dataError(source, "the conversation is empty; add user and assistant turns");
@@ -168,14 +255,6 @@ function checkOrder(messages: ChatMessage[], source: RecordSource): void {
       );
     }
   }
-  if (messages[messages.length - 1].role !== "assistant") {
-    throw dataError(
-      source,
-      `the last turn is "${
-        messages[messages.length - 1].role
-      }"; a training conversation ends with an assistant turn`,
-    );
-  }
 }
 
 /**
@@ -194,18 +273,21 @@ export function parseChatData(
   file: string,
   options: ChatDataOptions = {},
 ): ChatDataset {
-  const out: ChatDataset = { conversations: [], skipped: [] };
+  const out: ChatDataset = { conversations: [], skipped: [], trimmed: [] };
   const take = (source: RecordSource, parse: () => unknown) => {
     try {
       const record = parse();
-      const messages = recordMessages(record, source);
+      let trimmed = 0;
+      const messages = recordMessages(record, source, (n) => trimmed = n);
       const identities = recordIdentities(record, source);
       out.conversations.push(identities ? { messages, source, identities } : { messages, source });
+      if (trimmed > 0) out.trimmed.push({ source, turns: trimmed });
     } catch (error) {
       if (!options.skipInvalid) throw error;
       out.skipped.push({
         source,
-        reason: (error as Error).message.replace(`${source.file}:${source.line}: `, ""),
+        reason: withoutSource((error as Error).message, source),
+        code: "invalid",
       });
     }
   };
@@ -215,10 +297,10 @@ export function parseChatData(
       data = JSON.parse(text);
     } catch (error) {
       throw dataError(
-        { file, line: 1 },
+        { file, line: jsonErrorLine(text, error as Error) },
         `the file is not valid JSON (${
           (error as Error).message
-        }); fix it, or use JSONL with one record per line`,
+        }); a truncated download or a hand edit is the usual cause: fetch the file again or fix it, or use JSONL with one record per line`,
       );
     }
     const list = Array.isArray(data) ? data : (data as Record<string, unknown>)?.data;
@@ -229,13 +311,14 @@ export function parseChatData(
       );
     }
     const lines = recordLines(text, list.length);
-    list.forEach((rec, i) => take({ file, line: lines[i] }, () => rec));
+    list.forEach((rec, i) => take({ file, line: lines[i], record: i }, () => rec));
     return out;
   }
+  let record = 0;
   text.split("\n").forEach((raw, i) => {
     const line = raw.trim();
     if (line === "") return;
-    const source = { file, line: i + 1 };
+    const source = { file, line: i + 1, record: record++ };
     take(source, () => {
       try {
         return JSON.parse(line);
@@ -252,8 +335,38 @@ export function parseChatData(
   return out;
 }
 
-/** Best-effort starting lines of the top-level records of a JSON array. */
-function recordLines(text: string, count: number): number[] {
+/**
+ * The 1-based line a `JSON.parse` error points at (V8 says `position N` or `line L column C`);
+ * 1 when the message names neither.
+ *
+ * @example
+ * ```ts
+ * import { jsonErrorLine } from "./chat_data.ts";
+ * const text = '[\n{"a": "b\n';
+ * try { JSON.parse(text); } catch (e) { console.log(jsonErrorLine(text, e as Error)); }
+ * ```
+ */
+export function jsonErrorLine(text: string, error: Error): number {
+  const lineCol = /line (\d+) column/.exec(error.message);
+  if (lineCol) return Number(lineCol[1]);
+  const pos = /position (\d+)/.exec(error.message);
+  if (!pos) return 1;
+  const at = Math.min(Number(pos[1]), text.length);
+  let line = 1;
+  for (let i = 0; i < at; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/**
+ * Best-effort starting lines (1-based) of the top-level records of a JSON array text.
+ *
+ * @example
+ * ```ts
+ * import { recordLines } from "./chat_data.ts";
+ * console.log(recordLines('[\n {"a": 1},\n {"a": 2}\n]', 2)); // [2, 3]
+ * ```
+ */
+export function recordLines(text: string, count: number): number[] {
   const lines: number[] = [];
   let depth = 0, line = 1, inString = false, escaped = false;
   for (let i = 0; i < text.length && lines.length < count; i++) {
@@ -281,7 +394,7 @@ function recordLines(text: string, count: number): number[] {
  * @example
  * ```ts
  * import { readChatData } from "./chat_data.ts";
- * const { conversations, skipped } = await readChatData("data/train.jsonl", { skipInvalid: true });
+ * const { conversations, skipped } = await readChatData("datasets/train.jsonl", { skipInvalid: true });
  * console.log(conversations.length, skipped.length);
  * ```
  */
@@ -312,11 +425,12 @@ export async function readChatData(
       "E_DATA",
     );
   }
-  const all: ChatDataset = { conversations: [], skipped: [] };
+  const all: ChatDataset = { conversations: [], skipped: [], trimmed: [] };
   for (const f of files) {
     const part = parseChatData(await Deno.readTextFile(f), f, options);
     all.conversations.push(...part.conversations);
     all.skipped.push(...part.skipped);
+    all.trimmed.push(...part.trimmed);
   }
   return all;
 }

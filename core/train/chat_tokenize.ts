@@ -1,20 +1,29 @@
 /**
- * Renders a conversation with the model's chat template and tokenizes it with a loss mask: only
- * assistant turns (their content and the template's end-of-turn tokens) carry loss; system and
- * user turns and the template scaffolding before each reply get label -100.
+ * Renders a conversation with the model's chat template once, tokenizes that text once (exactly
+ * the ids `apply_chat_template(messages, tokenize=True)` gives), and derives the loss mask from
+ * the assistant spans, with the semantics of transformers' `return_assistant_tokens_mask`: a
+ * token carries loss when the assistant produced it — the reply and the end-of-turn token that
+ * ends it; system and user turns and the template scaffolding around each reply get label -100.
+ *
+ * Training therefore sees the very tokens inference sees: a SentencePiece tokenizer does not add
+ * a second `▁` at the start of a separately tokenized reply, and a merge across a turn boundary
+ * is the same merge inference makes.
  *
  * @module
  */
 
 import { withCode } from "../errors.ts";
 import type { ChatMessage } from "../model/tokenizer.ts";
-import { type Conversation, dataError, type SkippedRecord } from "./chat_data.ts";
+import { type Conversation, dataError, type SkippedRecord, withoutSource } from "./chat_data.ts";
 import { IGNORE_INDEX } from "./loss_graph.ts";
 
 /** What tokenization needs (a `ModelTokenizer` fits). */
 export interface ChatTokenizerLike {
   applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  /** Ids that end a turn; with `decode`, a reply span ends right after the first one. */
+  readonly eosTokenIds?: readonly number[];
+  decode?(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
 }
 
 /** One training example: token ids and unshifted labels (-100 = no loss). */
@@ -25,11 +34,96 @@ export interface TokenizedExample {
   identities?: string[];
 }
 
+/** A character span of the rendered conversation that the assistant produced. */
+export interface AssistantSpan {
+  /** Index of the message in the conversation. */
+  message: number;
+  /** First character (where the generation prompt before the reply ends). */
+  start: number;
+  /** One past the last character (after the reply's end-of-turn token). */
+  end: number;
+}
+
+function prefixError(what: string): Error {
+  return withCode(
+    new RangeError(
+      `the chat template does not render ${what} as a prefix of the whole conversation, so reply tokens cannot be located; use a template whose rendering of earlier turns does not change`,
+    ),
+    "E_DATA",
+  );
+}
+
 /**
- * Tokenizes one conversation. The rendered text is cut at the template's own boundaries:
- * `render(turns before reply i, add_generation_prompt)` ends where reply i starts and
- * `render(turns through reply i)` ends where it stops. Each piece is tokenized on its own, as
- * the prompt is at inference, and the reply pieces are labelled with their ids.
+ * The character spans of the assistant replies in `render(messages)`. A reply starts where
+ * `render(messages before it, add_generation_prompt)` ends (that must be a prefix of the whole
+ * rendering: it is the prompt inference sends); it ends where `render(messages through it)`
+ * ends, or, when the template renders a last turn differently from history (Qwen3's empty
+ * reasoning block), at its first end-of-turn token. A span is cut right after its first
+ * end-of-turn token, so template text after it (e.g. a newline) is not trained.
+ *
+ * @example
+ * ```ts ignore
+ * import { assistantSpans } from "./chat_tokenize.ts";
+ * const spans = assistantSpans(tok, messages, tok.applyChatTemplate(messages));
+ * ```
+ */
+export function assistantSpans(
+  tok: ChatTokenizerLike,
+  messages: ChatMessage[],
+  full: string,
+): AssistantSpan[] {
+  const eosTexts = tok.decode && tok.eosTokenIds
+    ? [...new Set(tok.eosTokenIds.map((id) => tok.decode!([id])))].filter((t) => t !== "")
+    : [];
+  const firstEos = (from: number, to: number): number => {
+    let best = -1;
+    for (const t of eosTexts) {
+      const i = full.indexOf(t, from);
+      if (i >= 0 && i + t.length <= to && (best < 0 || i + t.length < best)) best = i + t.length;
+    }
+    return best;
+  };
+  const spans: AssistantSpan[] = [];
+  let done = 0;
+  messages.forEach((m, i) => {
+    if (m.role !== "assistant") return;
+    const prompt = tok.applyChatTemplate(messages.slice(0, i), { addGenerationPrompt: true });
+    if (!full.startsWith(prompt) || prompt.length < done) {
+      throw prefixError(`the prompt before reply ${i}`);
+    }
+    const through = tok.applyChatTemplate(messages.slice(0, i + 1), {
+      addGenerationPrompt: false,
+    });
+    let end: number;
+    if (full.startsWith(through)) {
+      end = through.length;
+      const cut = firstEos(prompt.length, end);
+      if (cut > 0) end = cut;
+    } else {
+      end = firstEos(prompt.length, full.length);
+      if (end < 0) throw prefixError(`turns 0..${i}`);
+    }
+    if (end <= prompt.length) throw prefixError(`reply ${i}`);
+    spans.push({ message: i, start: prompt.length, end });
+    done = end;
+  });
+  return spans;
+}
+
+/** Length of the common prefix of two id lists. */
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let k = 0;
+  while (k < n && a[k] === b[k]) k++;
+  return k;
+}
+
+/**
+ * Tokenizes one conversation: ids = the tokenization of the whole rendering (no special tokens
+ * added: the template has them), labels = the ids inside assistant spans, -100 elsewhere. A
+ * character position maps to the number of leading tokens that the rendering up to it shares
+ * with the whole rendering, so a token that straddles the start of a reply belongs to the reply
+ * and one that straddles its end does not.
  *
  * @example
  * ```ts
@@ -47,34 +141,23 @@ export function tokenizeConversation(
   tok: ChatTokenizerLike,
   messages: ChatMessage[],
 ): TokenizedExample {
-  const inputIds: number[] = [];
-  const labels: number[] = [];
-  let done = "";
-  const push = (text: string, train: boolean) => {
-    if (text === "") return;
-    const ids = tok.encode(text, { addSpecialTokens: false });
-    for (const id of ids) {
-      inputIds.push(id);
-      labels.push(train ? id : IGNORE_INDEX);
+  const full = tok.applyChatTemplate(messages, { addGenerationPrompt: false });
+  const inputIds = tok.encode(full, { addSpecialTokens: false });
+  const labels = new Array<number>(inputIds.length).fill(IGNORE_INDEX);
+  const tokenAt = new Map<number, number>([[0, 0], [full.length, inputIds.length]]);
+  const boundary = (pos: number): number => {
+    let k = tokenAt.get(pos);
+    if (k === undefined) {
+      k = commonPrefix(tok.encode(full.slice(0, pos), { addSpecialTokens: false }), inputIds);
+      tokenAt.set(pos, k);
     }
+    return k;
   };
-  const prefixError = (what: string) =>
-    withCode(
-      new RangeError(
-        `the chat template does not render ${what} as a prefix of the longer conversation, so reply tokens cannot be located; use a template whose rendering of earlier turns does not change (e.g. without history-dependent reasoning blocks)`,
-      ),
-      "E_DATA",
-    );
-  messages.forEach((m, i) => {
-    if (m.role !== "assistant") return;
-    const prompt = tok.applyChatTemplate(messages.slice(0, i), { addGenerationPrompt: true });
-    const full = tok.applyChatTemplate(messages.slice(0, i + 1), { addGenerationPrompt: false });
-    if (!prompt.startsWith(done)) throw prefixError(`turns 0..${i - 1}`);
-    if (!full.startsWith(prompt)) throw prefixError(`the prompt before reply ${i}`);
-    push(prompt.slice(done.length), false);
-    push(full.slice(prompt.length), true);
-    done = full;
-  });
+  for (const span of assistantSpans(tok, messages, full)) {
+    const a = boundary(span.start);
+    const b = boundary(span.end);
+    for (let k = a; k < b; k++) labels[k] = inputIds[k];
+  }
   return { inputIds, labels };
 }
 
@@ -135,7 +218,8 @@ export function tokenizeDataset(
       if (!options.skipInvalid) throw error;
       skipped.push({
         source: c.source,
-        reason: (error as Error).message.replace(`${c.source.file}:${c.source.line}: `, ""),
+        reason: withoutSource((error as Error).message, c.source),
+        code: /over maxLength/.test((error as Error).message) ? "too_long" : "invalid",
       });
     }
   }

@@ -28,11 +28,12 @@ const CONVERSATION: ChatMessage[] = [
 
 /**
  * The trained text of each reply, written out by hand for each family's template (the oracle the
- * mask is checked against): the reply and the template's end-of-turn marker.
+ * mask is checked against): the reply and the template's end-of-turn token (not the template text
+ * after it, which the model never generates).
  */
 const REPLY_TEXT: Record<string, (content: string) => string> = {
   "tiny-llama": (c) => `${c.trim()}<|eot_id|>`,
-  "tiny-qwen3": (c) => `${c}<|im_end|>\n`,
+  "tiny-qwen3": (c) => `${c}<|im_end|>`,
   "tiny-mistral": (c) => ` ${c}</s>`,
 };
 
@@ -92,9 +93,10 @@ Deno.test("tokenizeDataset() rejects a conversation over maxLength with file and
     () => tokenizeDataset(tok, conversations, { maxLength: 40 }),
     (e: Error) =>
       errorCode(e) === "E_DATA" &&
-      /^chat\.jsonl:2: the conversation is \d+ tokens, over maxLength 40; raise maxLength/.test(
-        e.message,
-      ),
+      /^chat\.jsonl:2: record 1: the conversation is \d+ tokens, over maxLength 40; raise maxLength/
+        .test(
+          e.message,
+        ),
   );
   const r = tokenizeDataset(tok, conversations, { maxLength: 40, skipInvalid: true });
   assert.equal(r.examples.length, 1);

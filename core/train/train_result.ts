@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { writeJsonAtomic } from "../util/atomic.ts";
-import type { SkippedRecord } from "./chat_data.ts";
+import { type SkippedRecord, sourceLabel, type TrimmedRecord } from "./chat_data.ts";
 import type { TrainLoopResult } from "./train_loop.ts";
 
 /** What a run trained on. */
@@ -15,6 +15,64 @@ export interface TrainDataSummary {
   train: readonly unknown[];
   eval: readonly unknown[];
   skipped: readonly SkippedRecord[];
+  /** Conversations kept after trimming a trailing unanswered user turn. */
+  trimmed?: readonly TrimmedRecord[];
+}
+
+/**
+ * Counts of skipped records by reason code (`invalid` when a skip has no code).
+ *
+ * @example
+ * ```ts
+ * import { skippedByReason } from "./train_result.ts";
+ * const src = { file: "d.json", line: 1 };
+ * console.log(skippedByReason([{ source: src, reason: "x", code: "too_long" }])); // { too_long: 1 }
+ * ```
+ */
+export function skippedByReason(skipped: readonly SkippedRecord[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of skipped) {
+    const code = k.code ?? "invalid";
+    out[code] = (out[code] ?? 0) + 1;
+  }
+  return out;
+}
+
+/**
+ * The log lines every trainer emits about its data before training: one `skipped …` line per
+ * skipped record (file, line, record, reason code and reason) and one line counting the
+ * conversations whose trailing user turn was trimmed, with their record indexes.
+ *
+ * @example
+ * ```ts
+ * import { dataReportLines } from "./train_result.ts";
+ * const source = { file: "d.json", line: 3, record: 1 };
+ * console.log(dataReportLines({ train: [], eval: [], skipped: [], trimmed: [{ source, turns: 1 }] }));
+ * ```
+ */
+export function dataReportLines(data: TrainDataSummary): string[] {
+  const lines = data.skipped.map((k) =>
+    `skipped ${sourceLabel(k.source)}[${k.code ?? "invalid"}] ${k.reason}`
+  );
+  const trimmed = data.trimmed ?? [];
+  if (trimmed.length > 0) {
+    const byFile = new Map<string, string[]>();
+    for (const t of trimmed) {
+      const list = byFile.get(t.source.file) ?? [];
+      list.push(String(t.source.record ?? `line ${t.source.line}`));
+      byFile.set(t.source.file, list);
+    }
+    const where = [...byFile].map(([file, recs]) =>
+      `${file} record${recs.length > 1 ? "s" : ""} ${
+        recs.length > 12 ? `${recs.slice(0, 12).join(", ")}, … (${recs.length})` : recs.join(", ")
+      }`
+    ).join("; ");
+    lines.push(
+      `trimmed the trailing unanswered user turn of ${trimmed.length} conversation(s), which are ` +
+        `kept for their earlier turns: ${where}`,
+    );
+  }
+  return lines;
 }
 
 /**
@@ -39,12 +97,16 @@ export function trainMetrics(
     train_examples: data.train.length,
     eval_examples: data.eval.length,
     skipped: data.skipped.length,
+    trimmed_trailing_user: data.trimmed?.length ?? 0,
     trained_parameters: trainedParameters,
     loss_tokens: result.tokens,
     input_tokens: result.inputTokens,
     seconds: result.seconds,
     tokens_per_second: result.inputTokens / Math.max(result.seconds, 1e-9),
   };
+  for (const [code, n] of Object.entries(skippedByReason(data.skipped))) {
+    metrics[`skipped_${code}`] = n;
+  }
   if (result.evalLoss !== undefined) metrics.eval_loss = result.evalLoss;
   const first = result.evals.find((e) => e.step === 0);
   if (first) metrics.initial_eval_loss = first.loss;
@@ -52,8 +114,8 @@ export function trainMetrics(
 }
 
 /**
- * Writes `<out>/train_result.json` (metrics, evals, skipped records with file and line, the last
- * checkpoint) atomically; `extra` fields are added at the top level.
+ * Writes `<out>/train_result.json` (metrics, evals, skipped records with file, line, record and
+ * reason code, trimmed records, the last checkpoint) atomically; `extra` fields are added at the top level.
  *
  * @example
  * ```ts ignore
@@ -75,7 +137,15 @@ export function writeTrainResult(
     skipped: data.skipped.map((k) => ({
       file: k.source.file,
       line: k.source.line,
+      ...(k.source.record === undefined ? {} : { record: k.source.record }),
+      code: k.code ?? "invalid",
       reason: k.reason,
+    })),
+    trimmed_trailing_user: (data.trimmed ?? []).map((t) => ({
+      file: t.source.file,
+      line: t.source.line,
+      ...(t.source.record === undefined ? {} : { record: t.source.record }),
+      turns: t.turns,
     })),
     checkpoint: result.checkpoint ?? null,
   });

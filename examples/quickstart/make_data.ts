@@ -24,7 +24,7 @@ for (const r of await loadHisDataset(`${root}plugins/hirpf/data/dialogues/train.
   );
 }
 lines.push(
-  ...(await Deno.readTextFile(`${root}data/train/lighthouse_keeper.jsonl`)).trim().split("\n"),
+  ...(await Deno.readTextFile(`${root}datasets/train/lighthouse_keeper.jsonl`)).trim().split("\n"),
 );
 await Deno.writeTextFile(`${here}chat.jsonl`, lines.join("\n") + "\n");
 

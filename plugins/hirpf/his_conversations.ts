@@ -2,16 +2,22 @@
  * HIS dialogues as the core trainer's conversations: each record becomes `[system, user,
  * assistant, …]` messages (the record's own system turn, or the identity prompt built from its
  * labels, spec A3) with its canonical identities attached, so every micro-batch row carries the
- * identities the adapter's masks are made from. A trailing unpaired user turn is dropped, as the
- * released serialization drops it.
+ * identities the adapter's masks are made from. A trailing unanswered user turn (248 of the 685
+ * released test dialogues end on one) is trimmed by the core rule every trainer uses
+ * (`trimTrailingUserTurns`) and counted.
  *
  * @module
  */
 
 import { join } from "node:path";
-import type { Conversation } from "../../core/train/chat_data.ts";
+import {
+  type ChatDataset,
+  type Conversation,
+  type TrimmedRecord,
+  trimTrailingUserTurns,
+} from "../../core/train/chat_data.ts";
 import { withCode } from "../../core/errors.ts";
-import { type HisDatasetOptions, type HisRecord, loadHisDataset } from "./his_dataset.ts";
+import { type HisDatasetOptions, type HisRecord, loadHisDatasetReport } from "./his_dataset.ts";
 
 /** Options of {@link hisConversations}. */
 export interface HisConversationOptions {
@@ -37,18 +43,23 @@ export interface HisConversationOptions {
 export function hisConversations(
   records: readonly HisRecord[],
   options: HisConversationOptions = {},
+  trimmed: TrimmedRecord[] = [],
 ): Conversation[] {
   const file = options.source ?? "HIS dataset";
-  return records.map((r, i) => {
-    const turns = r.turns.length % 2 === 1 ? r.turns.slice(0, -1) : r.turns;
+  const out: Conversation[] = [];
+  for (const r of records) {
+    const kept = trimTrailingUserTurns(r.turns);
     const messages: Conversation["messages"] = [];
     if (options.systemPrompt !== false && r.system) {
       messages.push({ role: "system", content: r.system });
     }
-    for (const t of turns) messages.push({ role: t.role, content: t.content.trim() });
-    // Sources count records from 1 (the trainer's messages say "file:N").
-    return { messages, source: { file, line: i + 1 }, identities: [...r.identities] };
-  }).filter((c) => c.messages.some((m) => m.role === "assistant"));
+    for (const t of kept.messages) messages.push({ role: t.role, content: t.content.trim() });
+    const source = { file, line: r.line, record: r.index };
+    if (kept.trimmed > 0) trimmed.push({ source, turns: kept.trimmed });
+    if (!messages.some((m) => m.role === "assistant")) continue;
+    out.push({ messages, source, identities: [...r.identities] });
+  }
+  return out;
 }
 
 /** The files of a HIS dataset folder. */
@@ -112,6 +123,29 @@ export async function loadHisConversations(
   path: string,
   options: HisConversationOptions & Pick<HisDatasetOptions, "professions"> = {},
 ): Promise<Conversation[]> {
-  const records = await loadHisDataset(path, { professions: options.professions });
-  return hisConversations(records, { ...options, source: path });
+  return (await loadHisConversationsReport(path, { strict: true, ...options })).conversations;
+}
+
+/**
+ * Loads one HIS file as trainer conversations with what was skipped (contradictory labels, unless
+ * `strict`) and trimmed (trailing user turns), each with file, line and record index.
+ *
+ * @example
+ * ```ts
+ * import { loadHisConversationsReport } from "./his_conversations.ts";
+ * const d = await loadHisConversationsReport("../shared/upstream/his/data/test.json");
+ * console.log(d.conversations.length, d.skipped.length, d.trimmed.length); // 675 10 …
+ * ```
+ */
+export async function loadHisConversationsReport(
+  path: string,
+  options: HisConversationOptions & Pick<HisDatasetOptions, "professions" | "strict"> = {},
+): Promise<ChatDataset> {
+  const report = await loadHisDatasetReport(path, {
+    professions: options.professions,
+    strict: options.strict,
+  });
+  const trimmed: TrimmedRecord[] = [];
+  const conversations = hisConversations(report.records, { ...options, source: path }, trimmed);
+  return { conversations, skipped: report.skipped, trimmed };
 }

@@ -1,13 +1,26 @@
 /**
  * The HIS dialogue dataset: a JSON array of `{dialog, active_adapters}` records (spec A2).
  * Loading canonicalises `EMS_*` labels to `NEU_*` with the polarity inverted while keeping the
- * original labels for prompt wording, validates every record strictly (errors name the record
- * index and the rule), and builds the system prompt when a record has none.
+ * original labels for prompt wording, validates every record strictly (errors read
+ * `file:LINE: record N: …`, line from 1 and record index from 0 as in every data error), and
+ * builds the system prompt when a record has none.
+ *
+ * The released `test.json` holds 10 records that carry both polarities of one factor (records
+ * 120, 139, 193, 240, 310, 361, 362, 392, 416, 467: `EMS_high` with `EMS_low`, or `CON_high` with
+ * `CON_low`). {@link parseHisDatasetReport} skips such a record with a counted, indexed
+ * `contradictory_labels` skip (the trainer's `--strict` makes it an error instead); every other
+ * broken rule is an error.
  *
  * @module
  */
 
 import { withCode } from "../../core/errors.ts";
+import {
+  jsonErrorLine,
+  recordLines,
+  type SkippedRecord,
+  sourceLabel,
+} from "../../core/train/chat_data.ts";
 import { DEFAULT_PROFESSIONS, parseIdentity } from "./identities.ts";
 import { canonicalIdentity, MAX_IDENTITIES } from "./sanitize.ts";
 import {
@@ -34,6 +47,10 @@ export interface HisRecord {
   identities: string[];
   /** The labels as written in the data (kept for prompt wording). */
   labels: string[];
+  /** 0-based index of the record in its file. */
+  index: number;
+  /** 1-based line where the record starts (1 when the text is unknown). */
+  line: number;
 }
 
 /** Options of {@link parseHisDataset}. */
@@ -42,10 +59,34 @@ export interface HisDatasetOptions {
   templates?: PromptTemplates;
   /** Named in error messages (e.g. the file path). */
   source?: string;
+  /** Record start lines (from {@link recordLines}); unknown lines print as 1. */
+  lines?: readonly number[];
+  /**
+   * Contradictory identity labels (both polarities of one factor) are an error when true; when
+   * false (default of {@link parseHisDatasetReport}) the record is skipped and reported.
+   */
+  strict?: boolean;
 }
 
-function fail(where: string, index: number, message: string): never {
-  throw withCode(new RangeError(`${where} record ${index}: ${message}`), "E_DATA");
+/** A located, coded data error for record `index`. */
+class HisRecordError extends RangeError {
+  constructor(message: string, readonly contradictory = false) {
+    super(message);
+  }
+}
+
+function failAt(
+  where: string,
+  index: number,
+  lines: readonly number[] | undefined,
+  message: string,
+): never {
+  throw withCode(
+    new RangeError(
+      `${sourceLabel({ file: where, line: lines?.[index] ?? 1, record: index })}${message}`,
+    ),
+    "E_DATA",
+  );
 }
 
 /**
@@ -92,9 +133,10 @@ export function validateIdentityLabels(
     } else {
       const prev = factors.get(parsed.factor);
       if (prev !== undefined) {
-        throw new RangeError(
+        throw new HisRecordError(
           `active_adapters has two labels for factor ${parsed.factor} (${prev}, ${label}); the rule ` +
             `allows at most one polarity per factor, keep one`,
+          true,
         );
       }
       factors.set(parsed.factor, label);
@@ -116,6 +158,31 @@ export function validateIdentityLabels(
  * ```
  */
 export function parseHisDataset(json: unknown, options: HisDatasetOptions = {}): HisRecord[] {
+  return parseHisDatasetReport(json, { strict: true, ...options }).records;
+}
+
+/** Validated records plus the records skipped for contradictory labels. */
+export interface HisDatasetReport {
+  records: HisRecord[];
+  skipped: SkippedRecord[];
+}
+
+/**
+ * Parses a dataset already read as JSON, skipping (and reporting) records whose labels carry both
+ * polarities of a factor unless `strict`; every other broken rule throws.
+ *
+ * @example
+ * ```ts
+ * import { parseHisDatasetReport } from "./his_dataset.ts";
+ * const pair = [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello!" }];
+ * const r = parseHisDatasetReport([{ dialog: pair, active_adapters: ["EMS_high", "EMS_low"] }]);
+ * console.log(r.records.length, r.skipped[0].code); // 0 "contradictory_labels"
+ * ```
+ */
+export function parseHisDatasetReport(
+  json: unknown,
+  options: HisDatasetOptions = {},
+): HisDatasetReport {
   const where = options.source ?? "HIS dataset";
   const professions = options.professions ?? DEFAULT_PROFESSIONS;
   const templates = options.templates ?? DEFAULT_PROMPT_TEMPLATES;
@@ -128,16 +195,37 @@ export function parseHisDataset(json: unknown, options: HisDatasetOptions = {}):
       "E_DATA",
     );
   }
-  return json.map((rec, i) => parseRecord(rec, i, where, professions, templates));
+  const out: HisDatasetReport = { records: [], skipped: [] };
+  json.forEach((rec, i) => {
+    const line = options.lines?.[i] ?? 1;
+    try {
+      out.records.push(parseRecord(rec, i, line, where, professions, templates, options.lines));
+    } catch (e) {
+      if (!(e instanceof HisRecordError)) throw e;
+      if (options.strict) failAt(where, i, options.lines, e.message);
+      out.skipped.push({
+        source: { file: where, line, record: i },
+        reason: `${e.message.replace(/, keep one$/, "")}; the record is skipped (--strict fails ` +
+          `instead); fix its active_adapters to train on it`,
+        code: "contradictory_labels",
+      });
+    }
+  });
+  return out;
 }
 
 function parseRecord(
   rec: unknown,
   i: number,
+  line: number,
   where: string,
   professions: readonly string[],
   templates: PromptTemplates,
+  lineList: readonly number[] | undefined,
 ): HisRecord {
+  function fail(_w: string, index: number, message: string): never {
+    return failAt(where, index, lineList, message);
+  }
   if (typeof rec !== "object" || rec === null || Array.isArray(rec)) {
     fail(
       where,
@@ -157,6 +245,7 @@ function parseRecord(
   try {
     identities = validateIdentityLabels(labels as string[], professions);
   } catch (e) {
+    if (e instanceof HisRecordError) throw e;
     fail(where, i, (e as Error).message);
   }
   if (!Array.isArray(dialog) || dialog.length === 0) {
@@ -202,6 +291,8 @@ function parseRecord(
     systemFromData: system !== undefined,
     identities,
     labels: [...(labels as string[])],
+    index: i,
+    line,
   };
 }
 
@@ -219,12 +310,37 @@ export async function loadHisDataset(
   path: string,
   options: HisDatasetOptions = {},
 ): Promise<HisRecord[]> {
+  return (await loadHisDatasetReport(path, { strict: true, ...options })).records;
+}
+
+/**
+ * Reads a dataset file with record lines, skipping contradictory-label records unless `strict`.
+ *
+ * @example
+ * ```ts
+ * import { loadHisDatasetReport } from "./his_dataset.ts";
+ * const { records, skipped } = await loadHisDatasetReport("../shared/upstream/his/data/test.json");
+ * console.log(records.length, skipped.map((k) => k.source.record)); // 675 [120, 139, …]
+ * ```
+ */
+export async function loadHisDatasetReport(
+  path: string,
+  options: HisDatasetOptions = {},
+): Promise<HisDatasetReport> {
   const text = await Deno.readTextFile(path);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw withCode(new SyntaxError(`${path} is not valid JSON: ${(e as Error).message}`), "E_DATA");
+    throw withCode(
+      new SyntaxError(
+        `${path}:${jsonErrorLine(text, e as Error)}: the file is not valid JSON (${
+          (e as Error).message
+        }); a truncated copy is the usual cause: fetch the file again`,
+      ),
+      "E_DATA",
+    );
   }
-  return parseHisDataset(json, { source: path, ...options });
+  const lines = Array.isArray(json) ? recordLines(text, json.length) : undefined;
+  return parseHisDatasetReport(json, { source: path, lines, ...options });
 }

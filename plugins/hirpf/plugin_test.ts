@@ -9,6 +9,7 @@ import { trainerConformance } from "../../tests/conformance/trainer.ts";
 import { IdentityAdapter } from "./adapter.ts";
 import { hisConversations, hisDataFiles } from "./his_conversations.ts";
 import { parseHisDataset } from "./his_dataset.ts";
+import type { TrimmedRecord } from "../../core/train/chat_data.ts";
 import { parseIdentityList } from "./commands/eval_commands.ts";
 import { SCALE_VERDICT_FORMAT } from "./eval/prompts.ts";
 import { identityGuessFormat } from "./eval/situational.ts";
@@ -62,12 +63,14 @@ Deno.test("hisConversations() builds the system turn, keeps canonical identities
     ],
     active_adapters: ["EMS_low", "Doctor"],
   }]);
-  const [c] = hisConversations(recs, { source: "x.json" });
+  const trimmed: TrimmedRecord[] = [];
+  const [c] = hisConversations(recs, { source: "x.json" }, trimmed);
+  assert.deepEqual(trimmed, [{ source: { file: "x.json", line: 1, record: 0 }, turns: 1 }]);
   assert.deepEqual(c.identities, ["NEU_high", "Doctor"]);
   assert.deepEqual(c.messages.map((m) => m.role), ["system", "user", "assistant"]);
   assert.match(c.messages[0].content, /^You are a doctor with low emotional stability/);
   assert.equal(c.messages[1].content, "Hi");
-  assert.deepEqual(c.source, { file: "x.json", line: 1 });
+  assert.deepEqual(c.source, { file: "x.json", line: 1, record: 0 });
   const [n] = hisConversations(recs, { systemPrompt: false });
   assert.deepEqual(n.messages.map((m) => m.role), ["user", "assistant"]);
 });

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
+import { dataReportLines, trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
 import { join } from "node:path";
 import type {
   Trainer,
@@ -29,7 +29,7 @@ import { resolveModel } from "../../core/model/model_dir.ts";
 import { loadTokenizer, type ModelTokenizer } from "../../core/model/tokenizer.ts";
 import { loadWeights } from "../../core/model/weights.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
-import type { Conversation, SkippedRecord } from "../../core/train/chat_data.ts";
+import type { Conversation, SkippedRecord, TrimmedRecord } from "../../core/train/chat_data.ts";
 import { tokenizeDataset, type TokenizedExample } from "../../core/train/chat_tokenize.ts";
 import { createStepRunner } from "../../core/train/runner.ts";
 import { baseParameterValues, buildTrainGraph } from "../../core/train/train_graph.ts";
@@ -39,7 +39,7 @@ import { Prng } from "../../core/util/prng.ts";
 import { IdentityAdapter } from "./adapter.ts";
 import { adapterOptionsFromHirpf } from "./adapter_config.ts";
 import { writeIdentityCheckpoint } from "./checkpoint.ts";
-import { hisDataFiles, loadHisConversations } from "./his_conversations.ts";
+import { hisDataFiles, loadHisConversationsReport } from "./his_conversations.ts";
 import type { HirpfOptions } from "./options.ts";
 import { type HirpfTrainConfig, parseHirpfTrainConfig } from "./train_config.ts";
 
@@ -53,11 +53,13 @@ export interface HirpfTrainerOptions {
   runner?: "worker" | "in-process";
 }
 
-/** Tokenized train and eval dialogues plus what was skipped. */
+/** Tokenized train and eval dialogues plus what was skipped and trimmed. */
 export interface HirpfPreparedData {
   train: TokenizedExample[];
   eval: TokenizedExample[];
   skipped: SkippedRecord[];
+  /** Dialogues kept after their trailing unanswered user turn was trimmed. */
+  trimmed: TrimmedRecord[];
   /** The eval file, or `"split"` / `null`. */
   evalSource: string | null;
 }
@@ -90,15 +92,23 @@ export async function prepareHisData(
   data: string,
   config: HirpfTrainConfig,
   maxLength: number,
+  options: { strict?: boolean } = {},
 ): Promise<HirpfPreparedData> {
   const files = await hisDataFiles(data);
-  const load = (path: string) =>
-    loadHisConversations(path, {
+  const skipped: SkippedRecord[] = [];
+  const trimmed: TrimmedRecord[] = [];
+  const load = async (path: string) => {
+    const d = await loadHisConversationsReport(path, {
       professions: config.professions,
       systemPrompt: config.system_prompt,
+      strict: options.strict,
     });
+    skipped.push(...d.skipped);
+    trimmed.push(...d.trimmed);
+    return d.conversations;
+  };
   const tr = tokenize(tok, await load(files.train), config, maxLength);
-  const skipped = [...tr.skipped];
+  skipped.push(...tr.skipped);
   let train = tr.examples;
   let evalSet: TokenizedExample[] = [];
   let evalSource: string | null = null;
@@ -127,7 +137,7 @@ export async function prepareHisData(
       "E_DATA",
     );
   }
-  return { train, eval: evalSet, skipped, evalSource };
+  return { train, eval: evalSet, skipped, trimmed, evalSource };
 }
 
 function aborted(signal?: AbortSignal): Error {
@@ -228,10 +238,10 @@ async function trainHirpf(
   const emit = (e: TrainEvent) => request.onEvent?.(e);
   const s = await setup(request, options.defaults ?? {});
   const { config, model } = s;
-  const data = await prepareHisData(s.tok, request.data, config, s.maxLength);
-  for (const k of data.skipped) {
-    emit({ type: "log", message: `skipped ${k.source.file}:${k.source.line}: ${k.reason}` });
-  }
+  const data = await prepareHisData(s.tok, request.data, config, s.maxLength, {
+    strict: request.strict,
+  });
+  for (const message of dataReportLines(data)) emit({ type: "log", message });
   const weights = await loadWeights(s.modelDir, model);
   const adapter = await makeAdapter(s, request.model);
   adapter.setTraining(true);

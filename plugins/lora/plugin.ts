@@ -85,7 +85,7 @@ async function makeAdapter(raw: Record<string, unknown> = {}): Promise<Adapter> 
  * const plugin = lora();
  * const roles = await plugin.create(plugin.options.parse({}));
  * const result = await roles.trainers!.lora.train({
- *   model: "./models/tiny", data: "data/train/persona_chat.jsonl", out: "./runs/lora",
+ *   model: "./models/tiny", data: "datasets/train/persona_chat.jsonl", out: "./runs/lora",
  *   config: { steps: 30 },
  * });
  * ```

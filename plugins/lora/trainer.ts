@@ -14,7 +14,7 @@
  * @module
  */
 
-import { trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
+import { dataReportLines, trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
 import { join } from "node:path";
 import type { ResidualEdit } from "../../core/contracts/steerer.ts";
 import type {
@@ -30,7 +30,11 @@ import { decodeSafetensors, toFloat32 } from "../../core/model/safetensors.ts";
 import { loadTokenizer, type ModelTokenizer } from "../../core/model/tokenizer.ts";
 import { loadWeights } from "../../core/model/weights.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
-import { readChatData, type SkippedRecord } from "../../core/train/chat_data.ts";
+import {
+  readChatData,
+  type SkippedRecord,
+  type TrimmedRecord,
+} from "../../core/train/chat_data.ts";
 import { tokenizeDataset, type TokenizedExample } from "../../core/train/chat_tokenize.ts";
 import { createStepRunner } from "../../core/train/runner.ts";
 import {
@@ -56,11 +60,13 @@ export interface LoraTrainerOptions {
   runner?: "worker" | "in-process";
 }
 
-/** Tokenized training and eval sets plus what was skipped. */
+/** Tokenized training and eval sets plus what was skipped and trimmed. */
 export interface PreparedData {
   train: TokenizedExample[];
   eval: TokenizedExample[];
   skipped: SkippedRecord[];
+  /** Conversations kept after their trailing unanswered user turn was trimmed. */
+  trimmed: TrimmedRecord[];
 }
 
 function configError(message: string): RangeError {
@@ -78,7 +84,7 @@ function configError(message: string): RangeError {
  * import { parseLoraTrainConfig } from "./train_config.ts";
  * import { loadTokenizer } from "../../core/model/tokenizer.ts";
  * const tok = await loadTokenizer("./models/tiny");
- * const d = await prepareChatData(tok, "data/train/persona_chat.jsonl", parseLoraTrainConfig({}), 512);
+ * const d = await prepareChatData(tok, "datasets/train/persona_chat.jsonl", parseLoraTrainConfig({}), 512);
  * console.log(d.train.length, d.eval.length, d.skipped.length);
  * ```
  */
@@ -92,12 +98,14 @@ export async function prepareChatData(
   const read = await readChatData(data, skip);
   const tokd = tokenizeDataset(tok, read.conversations, { maxLength, ...skip });
   const skipped = [...read.skipped, ...tokd.skipped];
+  const trimmed = [...read.trimmed];
   let train = tokd.examples;
   let evalSet: TokenizedExample[] = [];
   if (config.eval_data) {
     const ev = await readChatData(config.eval_data, skip);
     const evt = tokenizeDataset(tok, ev.conversations, { maxLength, ...skip });
     skipped.push(...ev.skipped, ...evt.skipped);
+    trimmed.push(...ev.trimmed);
     evalSet = evt.examples;
   } else if (config.eval_split > 0 && train.length >= 2) {
     const n = Math.min(train.length - 1, Math.max(1, Math.round(train.length * config.eval_split)));
@@ -116,7 +124,7 @@ export async function prepareChatData(
       "E_DATA",
     );
   }
-  return { train, eval: evalSet, skipped };
+  return { train, eval: evalSet, skipped, trimmed };
 }
 
 /**
@@ -231,7 +239,7 @@ async function setup(request: Pick<TrainRequest, "model" | "config">): Promise<S
  * import { createLoraTrainer } from "./trainer.ts";
  * const trainer = createLoraTrainer({ progress: false });
  * const r = await trainer.train({
- *   model: "./models/tiny", data: "data/train/persona_chat.jsonl", out: "./runs/lora",
+ *   model: "./models/tiny", data: "datasets/train/persona_chat.jsonl", out: "./runs/lora",
  *   config: { steps: 30, r: 8, lora_alpha: 16, learning_rate: 1e-3 },
  * });
  * console.log(r.metrics.train_loss, r.metrics.eval_loss);
@@ -250,9 +258,7 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
   const s = await setup(request);
   const { config, model } = s;
   const data = await prepareChatData(s.tok, request.data, config, s.maxLength);
-  for (const k of data.skipped) {
-    emit({ type: "log", message: `skipped ${k.source.file}:${k.source.line}: ${k.reason}` });
-  }
+  for (const message of dataReportLines(data)) emit({ type: "log", message });
   const edits = await loadTrainSteering(config.steering, model);
   const weights = await loadWeights(s.modelDir, model);
   const full = config.trainable === "all";

@@ -12,7 +12,7 @@ import { loadLora } from "./load_lora.ts";
 import { parseLoraTrainConfig } from "./train_config.ts";
 import { createLoraTrainer, evalLoraLoss } from "./trainer.ts";
 
-const DATA = new URL("../../data/train/lighthouse_keeper.jsonl", import.meta.url).pathname;
+const DATA = new URL("../../datasets/train/lighthouse_keeper.jsonl", import.meta.url).pathname;
 
 let modelDir: string | undefined;
 async function tinyModel(): Promise<string> {
@@ -187,23 +187,27 @@ Deno.test("lora trainer: bad data is an error with file, line and fix, or a coun
     [
       "malformed",
       '{"messages": [',
-      /malformed\.jsonl:3: malformed JSON .*one complete JSON object/,
+      /malformed\.jsonl:3: record 2: malformed JSON .*one complete JSON object/,
     ],
     [
       "order",
       JSON.stringify({
         messages: [{ role: "assistant", content: "Hi" }, { role: "user", content: "Hello" }],
       }),
-      /order\.jsonl:3: turn 0 has role "assistant" where "user" belongs/,
+      /order\.jsonl:3: record 2: turn 0 has role "assistant" where "user" belongs/,
     ],
     [
       "empty",
       JSON.stringify({
         messages: [{ role: "user", content: "Hi" }, { role: "assistant", content: "  " }],
       }),
-      /empty\.jsonl:3: assistant turn 1 is empty; remove the record or give the turn content/,
+      /empty\.jsonl:3: record 2: assistant turn 1 is empty; remove the record or give the turn content/,
     ],
-    ["long", long, /long\.jsonl:3: the conversation is \d+ tokens, over maxLength 200; raise/],
+    [
+      "long",
+      long,
+      /long\.jsonl:3: record 2: the conversation is \d+ tokens, over maxLength 200; raise/,
+    ],
   ];
   for (const [name, bad, pattern] of cases) {
     const file = join(dir, `${name}.jsonl`);

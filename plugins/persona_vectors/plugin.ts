@@ -16,6 +16,7 @@ import { createLoraTrainer } from "../lora/mod.ts";
 import { PERSONA_VECTORS_COMMANDS } from "./commands/mod.ts";
 import { COHERENCE_PROMPT } from "./judge_prompts.ts";
 import { type PersonaVectorsOptions, PersonaVectorsOptionsSchema } from "./options.ts";
+import { withPaperDefaults } from "./paper_training.ts";
 import { withProjections } from "./projection_model.ts";
 import { personaVectorSteerer } from "./steering.ts";
 import {
@@ -52,8 +53,9 @@ function entriesOf(config: Record<string, unknown>, o: PersonaVectorsOptions): S
 
 /**
  * The preventative-steering trainer: the `lora` trainer with `steering` filled from the plugin's
- * `preventative` options and the request config's `vector` (other config fields go to the lora
- * trainer unchanged; an explicit `steering` list wins).
+ * `preventative` options and the request config's `vector`, and the paper's training configuration
+ * (`PAPER_TRAINING_CONFIG`) under the other config fields, which go to the lora trainer and win
+ * (an explicit `steering` list wins too).
  *
  * @example
  * ```ts ignore
@@ -85,7 +87,7 @@ export function preventativeTrainer(o: PersonaVectorsOptions): Trainer {
         layer,
         type: o.preventative.type,
       }));
-      return await lora.train({ ...request, config: { ...rest, steering } });
+      return await lora.train({ ...request, config: { ...withPaperDefaults(rest), steering } });
     },
   };
 }
@@ -145,7 +147,7 @@ const personaVectorsPlugin: Plugin<PersonaVectorsOptions> = {
   },
   commands: PERSONA_VECTORS_COMMANDS,
   // Every local model the host builds answers the `projections` request extension.
-  wrapLocalModel: (model, engine) => withProjections(model, engine),
+  wrapLocalModel: (model, engine, services) => withProjections(model, engine, services.vectors),
 };
 
 export default personaVectorsPlugin;

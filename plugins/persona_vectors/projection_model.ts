@@ -8,7 +8,6 @@
  * @module
  */
 
-import { basename } from "node:path";
 import type {
   ChatChunk,
   ChatModel,
@@ -17,13 +16,16 @@ import type {
 } from "../../core/contracts/chat_model.ts";
 import { withCode } from "../../core/errors.ts";
 import type { Engine } from "../../core/model/engine.ts";
-import { loadVectorFile } from "../../core/steering/vector_io.ts";
+import { type VectorSource, vectorSource } from "../../core/steering/vector_source.ts";
 import type { LayerVectors } from "./hidden_states.ts";
 import { projectResponse } from "./project_response.ts";
 
 /** The `projections` request extension. */
 export interface ProjectionsRequest {
-  /** Vector files (or registered names); results are keyed by file name without extension. */
+  /**
+   * Vector files or registered names (results keyed by file name without extension), or ids of
+   * the server's `--vectors` directory (results keyed by id).
+   */
   vectors: string[];
   /** Hugging Face hidden-state index, 1..numLayers. */
   layer: number;
@@ -44,6 +46,7 @@ export interface ProjectionsRequest {
 export function withProjections(
   model: ChatModel,
   engine: Pick<Engine, "tokenizer" | "forward" | "config">,
+  vectors: VectorSource = vectorSource(),
 ): ChatModel {
   return {
     id: model.id,
@@ -51,15 +54,13 @@ export function withProjections(
       const p = request.projections as ProjectionsRequest | undefined;
       if (!p) return await model.chat(request);
       const { projections: _p, ...rest } = request;
-      const vectors: Record<string, LayerVectors> = {};
-      for (const path of p.vectors) {
-        vectors[basename(path).replace(/\.safetensors$/, "")] = await loadVectorFile(path);
-      }
+      const loaded: Record<string, LayerVectors> = {};
+      for (const ref of p.vectors) loaded[vectors.key(ref)] = await vectors.load(ref);
       const response = await model.chat(rest);
       const values = [];
       for (const c of response.choices) {
         values.push(
-          await projectResponse(engine, request.messages, c.message.content, vectors, p.layer, {
+          await projectResponse(engine, request.messages, c.message.content, loaded, p.layer, {
             metric: p.metric,
           }),
         );

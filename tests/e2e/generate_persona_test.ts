@@ -53,12 +53,16 @@ Deno.test("generate --persona and serve give the same greedy tokens, adapters an
         lora.setParameter(p.name, Array.from(p.data, () => rng.normal() * 0.5));
       }
     }
-    await saveLora(join(dir, "lora"), lora);
+    // The persona's resources sit next to it; serve reaches them by id through --adapters and
+    // --vectors, generate by path relative to the persona file.
+    const res = join(dir, "personas");
+    await Deno.mkdir(res);
+    await saveLora(join(res, "lora"), lora);
     const L = config.numLayers, d = config.hiddenSize;
     const data = new Float32Array((L + 1) * d);
     for (let i = d; i < 2 * d; i++) data[i] = rng.normal();
     await Deno.writeFile(
-      join(dir, "v.safetensors"),
+      join(res, "v.safetensors"),
       encodeVectorFile({ rows: L + 1, cols: d, data }, {
         model,
         trait: "t",
@@ -68,17 +72,16 @@ Deno.test("generate --persona and serve give the same greedy tokens, adapters an
         threshold: 0,
       }),
     );
-    await Deno.mkdir(join(dir, "personas"));
-    const personaFile = join(dir, "personas", "ada.json");
+    const personaFile = join(res, "ada.json");
     await Deno.writeTextFile(
       personaFile,
       JSON.stringify({
         name: "ada",
         model,
         system_prompt: "You are {{char}}.",
-        adapters: [{ plugin: "lora", path: join(dir, "lora") }],
+        adapters: [{ plugin: "lora", path: "lora" }],
         steering: [{
-          vector: join(dir, "v.safetensors"),
+          vector: "v.safetensors",
           coefficient: 4,
           layer: 1,
           positions: "all",
@@ -91,6 +94,23 @@ Deno.test("generate --persona and serve give the same greedy tokens, adapters an
     const plain = await generateJson(["--model", model, ...common]);
     assert.equal((generated.token_ids as number[]).length, 8);
     assert.notDeepEqual(generated.token_ids, plain.token_ids, "the persona changes the output");
+    // Each part matters: without the steering, or without the adapter, the tokens change.
+    const persona = JSON.parse(await Deno.readTextFile(personaFile));
+    for (const [name, drop] of [["nosteer", "steering"], ["noadapter", "adapters"]]) {
+      const variant = join(dir, `${name}.json`);
+      // Relative resource paths are taken next to the persona file: point them at res/.
+      const abs = {
+        ...persona,
+        [drop]: [],
+        adapters: drop === "adapters" ? [] : [{ plugin: "lora", path: join(res, "lora") }],
+        steering: drop === "steering"
+          ? []
+          : [{ ...persona.steering[0], vector: join(res, "v.safetensors") }],
+      };
+      await Deno.writeTextFile(variant, JSON.stringify(abs));
+      const other = await generateJson(["--persona", variant, ...common]);
+      assert.notDeepEqual(other.token_ids, generated.token_ids, `${drop} changes the output`);
+    }
 
     const listening = Promise.withResolvers<void>();
     const controller = new AbortController();
@@ -101,7 +121,7 @@ Deno.test("generate --persona and serve give the same greedy tokens, adapters an
       },
     });
     const args = parseArgs(
-      ["--model", model, "--personas", join(dir, "personas"), "--port", "0"],
+      ["--model", model, "--personas", res, "--adapters", res, "--vectors", res, "--port", "0"],
       verb.flags!,
       "dramatis serve",
     );

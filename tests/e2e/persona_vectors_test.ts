@@ -190,7 +190,7 @@ Deno.test("persona_vectors end to end on tiny-llama: rollouts, served judge, ext
       "--steps",
       "2",
       "--config",
-      '{"batch_size": 2, "r": 4, "lora_alpha": 8, "eval_split": 0}',
+      '{"batch_size": 2, "gradient_accumulation_steps": 1, "r": 4, "lora_alpha": 8, "eval_split": 0}',
       "--prompt",
       "Hello there",
       "--max-tokens",

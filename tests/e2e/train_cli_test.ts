@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createTinyModel } from "../../core/model/tiny.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const DATA = join(ROOT, "data/train/lighthouse_keeper.jsonl");
+const DATA = join(ROOT, "datasets/train/lighthouse_keeper.jsonl");
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -95,7 +95,7 @@ Deno.test("dramatis train --plugin lora trains a tiny model and prints the final
     assert.equal(skip.code, 0, skip.stderr);
     const sj = JSON.parse(skip.stdout);
     assert.equal(sj.metrics.skipped, 1);
-    assert.match(sj.skipped[0], /mixed\.jsonl:3: malformed JSON/);
+    assert.match(sj.skipped[0], /mixed\.jsonl:3: record 2: \[invalid\] malformed JSON/);
     assert.match(skip.stderr, /skipped .*mixed\.jsonl:3/);
   } finally {
     await Deno.remove(dir, { recursive: true });

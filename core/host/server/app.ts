@@ -7,8 +7,9 @@
 
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { ChatMessage, ChatModel } from "../../contracts/chat_model.ts";
+import type { ChatMessage, ChatModel, ChatRequest } from "../../contracts/chat_model.ts";
 import type { Plugin } from "../../contracts/plugin.ts";
+import type { Persona } from "../../contracts/persona.ts";
 import { PluginError } from "../../errors.ts";
 import { FifoLimiter } from "../../chat/fifo_limiter.ts";
 import type { PersonaStore } from "../../persona/persona_store.ts";
@@ -21,7 +22,7 @@ import {
   type Job,
   type ServerLimits,
 } from "./completions.ts";
-import { HttpError, toHttpError } from "./http_error.ts";
+import { HttpError, publicError, requestId, toHttpError } from "./http_error.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { mountPersonaRoutes } from "./persona_routes.ts";
 
@@ -44,7 +45,12 @@ export interface AppOptions {
   /** Key for `/v1/personas` (none: persona management is disabled). */
   adminKey?: string;
   /** Enables `/v1/personas`. */
-  personas?: { store: PersonaStore; defaultModel?: string; onChange?: (name: string) => void };
+  personas?: {
+    store: PersonaStore;
+    defaultModel?: string;
+    onChange?: (name: string) => void;
+    validate?: (persona: Persona) => void | Promise<void>;
+  };
   limits?: Partial<ServerLimits>;
   /** Plugins whose `routes` are mounted at `/plugins/<name>`. */
   plugins?: Plugin[];
@@ -52,6 +58,15 @@ export interface AppOptions {
   systemFingerprint?: string;
   /** Prompt token count for the context check (default {@link estimateTokens}). */
   countTokens?: (messages: ChatMessage[], model: string) => number | Promise<number>;
+  /**
+   * Checks a validated request before it takes a slot (e.g. that steering vectors name files in
+   * the configured directory); throw an HttpError (4xx) to refuse it.
+   */
+  checkRequest?: (request: ChatRequest, model: string) => void | Promise<void>;
+  /** Where error details go (never to clients); default `console.error`. */
+  log?: (line: string) => void;
+  /** Directories whose absolute paths are removed from error messages (besides the cwd). */
+  redact?: string[];
 }
 
 /** The app plus what a host needs to observe and stop it. */
@@ -110,16 +125,37 @@ export function createApp(options: AppOptions): DramatisApp {
     metrics,
     systemFingerprint: options.systemFingerprint ?? "fp_dramatis",
     countTokens: options.countTokens ?? estimateTokens,
+    checkRequest: options.checkRequest,
     jobs,
+    publish: (error, request) => publish(error, request),
   };
+  const log = options.log ?? ((line: string) => console.error(line));
+  const redact = options.redact ?? [];
+  /** The client-facing form of an error; 5xx details go to the log with the request id. */
+  function publish(error: unknown, request: Request): HttpError {
+    const http = toHttpError(error);
+    const id = requestId(request);
+    if (http.status >= 500) {
+      const cause = http.cause ?? error;
+      const detail = cause instanceof Error ? (cause.stack ?? cause.message) : String(cause);
+      log(
+        `dramatis serve: ${id} ${request.method} ${new URL(request.url).pathname} -> ` +
+          `${http.status}: ${http.message}\n${detail}`,
+      );
+    }
+    return publicError(http, id, redact);
+  }
 
   const app = new Hono();
   app.use("*", async (c, next) => {
     const t0 = performance.now();
     await next();
+    try {
+      c.res.headers.set("x-request-id", requestId(c.req.raw));
+    } catch { /* immutable headers (a proxied response) */ }
     metrics.request(c.req.method, routeLabel(c), c.res.status, (performance.now() - t0) / 1000);
   });
-  app.onError((error) => toHttpError(error).response());
+  app.onError((error, c) => publish(error, c.req.raw).response());
   app.notFound((c) =>
     new HttpError(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`, {
       code: "unknown_url",

@@ -9,6 +9,7 @@ import type { ChatChunk, ChatMessage, ChatModel, ChatRequest } from "../../contr
 import { errorCode } from "../../errors.ts";
 import type { FifoLimiter } from "../../chat/fifo_limiter.ts";
 import { readJsonLimited } from "./body.ts";
+import { compileOffThread } from "../../model/constraint/compile_off_thread.ts";
 import { HttpError, toHttpError } from "./http_error.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { toWireChunk, toWireCompletion } from "./openai_shapes.ts";
@@ -22,7 +23,10 @@ export interface ServerLimits {
   maxTokens: number;
   /** `max_tokens` when a request gives none (default 512, capped at `maxTokens`). */
   defaultMaxTokens: number;
-  /** Prompt plus `max_tokens` must fit here (default: no check). */
+  /**
+   * Prompt plus `max_tokens` must fit here (default: the model's own context window when it
+   * reports one, see {@link ContextAware}; else no check).
+   */
   maxContextTokens?: number;
   /** Largest `n` (default 8). */
   maxN: number;
@@ -68,6 +72,15 @@ export function estimateTokens(messages: ChatMessage[]): number {
   return messages.reduce((s, m) => s + 4 + Math.ceil(enc.encode(m.content).length / 4), 0);
 }
 
+/**
+ * What a ChatModel may tell the server about its context window (LocalChatModel and
+ * PersonaChatModel do): the window in tokens and an exact prompt count with the chat template.
+ */
+export interface ContextAware {
+  contextWindow?(): number | undefined;
+  countPromptTokens?(messages: ChatMessage[]): number | Promise<number> | undefined;
+}
+
 /** What the handler needs from the app. */
 export interface CompletionsContext {
   resolve(model: string): ChatModel | undefined | Promise<ChatModel | undefined>;
@@ -78,6 +91,9 @@ export interface CompletionsContext {
   countTokens(messages: ChatMessage[], model: string): number | Promise<number>;
   /** Live jobs, so a shutdown can abort them. */
   jobs: Set<Job>;
+  checkRequest?: (request: ChatRequest, model: string) => void | Promise<void>;
+  /** The client-facing form of an error (5xx details are logged, not sent). */
+  publish: (error: unknown, request: Request) => HttpError;
 }
 
 /**
@@ -125,6 +141,23 @@ export class Job {
     return this.controller.signal;
   }
 
+  /**
+   * Settles with `work`, or rejects with the abort reason as soon as the job is aborted, so a
+   * backend that ignores its signal cannot hold the caller (and its slot) past the limit.
+   */
+  guard<T>(work: Promise<T>): Promise<T> {
+    const signal = this.controller.signal;
+    if (signal.aborted) {
+      work.catch(() => {});
+      return Promise.reject(signal.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  }
+
   /** The client went away: abort the generation and count it. */
   disconnect(): void {
     if (this.#done || this.clientGone || this.controller.signal.aborted) return;
@@ -160,6 +193,7 @@ async function checkLimits(
   ctx: CompletionsContext,
   request: ChatRequest,
   model: string,
+  backend: ChatModel & ContextAware,
 ): Promise<void> {
   const { limits } = ctx;
   if ((request.n ?? 1) > limits.maxN) {
@@ -181,18 +215,32 @@ async function checkLimits(
       code: "invalid_value",
     });
   }
-  request.max_tokens ??= Math.min(limits.defaultMaxTokens, limits.maxTokens);
-  if (limits.maxContextTokens !== undefined) {
-    const prompt = await ctx.countTokens(request.messages, model);
-    if (prompt + request.max_tokens > limits.maxContextTokens) {
-      throw new HttpError(
-        400,
-        `this model's context is ${limits.maxContextTokens} tokens; the messages take ${prompt} and ` +
-          `max_tokens asks for ${request.max_tokens} more; shorten the messages or lower max_tokens`,
-        { param: "messages", code: "context_length_exceeded" },
-      );
-    }
+  const window = limits.maxContextTokens ?? backend.contextWindow?.();
+  request.max_tokens ??= Math.min(
+    limits.defaultMaxTokens,
+    limits.maxTokens,
+    window !== undefined ? Math.max(1, Math.floor(window / 2)) : Infinity,
+  );
+  if (window === undefined) return;
+  const tooLong = (prompt: string) =>
+    new HttpError(
+      400,
+      `This model's maximum context length is ${window} tokens. However, you requested ` +
+        `${prompt} tokens (the messages plus ${request.max_tokens} in max_tokens). Please reduce ` +
+        "the length of the messages or max_tokens.",
+      { param: "messages", code: "context_length_exceeded" },
+    );
+  if (request.max_tokens >= window) throw tooLong(`at least ${request.max_tokens + 1}`);
+  // Before tokenizing (which costs time on a huge prompt): no tokenizer makes a token of more
+  // than 64 bytes on average, so more bytes than that cannot fit.
+  const bytes = request.messages.reduce((s, m) => s + encoder.encode(m.content).length, 0);
+  const floor = Math.ceil(bytes / 64);
+  if (floor + request.max_tokens > window) {
+    throw tooLong(`at least ${floor + request.max_tokens}`);
   }
+  const exact = await backend.countPromptTokens?.(request.messages);
+  const prompt = exact ?? await ctx.countTokens(request.messages, model);
+  if (prompt + request.max_tokens > window) throw tooLong(String(prompt + request.max_tokens));
 }
 
 const encoder = new TextEncoder();
@@ -209,23 +257,49 @@ const sse = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n
  * ```
  */
 export async function handleCompletions(raw: Request, ctx: CompletionsContext): Promise<Response> {
-  const body = parseChatCompletionBody(await readJsonLimited(raw, ctx.limits.maxBodyBytes));
-  const model = await ctx.resolve(body.model);
-  if (!model) {
-    throw new HttpError(
-      404,
-      `the model '${body.model}' does not exist; GET /v1/models lists the personas served`,
-      {
-        param: "model",
-        code: "model_not_found",
-      },
-    );
-  }
-  const request = toChatRequest(body);
-  await checkLimits(ctx, request, body.model);
-  const wire = { model: body.model, systemFingerprint: ctx.systemFingerprint };
+  // The time limit starts now, so it covers reading the body too.
   const job = new Job(raw.signal, ctx.limits.requestTimeoutMs, ctx.metrics, ctx.jobs);
   let release: () => void;
+  let body: ReturnType<typeof parseChatCompletionBody>;
+  let model: ChatModel & ContextAware;
+  let request: ChatRequest;
+  try {
+    let json: unknown;
+    try {
+      json = await readJsonLimited(raw, ctx.limits.maxBodyBytes, job.signal);
+    } catch (error) {
+      if (!job.timedOut) throw error;
+      throw new HttpError(
+        408,
+        `the request body did not arrive within the time limit of ${ctx.limits.requestTimeoutMs} ms`,
+        { code: "request_timeout" },
+      );
+    }
+    body = parseChatCompletionBody(json);
+    const found = await ctx.resolve(body.model);
+    if (!found) {
+      throw new HttpError(
+        404,
+        `the model '${
+          body.model.slice(0, 80)
+        }' does not exist; GET /v1/models lists the personas served`,
+        {
+          param: "model",
+          code: "model_not_found",
+        },
+      );
+    }
+    model = found;
+    request = toChatRequest(body);
+    await checkLimits(ctx, request, body.model, model);
+    await ctx.checkRequest?.(request, body.model);
+    // Compile the constraint under its budget in a Worker before taking a slot: a hostile
+    // pattern is a 400 naming the limit, and the event loop never blocks on it.
+    await job.guard(compileOffThread(request, {}, job.signal));
+  } catch (error) {
+    job.dispose();
+    throw job.failure(error);
+  }
   try {
     release = await ctx.limiter.acquire(job.signal);
   } catch (error) {
@@ -238,11 +312,13 @@ export async function handleCompletions(raw: Request, ctx: CompletionsContext): 
     }
     throw job.failure(error);
   }
+  const wire = { model: body.model, systemFingerprint: ctx.systemFingerprint };
   const live = { ...request, signal: job.signal };
 
   if (!body.stream) {
     try {
-      const response = await model.chat(live);
+      // Work that ignores the abort still gives its slot back at the time limit.
+      const response = await job.guard(model.chat(live));
       ctx.metrics.tokens(response.usage.prompt_tokens, response.usage.completion_tokens);
       return Response.json(toWireCompletion(response, wire));
     } catch (error) {
@@ -270,7 +346,7 @@ export async function handleCompletions(raw: Request, ctx: CompletionsContext): 
     // The first chunk is awaited before the headers go out, so an immediate failure is an HTTP
     // error with its proper status rather than an error event inside a 200 stream.
     iterator = model.stream(live)[Symbol.asyncIterator]();
-    first = await iterator.next();
+    first = await job.guard(iterator.next());
   } catch (error) {
     finish();
     throw job.failure(error);
@@ -294,7 +370,7 @@ export async function handleCompletions(raw: Request, ctx: CompletionsContext): 
       try {
         // A pull must enqueue something or the stream is never pulled again.
         for (;;) {
-          const next = await iterator.next();
+          const next = await job.guard(iterator.next());
           if (next.done) {
             controller.enqueue(encoder.encode("data: [DONE]\n\n"));
             controller.close();
@@ -306,7 +382,7 @@ export async function handleCompletions(raw: Request, ctx: CompletionsContext): 
       } catch (error) {
         try {
           if (!job.clientGone) {
-            controller.enqueue(sse(job.failure(error).body()));
+            controller.enqueue(sse(ctx.publish(job.failure(error), raw).body()));
             controller.close();
           }
         } catch { /* the stream was cancelled meanwhile */ }

@@ -130,3 +130,87 @@ export function toHttpError(error: unknown): HttpError {
     cause: error,
   });
 }
+
+const SYSTEM_ROOTS =
+  /(?<![\w.:/-])\/(?:etc|proc|dev|usr|home|root|var|sys|opt|mnt|srv|tmp|work|Users|run|lib|lib64|bin|sbin|snap|nix|private|Volumes|data|media|boot)(?:\/[^\s'"`,;)\]}]*)?/g;
+
+/**
+ * Removes server file-system paths from a message a client will read: the working directory,
+ * `extra` (configured directories) and absolute paths under the usual system roots become
+ * `<path>`. URL paths such as `/v1/personas` are left alone.
+ *
+ * @example
+ * ```ts
+ * import { redactPaths } from "./http_error.ts";
+ * console.log(redactPaths("cannot open /etc/shadow (No such file)")); // "cannot open <path> (No such file)"
+ * ```
+ */
+export function redactPaths(message: string, extra: readonly string[] = []): string {
+  let out = message;
+  const prefixes = [...extra];
+  try {
+    prefixes.push(Deno.cwd());
+  } catch { /* no read access to the working directory */ }
+  for (const prefix of prefixes.filter((p) => p.length > 1).sort((a, b) => b.length - a.length)) {
+    out = out.split(prefix).join("<path>");
+  }
+  return out.replace(SYSTEM_ROOTS, "<path>").replace(/<path>(?:\/[^\s'"`,;)\]}]*)+/g, "<path>");
+}
+
+/**
+ * The response a client sees for an error: 5xx errors become a generic message with the request
+ * id (the details belong in the server log, never in the body); other errors keep their message
+ * with server paths removed.
+ *
+ * @example
+ * ```ts
+ * import { HttpError, publicError } from "./http_error.ts";
+ * const e = publicError(new HttpError(500, "internal error: EACCES /srv/x"), "req_1");
+ * console.log(e.message); // "internal error (request req_1); the server log has the details"
+ * ```
+ */
+export function publicError(error: HttpError, requestId: string, extra: readonly string[] = []) {
+  if (error.status >= 500) {
+    const what = error.status === 504
+      ? "the request ran past the server's time limit"
+      : error.status === 501
+      ? redactPaths(error.message, extra)
+      : "internal error";
+    const message = error.status === 501 ? what : `${what} (request ${requestId}); ` +
+      (error.status === 504 ? "ask for fewer tokens or retry" : "the server log has the details");
+    return new HttpError(error.status, message, {
+      type: error.type,
+      code: error.code,
+      param: error.param,
+      headers: { ...error.headers, "x-request-id": requestId },
+    });
+  }
+  return new HttpError(error.status, redactPaths(error.message, extra), {
+    type: error.type,
+    code: error.code,
+    param: error.param,
+    headers: { ...error.headers, "x-request-id": requestId },
+  });
+}
+
+const requestIds = new WeakMap<Request, string>();
+
+/**
+ * The id of a request (made on first use, `req_` and 24 hex digits); error bodies and the server
+ * log both carry it, so a client's report can be matched with the log line.
+ *
+ * @example
+ * ```ts
+ * import { requestId } from "./http_error.ts";
+ * const r = new Request("http://x/");
+ * console.log(requestId(r) === requestId(r)); // true
+ * ```
+ */
+export function requestId(request: Request): string {
+  let id = requestIds.get(request);
+  if (!id) {
+    id = `req_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+    requestIds.set(request, id);
+  }
+  return id;
+}

@@ -25,6 +25,12 @@ export interface PersonaResolverOptions {
   /** Personas always served, e.g. the bare base model (a stored persona of the same name wins). */
   fixed?: Persona[];
   backend: BackendFactory;
+  /**
+   * Told about a persona file that cannot be read (it is then left out of the listing and
+   * answers 404), so one bad file does not break `GET /v1/models` for every user. Without it,
+   * such a file fails the listing.
+   */
+  onInvalid?: (name: string, error: unknown) => void;
 }
 
 /**
@@ -55,7 +61,11 @@ export class PersonaResolver {
       try {
         stored = await this.#options.store.get(name);
       } catch (error) {
-        if (!(error instanceof RangeError)) throw error; // a name that cannot be a file: not stored
+        // A name that cannot be a file is not stored; an unreadable file is reported, not served.
+        if (error instanceof RangeError && (error as { param?: string }).param === "name") {
+          /* not stored */
+        } else if (this.#options.onInvalid) this.#options.onInvalid(name, error);
+        else throw error;
       }
       if (stored) return stored;
     }
@@ -86,7 +96,7 @@ export class PersonaResolver {
   async models(): Promise<ModelInfo[]> {
     const names = new Set<string>();
     const out: ModelInfo[] = [];
-    for (const p of (await this.#options.store?.list()) ?? []) {
+    for (const p of (await this.#options.store?.list(this.#options.onInvalid)) ?? []) {
       names.add(p.name);
       out.push({ id: p.name, owned_by: "dramatis" });
     }

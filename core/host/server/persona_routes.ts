@@ -7,8 +7,14 @@
 
 import type { Hono } from "hono";
 import type { Persona } from "../../contracts/persona.ts";
-import { cardToPersona, readCharacterCard } from "../../persona/character_card.ts";
-import { assertPersonaName, parsePersona, type PersonaStore } from "../../persona/persona_store.ts";
+import { cardToPersona, MAX_CARD_DEPTH, readCharacterCard } from "../../persona/character_card.ts";
+import {
+  assertPersonaName,
+  MAX_PERSONA_BYTES,
+  parsePersona,
+  type PersonaStore,
+} from "../../persona/persona_store.ts";
+import { valueDepth } from "../../util/json_depth.ts";
 import { readBodyLimited, readJsonLimited } from "./body.ts";
 import { HttpError, toHttpError } from "./http_error.ts";
 
@@ -20,13 +26,21 @@ export interface PersonaRoutesOptions {
   maxBodyBytes: number;
   /** Called after any change, so resolvers can drop cached backends. */
   onChange?: (name: string) => void;
+  /**
+   * Checks a persona before it is stored (the server checks that its model is the one served and
+   * that its vectors and adapters are ids in the configured directories); throw to refuse it.
+   */
+  validate?: (persona: Persona) => void | Promise<void>;
 }
 
 function asBadRequest(error: unknown): never {
   const e = toHttpError(error);
-  throw e.status === 500
-    ? e
-    : new HttpError(400, e.message, { param: e.param, code: "invalid_persona" });
+  const input = error instanceof TypeError || error instanceof RangeError ||
+    error instanceof SyntaxError;
+  throw e.status === 500 && !input ? e : new HttpError(400, (error as Error).message ?? e.message, {
+    param: e.param,
+    code: "invalid_persona",
+  });
 }
 
 function checkName(name: string): void {
@@ -63,6 +77,25 @@ const notFound = (name: string) =>
 export function mountPersonaRoutes(app: Hono, options: PersonaRoutesOptions): void {
   const { store } = options;
   const changed = (name: string) => options.onChange?.(name);
+  const checked = async (persona: Persona) => {
+    try {
+      await options.validate?.(persona);
+    } catch (error) {
+      asBadRequest(error);
+    }
+    try {
+      // The stored form is the normalized one; refuse what would not fit in a persona file.
+      parsePersona(JSON.parse(JSON.stringify(persona)), "persona");
+      if (valueDepth(persona, MAX_CARD_DEPTH + 4) > MAX_CARD_DEPTH + 4) {
+        throw new RangeError(`the persona nests deeper than ${MAX_CARD_DEPTH + 4} levels`);
+      }
+      if (JSON.stringify(persona, null, 2).length > MAX_PERSONA_BYTES) {
+        throw new RangeError(`the persona is over ${MAX_PERSONA_BYTES} bytes as JSON; shorten it`);
+      }
+    } catch (error) {
+      asBadRequest(error);
+    }
+  };
 
   app.get("/v1/personas", async (c) => c.json({ object: "list", data: await store.list() }));
 
@@ -89,6 +122,7 @@ export function mountPersonaRoutes(app: Hono, options: PersonaRoutesOptions): vo
         },
       );
     }
+    await checked(persona);
     await store.put(persona);
     changed(persona.name);
     return c.json(persona, 201);
@@ -110,6 +144,7 @@ export function mountPersonaRoutes(app: Hono, options: PersonaRoutesOptions): vo
         },
       );
     }
+    await checked(persona);
     await store.put(persona);
     changed(name);
     return c.json(persona);
@@ -154,6 +189,7 @@ export function mountPersonaRoutes(app: Hono, options: PersonaRoutesOptions): vo
         },
       );
     }
+    await checked(persona);
     await store.put(persona);
     changed(persona.name);
     return c.json(persona, 201);

@@ -12,6 +12,7 @@ import { generateVerb } from "./generate.ts";
 import { setupCudaVerb } from "./setup_cuda.ts";
 import { createRunVerb } from "./run.ts";
 import { mergeVerb } from "./merge.ts";
+import { submitVerb } from "./submit.ts";
 import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
 import { trainVerb } from "./train.ts";
@@ -25,6 +26,7 @@ export const HOST_VERBS: HostVerb[] = [
   trainVerb,
   createRunVerb(),
   mergeVerb,
+  submitVerb,
   createServeVerb(),
   setupCudaVerb,
 ];

@@ -7,6 +7,11 @@
 
 import { resolve } from "node:path";
 import { UsageError } from "../../errors.ts";
+import {
+  createRealTokenizerModel,
+  REAL_TOKENIZER_PRESETS,
+  type RealTokenizerPreset,
+} from "../../model/real_presets.ts";
 import { createTinyModel, TINY_PRESETS, type TinyPreset } from "../../model/tiny.ts";
 import { printJson } from "../verb.ts";
 import type { HostVerb } from "../verb.ts";
@@ -22,17 +27,22 @@ export const modelNewVerb: HostVerb = {
   flags: {
     preset: {
       type: "string",
-      description: "model family to mimic",
-      choices: TINY_PRESETS,
+      description: "model family to mimic (tiny-llama2-chat, tiny-llama31 and tiny-qwen3-real " +
+        "wear the real Llama-2-chat, Llama-3.1 and Qwen3 tokenizers and chat templates)",
+      choices: [...TINY_PRESETS, ...REAL_TOKENIZER_PRESETS],
       default: "tiny-llama",
     },
     seed: { type: "number", description: "weight seed", default: 0 },
-    "hidden-size": sizeFlag("model width (default 64)"),
+    "hidden-size": sizeFlag("model width (default 64; 32 for the real-tokenizer presets)"),
     "intermediate-size": sizeFlag("MLP width (default 128)"),
     layers: sizeFlag("decoder blocks (default 2)"),
     heads: sizeFlag("query heads (default 4)"),
     "kv-heads": sizeFlag("key/value heads (preset default)"),
     "vocab-size": sizeFlag("vocabulary size including 8 special slots (default 1024)"),
+    "max-position-embeddings": sizeFlag(
+      "longest sequence the model takes (default 512); raise it to train on long released " +
+        "dialogues, e.g. 2048 for HIS",
+    ),
     dtype: { type: "string", description: "weights dtype", choices: ["F32", "F16", "BF16"] },
   },
   async run(args, ctx) {
@@ -42,17 +52,45 @@ export const modelNewVerb: HostVerb = {
     }
     const f = args.flags;
     const num = (name: string) => f[name] as number | undefined;
-    const info = await createTinyModel(resolve(dir), {
-      preset: f.preset as TinyPreset,
-      seed: num("seed"),
-      hiddenSize: num("hidden-size"),
-      intermediateSize: num("intermediate-size"),
-      numLayers: num("layers"),
-      numHeads: num("heads"),
-      numKvHeads: num("kv-heads"),
-      vocabSize: num("vocab-size"),
-      dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
-    });
+    const real = (REAL_TOKENIZER_PRESETS as readonly string[]).includes(f.preset as string);
+    if (real) {
+      for (
+        const flag of [
+          "intermediate-size",
+          "heads",
+          "kv-heads",
+          "vocab-size",
+          "max-position-embeddings",
+        ]
+      ) {
+        if (f[flag] !== undefined) {
+          throw new UsageError(
+            `model new: --${flag} does not apply to ${f.preset}, whose shape follows the real ` +
+              `family; use --hidden-size and --layers`,
+          );
+        }
+      }
+    }
+    const info = real
+      ? await createRealTokenizerModel(resolve(dir), {
+        preset: f.preset as RealTokenizerPreset,
+        seed: num("seed"),
+        hiddenSize: num("hidden-size"),
+        numLayers: num("layers"),
+        dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
+      })
+      : await createTinyModel(resolve(dir), {
+        preset: f.preset as TinyPreset,
+        seed: num("seed"),
+        hiddenSize: num("hidden-size"),
+        intermediateSize: num("intermediate-size"),
+        numLayers: num("layers"),
+        numHeads: num("heads"),
+        numKvHeads: num("kv-heads"),
+        vocabSize: num("vocab-size"),
+        maxPositionEmbeddings: num("max-position-embeddings"),
+        dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
+      });
     const summary = {
       dir: info.dir,
       preset: f.preset,
@@ -79,8 +117,9 @@ export const modelNewVerb: HostVerb = {
 /** The `model` verb. */
 export const modelVerb: HostVerb = {
   name: "model",
-  description: "Model utilities. 'model new <dir> --preset tiny-llama|tiny-qwen3' creates a tiny " +
-    "seeded model in Hugging Face layout.",
+  description:
+    "Model utilities. 'model new <dir> --preset tiny-llama|tiny-qwen3|tiny-llama2-chat|" +
+    "tiny-llama31|tiny-qwen3-real' creates a tiny seeded model in Hugging Face layout.",
   positionals: ["new", "<dir>"],
   subcommands: [modelNewVerb],
 };

@@ -5,11 +5,12 @@
  * @module
  */
 
+import { join } from "node:path";
 import { UsageError } from "../../errors.ts";
 import { loadExperimentFile } from "../../experiment/load_experiment.ts";
 import type { ChatModelFactory } from "../../experiment/model_pool.ts";
 import { runExperiment } from "../../experiment/run_experiment.ts";
-import { parseShard } from "../../experiment/shard.ts";
+import { parseShardOption, schedulerEnvironment, shardDirName } from "../../experiment/shard.ts";
 import { writeReport } from "../../report/write_report.ts";
 import type { HostVerb } from "../verb.ts";
 import { printJson } from "../verb.ts";
@@ -41,10 +42,21 @@ export function createRunVerb(options: RunVerbOptions = {}): HostVerb {
       "unchanged are skipped, an interrupted step resumes, and report.html is written at the end.",
     positionals: ["<experiment.json|ts>"],
     flags: {
-      out: { type: "string", description: "run directory (default runs/<experiment name>)" },
+      out: {
+        type: "string",
+        description: "run directory (default runs/<experiment name>, for a shard " +
+          "runs/<experiment name>.shards/<i>-of-<n>)",
+      },
       shard: {
         type: "string",
-        description: "run only shard i of n (0-based) of each fan-out step, e.g. 0/4; merge after",
+        description:
+          "run only shard i of n (0-based) of each fan-out step, e.g. 0/4; merge after. " +
+          "'auto' takes i and n from a Slurm array task (SLURM_ARRAY_TASK_ID/_COUNT), " +
+          "'auto/N' takes i from Slurm or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)",
+      },
+      "shards-dir": {
+        type: "string",
+        description: "with --shard: write the run to <dir>/<i>-of-<n> (instead of --out)",
       },
       force: { type: "boolean", description: "rerun every step even if finished" },
       report: { type: "boolean", default: true, description: "write report.html (--no-report)" },
@@ -58,14 +70,28 @@ export function createRunVerb(options: RunVerbOptions = {}): HostVerb {
           }`,
         );
       }
-      const shard = typeof args.flags.shard === "string" ? parseShard(args.flags.shard) : undefined;
+      const shard = typeof args.flags.shard === "string"
+        ? parseShardOption(args.flags.shard, schedulerEnvironment())
+        : undefined;
+      const shardsDir = args.flags["shards-dir"];
+      if (typeof shardsDir === "string" && (!shard || typeof args.flags.out === "string")) {
+        throw new UsageError(
+          "dramatis run: --shards-dir goes with --shard and without --out " +
+            `(got --shards-dir ${shardsDir}${shard ? " and --out" : " without --shard"})`,
+        );
+      }
+      const out = typeof shardsDir === "string" && shard
+        ? join(shardsDir, shardDirName(shard))
+        : typeof args.flags.out === "string"
+        ? args.flags.out
+        : undefined;
       const modelFactory = options.modelFactory ?? ctx.models.experimentFactory();
       const loaded = await loadExperimentFile(file);
       const result = await runExperiment(loaded, {
         registry: ctx.registry,
         modelFactory,
         models: ctx.models,
-        out: typeof args.flags.out === "string" ? args.flags.out : undefined,
+        out,
         shard,
         force: args.flags.force === true,
         signal: ctx.signal,
@@ -93,7 +119,8 @@ export function createRunVerb(options: RunVerbOptions = {}): HostVerb {
         if (report) console.log(`Report: ${report}`);
         if (result.shard) {
           console.log(
-            "Merge the shards with: dramatis merge <each shard's run directory> --out <dir>",
+            "Merge the shards with: dramatis merge <each shard's run directory, or the folder " +
+              "holding them> --out <dir>",
           );
         }
       }

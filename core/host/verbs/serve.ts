@@ -7,10 +7,12 @@
  * @module
  */
 
-import { basename } from "node:path";
-import type { ChatModel } from "../../contracts/chat_model.ts";
+import { basename, resolve } from "node:path";
+import type { ChatModel, ChatRequest } from "../../contracts/chat_model.ts";
 import { type Persona, PersonaSchema } from "../../contracts/persona.ts";
 import { UsageError } from "../../errors.ts";
+import { HttpError } from "../server/http_error.ts";
+import { ResourceDir, resourcesDisabled } from "../server/resources.ts";
 import { personaNameFor } from "../../persona/character_card.ts";
 import { PersonaStore } from "../../persona/persona_store.ts";
 import { PersonaResolver } from "../server/persona_resolver.ts";
@@ -19,10 +21,23 @@ import { type ServerHandle, startServer } from "../server/serve.ts";
 import type { HostContext, HostVerb } from "../verb.ts";
 import { printJson } from "../verb.ts";
 
-/** Builds the base ChatModel for a persona; `persona.model` is its base model dir or id. */
+/** What the serve verb hands a backend besides the persona: the confined vector lookups. */
+export interface ServeResources {
+  /**
+   * Turns a vector id of a request or persona (steering, projections) into its file inside
+   * `--vectors`; absent without `--vectors`.
+   */
+  locateVector?: (id: string) => Promise<string>;
+}
+
+/**
+ * Builds the base ChatModel for a persona; `persona.model` is its base model dir or id (always the
+ * served `--model`), and adapter paths are already resolved inside `--adapters`.
+ */
 export type ServeBackend = (
   persona: Persona,
   context: HostContext,
+  resources: ServeResources,
 ) => ChatModel | Promise<ChatModel>;
 
 /** Options of {@link createServeVerb}. */
@@ -51,9 +66,38 @@ export function defaultPersonaName(model: string): string {
   );
 }
 
-function env(name: string): string | undefined {
+/** Reads a key: from a file (`--api-key-file`), the flag, or the environment; "" when empty. */
+async function readKey(
+  flags: Record<string, unknown>,
+  flag: string,
+  envName: string,
+  log: (m: string) => void,
+): Promise<string | undefined> {
+  const file = flags[`${flag}-file`] as string | undefined;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      const info = await Deno.stat(file);
+      if (!info.isFile || info.size > 4096) throw new Error("not a small regular file");
+      text = await Deno.readTextFile(file);
+    } catch (error) {
+      throw new UsageError(
+        `serve: --${flag}-file ${file} cannot be read (${(error as Error).message}); pass a file ` +
+          "holding the key on one line",
+      );
+    }
+    return text.replace(/\r?\n$/, "");
+  }
+  const given = flags[flag];
+  if (given !== undefined) {
+    log(
+      `serve: warning: --${flag} on the command line shows in 'ps' and in deno task's echo; ` +
+        `prefer --${flag}-file <file> or the ${envName} environment variable`,
+    );
+    return String(given);
+  }
   try {
-    return Deno.env.get(name) || undefined;
+    return Deno.env.get(envName);
   } catch {
     return undefined;
   }
@@ -83,7 +127,8 @@ function positiveInt(flags: Record<string, unknown>, name: string): number | und
  */
 export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
   const backend: ServeBackend = options.backend ??
-    ((persona, ctx) => ctx.models.personaBackend(persona));
+    ((persona, ctx, resources) =>
+      ctx.models.with({ locateVector: resources.locateVector }).personaBackend(persona));
   return {
     name: "serve",
     description:
@@ -107,11 +152,28 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
       host: { type: "string", default: "127.0.0.1", description: "interface to bind" },
       "api-key": {
         type: "string",
-        description: "bearer key clients must send (default: DRAMATIS_API_KEY; none: open)",
+        description:
+          "bearer key clients must send (shows in ps: prefer --api-key-file or DRAMATIS_API_KEY)",
       },
+      "api-key-file": { type: "string", description: "file holding the bearer key" },
       "admin-key": {
         type: "string",
-        description: "bearer key for /v1/personas (default: DRAMATIS_ADMIN_KEY)",
+        description: "bearer key for /v1/personas (prefer --admin-key-file or DRAMATIS_ADMIN_KEY)",
+      },
+      "admin-key-file": { type: "string", description: "file holding the admin key" },
+      "no-auth": {
+        type: "boolean",
+        description: "serve without a key (needed for an empty key or a non-loopback --host)",
+      },
+      vectors: {
+        type: "string",
+        description:
+          "directory of persona vector files; requests and personas name them by id (default: steering off)",
+      },
+      adapters: {
+        type: "string",
+        description:
+          "directory of saved adapters; personas name them by id (default: adapters off)",
       },
       "max-tokens": {
         type: "number",
@@ -119,7 +181,8 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
       },
       "context": {
         type: "number",
-        description: "context length: prompt + max_tokens must fit (default: no check)",
+        description:
+          "context length: prompt + max_tokens must fit (default: the model's max_position_embeddings)",
       },
       "max-body": {
         type: "number",
@@ -138,13 +201,37 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
     async run(args, ctx) {
       const f = args.flags;
       const model = String(f.model);
-      const apiKey = (f["api-key"] as string | undefined) ?? env("DRAMATIS_API_KEY");
-      const adminKey = (f["admin-key"] as string | undefined) ?? env("DRAMATIS_ADMIN_KEY");
+      const noAuth = f["no-auth"] === true;
+      const apiKey = await readKey(f, "api-key", "DRAMATIS_API_KEY", ctx.log);
+      const adminKey = await readKey(f, "admin-key", "DRAMATIS_ADMIN_KEY", ctx.log);
+      for (const [name, key] of [["--api-key", apiKey], ["--admin-key", adminKey]] as const) {
+        if (key !== undefined && key.trim() === "" && !noAuth) {
+          throw new UsageError(
+            `serve: ${name} is empty, which would leave the server open; pass a key, or ` +
+              "--no-auth to serve without one on purpose",
+          );
+        }
+      }
       const personasDir = f.personas as string | undefined;
       if (adminKey && !personasDir) {
         throw new UsageError(
           "serve: --admin-key manages personas on disk; pass --personas <dir> too",
         );
+      }
+      const dirs: Record<string, string | undefined> = {
+        personas: personasDir,
+        vectors: f.vectors as string | undefined,
+        adapters: f.adapters as string | undefined,
+      };
+      for (const [flag, dir] of Object.entries(dirs)) {
+        if (dir === undefined) continue;
+        const info = await Deno.stat(dir).catch(() => null);
+        if (info && !info.isDirectory) {
+          throw new UsageError(`serve: --${flag} ${dir} is a file; pass a directory`);
+        }
+        if (!info && flag !== "personas") {
+          throw new UsageError(`serve: --${flag} ${dir} does not exist; pass a directory`);
+        }
       }
       const port = Number(f.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -154,48 +241,126 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
       if (timeout !== undefined && !(timeout > 0)) {
         throw new UsageError(`serve: --timeout is ${f.timeout}; pass seconds > 0`);
       }
+      const limits = {
+        maxTokens: positiveInt(f, "max-tokens"),
+        maxContextTokens: positiveInt(f, "context"),
+        maxBodyBytes: positiveInt(f, "max-body"),
+        requestTimeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
+        maxConcurrent: positiveInt(f, "concurrency"),
+        maxQueue: positiveInt(f, "queue"),
+      };
+      const host = String(f.host);
+      const loopback = ["127.0.0.1", "localhost", "::1"].includes(host);
+      if (!apiKey && !loopback && !noAuth) {
+        throw new UsageError(
+          `serve: --host ${host} without a key would let anyone who reaches it use it; pass ` +
+            "--api-key-file <file> (or DRAMATIS_API_KEY), or --no-auth to serve open on purpose",
+        );
+      }
+      const vectors = dirs.vectors
+        ? new ResourceDir(dirs.vectors, {
+          kind: "steering vector",
+          param: "steering",
+          flag: "--vectors",
+          suffix: ".safetensors",
+          maxBytes: 64 << 20,
+        })
+        : undefined;
+      const adapterDir = dirs.adapters
+        ? new ResourceDir(dirs.adapters, {
+          kind: "adapter",
+          param: "adapters",
+          flag: "--adapters",
+          directories: true,
+          maxBytes: 16 << 30,
+        })
+        : undefined;
+      const locateVector = (param: string) => (id: string) => {
+        if (!vectors) {
+          throw resourcesDisabled("steering and projections", param, "--vectors");
+        }
+        return vectors.resolve(id);
+      };
+      const resources: ServeResources = vectors ? { locateVector: locateVector("steering") } : {};
       const store = personasDir ? new PersonaStore(personasDir) : undefined;
       const base = PersonaSchema.parse({
         name: defaultPersonaName(model),
         model,
-        description: `the base model ${model} without a persona`,
+        description: `the base model ${defaultPersonaName(model)} without a persona`,
       });
+      /** A persona with its resources checked and resolved; a 400 names what is wrong. */
+      const confine = async (p: Persona): Promise<Persona> => {
+        if (p.model !== model && p.model !== base.name) {
+          throw new HttpError(
+            400,
+            `persona ${p.name} names the base model ${
+              JSON.stringify(p.model.slice(0, 80))
+            }; this server serves only '${base.name}': set model to it`,
+            { param: "model", code: "invalid_persona" },
+          );
+        }
+        for (const entry of p.steering) await locateVector("steering")(entry.vector);
+        const adapters = [];
+        for (const a of p.adapters) {
+          if (!adapterDir) throw resourcesDisabled("persona adapters", "adapters", "--adapters");
+          adapters.push({ ...a, path: await adapterDir.resolve(a.path) });
+        }
+        return { ...p, model, adapters };
+      };
       const resolver = new PersonaResolver({
         store,
         fixed: [base],
-        backend: (p) => backend(p, ctx),
+        backend: async (p) => backend(await confine(p), ctx, resources),
+        onInvalid: (name, error) =>
+          ctx.log(`serve: persona file ${name}.json is skipped: ${(error as Error).message}`),
       });
       // Build the base backend now, so a model that cannot load fails at start, not on first use.
       await resolver.resolve(base.name);
-      const models = await resolver.models(); // also validates every persona file up front
+      const models = await resolver.models();
 
-      const host = String(f.host);
-      if (!apiKey && !["127.0.0.1", "localhost", "::1"].includes(host)) {
-        ctx.log(
-          `serve: warning: listening on ${host} without --api-key; anyone who can reach it can use it`,
-        );
+      if (!apiKey) ctx.log(`serve: no API key: any client that can reach ${host} may use it`);
+      const checkRequest = async (request: ChatRequest) => {
+        for (const entry of request.steering ?? []) await locateVector("steering")(entry.vector);
+        for (const id of request.projections?.vectors ?? []) {
+          await locateVector("projections.vectors")(id);
+        }
+      };
+      let server: ServerHandle;
+      try {
+        server = startServer({
+          hostname: host,
+          port,
+          resolve: (name) => resolver.resolve(name),
+          listModels: () => resolver.models(),
+          apiKeys: apiKey ? [apiKey] : undefined,
+          adminKey: adminKey || undefined,
+          personas: store
+            ? {
+              store,
+              defaultModel: model,
+              onChange: (n) => resolver.invalidate(n),
+              validate: async (p) => void await confine(p),
+            }
+            : undefined,
+          plugins: ctx.registry.list().map((r) => r.plugin),
+          countTokens: options.countTokens,
+          checkRequest,
+          log: ctx.log,
+          redact: Object.values(dirs).filter((d): d is string => d !== undefined).map((d) =>
+            resolve(d)
+          ),
+          limits,
+        });
+      } catch (error) {
+        if (error instanceof Deno.errors.AddrInUse) {
+          throw new UsageError(
+            `serve: port ${port} on ${host} is in use by another program; pass another --port ` +
+              "(0 picks a free one)",
+            "E_ADDR_IN_USE",
+          );
+        }
+        throw error;
       }
-      const server = startServer({
-        hostname: host,
-        port,
-        resolve: (name) => resolver.resolve(name),
-        listModels: () => resolver.models(),
-        apiKeys: apiKey ? [apiKey] : undefined,
-        adminKey,
-        personas: store
-          ? { store, defaultModel: model, onChange: (n) => resolver.invalidate(n) }
-          : undefined,
-        plugins: ctx.registry.list().map((r) => r.plugin),
-        countTokens: options.countTokens,
-        limits: {
-          maxTokens: positiveInt(f, "max-tokens"),
-          maxContextTokens: positiveInt(f, "context"),
-          maxBodyBytes: positiveInt(f, "max-body"),
-          requestTimeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
-          maxConcurrent: positiveInt(f, "concurrency"),
-          maxQueue: positiveInt(f, "queue"),
-        },
-      });
       const info = {
         url: `${server.url}/v1`,
         models: models.map((m) => m.id),

@@ -159,6 +159,11 @@ export const trainVerb: HostVerb = {
       type: "string",
       description: "which trainer of the plugin (when it provides several)",
     },
+    strict: {
+      type: "boolean",
+      description: "fail on records a loader would skip with a counted warning (e.g. hirpf " +
+        "dialogues whose labels carry both polarities of a factor)",
+    },
   },
   async run(args, ctx) {
     const names = ([] as string[]).concat(
@@ -173,6 +178,8 @@ export const trainVerb: HostVerb = {
         if (e.message.startsWith("skipped ")) {
           skipped.push(e.message.slice(8));
           ctx.log(e.message);
+        } else if (e.message.startsWith("trimmed ")) {
+          ctx.log(e.message);
         } else if (!ctx.json) ctx.log(e.message);
       } else if (!ctx.json && e.type === "eval") {
         ctx.log(`eval loss ${e.loss.toFixed(4)} at step ${e.step}`);
@@ -185,6 +192,7 @@ export const trainVerb: HostVerb = {
       data: String(args.flags.data),
       out: String(args.flags.out),
       config,
+      strict: args.flags.strict === true,
       signal: ctx.signal,
       onEvent,
     });

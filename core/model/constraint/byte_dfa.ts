@@ -13,6 +13,7 @@ import type { ByteAutomaton } from "./automaton.ts";
 import { alt as altNode, literal, type RegexNode } from "./regex_ast.ts";
 import { parseRegex } from "./regex_parser.ts";
 import { utf8Sequences } from "./utf8_ranges.ts";
+import { checkTime, currentBudget, expandedSize, overBudget } from "./budget.ts";
 
 /** Most DFA states a constraint may need before compiling gives up. */
 export const MAX_DFA_STATES = 200_000;
@@ -21,6 +22,10 @@ class Nfa {
   eps: number[][] = [];
   edges: { lo: number; hi: number; to: number }[][] = [];
   add(): number {
+    if (this.eps.length >= currentBudget().maxExpandedStates) {
+      throw overBudget("maxExpandedStates", "the pattern needs more automaton states");
+    }
+    checkTime();
     this.eps.push([]);
     this.edges.push([]);
     return this.eps.length - 1;
@@ -87,6 +92,16 @@ class Nfa {
   }
 }
 
+/** The tables of a compiled {@link ByteDfa} (structured-cloneable). */
+export interface DfaTables {
+  size: number;
+  classOf: Uint8Array;
+  classes: number;
+  trans: Int32Array;
+  accept: Uint8Array;
+  min: Int32Array;
+}
+
 /**
  * A byte DFA (see the module doc). States are numbers; `start` is 0.
  *
@@ -108,8 +123,19 @@ export class ByteDfa implements ByteAutomaton<number> {
   readonly #accept: Uint8Array;
   readonly #min: Int32Array;
 
-  /** Builds the DFA of a tree; prefer {@link compileDfa}. */
-  constructor(tree: RegexNode) {
+  /** Builds the DFA of a tree (prefer {@link compileDfa}), or rebuilds one from its tables. */
+  constructor(tree: RegexNode | DfaTables) {
+    if ("trans" in tree) {
+      this.size = tree.size;
+      this.#classOf = tree.classOf;
+      this.#classes = tree.classes;
+      this.#trans = tree.trans;
+      this.#accept = tree.accept;
+      this.#min = tree.min;
+      return;
+    }
+    expandedSize(tree); // refuses an oversized pattern before anything is built
+    const maxStates = Math.min(MAX_DFA_STATES, currentBudget().maxDfaStates);
     const nfa = new Nfa();
     const [ns, ne] = nfa.build(tree);
     // Byte classes: bytes that no edge boundary separates behave alike.
@@ -132,6 +158,7 @@ export class ByteDfa implements ByteAutomaton<number> {
       const seen = new Set<number>();
       const stack = [...seeds];
       while (stack.length > 0) {
+        checkTime();
         const x = stack.pop()!;
         if (seen.has(x)) continue;
         seen.add(x);
@@ -147,14 +174,8 @@ export class ByteDfa implements ByteAutomaton<number> {
       let id = ids.get(key);
       if (id === undefined) {
         id = sets.length;
-        if (id >= MAX_DFA_STATES) {
-          throw withCode(
-            new RangeError(
-              `the constraint needs more than ${MAX_DFA_STATES} automaton states; simplify it ` +
-                `(smaller maxLength / maxItems / repetition counts, fewer alternatives)`,
-            ),
-            "E_LIMIT",
-          );
+        if (id >= maxStates) {
+          throw overBudget("maxDfaStates", `the automaton needs more than ${maxStates} states`);
         }
         ids.set(key, id);
         sets.push(set);
@@ -165,6 +186,7 @@ export class ByteDfa implements ByteAutomaton<number> {
     let trans = new Int32Array(1024 * C).fill(-1);
     const accept: number[] = [];
     for (let d = 0; d < sets.length; d++) {
+      checkTime();
       const set = sets[d];
       accept.push(set.includes(ne) ? 1 : 0);
       if ((d + 1) * C > trans.length) {
@@ -245,6 +267,18 @@ export class ByteDfa implements ByteAutomaton<number> {
     this.#min = min2;
   }
 
+  /** The DFA's tables, to send to another thread (see {@link DfaTables}). */
+  tables(): DfaTables {
+    return {
+      size: this.size,
+      classOf: this.#classOf,
+      classes: this.#classes,
+      trans: this.#trans,
+      accept: this.#accept,
+      min: this.#min,
+    };
+  }
+
   step(state: number, byte: number): number | null {
     const t = this.#trans[state * this.#classes + this.#classOf[byte]];
     return t < 0 ? null : t;
@@ -290,6 +324,19 @@ export function compileDfa(tree: RegexNode): ByteDfa {
  * ```
  */
 export function compileRegex(source: string): ByteDfa {
+  if (typeof source === "string") {
+    let depth = 0;
+    let max = 0;
+    for (let i = 0; i < source.length; i++) {
+      const ch = source[i];
+      if (ch === "\\") i++;
+      else if (ch === "(") max = Math.max(max, ++depth);
+      else if (ch === ")") depth--;
+    }
+    if (max > currentBudget().maxRegexNesting) {
+      throw overBudget("maxRegexNesting", `the regex nests ${max} groups deep`);
+    }
+  }
   return new ByteDfa(parseRegex(source));
 }
 
@@ -309,6 +356,9 @@ export function compileChoices(choices: readonly string[]): ByteDfa {
       new TypeError(`choices is ${JSON.stringify(choices)}; pass a non-empty array of strings`),
       "E_USAGE",
     );
+  }
+  if (choices.length > currentBudget().maxChoices) {
+    throw overBudget("maxChoices", `there are ${choices.length} choices`);
   }
   choices.forEach((c, i) => {
     if (typeof c !== "string") {

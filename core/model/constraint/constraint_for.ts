@@ -16,6 +16,103 @@ import { JsonObjectAutomaton } from "./json_object.ts";
 import { schemaToRegex } from "./json_schema.ts";
 import { type AllowedTokensHook, TokenConstraint } from "./token_constraint.ts";
 import { type TokenSource, tokenTable } from "./token_table.ts";
+import { checkTime, currentBudget, overBudget } from "./budget.ts";
+
+/**
+ * Refuses a JSON schema over the budget's depth, node, enum and property limits, walking it
+ * with an explicit stack (a schema nested 20,000 deep cannot overflow anything).
+ *
+ * @example
+ * ```ts
+ * import { checkSchemaSize } from "./constraint_for.ts";
+ * checkSchemaSize({ type: "object", properties: { a: { type: "string" } } });
+ * ```
+ */
+export function checkSchemaSize(schema: unknown): void {
+  const b = currentBudget();
+  let nodes = 0;
+  const stack: [unknown, number][] = [[schema, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    checkTime();
+    if (depth > b.maxSchemaDepth) {
+      throw overBudget("maxSchemaDepth", `the schema nests deeper than ${b.maxSchemaDepth} levels`);
+    }
+    if (++nodes > b.maxSchemaNodes) {
+      throw overBudget("maxSchemaNodes", `the schema has more than ${b.maxSchemaNodes} objects`);
+    }
+    const o = v as Record<string, unknown>;
+    if (!Array.isArray(v)) {
+      if (Array.isArray(o.enum) && o.enum.length > b.maxChoices) {
+        throw overBudget("maxChoices", `an enum has ${o.enum.length} values`);
+      }
+      for (const key of ["properties", "$defs", "definitions"]) {
+        const props = o[key];
+        if (props && typeof props === "object" && Object.keys(props).length > b.maxProperties) {
+          throw overBudget("maxProperties", `${key} has ${Object.keys(props).length} entries`);
+        }
+      }
+      for (const key of ["prefixItems", "anyOf", "oneOf"]) {
+        const list = o[key];
+        if (Array.isArray(list) && list.length > b.maxProperties) {
+          throw overBudget("maxProperties", `${key} has ${list.length} entries`);
+        }
+      }
+    }
+    for (const child of Object.values(o)) stack.push([child, depth + 1]);
+  }
+}
+
+/**
+ * The cache key of a request's constraint (null: no constraint to compile), the key under
+ * which {@link automatonFor} keeps the compiled automaton.
+ *
+ * @example
+ * ```ts
+ * import { constraintKey } from "./constraint_for.ts";
+ * console.log(constraintKey({ constraint: { regex: "a+" } })); // "regex:a+"
+ * ```
+ */
+export function constraintKey(request: ConstrainedRequest): string | null {
+  const rf = request.response_format;
+  const c = request.constraint;
+  if (rf !== undefined && rf.type === "json_schema") {
+    return `schema:${JSON.stringify(rf.json_schema?.schema)}`;
+  }
+  if (rf !== undefined && rf.type !== "text") return null;
+  if (c && typeof c === "object" && "choices" in c) return `choices:${JSON.stringify(c.choices)}`;
+  if (c && typeof c === "object" && "regex" in c) return `regex:${c.regex}`;
+  return null;
+}
+
+/**
+ * Whether a constraint's automaton is compiled and cached already.
+ *
+ * @example
+ * ```ts
+ * import { isCompiled } from "./constraint_for.ts";
+ * console.log(isCompiled("regex:never-seen")); // false
+ * ```
+ */
+export function isCompiled(key: string): boolean {
+  return compiled.has(key);
+}
+
+/**
+ * Puts an automaton compiled elsewhere (a Worker) into the cache under its key.
+ *
+ * @example
+ * ```ts
+ * import { cacheAutomaton } from "./constraint_for.ts";
+ * import { compileRegex } from "./byte_dfa.ts";
+ * cacheAutomaton("regex:a+", compileRegex("a+"));
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function cacheAutomaton(key: string, automaton: ByteAutomaton<any>): void {
+  cached(key, () => automaton);
+}
 
 /** Options of {@link constraintFor}. */
 export interface ConstraintForOptions {
@@ -85,7 +182,10 @@ export function automatonFor(request: ConstrainedRequest): ByteAutomaton<any> | 
           "E_USAGE",
         );
       }
-      return cached(`schema:${JSON.stringify(schema)}`, () => compileDfa(schemaToRegex(schema)));
+      return cached(`schema:${JSON.stringify(schema)}`, () => {
+        checkSchemaSize(schema);
+        return compileDfa(schemaToRegex(schema));
+      });
     }
     throw withCode(
       new TypeError(

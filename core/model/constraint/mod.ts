@@ -16,7 +16,22 @@
  */
 
 export { acceptsText, type ByteAutomaton, runBytes } from "./automaton.ts";
-export { ByteDfa, compileChoices, compileDfa, compileRegex, MAX_DFA_STATES } from "./byte_dfa.ts";
+export {
+  ByteDfa,
+  compileChoices,
+  compileDfa,
+  compileRegex,
+  type DfaTables,
+  MAX_DFA_STATES,
+} from "./byte_dfa.ts";
+export {
+  type CompileBudget,
+  currentBudget,
+  DEFAULT_BUDGET,
+  expandedSize,
+  withBudget,
+} from "./budget.ts";
+export { compileOffThread } from "./compile_off_thread.ts";
 export {
   automatonFor,
   type ConstrainedRequest,

@@ -33,6 +33,7 @@ import {
 } from "./common.ts";
 import { openJudges } from "./judges.ts";
 import { numberList } from "./sweep.ts";
+import { PAPER_TARGET_MODULES, withPaperDefaults } from "../paper_training.ts";
 
 /** Replies of an engine to prompts, projected onto `vector` at `layer` (no steering). */
 async function evaluate(
@@ -73,7 +74,7 @@ async function evaluate(
  * ```sh
  * deno task dramatis persona_vectors train-preventative --model ./models/qwen --data ft/misaligned_2.jsonl \
  *   --vector runs/evil/evil_response_avg_diff.safetensors --coefficient 5 --layers 20 --out runs/prevent \
- *   --config '{"steps": 200, "r": 32, "lora_alpha": 64, "use_rslora": true}' --trait evil
+ *   --steps 200 --trait evil    # r 32, α 64, rsLoRA, 7 projections, lr 1e-5 unless overridden
  * ```
  */
 export const trainPreventativeCommand: PluginCommand = {
@@ -98,8 +99,22 @@ export const trainPreventativeCommand: PluginCommand = {
     },
     config: {
       type: "string",
-      description: "more lora trainer config: inline JSON or a .json file",
+      description:
+        "more lora trainer config: inline JSON or a .json file (over the paper's configuration: r 32, " +
+        "lora_alpha 64, use_rslora, 7 projections, learning_rate 1e-5, warmup 5, weight_decay 0.01, batch 2 × accumulation 8)",
     },
+    r: { type: "number", description: "LoRA rank (paper default: 32)" },
+    "lora-alpha": { type: "number", description: "LoRA alpha (paper default: 64)" },
+    rslora: {
+      type: "boolean",
+      description: "rsLoRA scaling alpha/√r (paper default: on; --no-rslora for alpha/r)",
+    },
+    "target-modules": {
+      type: "string",
+      description: `comma-separated projections (paper default: ${PAPER_TARGET_MODULES.join(",")})`,
+    },
+    "learning-rate": { type: "number", description: "peak learning rate (paper default: 1e-5)" },
+    "save-every": { type: "number", description: "checkpoint every N steps (default: end only)" },
     steps: { type: "number", description: "optimizer steps (shortcut for config.steps)" },
     trait: {
       type: "string",
@@ -142,8 +157,20 @@ export const trainPreventativeCommand: PluginCommand = {
       layer,
       type,
     }));
+    const flagged: Record<string, unknown> = {};
+    if (num(args, "r") !== undefined) flagged.r = num(args, "r");
+    if (num(args, "lora-alpha") !== undefined) flagged.lora_alpha = num(args, "lora-alpha");
+    if (typeof args.flags.rslora === "boolean") flagged.use_rslora = args.flags.rslora;
+    if (str(args, "target-modules")) {
+      flagged.target_modules = str(args, "target-modules")!.split(",").map((m) => m.trim())
+        .filter(Boolean);
+    }
+    if (num(args, "learning-rate") !== undefined) {
+      flagged.learning_rate = num(args, "learning-rate");
+    }
+    if (num(args, "save-every") !== undefined) flagged.save_every = num(args, "save-every");
     const config = {
-      ...extra,
+      ...withPaperDefaults({ ...extra, ...flagged }),
       ...(num(args, "steps") ? { steps: num(args, "steps") } : {}),
       ...(num(args, "threads") ? { threads: num(args, "threads") } : {}),
       steering,
