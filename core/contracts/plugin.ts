@@ -17,6 +17,7 @@ import type { Steerer } from "./steerer.ts";
 import type { Trainer } from "./trainer.ts";
 import type { Engine } from "../model/engine.ts";
 import type { ModelHub } from "../services/model_hub.ts";
+import type { TrainingDriver } from "../services/training_driver.ts";
 import type { VectorSource } from "../steering/vector_source.ts";
 
 /** The five roles a plugin can provide. */
@@ -67,6 +68,8 @@ export interface PluginContext {
   readonly plugin: string;
   /** Builds engines and ChatModels (model references, personas, adapters) with the host's settings. */
   models: ModelHub;
+  /** The shared training driver (set-up, eval split, train loop, checkpoints, resume, results). */
+  training: TrainingDriver;
   /** Progress lines, tagged with the plugin's name. */
   log(message: string): void;
   /** Aborts long work (Ctrl-C in the CLI). */

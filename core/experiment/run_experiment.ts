@@ -133,6 +133,13 @@ function resolvePersonaPaths(
 }
 
 function asStepError(error: unknown, step: PreparedStep): Error {
+  const where = `${step.spec.kind} step '${step.spec.id}'`;
+  if (error instanceof PluginError && !error.hook.includes(where)) {
+    // A hook error (see core/plugin/hooks.ts) gains the step it happened in.
+    return new PluginError(error.plugin, `${where}, ${error.hook}`, error.code, error.reason, {
+      cause: error.cause ?? error,
+    });
+  }
   if (
     errorCode(error) !== undefined || (error instanceof DOMException && error.name === "AbortError")
   ) {

@@ -130,7 +130,10 @@ async function runCommand(
     }
     return runCommand(`${path} ${sub}`, found, rest, base);
   }
-  const withRunFlags = { ...command, flags: { ...command.flags, ...RUN_FLAGS } };
+  // A command that declares provider or threads itself keeps its own wording (same meaning).
+  const own = command.flags ?? {};
+  const extra = Object.entries(RUN_FLAGS).filter(([name]) => !(name in own));
+  const withRunFlags = { ...command, flags: { ...own, ...Object.fromEntries(extra) } };
   const args = parseArgs(argv, withRunFlags.flags, path);
   if (args.flags.help) {
     console.log(formatHelp(path, withRunFlags));

@@ -16,3 +16,4 @@ export * from "./model_ref.ts";
 export * from "./model_resolver.ts";
 export * from "./registry_steering.ts";
 export * from "./plugin_context.ts";
+export * from "./training_driver.ts";

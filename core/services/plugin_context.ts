@@ -7,6 +7,7 @@
 
 import type { CommandContext, PluginContext } from "../contracts/plugin.ts";
 import { ModelHub } from "./model_hub.ts";
+import { trainingDriver } from "./training_driver.ts";
 
 /** The services a host shares with every plugin. */
 export interface PluginServices {
@@ -34,6 +35,7 @@ export function pluginContext(
   return {
     plugin,
     models: services.models ?? new ModelHub(),
+    training: trainingDriver,
     log: (message) => log(`[${plugin}] ${message}`),
     signal: services.signal ?? new AbortController().signal,
   };

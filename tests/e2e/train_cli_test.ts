@@ -70,7 +70,7 @@ Deno.test("dramatis train --plugin lora trains a tiny model and prints the final
     assert.equal(bad.code, 2);
     assert.match(
       bad.stderr,
-      /error\[E_CONFIG\]: lora trainer config field "learning_rat" is 0\.001: unknown field/,
+      /error\[E_CONFIG\]: plugin lora \(trainer lora\): lora trainer config field "learning_rat" is 0\.001: unknown field/,
     );
 
     // Skipped records are counted and reported.

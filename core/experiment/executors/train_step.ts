@@ -64,6 +64,8 @@ export const trainStep: StepExecutor<TrainWith> = {
       out: ctx.artifactsDir,
       config: w.config,
       signal: ctx.signal,
+      provider: ctx.models.options.provider,
+      threads: ctx.models.options.threads,
       onEvent(event) {
         if (event.type === "step") {
           ctx.metric({ name: "loss", value: event.loss, x: event.step });

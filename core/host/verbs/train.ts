@@ -195,6 +195,8 @@ export const trainVerb: HostVerb = {
       strict: args.flags.strict === true,
       signal: ctx.signal,
       onEvent,
+      provider: ctx.models.options.provider,
+      threads: ctx.models.options.threads,
     });
     if (ctx.json) {
       printJson({
