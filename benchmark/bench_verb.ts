@@ -42,6 +42,29 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       };
     },
   },
+  long: {
+    description: "prefill/decode tokens/s and prefill peak RSS at long contexts vs llama.cpp " +
+      "(same weights, GGUF f32) and transformers.js; multi-turn scene with vs without prefix reuse",
+    async load() {
+      const m = await import("../../../benchmark/long.ts");
+      const list = (v: unknown) =>
+        v === undefined ? undefined : String(v).split(",").map((x) => x.trim()).filter(Boolean);
+      return {
+        run: (flags, log) =>
+          m.benchLong({
+            shape: flags.shape as never,
+            threads: num(flags.threads),
+            contexts: list(flags.contexts)?.map(Number),
+            engines: list(flags.engines) as never,
+            turns: num(flags.turns),
+            systemTokens: num(flags["system-tokens"]),
+            newTokens: num(flags["new-tokens"]),
+            log,
+          }),
+        format: fmt(m.formatLongBench),
+      };
+    },
+  },
   train: {
     description: "LoRA (r=16, q/k/v/o) training tokens/s and GFLOP/s vs measured fp32 MatMul " +
       "throughput (MFU)",
@@ -125,7 +148,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
 export const benchVerb: HostVerb = {
   name: "bench",
   description: "Run a benchmark suite and print ratios against its peer, measured in one run. " +
-    "Suites: decode, train, steer, identities, serve.",
+    "Suites: decode, long, train, steer, identities, serve.",
   positionals: ["<suite>"],
   flags: {
     shape: {
@@ -140,6 +163,11 @@ export const benchVerb: HostVerb = {
     batch: { type: "number", description: "train: rows per step" },
     requests: { type: "number", description: "serve: requests per concurrency level and path" },
     rounds: { type: "number", description: "serve: rounds (alternating path order)" },
+    contexts: { type: "string", description: "long: prompt lengths, e.g. 64,128,512,2048,4096" },
+    engines: { type: "string", description: "long: dramatis,llamacpp,transformersjs" },
+    turns: { type: "number", description: "long: simulation turns (0 = none; default 20)" },
+    "system-tokens": { type: "number", description: "long: simulation system prompt tokens" },
+    "new-tokens": { type: "number", description: "long: tokens generated per prompt" },
   },
   async run(args, ctx) {
     const [suite, extra] = args.positionals;

@@ -3,8 +3,12 @@
  *
  * Layer convention (used wherever a steering layer number is accepted): `layer` is the Hugging Face
  * `hidden_states` index L in 1..numLayers. The edit applies to the residual stream after decoder
- * block L-1 (0-based), i.e. hook point `layers.{L-1}.out`, which is exactly the state `hidden_states[L]`
- * a persona vector row `v[L]` was measured from. Layer 0 (the embeddings) is rejected.
+ * block L-1 (0-based), i.e. hook point `layers.{L-1}.out`. For L < numLayers that is exactly the
+ * state `hidden_states[L]` a persona vector row `v[L]` was measured from. At the last layer
+ * (L = numLayers) it is not: Hugging Face applies the final RMSNorm to `hidden_states[numLayers]`,
+ * while the edit lands on the residual stream before that norm (as upstream's steering hook does),
+ * so a row measured after the norm is added before it, where the norm then rescales it. Layer 0
+ * (the embeddings) is rejected.
  *
  * @module
  */

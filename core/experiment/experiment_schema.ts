@@ -89,6 +89,28 @@ export const StepSchema = z.object({
 /** A parsed step. */
 export type StepSpec = z.infer<typeof StepSchema>;
 
+/** A step's per-item metric, named for the report. */
+const MetricRef = z.object({
+  step: Id,
+  metric: z.string().min(1),
+  label: z.string().min(1).optional(),
+}).strict();
+
+/**
+ * What the report compares beyond what it finds by itself: `sweeps` names the sweep metrics whose
+ * dose–response it draws, `agreement` pairs judges' scores
+ * with a reference score on the same items (matched by item index), e.g. a lexicon judge and an
+ * LLM judge against a ground-truth labeller run by a steering sweep.
+ */
+export const ReportSpecSchema = z.object({
+  /** Sweep metrics drawn as dose–response curves (default: metrics named `score`). */
+  sweeps: z.array(MetricRef).default([]),
+  agreement: z.array(z.object({ truth: MetricRef, judges: z.array(MetricRef).min(1) }).strict())
+    .default([]),
+}).strict();
+/** The parsed `report` block. */
+export type ReportSpec = z.infer<typeof ReportSpecSchema>;
+
 /** The experiment file. */
 export const ExperimentSchema = z.object({
   name: Id,
@@ -102,6 +124,8 @@ export const ExperimentSchema = z.object({
   /** Dataset files or directories (relative to the experiment file). */
   datasets: z.record(Id, z.string().min(1)).default({}),
   steps: z.array(StepSchema).min(1, "an experiment needs at least one step"),
+  /** Comparisons the report draws (see {@link ReportSpecSchema}). */
+  report: ReportSpecSchema.optional(),
 }).strict();
 
 /**

@@ -7,7 +7,7 @@
 
 import type { FlagSpec, Plugin } from "../contracts/plugin.ts";
 import { PLUGIN_NAME_RULE } from "../contracts/plugin.ts";
-import { errorCode, UsageError } from "../errors.ts";
+import { type ErrorCode, errorCode, UsageError } from "../errors.ts";
 import { PluginRegistry } from "../plugin/registry.ts";
 import { callHook } from "../plugin/hooks.ts";
 import { parsePluginOptions } from "../plugin/validate.ts";
@@ -233,12 +233,28 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   }
 }
 
+/**
+ * The stable code of an operating-system error that escaped a verb uncoded: a path that is
+ * missing, of the wrong kind or not permitted is the input's fault (`E_PATH`, exit 2), a taken
+ * port is `E_ADDR_IN_USE`. Anything else stays uncoded (exit 1).
+ */
+function systemErrorCode(error: unknown): ErrorCode | undefined {
+  const e = Deno.errors;
+  if (error instanceof e.AddrInUse) return "E_ADDR_IN_USE";
+  if (
+    error instanceof e.NotFound || error instanceof e.PermissionDenied ||
+    error instanceof e.NotADirectory || error instanceof e.IsADirectory ||
+    error instanceof e.AlreadyExists || error instanceof e.NotCapable
+  ) return "E_PATH";
+  return undefined;
+}
+
 /** Codes that mean the run itself failed rather than its input; they exit 1. */
 const FAILURE_CODES = new Set(["E_PLUGIN_HOOK", "E_GRAPH", "E_GRAD_RULE"]);
 
 /** Prints an error as one line and maps it to an exit status (2: usage or input, 1: failure). */
 export function reportError(error: unknown): number {
-  const code = errorCode(error);
+  const code = errorCode(error) ?? systemErrorCode(error);
   const message = error instanceof Error ? error.message : String(error);
   const [firstLine, ...rest] = message.split("\n");
   console.error(`${PROGRAM}: error${code ? `[${code}]` : ""}: ${firstLine}`);

@@ -56,6 +56,22 @@ export interface DecoderGraphOptions {
   bakeParameters?: boolean;
   /** KV-cache I/O (`past_key_values.*` → `present.*`). False builds the training forward. Default true. */
   cache?: boolean;
+  /**
+   * How a cached graph returns keys and values (with `cache`). `"concat"` (default): the
+   * transformers.js contract, `present.{i}.*` = past ++ new. `"resident"`: the caller keeps the
+   * cache (a preallocated buffer it feeds as `past_key_values.{i}.*` with any capacity, unused
+   * slots masked by `attention_mask`), and the graph outputs only the new rows
+   * `kv_new.{i}.key/value` `[batch, n_kv, sequence_length, head_dim]` (keys after rotary), so
+   * no step copies the whole cache.
+   */
+  kvCache?: "concat" | "resident";
+  /**
+   * Inference fusions: RMSNorm as onnxruntime's `SimplifiedLayerNormalization`, rotary
+   * embeddings as `com.microsoft` `RotaryEmbedding` over precomputed cos/sin tables of every
+   * position below `maxPositionEmbeddings`. Training graphs keep the differentiable decomposed
+   * form (the default, false).
+   */
+  fused?: boolean;
   /** Adds the `num_logits_to_keep` int64 scalar input (0 = all, k = last k). Default true. */
   numLogitsToKeep?: boolean;
   /** Adds the `hidden_states.{0..L}` outputs. Default true. */
@@ -212,8 +228,14 @@ export function buildDecoderInto(
       { bias },
     );
   };
-  const norm = (x: string, hfName: string) =>
-    rmsNorm(ctx, x, floatWeight(b, hfName, W(hfName).shape, W(hfName).data), eps);
+  const fused = options.fused ?? false;
+  const resident = cache && options.kvCache === "resident";
+  const norm = (x: string, hfName: string) => {
+    const w = floatWeight(b, hfName, W(hfName).shape, W(hfName).data);
+    return fused
+      ? b.op1("SimplifiedLayerNormalization", [x, w], { axis: -1, epsilon: eps })
+      : rmsNorm(ctx, x, w, eps);
+  };
 
   const seqDims = ["batch_size", "sequence_length"];
   const inputIds = b.input("input_ids", "int64", seqDims);
@@ -244,9 +266,16 @@ export function buildDecoderInto(
   const embedW = floatWeight(b, "model.embed_tokens.weight", embed.shape, embed.data);
   let h = b.op1("Gather", [embedW, inputIds], {}, { outputNames: [b.fresh("embed")] });
   const hidden: string[] = wantHidden ? [h] : [];
-  const tables = rotaryTables(ctx, positionIds, ropeInverseFrequencies(config));
+  // Fused inference graphs rotate with onnxruntime's RotaryEmbedding over cos/sin tables of
+  // every position (computed here in float64); others build the tables from position_ids.
+  const ropeCaches = fused && b.floatType === "float32" ? ropeCacheTables(b, config) : undefined;
+  const tables = ropeCaches
+    ? undefined
+    : rotaryTables(ctx, positionIds, ropeInverseFrequencies(config));
   let bias = attentionBias(ctx, inputIds, attentionMask, options.maskValue ?? F32_LOWEST);
-  if (group > 1) bias = b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]);
+  // The cached path always works on [B, n_kv, group, S, T] scores.
+  const bias5 = cache ? b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]) : "";
+  if (group > 1 && !cache) bias = b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]);
   const scale = b.constant([1 / Math.sqrt(hd)], []);
   const presents: { key: string; value: string }[] = [];
 
@@ -281,25 +310,41 @@ export function buildDecoderInto(
         lin(`layers.${i}.attn.v_proj`, x, `${a}.v_proj.weight`, biasOf("v_proj")),
         nkv,
       );
-      q = applyRotary(ctx, q, tables, hd);
-      k = applyRotary(ctx, k, tables, hd);
-      let v = vNew;
+      if (ropeCaches) {
+        const rope = (x: string) =>
+          b.op1("RotaryEmbedding", [x, positionIds, ropeCaches.cos, ropeCaches.sin], {
+            interleaved: 0,
+          }, { domain: "com.microsoft" });
+        q = rope(q);
+        k = rope(k);
+      } else {
+        q = applyRotary(ctx, q, tables!, hd);
+        k = applyRotary(ctx, k, tables!, hd);
+      }
+      let ctxv: string;
       if (cache) {
-        k = b.op1("Concat", [past[i].key, k], { axis: 2 });
-        v = b.op1("Concat", [past[i].value, vNew], { axis: 2 });
-        presents.push({ key: k, value: v });
+        if (resident) presents.push({ key: k, value: vNew });
+        else {
+          presents.push({
+            key: b.op1("Concat", [past[i].key, k], { axis: 2 }),
+            value: b.op1("Concat", [past[i].value, vNew], { axis: 2 }),
+          });
+        }
+        ctxv = cachedAttention(b, q, k, vNew, past[i], bias5, scale, { nkv, group, nh, hd });
+      } else {
+        let v = vNew;
+        q = b.op1("Mul", [q, scale]);
+        let kt = b.op1("Transpose", [k], { perm: [0, 1, 3, 2] });
+        if (group > 1) {
+          // Query heads h = kv·group + g share kv head kv: group them instead of copying K and V.
+          q = b.op1("Reshape", [q, b.constantInt([0, nkv, group, -1, hd], [5])]);
+          kt = b.op1("Unsqueeze", [kt, b.constantInt([2], [1])]);
+          v = b.op1("Unsqueeze", [v, b.constantInt([2], [1])]);
+        }
+        const scores = b.op1("Add", [b.op1("MatMul", [q, kt]), bias]);
+        ctxv = b.op1("MatMul", [b.op1("Softmax", [scores], { axis: -1 }), v]);
+        if (group > 1) ctxv = b.op1("Reshape", [ctxv, b.constantInt([0, nh, -1, hd], [4])]);
       }
-      q = b.op1("Mul", [q, scale]);
-      let kt = b.op1("Transpose", [k], { perm: [0, 1, 3, 2] });
-      if (group > 1) {
-        // Query heads h = kv·group + g share kv head kv: group them instead of copying K and V.
-        q = b.op1("Reshape", [q, b.constantInt([0, nkv, group, -1, hd], [5])]);
-        kt = b.op1("Unsqueeze", [kt, b.constantInt([2], [1])]);
-        v = b.op1("Unsqueeze", [v, b.constantInt([2], [1])]);
-      }
-      const scores = b.op1("Add", [b.op1("MatMul", [q, kt]), bias]);
-      let ctxv = b.op1("MatMul", [b.op1("Softmax", [scores], { axis: -1 }), v]);
-      if (group > 1) ctxv = b.op1("Reshape", [ctxv, b.constantInt([0, nh, -1, hd], [4])]);
       const merged = b.op1("Reshape", [
         b.op1("Transpose", [ctxv], { perm: [0, 2, 1, 3] }),
         b.constantInt([0, 0, nh * hd], [3]),
@@ -404,9 +449,13 @@ export function buildDecoderGraph(
   const ft = b.floatType;
   const { headDim: hd, numKvHeads: nkv, hiddenSize: d } = config;
   b.output("logits", ft, values.logitsShape, values.logits);
+  const resident = options.kvCache === "resident";
   values.presents.forEach((p, i) => {
-    b.output(`present.${i}.key`, ft, ["batch_size", nkv, "total_sequence_length", hd], p.key);
-    b.output(`present.${i}.value`, ft, ["batch_size", nkv, "total_sequence_length", hd], p.value);
+    const [kName, vName, len] = resident
+      ? [`kv_new.${i}.key`, `kv_new.${i}.value`, "sequence_length"]
+      : [`present.${i}.key`, `present.${i}.value`, "total_sequence_length"];
+    b.output(kName, ft, ["batch_size", nkv, len, hd], p.key);
+    b.output(vName, ft, ["batch_size", nkv, len, hd], p.value);
   });
   values.hiddenStates.forEach((v, j) =>
     b.output(`hidden_states.${j}`, ft, ["batch_size", "sequence_length", d], v)
@@ -416,6 +465,8 @@ export function buildDecoderGraph(
     modelType: config.modelType,
     numLayers: config.numLayers,
     cache: options.cache ?? true,
+    kvCache: options.kvCache ?? "concat",
+    fused: options.fused ?? false,
     steering: options.steering ?? false,
     hiddenStates: options.hiddenStates ?? true,
     numLogitsToKeep: options.numLogitsToKeep ?? true,
@@ -431,6 +482,65 @@ export function buildDecoderGraph(
     parameters: b.parameters(),
     bakedParameters: b.bakedParameters(),
   };
+}
+
+/** `cos` and `sin` of `position · invFreq` for positions 0..maxPositionEmbeddings-1, `[P, d/2]`. */
+function ropeCacheTables(b: GraphBuilder, config: DecoderConfig): { cos: string; sin: string } {
+  const inv = ropeInverseFrequencies(config);
+  const P = config.maxPositionEmbeddings;
+  const half = inv.length;
+  const cos = new Float32Array(P * half);
+  const sin = new Float32Array(P * half);
+  for (let p = 0; p < P; p++) {
+    for (let i = 0; i < half; i++) {
+      cos[p * half + i] = Math.cos(p * inv[i]);
+      sin[p * half + i] = Math.sin(p * inv[i]);
+    }
+  }
+  return {
+    cos: b.initializer("rope.cos_cache", "float32", [P, half], cos),
+    sin: b.initializer("rope.sin_cache", "float32", [P, half], sin),
+  };
+}
+
+/**
+ * Attention of the new queries over the cached keys and the new keys, without concatenating
+ * them: scores against the past block and the new block are computed separately (the past
+ * keys are read where they lie), joined only as scores, masked by the `[B, 1, 1, S, P+S]` bias,
+ * and the probabilities are split again to weight the past and new values. Returns the context
+ * `[B, heads, S, head_dim]`.
+ */
+function cachedAttention(
+  b: GraphBuilder,
+  q: string,
+  kNew: string,
+  vNew: string,
+  past: { key: string; value: string },
+  bias5: string,
+  scale: string,
+  dims: { nkv: number; group: number; nh: number; hd: number },
+): string {
+  const { nkv, group, nh, hd } = dims;
+  const axis2 = b.constantInt([2], [1]);
+  const q5 = b.op1("Reshape", [
+    b.op1("Mul", [q, scale]),
+    b.constantInt([0, nkv, group, -1, hd], [5]),
+  ]);
+  const g = (x: string) => b.op1("Unsqueeze", [x, axis2]);
+  const kt = (x: string) => b.op1("Transpose", [g(x)], { perm: [0, 1, 2, 4, 3] });
+  const sPast = b.op1("MatMul", [q5, kt(past.key)]);
+  const sNew = b.op1("MatMul", [q5, kt(kNew)]);
+  const scores = b.op1("Add", [b.op1("Concat", [sPast, sNew], { axis: -1 }), bias5]);
+  const probs = b.op1("Softmax", [scores], { axis: -1 });
+  const pastLen = b.op1("Shape", [past.key], { start: 2, end: 3 });
+  const last = b.constantInt([-1], [1]);
+  const pPast = b.op1("Slice", [probs, b.constantInt([0], [1]), pastLen, last]);
+  const pNew = b.op1("Slice", [probs, pastLen, b.constantInt([2 ** 62], [1]), last]);
+  const ctx5 = b.op1("Add", [
+    b.op1("MatMul", [pPast, g(past.value)]),
+    b.op1("MatMul", [pNew, g(vNew)]),
+  ]);
+  return b.op1("Reshape", [ctx5, b.constantInt([0, nh, -1, hd], [4])]);
 }
 
 /** Every adapter's parameters by name, with the adapter kind (two adapters may not share a name). */

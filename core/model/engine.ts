@@ -36,9 +36,10 @@ import {
 import type { SelectedToken } from "./sampling.ts";
 import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
 import { loadWeights } from "./weights.ts";
+import { PrefixCache } from "./prefix_cache.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
-const GRAPH_FORMAT = 2;
+const GRAPH_FORMAT = 3;
 
 /** Options of {@link Engine.load}. */
 export interface EngineOptions {
@@ -60,6 +61,13 @@ export interface EngineOptions {
   onProgress?: (step: string) => void;
   /** Endpoint, token, revision and cache of hub downloads (hub ids only). */
   hub?: HubOptions;
+  /**
+   * Bytes of saved prompt prefixes (keys and values) kept for reuse, e.g. a persona's system
+   * prompt and card across the turns of a simulation; 0 turns reuse off. Default 256 MiB.
+   */
+  prefixCacheBytes?: number;
+  /** Prompt tokens per prefill call (bounds prefill scratch memory); default 256. */
+  prefillChunk?: number;
 }
 
 /** What can be generated from: text prompt(s), chat conversation(s), or token ids. */
@@ -88,6 +96,8 @@ export interface EngineCompletion {
   tokens: number[];
   finishReason: FinishReason;
   logprobs?: TokenLogprob[];
+  /** Why a `length` finish came early (the model's position limit). */
+  notice?: string;
 }
 
 /** Result of {@link Engine.generate}. */
@@ -131,6 +141,8 @@ function isMessage(x: unknown): x is ChatMessage {
 export class Engine {
   #session: OrtSession;
   #model: DecoderModel;
+  #anchor: number[] | undefined;
+  #anchorText = "";
   #adapters: Adapter[];
   /** The model directory. */
   readonly modelDir: string;
@@ -142,6 +154,9 @@ export class Engine {
   readonly graphPath: string;
   /** Whether the graph takes steering inputs. */
   readonly steering: boolean;
+  /** Saved prompt prefixes this engine reuses (undefined when reuse is off). */
+  readonly prefixCache: PrefixCache | undefined;
+  #prefillChunk: number | undefined;
 
   private constructor(init: {
     session: OrtSession;
@@ -151,7 +166,11 @@ export class Engine {
     graphPath: string;
     steering: boolean;
     adapters: Adapter[];
+    prefixCache?: PrefixCache;
+    prefillChunk?: number;
   }) {
+    this.prefixCache = init.prefixCache;
+    this.#prefillChunk = init.prefillChunk;
     this.#session = init.session;
     this.modelDir = init.modelDir;
     this.config = init.config;
@@ -171,7 +190,8 @@ export class Engine {
       },
       eosTokenIds: eos,
       padTokenId: init.tokenizer.padTokenId ?? c.padTokenId ?? eos[0] ?? 0,
-      decode: (ids) => init.tokenizer.decode(ids, { skipSpecialTokens: true }),
+      decode: (ids) => this.#spell(ids, true),
+      maxPositions: c.maxPositionEmbeddings,
     };
     const known = new Set([
       "input_ids",
@@ -230,6 +250,8 @@ export class Engine {
           adapters,
           bakeParameters: true,
           hiddenStates: true,
+          kvCache: "resident",
+          fused: true,
         });
         await Deno.writeTextFile(
           join(tmp, "done.json"),
@@ -249,7 +271,18 @@ export class Engine {
       intraOpThreads: options.threads,
     });
     try {
-      return new Engine({ session, modelDir, config, tokenizer, graphPath, steering, adapters });
+      const bytes = options.prefixCacheBytes ?? 256 * 1024 * 1024;
+      return new Engine({
+        session,
+        modelDir,
+        config,
+        tokenizer,
+        graphPath,
+        steering,
+        adapters,
+        prefixCache: bytes > 0 ? new PrefixCache({ maxBytes: bytes }) : undefined,
+        prefillChunk: options.prefillChunk,
+      });
     } catch (e) {
       await session.release();
       throw e;
@@ -302,7 +335,20 @@ export class Engine {
 
   #runtimeInputs(identities: EngineGenerateOptions["identities"]) {
     // Parameters are baked into the graph: only the adapters' runtime inputs go with each call.
-    if (!this.#adapters.some((a) => a.runtimeInputs)) return undefined;
+    if (!this.#adapters.some((a) => a.runtimeInputs)) {
+      const asked = (identities ?? []).flat();
+      if (asked.length > 0) {
+        // Never ignore identities silently: a model without identity experts cannot apply them.
+        throw withCode(
+          new RangeError(
+            `identities ${JSON.stringify(asked.slice(0, 8))} were asked for, but this model has ` +
+              "no identity experts; drop identities or use a persona with a hirpf adapter",
+          ),
+          "E_USAGE",
+        );
+      }
+      return undefined;
+    }
     const perPrompt = (p: number): string[] => {
       if (!identities || identities.length === 0) return [];
       return typeof identities[0] === "string"
@@ -324,8 +370,26 @@ export class Engine {
     };
   }
 
+  /**
+   * The text token ids spell after other text: decoded behind an anchor token that is then cut
+   * off, so a SentencePiece decoder does not strip the leading space of a `▁` token (it strips
+   * the first space of a whole decode, which is right for a document, wrong for a continuation).
+   */
+  #spell(ids: readonly number[], skipSpecialTokens: boolean): string {
+    if (this.#anchor === undefined) {
+      const a = this.tokenizer.encode("a", { addSpecialTokens: false });
+      this.#anchor = a.length > 0 ? [a[a.length - 1]] : [];
+      this.#anchorText = this.tokenizer.decode(this.#anchor, { skipSpecialTokens: true });
+    }
+    if (this.#anchor.length === 0) return this.tokenizer.decode(ids, { skipSpecialTokens });
+    const text = this.tokenizer.decode([...this.#anchor, ...ids], { skipSpecialTokens });
+    return text.startsWith(this.#anchorText)
+      ? text.slice(this.#anchorText.length)
+      : this.tokenizer.decode(ids, { skipSpecialTokens });
+  }
+
   #logprob(s: SelectedToken): TokenLogprob {
-    const str = (id: number) => this.tokenizer.decode([id]);
+    const str = (id: number) => this.#spell([id], false);
     return {
       token: str(s.token),
       logprob: s.logprob,
@@ -352,8 +416,17 @@ export class Engine {
   ): AsyncGenerator<EngineEvent, void> {
     const prompts = this.encode(input, options);
     const { identities, chatTemplate: _t, templateVariables: _v, ...gen } = options;
+    const perPrompt = (p: number) =>
+      !identities || identities.length === 0
+        ? []
+        : typeof identities[0] === "string"
+        ? identities
+        : (identities as readonly (readonly string[])[])[p] ?? [];
     const it = generateStream(this.#model, prompts, {
+      prefillChunk: this.#prefillChunk,
+      prefixCache: this.prefixCache,
       ...gen,
+      prefixCondition: (p) => JSON.stringify(perPrompt(p)),
       runtimeInputs: this.#runtimeInputs(identities),
     });
     for (;;) {
@@ -373,6 +446,7 @@ export class Engine {
               tokens: c.tokens,
               finishReason: c.finishReason,
               ...(c.logprobs ? { logprobs: c.logprobs.map((s) => this.#logprob(s)) } : {}),
+              ...(c.notice ? { notice: c.notice } : {}),
             })),
           },
         };
@@ -429,11 +503,14 @@ export class Engine {
       hiddenStates?: boolean;
       edits?: readonly ResidualEdit[];
       identities?: EngineGenerateOptions["identities"];
+      /** Logits of only the last k positions (`[B, k, V]`); default all. */
+      logitsToKeep?: number;
     } = {},
   ): Promise<ForwardResult> {
     return forwardPass(this.#model, inputIds, {
       hiddenStates: options.hiddenStates,
       edits: options.edits,
+      logitsToKeep: options.logitsToKeep,
       runtimeInputs: this.#runtimeInputs(options.identities),
     });
   }
@@ -510,6 +587,8 @@ export async function graphKey(
     files,
     steering: options.steering,
     bakedParameters: true,
+    kvCache: "resident",
+    fused: true,
     adapters,
   }));
   return h.digest("hex").slice(0, 24);

@@ -210,6 +210,8 @@ Deno.test("Engine.load() bakes adapter parameters: same logits as feeding them, 
     await exportDecoder(config, await loadWeights(model, config), dir, {
       adapters: [adapter],
       hiddenStates: true,
+      kvCache: "resident",
+      fused: true,
     });
     oracle = await OrtSession.create(join(dir, "model.onnx"), { intraOpThreads: 1 });
     const ids = engine.encode(["I am happy to see you", "Hi"]);

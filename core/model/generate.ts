@@ -11,6 +11,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { ResidualEdit } from "../contracts/steerer.ts";
 import type { FinishReason } from "../contracts/chat_model.ts";
 import { withCode } from "../errors.ts";
@@ -27,6 +28,8 @@ import {
   steeringFeeds,
 } from "../runtime/decoder_io.ts";
 import { tensor, type WireTensor } from "../runtime/tensor.ts";
+import type { KvAction, KvCall } from "../runtime/kv_store.ts";
+import type { PrefixCache } from "./prefix_cache.ts";
 import {
   type SamplingOptions,
   type SelectedToken,
@@ -42,7 +45,10 @@ export interface DecoderSession {
   run(
     feeds: Record<string, WireTensor>,
     outputNames?: readonly string[],
+    options?: { kv?: KvCall },
   ): Promise<Record<string, WireTensor>>;
+  /** Resident-cache maintenance (needed by graphs built with `kvCache: "resident"`). */
+  kv?(action: KvAction): Promise<unknown>;
 }
 
 /** A decoder ready to generate: its session, sizes and token facts. */
@@ -55,6 +61,11 @@ export interface DecoderModel {
   padTokenId: number;
   /** Token ids → text (special tokens skipped). */
   decode(ids: readonly number[]): string;
+  /**
+   * The model's position limit (`max_position_embeddings`): prompt plus completion never grow
+   * past it. Absent = no limit known.
+   */
+  maxPositions?: number;
 }
 
 /** Options of one generation. Sampling fields as in {@link SamplingOptions} (temperature 0 = greedy). */
@@ -82,6 +93,20 @@ export interface GenerateOptions extends SamplingOptions {
   runtimeInputs?: (promptOfRow: readonly number[]) => Record<string, WireTensor>;
   /** Cancels the generation; the stream then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Prompt tokens per prefill call of a resident-cache graph (default 256): scratch memory is
+   * bounded by the chunk, not the prompt.
+   */
+  prefillChunk?: number;
+  /** Resident cache capacity grows in blocks of this many positions (default 256). */
+  cacheBlock?: number;
+  /** Saved prompt prefixes to reuse and extend (resident-cache graphs on an OrtSession). */
+  prefixCache?: PrefixCache;
+  /**
+   * What else conditions a prompt's keys and values besides its tokens and edits (for example
+   * its identities), by prompt index; prefixes are reused only under the same condition.
+   */
+  prefixCondition?: (prompt: number) => string;
 }
 
 /** One streamed step of one completion. */
@@ -104,6 +129,8 @@ export interface GenerationFinish {
   finishReason: FinishReason;
   /** Text released at the end (a held-back tail that turned out not to be a stop). */
   text: string;
+  /** Why a `length` finish came before `maxNewTokens` (the model's position limit). */
+  notice?: string;
 }
 
 /** Events of {@link generateStream}. */
@@ -119,6 +146,8 @@ export interface Completion {
   finishReason: FinishReason;
   /** Per generated token (EOS included), when logprobs were asked. */
   logprobs?: SelectedToken[];
+  /** Why a `length` finish came before `maxNewTokens` (the model's position limit). */
+  notice?: string;
 }
 
 /** Timing and counts of a generation. */
@@ -133,6 +162,8 @@ export interface GenerationStats {
   decodeTokensPerSecond: number;
   /** Calls to the session. */
   calls: number;
+  /** Prompt tokens whose keys and values came from the prefix cache instead of a prefill. */
+  reusedPromptTokens: number;
 }
 
 /** Everything a generation produced. */
@@ -170,6 +201,7 @@ interface Row {
   logprobs: SelectedToken[];
   mask: number[];
   finish?: FinishReason;
+  notice?: string;
 }
 
 function usage(err: Error): Error {
@@ -179,7 +211,7 @@ function usage(err: Error): Error {
 function checkOptions(
   model: DecoderModel,
   prompts: readonly (readonly number[])[],
-  o: GenerateOptions,
+  o: GenerateOptions & { forward?: boolean },
 ) {
   if (!Array.isArray(prompts) || prompts.length === 0) {
     throw usage(new TypeError("prompts is empty; pass at least one array of token ids"));
@@ -193,6 +225,17 @@ function checkOptions(
     if (!p.every((t) => Number.isInteger(t) && t >= 0)) {
       throw usage(
         new TypeError(`prompts[${i}] holds a value that is not a token id (whole number >= 0)`),
+      );
+    }
+    if (model.maxPositions !== undefined && p.length > model.maxPositions - (o.forward ? 0 : 1)) {
+      throw withCode(
+        new RangeError(
+          `prompts[${i}] is ${p.length} tokens but the model's max_position_embeddings is ` +
+            `${model.maxPositions}${
+              o.forward ? "" : ", and generation needs room for at least one new token"
+            }; shorten the prompt`,
+        ),
+        "E_LIMIT",
       );
     }
   });
@@ -248,9 +291,12 @@ export async function* generateStream(
   const { session, shape } = model;
   const steering = hasSteeringInputs(session.inputNames);
   const keepInput = session.inputNames.includes("num_logits_to_keep");
+  const resident = session.outputNames.includes("kv_new.0.key");
   const outputs = ["logits"];
-  for (let i = 0; i < shape.numLayers; i++) {
-    outputs.push(presentName(i, "key"), presentName(i, "value"));
+  if (!resident) {
+    for (let i = 0; i < shape.numLayers; i++) {
+      outputs.push(presentName(i, "key"), presentName(i, "value"));
+    }
   }
 
   const all: Row[] = [];
@@ -278,65 +324,17 @@ export async function* generateStream(
     prefillTokensPerSecond: 0,
     decodeTokensPerSecond: 0,
     calls: 0,
+    reusedPromptTokens: 0,
   };
 
   let active = all.slice();
-  let past: Record<string, WireTensor> = emptyPast(shape, active.length);
-  let phase: CallPhase = "prefill";
   let decodeTokens = 0;
 
-  while (active.length > 0) {
-    signal?.throwIfAborted();
-    const B = active.length;
-    let S: number;
-    const ids: bigint[] = [];
-    if (phase === "prefill") {
-      S = Math.max(...active.map((r) => r.sequence.length));
-      for (const r of active) {
-        const pad = S - r.sequence.length;
-        r.mask = [...new Array(pad).fill(0), ...new Array(r.sequence.length).fill(1)];
-        for (let i = 0; i < pad; i++) ids.push(BigInt(model.padTokenId));
-        for (const t of r.sequence) ids.push(BigInt(t));
-      }
-    } else {
-      S = 1;
-      for (const r of active) {
-        r.mask.push(1);
-        ids.push(BigInt(r.sequence[r.sequence.length - 1]));
-      }
-    }
-    const T = active[0].mask.length;
-    const mask = new BigInt64Array(B * T);
-    active.forEach((r, b) => r.mask.forEach((m, t) => mask[b * T + t] = BigInt(m)));
-    const feeds: Record<string, WireTensor> = {
-      input_ids: tensor("int64", [B, S], BigInt64Array.from(ids)),
-      attention_mask: tensor("int64", [B, T], mask),
-      position_ids: tensor("int64", [B, S], positionIds(mask, B, T, S)),
-      ...past,
-    };
-    if (keepInput) feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([1n]));
-    if (steering) {
-      const valid = new Uint8Array(B * S);
-      active.forEach((r, b) => {
-        for (let s = 0; s < S; s++) valid[b * S + s] = r.mask[T - S + s];
-      });
-      Object.assign(feeds, steeringFeeds(shape, edits, { batch: B, seq: S, phase, valid }));
-    }
-    if (options.runtimeInputs) {
-      Object.assign(
-        feeds,
-        options.runtimeInputs(active.map((r) => r.prompt)),
-      );
-    }
-
-    const t0 = performance.now();
-    const out = await session.run(feeds, outputs);
-    stats.calls++;
-    const logits = out.logits;
+  /** Samples one token per active row from `[B, L, V]` logits (last position) and emits events. */
+  const sampleStep = (logits: WireTensor): GenerationEvent[] => {
     const V = logits.dims[logits.dims.length - 1];
     const L = logits.dims.length === 3 ? logits.dims[1] : 1;
     const data = logits.data as Float32Array;
-
     const events: GenerationEvent[] = [];
     active.forEach((r, b) => {
       const row = data.subarray((b * L + L - 1) * V, (b * L + L) * V);
@@ -384,16 +382,27 @@ export async function* generateStream(
       });
       if (step.stopped) r.finish = "stop";
       else if (r.generated.length >= maxNew) r.finish = "length";
+      else if (model.maxPositions !== undefined && r.sequence.length >= model.maxPositions) {
+        r.finish = "length";
+        r.notice = `stopped at the model's position limit: prompt and completion reached ` +
+          `max_position_embeddings = ${model.maxPositions} tokens`;
+      }
     });
-    const ms = performance.now() - t0;
-    if (phase === "prefill") stats.prefillMs += ms;
-    else {
-      stats.decodeMs += ms;
-      decodeTokens += B;
-    }
     for (const r of active) {
       if (!r.finish) continue;
-      const tail = r.stops.stopped ? "" : r.stops.flush();
+      let tail = "";
+      if (!r.stops.stopped) {
+        // Text held back for an incomplete UTF-8 sequence is released as decode spells it (with
+        // U+FFFD), so the completion's text is the decode of its tokens.
+        const full = model.decode(r.generated);
+        if (full.length > r.emitted.length && full.startsWith(r.emitted)) {
+          const step = r.stops.push(full.slice(r.emitted.length));
+          r.emitted = full;
+          tail += step.text;
+          if (step.stopped) r.finish = "stop";
+        }
+        if (!r.stops.stopped) tail += r.stops.flush();
+      }
       r.text += tail;
       events.push({
         type: "finish",
@@ -401,20 +410,228 @@ export async function* generateStream(
         index: r.index,
         finishReason: r.finish,
         text: tail,
+        ...(r.notice ? { notice: r.notice } : {}),
       });
     }
-    for (const e of events) yield e;
+    return events;
+  };
 
-    const keep = active.map((r, b) => r.finish ? -1 : b).filter((b) => b >= 0);
-    past = {};
-    for (let i = 0; i < shape.numLayers; i++) {
-      for (const kind of ["key", "value"] as const) {
-        const present = out[presentName(i, kind)];
-        past[pastName(i, kind)] = keep.length === B ? present : selectRows(present, keep);
-      }
+  const extraFeeds = (
+    feeds: Record<string, WireTensor>,
+    B: number,
+    S: number,
+    phase: CallPhase,
+    valid: Uint8Array,
+    final = true,
+  ) => {
+    if (keepInput) feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([1n]));
+    if (steering) {
+      Object.assign(feeds, steeringFeeds(shape, edits, { batch: B, seq: S, phase, valid, final }));
     }
-    active = keep.map((b) => active[b]);
-    phase = "decode";
+    if (options.runtimeInputs) {
+      Object.assign(feeds, options.runtimeInputs(active.map((r) => r.prompt)));
+    }
+  };
+
+  if (resident) {
+    // The cache stays on the session's worker: each call feeds it in place and appends the new
+    // rows; the prompt is prefilled in chunks, after any prefix restored from the prefix cache.
+    if (!session.kv) {
+      throw usage(new TypeError("a resident-cache graph needs a session with kv() (OrtSession)"));
+    }
+    const kvOf = session.kv.bind(session);
+    const kvShape = {
+      numLayers: shape.numLayers,
+      numKvHeads: shape.numKvHeads,
+      headDim: shape.headDim,
+    };
+    const id = nextKvId++;
+    const block = options.cacheBlock ?? 256;
+    const chunk = options.prefillChunk ?? 256;
+    if (!Number.isInteger(chunk) || chunk < 1 || !Number.isInteger(block) || block < 1) {
+      throw usage(
+        new RangeError(
+          `prefillChunk ${chunk} / cacheBlock ${block}; pass whole numbers >= 1`,
+        ),
+      );
+    }
+    const cached = new Map<Row, number>(active.map((r) => [r, 0]));
+    const capacityFor = (need: number) => Math.max(block, Math.ceil(need / block) * block);
+    const prefix = options.prefixCache;
+    const condition = (r: Row) => prefixCondition(edits, options.prefixCondition?.(r.prompt) ?? "");
+    try {
+      // Prefix reuse: restore what the cache holds before anything is awaited, so a concurrent
+      // generation cannot evict it in between.
+      const restores: Promise<unknown>[] = [];
+      if (prefix) {
+        const hits = active.map((r) => prefix.match(r.sequence, condition(r)));
+        const need = Math.max(0, ...hits.map((h) => h?.length ?? 0));
+        restores.push(kvOf({
+          action: "prepare",
+          id,
+          shape: kvShape,
+          batch: active.length,
+          capacity: capacityFor(need + 1),
+        }));
+        hits.forEach((h, b) => {
+          if (!h) return;
+          restores.push(kvOf({ action: "restore", id, row: b, length: h.length, key: h.key }));
+          cached.set(active[b], h.length);
+          stats.reusedPromptTokens += h.length;
+        });
+      }
+      await Promise.all(restores);
+      const t0 = performance.now();
+      const rest = active.map((r) => r.sequence.slice(cached.get(r)!));
+      const R = Math.max(...rest.map((x) => x.length));
+      let logits: WireTensor | undefined;
+      for (let c0 = 0; c0 < R; c0 += chunk) {
+        signal?.throwIfAborted();
+        const S = Math.min(chunk, R - c0);
+        const B = active.length;
+        const ids = new BigInt64Array(B * S).fill(BigInt(model.padTokenId));
+        const valid = new Uint8Array(B * S);
+        const counts = active.map((_, b) => {
+          const pad = R - rest[b].length;
+          let n = 0;
+          for (let j = 0; j < S; j++) {
+            const k = c0 + j - pad;
+            if (k < 0) continue;
+            ids[b * S + j] = BigInt(rest[b][k]);
+            valid[b * S + j] = 1;
+            n++;
+          }
+          return n;
+        });
+        const C = capacityFor(Math.max(...active.map((r, b) => cached.get(r)! + counts[b])));
+        const feeds = residentFeeds(active.map((r) => cached.get(r)!), C, ids, valid, B, S);
+        extraFeeds(feeds, B, S, "prefill", valid, c0 + S >= R);
+        const appends = active.map((r, b) => ({
+          row: b,
+          from: S - counts[b],
+          count: counts[b],
+          at: cached.get(r)!,
+        })).filter((a) => a.count > 0);
+        const out = await session.run(feeds, ["logits"], {
+          kv: { id, shape: kvShape, batch: B, capacity: C, appends },
+        });
+        stats.calls++;
+        active.forEach((r, b) => cached.set(r, cached.get(r)! + counts[b]));
+        logits = out.logits;
+      }
+      // Save each prompt's prefix (all but its last position, which the next request re-runs).
+      if (prefix) {
+        const saved = new Set<number>();
+        for (let b = 0; b < active.length; b++) {
+          const r = active[b];
+          if (saved.has(r.prompt)) continue;
+          saved.add(r.prompt);
+          const len = r.sequence.length - 1;
+          const bytes = 2 * shape.numLayers * shape.numKvHeads * len * shape.headDim * 4;
+          const toks = r.sequence.slice(0, len);
+          if (!prefix.worthSaving(toks, condition(r), bytes)) continue;
+          const { key, evicted } = prefix.add(toks, condition(r), bytes);
+          await kvOf({ action: "save", id, row: b, length: len, key });
+          for (const k of evicted) await kvOf({ action: "drop", key: k });
+        }
+      }
+      const events = sampleStep(logits!);
+      stats.prefillMs += performance.now() - t0;
+      for (const e of events) yield e;
+      for (;;) {
+        const keep = active.map((r, b) => r.finish ? -1 : b).filter((b) => b >= 0);
+        if (keep.length === 0) break;
+        if (keep.length < active.length) await kvOf({ action: "select", id, rows: keep });
+        active = keep.map((b) => active[b]);
+        signal?.throwIfAborted();
+        const B = active.length;
+        const ids = BigInt64Array.from(active, (r) => BigInt(r.sequence[r.sequence.length - 1]));
+        const valid = new Uint8Array(B).fill(1);
+        const lens = active.map((r) => cached.get(r)!);
+        const C = capacityFor(Math.max(...lens) + 1);
+        const feeds = residentFeeds(lens, C, ids, valid, B, 1);
+        extraFeeds(feeds, B, 1, "decode", valid);
+        const t1 = performance.now();
+        const out = await session.run(feeds, ["logits"], {
+          kv: {
+            id,
+            shape: kvShape,
+            batch: B,
+            capacity: C,
+            appends: lens.map((at, b) => ({ row: b, from: 0, count: 1, at })),
+          },
+        });
+        stats.calls++;
+        active.forEach((r) => cached.set(r, cached.get(r)! + 1));
+        const evs = sampleStep(out.logits);
+        stats.decodeMs += performance.now() - t1;
+        decodeTokens += B;
+        for (const e of evs) yield e;
+      }
+    } finally {
+      await kvOf({ action: "release", id }).catch(() => {});
+    }
+  } else {
+    let past: Record<string, WireTensor> = emptyPast(shape, active.length);
+    let phase: CallPhase = "prefill";
+    while (active.length > 0) {
+      signal?.throwIfAborted();
+      const B = active.length;
+      let S: number;
+      const ids: bigint[] = [];
+      if (phase === "prefill") {
+        S = Math.max(...active.map((r) => r.sequence.length));
+        for (const r of active) {
+          const pad = S - r.sequence.length;
+          r.mask = [...new Array(pad).fill(0), ...new Array(r.sequence.length).fill(1)];
+          for (let i = 0; i < pad; i++) ids.push(BigInt(model.padTokenId));
+          for (const t of r.sequence) ids.push(BigInt(t));
+        }
+      } else {
+        S = 1;
+        for (const r of active) {
+          r.mask.push(1);
+          ids.push(BigInt(r.sequence[r.sequence.length - 1]));
+        }
+      }
+      const T = active[0].mask.length;
+      const mask = new BigInt64Array(B * T);
+      active.forEach((r, b) => r.mask.forEach((m, t) => mask[b * T + t] = BigInt(m)));
+      const feeds: Record<string, WireTensor> = {
+        input_ids: tensor("int64", [B, S], BigInt64Array.from(ids)),
+        attention_mask: tensor("int64", [B, T], mask),
+        position_ids: tensor("int64", [B, S], positionIds(mask, B, T, S)),
+        ...past,
+      };
+      const valid = new Uint8Array(B * S);
+      active.forEach((r, b) => {
+        for (let s = 0; s < S; s++) valid[b * S + s] = r.mask[T - S + s];
+      });
+      extraFeeds(feeds, B, S, phase, valid);
+
+      const t0 = performance.now();
+      const out = await session.run(feeds, outputs);
+      stats.calls++;
+      const events = sampleStep(out.logits);
+      const ms = performance.now() - t0;
+      if (phase === "prefill") stats.prefillMs += ms;
+      else {
+        stats.decodeMs += ms;
+        decodeTokens += B;
+      }
+      for (const e of events) yield e;
+
+      const keep = active.map((r, b) => r.finish ? -1 : b).filter((b) => b >= 0);
+      past = {};
+      for (let i = 0; i < shape.numLayers; i++) {
+        for (const kind of ["key", "value"] as const) {
+          const present = out[presentName(i, kind)];
+          past[pastName(i, kind)] = keep.length === B ? present : selectRows(present, keep);
+        }
+      }
+      active = keep.map((b) => active[b]);
+      phase = "decode";
+    }
   }
   stats.prefillTokensPerSecond = stats.prefillMs > 0
     ? stats.promptTokens * n / (stats.prefillMs / 1000)
@@ -430,8 +647,58 @@ export async function* generateStream(
       text: r.text,
       finishReason: r.finish ?? "length",
       ...(wantLp ? { logprobs: r.logprobs } : {}),
+      ...(r.notice ? { notice: r.notice } : {}),
     })),
   };
+}
+
+let nextKvId = 1;
+
+/**
+ * Feeds of one resident-cache call: row b holds `lengths[b]` cached positions in a cache of
+ * `capacity`; the call's S new columns (`valid` marks real tokens, padding sits at the front)
+ * follow them at positions `lengths[b]...`.
+ */
+function residentFeeds(
+  lengths: readonly number[],
+  capacity: number,
+  ids: BigInt64Array,
+  valid: Uint8Array,
+  B: number,
+  S: number,
+): Record<string, WireTensor> {
+  const T = capacity + S;
+  const mask = new BigInt64Array(B * T);
+  const pos = new BigInt64Array(B * S).fill(1n);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < lengths[b]; j++) mask[b * T + j] = 1n;
+    let p = lengths[b];
+    for (let s = 0; s < S; s++) {
+      if (!valid[b * S + s]) continue;
+      mask[b * T + capacity + s] = 1n;
+      pos[b * S + s] = BigInt(p++);
+    }
+  }
+  return {
+    input_ids: tensor("int64", [B, S], ids),
+    attention_mask: tensor("int64", [B, T], mask),
+    position_ids: tensor("int64", [B, S], pos),
+  };
+}
+
+/**
+ * The part of a prefix-cache condition that edits contribute: edits acting on prompt positions
+ * (`all`, `prompt`) change the cached keys and values; `response` edits act only on the last
+ * prompt position, which is never reused.
+ */
+function prefixCondition(edits: readonly ResidualEdit[], extra: string): string {
+  const parts = edits.filter((e) => e.positions !== "response").map((e) => {
+    const v = e.vector;
+    const h = createHash("sha256").update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
+      .digest("hex");
+    return `${e.block}:${e.type}:${e.coefficient}:${e.positions}:${h}`;
+  });
+  return JSON.stringify([parts, extra]);
 }
 
 /** Keeps batch rows `rows` (in order) of a `[B, ...]` tensor. */
@@ -474,11 +741,16 @@ export interface ForwardOptions {
   edits?: readonly ResidualEdit[];
   /** Extra graph inputs (adapter runtime inputs) for the batch, given each row's index. */
   runtimeInputs?: (promptOfRow: readonly number[]) => Record<string, WireTensor>;
+  /**
+   * Return the logits of only the last `k` positions (`[B, k, V]`; needs a graph with the
+   * `num_logits_to_keep` input). Default 0 = every position.
+   */
+  logitsToKeep?: number;
 }
 
 /** Result of {@link forwardPass}: left-padded to the longest sequence. */
 export interface ForwardResult {
-  /** `[B, S, V]` logits of every position. */
+  /** `[B, S, V]` logits of every position (`[B, k, V]` with `logitsToKeep: k`). */
   logits: WireTensor;
   /** `hidden_states.{j}`, each `[B, S, hidden]`, when asked. */
   hiddenStates?: WireTensor[];
@@ -505,7 +777,7 @@ export async function forwardPass(
   inputIds: readonly (readonly number[])[],
   options: ForwardOptions = {},
 ): Promise<ForwardResult> {
-  const { edits } = checkOptions(model, inputIds, { edits: options.edits });
+  const { edits } = checkOptions(model, inputIds, { edits: options.edits, forward: true });
   const { session, shape } = model;
   const B = inputIds.length;
   const S = Math.max(...inputIds.map((p) => p.length));
@@ -524,8 +796,16 @@ export async function forwardPass(
     position_ids: tensor("int64", [B, S], positionIds(mask, B, S, S)),
     ...emptyPast(shape, B),
   };
+  const keep = options.logitsToKeep ?? 0;
+  if (!Number.isInteger(keep) || keep < 0) {
+    throw usage(new RangeError(`logitsToKeep is ${keep}; pass a whole number >= 0`));
+  }
   if (session.inputNames.includes("num_logits_to_keep")) {
-    feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([0n]));
+    feeds.num_logits_to_keep = tensor("int64", [], new BigInt64Array([BigInt(keep)]));
+  } else if (keep > 0) {
+    throw usage(
+      new TypeError("logitsToKeep was given but the graph has no num_logits_to_keep input"),
+    );
   }
   if (hasSteeringInputs(session.inputNames)) {
     Object.assign(

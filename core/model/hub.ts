@@ -38,6 +38,8 @@ export interface HubOptions {
   revision?: string;
   /** Called as bytes arrive. */
   onProgress?: (progress: DownloadProgress) => void;
+  /** Where progress lines go instead of stderr (tests). */
+  progressSink?: (text: string) => void;
   /** Draw no progress bar on stderr. */
   silent?: boolean;
 }
@@ -180,11 +182,12 @@ class HubClient {
       append: offset > 0,
       truncate: offset === 0,
     });
-    const bar = this.options.silent
-      ? null
-      : new Progress(`${this.id}/${file}`, Math.max(1, Math.ceil((total ?? 0) / 1e6)), {
-        unit: "MB",
-      });
+    const scale = downloadScale(total);
+    const bar = this.options.silent ? null : new Progress(
+      `${this.id}/${file}`,
+      total === null ? 0 : scale.of(total),
+      { unit: scale.unit, sink: this.options.progressSink },
+    );
     let loaded = offset;
     try {
       for await (const chunk of res.body ?? new ReadableStream<Uint8Array>()) {
@@ -192,7 +195,7 @@ class HubClient {
         while (w < chunk.length) w += await out.write(chunk.subarray(w));
         loaded += chunk.length;
         this.options.onProgress?.({ file, loaded, total, done: false });
-        bar?.update(Math.round(loaded / 1e5) / 10);
+        bar?.update(scale.of(loaded));
       }
     } finally {
       out.close();
@@ -207,9 +210,29 @@ class HubClient {
     }
     await Deno.rename(part, target);
     this.options.onProgress?.({ file, loaded, total, done: true });
-    bar?.done();
+    if (bar) {
+      // The finished line shows the bytes received (also when the server sent no length).
+      bar.total = scale.of(loaded);
+      bar.update(scale.of(loaded));
+      bar.done();
+    }
     return true;
   }
+}
+
+/**
+ * The unit of a download's progress bar: kB below one megabyte, else MB, one decimal.
+ *
+ * @example
+ * ```ts
+ * import { downloadScale } from "./hub.ts";
+ * const s = downloadScale(2_500_000);
+ * console.log(s.of(2_500_000), s.unit); // 2.5 MB
+ * ```
+ */
+export function downloadScale(total: number | null): { unit: string; of(bytes: number): number } {
+  const [unit, div] = total !== null && total < 1e6 ? ["kB", 1e3] : ["MB", 1e6];
+  return { unit, of: (bytes) => Math.round((bytes / div) * 10) / 10 };
 }
 
 async function exists(path: string): Promise<boolean> {

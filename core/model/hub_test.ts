@@ -243,3 +243,28 @@ Deno.test("resolveModel() downloads a hub id and reports it", async () => {
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("downloadModel() ends each progress line with the bytes received as the total", async () => {
+  const { root, src, cache } = await setup();
+  const hub = fakeHub({ "acme/tiny": src });
+  try {
+    const lines: string[] = [];
+    const dir = await downloadModel("acme/tiny", {
+      endpoint: hub.endpoint,
+      cacheDir: cache,
+      token: "",
+      progressSink: (t) => lines.push(t.trim()),
+    });
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json"]) {
+      const size = (await Deno.stat(join(dir, f))).size;
+      const [unit, div] = size < 1e6 ? ["kB", 1e3] : ["MB", 1e6];
+      const n = Math.round((size / div) * 10) / 10;
+      const last = lines.filter((l) => l.startsWith(`acme/tiny/${f} `)).pop();
+      assert.ok(last, `no progress line for ${f}`);
+      assert.ok(last.includes(`[${"#".repeat(24)}] ${n}/${n} ${unit}`), last);
+    }
+  } finally {
+    await hub.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

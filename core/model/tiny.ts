@@ -11,7 +11,7 @@
 
 import { join } from "node:path";
 import { withCode } from "../errors.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
+import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { Prng } from "../util/prng.ts";
 import { buildTokenizerJson, readCorpus, trainByteLevelBpe, type TrainedBpe } from "./bpe.ts";
 import { type DecoderConfig, parseDecoderConfig } from "./config.ts";
@@ -44,12 +44,18 @@ export interface TinyModelOptions {
   headDim?: number;
   /** Total token ids, BPE tokens plus 8 special / reserved slots (default 1024, min 264). */
   vocabSize?: number;
-  /** Context length written to config.json (default 512). */
+  /** Context length written to config.json (default 4096). */
   maxPositionEmbeddings?: number;
   /** Share embedding and lm_head (preset default; true for tiny-qwen3). */
   tieWordEmbeddings?: boolean;
   /** Storage dtype of model.safetensors (default F32). */
   dtype?: "F32" | "F16" | "BF16";
+  /**
+   * Texts the byte-level BPE tokenizer is trained on (default: the bundled English corpus in
+   * `datasets/corpus/`). A model for a small language (the quickstart's persona world) gets whole
+   * words as tokens this way.
+   */
+  corpus?: string[];
 }
 
 /** What {@link createTinyModel} wrote. */
@@ -308,7 +314,7 @@ function resolvePreset(
     hidden_act: "silu",
     max_position_embeddings: checkSize(
       "maxPositionEmbeddings",
-      options.maxPositionEmbeddings ?? 512,
+      options.maxPositionEmbeddings ?? 4096,
     ),
     rms_norm_eps: spec.rmsNormEps,
     rope_theta: spec.ropeTheta,
@@ -383,7 +389,9 @@ export async function createTinyModel(
   const config = parseDecoderConfig(json, join(dir, "config.json"));
 
   const bpeSize = vocabSize - SPECIAL_SLOTS;
-  const trained = await corpusBpe(bpeSize);
+  const trained = options.corpus
+    ? await trainByteLevelBpe(options.corpus, { vocabSize: bpeSize })
+    : await corpusBpe(bpeSize);
   // A corpus too small for the requested size leaves gaps; fill them with more reserved tokens.
   const tokens = trained.tokens.slice();
   let fill = specialTokens.length - spec.specials.length;
@@ -434,12 +442,15 @@ export async function createTinyModel(
     });
   }
 
-  await Deno.mkdir(dir, { recursive: true });
-  await writeJsonAtomic(join(dir, "config.json"), json);
-  await writeJsonAtomic(join(dir, "generation_config.json"), generationConfig);
-  await writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
-  await writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson) + "\n");
-  await writeJsonAtomic(join(dir, "tokenizer_config.json"), tokenizerConfig);
+  // The whole folder appears at once (written beside it, then renamed): a run killed midway
+  // leaves no half-made model for a later run to reuse.
+  await writeDirAtomic(dir, async (tmp) => {
+    await writeJsonAtomic(join(tmp, "config.json"), json);
+    await writeJsonAtomic(join(tmp, "generation_config.json"), generationConfig);
+    await writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" });
+    await writeFileAtomic(join(tmp, "tokenizer.json"), JSON.stringify(tokenizerJson) + "\n");
+    await writeJsonAtomic(join(tmp, "tokenizer_config.json"), tokenizerConfig);
+  });
   return {
     dir,
     config,

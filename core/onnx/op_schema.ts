@@ -268,6 +268,17 @@ export const OP_SPECS: Readonly<Record<string, OpSpec>> = (() => {
     inputs: [2, 3],
     outputs: [1, 3],
   };
+  // onnxruntime's fused RMSNorm, registered in the default domain (inference graphs only: the
+  // autodiff has no rule for it, training graphs keep the decomposed form).
+  t.SimplifiedLayerNormalization = {
+    attributes: {
+      axis: { type: "int", default: -1 },
+      epsilon: { type: "float", default: 1e-5 },
+      stash_type: { type: "int", default: 1 },
+    },
+    inputs: [2, 2],
+    outputs: [1, 2],
+  };
   return t;
 })();
 

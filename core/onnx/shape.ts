@@ -501,6 +501,18 @@ RULES.LayerNormalization = (ctx, i) => {
   return outs.slice(0, ctx.node.outputs.length);
 };
 
+RULES.SimplifiedLayerNormalization = (ctx, i) => {
+  const x = req(ctx, i, 0);
+  const axis = normalizeAxis(
+    intAttr(ctx.node, "axis") ?? -1,
+    x.shape.length,
+    `SimplifiedLayerNormalization "${ctx.node.name}"`,
+  );
+  const stat: Shape = x.shape.map((d, k) => (k < axis ? d : 1));
+  const outs: ValueType[] = [{ ...x }, { dtype: "float32", shape: stat }];
+  return outs.slice(0, ctx.node.outputs.length);
+};
+
 function shapeRange(node: Node, rank: number): [number, number] {
   const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + rank : v, 0), rank);
   return [clamp(intAttr(node, "start") ?? 0), clamp(intAttr(node, "end") ?? rank)];

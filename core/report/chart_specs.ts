@@ -4,7 +4,8 @@
  * - loss curves: metrics with `x` (training steps) whose name contains `loss`, one line chart per
  *   step; other series (learning rate, throughput) one line chart each;
  * - steering sweeps: metrics tagged with numeric `layer` and `coefficient`, one layer × coefficient
- *   heatmap of the mean per step and metric name;
+ *   heatmap of the mean per step and metric name, and one line chart of the mean against layer
+ *   with a line per coefficient (the paper's steering figure);
  * - trait scores by identity: metrics tagged with `identity`, one bar chart of the mean per step
  *   and metric name;
  * - score distributions: every per-item metric outside sweeps (judge scores, also those shown by
@@ -15,11 +16,12 @@
 
 import type { MetricRecord } from "../experiment/step_executor.ts";
 import type { VegaLiteSpec } from "./render_svg.ts";
+import { sweepLinesSpec } from "./sweep_lines.ts";
 
 /** A chart of the report. */
 export interface ChartSpec {
   /** What the chart shows; the report groups charts by it. */
-  group: "loss" | "series" | "sweep" | "identity" | "distribution";
+  group: "loss" | "series" | "sweep" | "identity" | "distribution" | "finding";
   title: string;
   caption: string;
   spec: VegaLiteSpec;
@@ -146,8 +148,8 @@ export function chooseCharts(
     const [step, name] = key.split("\u0000");
     const cells = [...groupBy(ms, (m) => `${m.tags!.layer}\u0000${m.tags!.coefficient}`).values()]
       .map((c) => ({
-        layer: c[0].tags!.layer,
-        coefficient: c[0].tags!.coefficient,
+        layer: c[0].tags!.layer as number,
+        coefficient: c[0].tags!.coefficient as number,
         mean: c.reduce((a, m) => a + m.value, 0) / c.length,
         n: c.length,
       }));
@@ -198,6 +200,16 @@ export function chooseCharts(
         ],
       },
     });
+    if (new Set(cells.map((c) => c.layer)).size > 1) {
+      const lines = `Steering sweep by layer: ${name} — ${step}`;
+      charts.push({
+        group: "sweep",
+        title: lines,
+        caption: `Mean ${name} of steered replies against layer (hidden-state index), one line ` +
+          `per coefficient, ${kindOf(step)}.`,
+        spec: sweepLinesSpec(cells, { title: lines, score: name, width: WIDTH, height: HEIGHT }),
+      });
+    }
   }
 
   // Scores by identity.

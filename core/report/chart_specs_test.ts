@@ -31,6 +31,7 @@ Deno.test("chooseCharts() picks one chart kind per metric shape", () => {
     ["loss", "Loss — fit"],
     ["series", "lr — fit"],
     ["sweep", "Steering sweep: trait — sweep"],
+    ["sweep", "Steering sweep by layer: trait — sweep"],
     ["identity", "extraversion by identity — score"],
     ["distribution", "Distribution of extraversion — score"],
     ["distribution", "Distribution of score — judge"],
@@ -52,9 +53,9 @@ Deno.test("chooseCharts() aggregates sweep cells and identity bars to means", ()
     n: 2,
   });
   assert.equal(cells.length, 4);
-  const bars = (charts[3].spec.data as { values: { identity: string; mean: number }[] }).values;
+  const bars = (charts[4].spec.data as { values: { identity: string; mean: number }[] }).values;
   assert.deepEqual(bars.map((b) => [b.identity, b.mean]), [["a", 1], ["b", 1]]);
-  const hist = charts[5].spec.data as { values: { value: number }[] };
+  const hist = charts[6].spec.data as { values: { value: number }[] };
   assert.deepEqual(hist.values.map((v) => v.value), [1, 2, 2, 9]);
 });
 

@@ -7,6 +7,7 @@
 
 import type { MetricRecord, OutputRecord } from "../experiment/step_executor.ts";
 import { type ChartSpec, chooseCharts } from "./chart_specs.ts";
+import type { Finding } from "./findings.ts";
 import { renderSvg } from "./render_svg.ts";
 
 /** A step as the report shows it. */
@@ -36,6 +37,8 @@ export interface ReportData {
   metrics: MetricRecord[];
   /** The first few output records per step. */
   samples: Record<string, OutputRecord[]>;
+  /** Measured effects with their "what this shows" paragraphs (see `findings.ts`). */
+  findings?: Finding[];
 }
 
 /** Escapes text for HTML. */
@@ -77,7 +80,9 @@ th,td{border-bottom:1px solid #eee;padding:5px 8px;text-align:left;vertical-alig
 .charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;border:1px solid #eee;border-radius:6px;padding:8px;background:#fff}
 figcaption{font-size:12px;color:#555;max-width:440px;margin-top:4px}
 details{margin:6px 0}summary{cursor:pointer;font-size:14px}pre{background:#f6f8fa;padding:8px;font-size:12px;overflow:auto;max-height:320px}
-code{font-size:12px}.none{color:#888;font-style:italic}`;
+code{font-size:12px}.none{color:#888;font-style:italic}
+.finding p.shows{background:#f3f8ff;border-left:3px solid #4c78a8;padding:8px 12px;font-size:14px;line-height:1.45}
+.finding table{margin-top:10px}`;
 
 const GROUPS: [ChartSpec["group"], string][] = [
   ["loss", "Training loss"],
@@ -88,7 +93,8 @@ const GROUPS: [ChartSpec["group"], string][] = [
 ];
 
 /**
- * Renders the report HTML, charts included.
+ * Renders the report HTML, charts included; when `rendered` is given, each chart and its SVG are
+ * also pushed there (the report writer saves them as files).
  *
  * @example
  * ```ts
@@ -98,10 +104,14 @@ const GROUPS: [ChartSpec["group"], string][] = [
  * console.log(html.includes("<svg")); // true
  * ```
  */
-export async function renderReport(data: ReportData): Promise<string> {
+export async function renderReport(
+  data: ReportData,
+  rendered?: { chart: ChartSpec; svg: string }[],
+): Promise<string> {
   const kinds = Object.fromEntries(data.steps.map((s) => [s.id, s.kind]));
   const charts = chooseCharts(data.metrics, kinds);
   const svgs = await Promise.all(charts.map((c) => renderSvg(c.spec)));
+  rendered?.push(...charts.map((chart, i) => ({ chart, svg: svgs[i] })));
   const out: string[] = [];
   out.push(
     `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">`,
@@ -136,6 +146,47 @@ export async function renderReport(data: ReportData): Promise<string> {
     );
   }
   out.push(`</tbody></table>`);
+  const findings = data.findings ?? [];
+  const findingSvgs = await Promise.all(
+    findings.map((f) => Promise.all(f.charts.map((c) => renderSvg(c.spec)))),
+  );
+  findings.forEach((f, i) =>
+    rendered?.push(
+      ...f.charts.map((c, j) => ({
+        chart: { group: "finding" as const, ...c },
+        svg: findingSvgs[i][j],
+      })),
+    )
+  );
+  findings.forEach((f, i) => {
+    out.push(
+      `<section class="finding" data-finding="${escapeHtml(f.id)}"><h2>${escapeHtml(f.title)}</h2>`,
+      `<p class="shows"><b>What this shows.</b> ${escapeHtml(f.paragraph)}</p>`,
+    );
+    if (f.charts.length) {
+      out.push(`<div class="charts">`);
+      f.charts.forEach((c, j) => {
+        out.push(
+          `<figure class="chart" data-chart="${escapeHtml(f.id)}">${findingSvgs[i][j]}` +
+            `<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`,
+        );
+      });
+      out.push(`</div>`);
+    }
+    if (f.table.length) {
+      const cols = Object.keys(f.table[0]);
+      out.push(
+        `<table><thead><tr>${
+          cols.map((c) => `<th>${escapeHtml(c)}</th>`).join("")
+        }</tr></thead><tbody>`,
+        ...f.table.map((r) =>
+          `<tr>${cols.map((c) => `<td>${escapeHtml(String(r[c] ?? ""))}</td>`).join("")}</tr>`
+        ),
+        `</tbody></table>`,
+      );
+    }
+    out.push(`</section>`);
+  });
   if (charts.length === 0) out.push(`<h2>Charts</h2><p class="none">No metrics to plot yet.</p>`);
   for (const [group, heading] of GROUPS) {
     const members = charts.map((c, i) => ({ c, svg: svgs[i] })).filter((x) => x.c.group === group);

@@ -82,6 +82,13 @@ Deno.test("writeReport() writes report.html for a run directory with all chart k
     }
     assert.ok(html.includes("toy-exp"));
     assert.ok(html.includes("null_verdicts"));
+    // Every chart is also an SVG file in the run folder, the sweep's lines by layer among them.
+    const files: string[] = [];
+    for await (const e of Deno.readDir(join(out, "charts"))) files.push(e.name);
+    assert.equal(files.length, (html.match(/<figure class="chart"/g) ?? []).length);
+    const lines = files.find((f) => f.startsWith("steering_sweep_by_layer_"));
+    assert.ok(lines, `no sweep line chart among ${files.join(", ")}`);
+    assert.match(await Deno.readTextFile(join(out, "charts", lines)), /^<svg/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

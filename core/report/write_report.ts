@@ -1,5 +1,6 @@
 /**
- * Reads a run directory's store and writes its `report.html`.
+ * Reads a run directory's store and writes its `report.html` and `findings.json` (the measured
+ * effects, see `findings.ts`).
  *
  * @module
  */
@@ -7,6 +8,9 @@
 import { join, resolve } from "node:path";
 import { RunStore } from "../experiment/run_store.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import type { ReportSpec } from "../experiment/experiment_schema.ts";
+import type { ChartSpec } from "./chart_specs.ts";
+import { findingSections, measureFindings, type RunFindings } from "./findings.ts";
 import { renderReport, type ReportData } from "./report_html.ts";
 
 /**
@@ -19,7 +23,10 @@ import { renderReport, type ReportData } from "./report_html.ts";
  * console.log(data.steps.length, data.metrics.length);
  * ```
  */
-export async function loadReportData(runDir: string, samples = 3): Promise<ReportData> {
+export async function loadReportData(
+  runDir: string,
+  samples = 3,
+): Promise<ReportData & { measured: RunFindings }> {
   const dir = resolve(runDir);
   const store = await RunStore.open(dir);
   try {
@@ -42,6 +49,9 @@ export async function loadReportData(runDir: string, samples = 3): Promise<Repor
       if (s.status === "done") sample[s.id] = (await store.readOutput(s.id)).slice(0, samples);
     }
     const merged = config?.merged_from as { dir: string }[] | undefined;
+    const metrics = steps.filter((s) => s.status === "done").flatMap((s) => store.metrics(s.id));
+    const experiment = (config?.experiment ?? config) as { report?: ReportSpec } | undefined;
+    const measured = measureFindings(metrics, experiment?.report);
     return {
       name: store.meta("name") ?? String(config?.name ?? "run"),
       runDir: dir,
@@ -49,8 +59,10 @@ export async function loadReportData(runDir: string, samples = 3): Promise<Repor
       configHash: store.meta("config_hash") ?? "",
       mergedFrom: merged?.map((m) => m.dir),
       steps,
-      metrics: steps.filter((s) => s.status === "done").flatMap((s) => store.metrics(s.id)),
+      metrics,
       samples: sample,
+      measured,
+      findings: findingSections(measured, metrics),
     };
   } finally {
     store.close();
@@ -58,7 +70,8 @@ export async function loadReportData(runDir: string, samples = 3): Promise<Repor
 }
 
 /**
- * Renders `report.html` in a run directory and returns its path.
+ * Renders `report.html` in a run directory and returns its path; each chart is also written as
+ * `charts/<title>.svg` beside it.
  *
  * @example
  * ```ts
@@ -67,8 +80,39 @@ export async function loadReportData(runDir: string, samples = 3): Promise<Repor
  * ```
  */
 export async function writeReport(runDir: string): Promise<string> {
-  const html = await renderReport(await loadReportData(runDir));
+  const rendered: { chart: ChartSpec; svg: string }[] = [];
+  const data = await loadReportData(runDir);
+  const html = await renderReport(data, rendered);
+  // Every chart of the report is also a standalone SVG file in the run folder.
+  const chartsDir = join(resolve(runDir), "charts");
+  const used = new Set<string>();
+  for (const { chart, svg } of rendered) {
+    let name = chartFileName(chart.title);
+    for (let k = 2; used.has(name); k++) name = `${chartFileName(chart.title)}_${k}`;
+    used.add(name);
+    await Deno.mkdir(chartsDir, { recursive: true });
+    await writeFileAtomic(join(chartsDir, `${name}.svg`), svg);
+  }
   const path = join(resolve(runDir), "report.html");
+  await writeFileAtomic(
+    join(resolve(runDir), "findings.json"),
+    JSON.stringify(data.measured, null, 1) + "\n",
+  );
   await writeFileAtomic(path, html);
   return path;
+}
+
+/**
+ * The file name (without `.svg`) of a report chart: its title in lower case with runs of other
+ * characters turned into `_`.
+ *
+ * @example
+ * ```ts
+ * import { chartFileName } from "./write_report.ts";
+ * chartFileName("Steering sweep by layer: trait — sweep"); // "steering_sweep_by_layer_trait_sweep"
+ * ```
+ */
+export function chartFileName(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 100) ||
+    "chart";
 }

@@ -149,16 +149,21 @@ function norm(v: Float32Array): number {
   return Math.sqrt(s);
 }
 
-/** Is position `s` of a `seq`-long call edited under `mode`? */
+/**
+ * Is position `s` of a `seq`-long call edited under `mode`? A prompt prefilled in several
+ * chunks is one prefill: `final` is false for every chunk but the last, whose last position is
+ * the one `response` edits.
+ */
 export function positionActive(
   mode: ResidualEdit["positions"],
   phase: CallPhase,
   s: number,
   seq: number,
+  final = true,
 ): boolean {
   if (mode === "all") return true;
   if (mode === "prompt") return phase === "prefill";
-  return phase === "decode" || s === seq - 1;
+  return phase === "decode" || (final && s === seq - 1);
 }
 
 /**
@@ -178,9 +183,16 @@ export function positionActive(
 export function steeringFeeds(
   shape: DecoderShape,
   edits: readonly ResidualEdit[],
-  call: { batch: number; seq: number; phase: CallPhase; valid?: ArrayLike<number | bigint> },
+  call: {
+    batch: number;
+    seq: number;
+    phase: CallPhase;
+    valid?: ArrayLike<number | bigint>;
+    /** False for a prefill chunk that is not the prompt's last (default true). */
+    final?: boolean;
+  },
 ): Record<string, WireTensor> {
-  const { batch, seq, phase, valid } = call;
+  const { batch, seq, phase, valid, final = true } = call;
   const out: Record<string, WireTensor> = {};
   const h = shape.hiddenSize;
   for (let i = 0; i < shape.numLayers; i++) {
@@ -200,12 +212,12 @@ export function steeringFeeds(
         if (valid && Number(valid[b * seq + s]) === 0) continue;
         const row = b * seq + s;
         adds.forEach((e, k) => {
-          if (positionActive(e.positions, phase, s, seq)) {
+          if (positionActive(e.positions, phase, s, seq, final)) {
             scales[row * adds.length + k] = e.coefficient;
           }
         });
         abls.forEach((e, j) => {
-          if (positionActive(e.positions, phase, s, seq)) mask[row * abls.length + j] = 1;
+          if (positionActive(e.positions, phase, s, seq, final)) mask[row * abls.length + j] = 1;
         });
       }
     }

@@ -9,6 +9,7 @@
 import { withCode } from "../errors.ts";
 import { checkProvider, executionProviders, type Provider } from "./providers.ts";
 import { isWireTensor, transferList, type WireTensor } from "./tensor.ts";
+import type { KvAction, KvCall } from "./kv_store.ts";
 
 /** Options of {@link OrtSession.create}. */
 export interface SessionOptions {
@@ -42,6 +43,12 @@ export interface RunOptions {
    * to the worker and becomes detached (length 0) in the caller.
    */
   copyInputs?: boolean;
+  /**
+   * Feed the resident KV cache `kv.id` (kept on the worker) as `past_key_values.*`, sized to
+   * `kv.batch × kv.capacity`, and write the graph's `kv_new.*` rows into it after the run
+   * (graphs built with `kvCache: "resident"`). The `past_key_values.*` feeds are then not passed.
+   */
+  kv?: KvCall;
 }
 
 interface Pending {
@@ -218,7 +225,9 @@ export class OrtSession {
         );
       }
     }
-    const missing = this.#info.inputNames.filter((n) => !(n in feeds));
+    const missing = this.#info.inputNames.filter((n) =>
+      !(n in feeds) && !(options.kv && n.startsWith("past_key_values."))
+    );
     if (missing.length > 0) {
       throw withCode(
         new TypeError(`feeds lack graph inputs ${missing.join(", ")}; pass a tensor for each`),
@@ -250,7 +259,23 @@ export class OrtSession {
     return await this.#call("run", {
       feeds: sent,
       outputNames: outputNames ? [...outputNames] : undefined,
+      kv: options.kv,
     }, transfer) as Record<string, WireTensor>;
+  }
+
+  /**
+   * Maintains resident KV caches on the worker (size, select rows, release) and saved prefixes
+   * (save a row's first positions under a key, restore them into a row, drop a key). `save`
+   * resolves to the bytes the prefix holds.
+   */
+  async kv(action: KvAction): Promise<unknown> {
+    if (this.#closed) {
+      throw withCode(
+        new Error(`this session (${this.#path}) is ${this.#closed}; create a new OrtSession`),
+        "E_USAGE",
+      );
+    }
+    return await this.#call("kv", { kvAction: action });
   }
 
   /** Frees the session and stops its worker. Later runs reject; calling twice is harmless. */

@@ -14,6 +14,7 @@
 
 import type { TensorDType, WireTensor } from "./tensor.ts";
 import { transferList } from "./tensor.ts";
+import { type KvAction, type KvCall, type KvSnapshot, KvStore } from "./kv_store.ts";
 
 type Ort = typeof import("onnxruntime-node");
 type OrtSessionT = Awaited<ReturnType<Ort["InferenceSession"]["create"]>>;
@@ -23,10 +24,15 @@ let ort: Ort | undefined;
 let session: OrtSessionT | undefined;
 let released = false;
 let queue: Promise<void> = Promise.resolve();
+/** Resident KV caches by id, and saved prefixes by key (the main thread decides what to keep). */
+const stores = new Map<number, KvStore>();
+const prefixes = new Map<string, KvSnapshot>();
 
 interface Request {
   id: number;
-  op: "create" | "run" | "release";
+  op: "create" | "run" | "release" | "kv";
+  kv?: KvCall;
+  kvAction?: KvAction;
   path?: string;
   options?: Record<string, unknown>;
   feeds?: Record<string, WireTensor>;
@@ -81,18 +87,73 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
     await s?.release();
     return { value: null, transfer: [] };
   }
+  if (req.op === "kv") return { value: kvAction(req.kvAction!), transfer: [] };
   if (!session) {
     throw new Error(released ? "the session was released" : "the session was never created");
   }
   const feeds: Record<string, OrtTensor> = {};
   for (const [name, t] of Object.entries(req.feeds ?? {})) feeds[name] = toOrt(t);
-  const results = req.outputNames && req.outputNames.length > 0
-    ? await session.run(feeds, req.outputNames)
+  let store: KvStore | undefined;
+  let outputNames = req.outputNames;
+  if (req.kv) {
+    const k = req.kv;
+    store = stores.get(k.id);
+    if (!store) stores.set(k.id, store = new KvStore(k.shape));
+    store.ensure(k.batch, k.capacity);
+    for (const [name, t] of Object.entries(store.feeds())) feeds[name] = toOrt(t);
+    const kvOut = session.outputNames.filter((n) => n.startsWith("kv_new."));
+    outputNames = [...new Set([...(outputNames ?? []), ...kvOut])];
+  }
+  const results = outputNames && outputNames.length > 0
+    ? await session.run(feeds, outputNames)
     : await session.run(feeds);
   const out: Record<string, WireTensor> = {};
   for (const [name, t] of Object.entries(results)) out[name] = fromOrt(t as OrtTensor);
   for (const t of Object.values(feeds)) (t as unknown as { dispose?: () => void }).dispose?.();
+  if (store && req.kv) {
+    store.append(out, req.kv.appends);
+    const asked = new Set(req.outputNames ?? []);
+    for (const name of Object.keys(out)) {
+      if (name.startsWith("kv_new.") && !asked.has(name)) delete out[name];
+    }
+  }
   return { value: out, transfer: transferList(Object.values(out)) };
+}
+
+function kvAction(a: KvAction): unknown {
+  const need = (id: number) => {
+    const st = stores.get(id);
+    if (!st) throw new Error(`KV cache ${id} does not exist (released, or never run)`);
+    return st;
+  };
+  switch (a.action) {
+    case "select":
+      need(a.id).select(a.rows);
+      return null;
+    case "prepare": {
+      let st = stores.get(a.id);
+      if (!st) stores.set(a.id, st = new KvStore(a.shape));
+      st.ensure(a.batch, a.capacity);
+      return null;
+    }
+    case "release":
+      stores.delete(a.id);
+      return null;
+    case "save": {
+      const snap = need(a.id).snapshot(a.row, a.length);
+      prefixes.set(a.key, snap);
+      return snap.bytes;
+    }
+    case "restore": {
+      const snap = prefixes.get(a.key);
+      if (!snap) throw new Error(`KV prefix ${a.key} is not held by this session`);
+      need(a.id).restore(a.row, snap, a.length);
+      return null;
+    }
+    case "drop":
+      prefixes.delete(a.key);
+      return null;
+  }
 }
 
 self.onmessage = (event: MessageEvent<Request>) => {

@@ -370,9 +370,14 @@ export class ModelHub {
         }
         apiKey ??= env("OPENAI_API_KEY");
         const model = parsed.model ?? await firstListedModel(parsed.baseURL, apiKey);
-        return withRetry(new OpenAIChatModel({ baseURL: parsed.baseURL, model, apiKey }), {
-          retries,
-        });
+        return withRetry(
+          new OpenAIChatModel({
+            baseURL: parsed.baseURL,
+            model,
+            apiKey,
+          }),
+          { retries },
+        );
       }
       case "local": {
         const path = existsSync(parsed.path) ? resolve(parsed.path) : parsed.path;

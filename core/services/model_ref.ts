@@ -7,6 +7,7 @@
  * | a directory or hub id             | a local model on this project's engine                           |
  * | `openai:<name>`                   | an OpenAI-compatible API from `OPENAI_BASE_URL` / `OPENAI_API_KEY` |
  * | `http(s)://host[:port]/v1#<name>` | the OpenAI-compatible server at that base URL (key: `OPENAI_API_KEY` if set); without `#<name>`, the first model it lists |
+ * | `dramatis+http(s)://…#<name>`     | the same, declared to accept Dramatis request extensions (identities, steering, …); a plain URL gets them only when it is this project's server |
  * | `persona:<file.json>`             | a persona file played on its own `model` (any form here), with its adapters, steering and plugin backend |
  *
  * @module
@@ -24,13 +25,16 @@ export type ModelRef =
     model?: string;
     /** The environment variable holding the key (experiment entries); default `OPENAI_API_KEY`. */
     apiKeyEnv?: string;
+    /** Declared (`dramatis+http…`) to accept Dramatis request extensions. */
+    extensions?: "dramatis";
   }
   | { kind: "persona"; file: string };
 
 /** The help text for a `<model>` flag. */
 export const MODEL_REF_SYNTAX =
   "a local model directory or hub id, openai:<name> (OPENAI_BASE_URL / OPENAI_API_KEY), " +
-  "http(s)://host:port/v1#<name> (an OpenAI-compatible server) or persona:<file.json>";
+  "http(s)://host:port/v1#<name> (an OpenAI-compatible server; dramatis+http(s)://… when it " +
+  "accepts Dramatis request extensions) or persona:<file.json>";
 
 function isDirectory(path: string): boolean {
   try {
@@ -62,16 +66,23 @@ export function parseModelRef(ref: string | ModelRef): ModelRef {
     if (!model) throw bad("names no model after 'openai:'");
     return { kind: "openai", model };
   }
-  if (/^https?:\/\//i.test(s)) {
-    const hash = s.indexOf("#");
-    const baseURL = (hash < 0 ? s : s.slice(0, hash)).replace(/\/+$/, "");
+  const declared = /^dramatis\+https?:\/\//i.test(s);
+  if (declared || /^https?:\/\//i.test(s)) {
+    const url = declared ? s.slice("dramatis+".length) : s;
+    const hash = url.indexOf("#");
+    const baseURL = (hash < 0 ? url : url.slice(0, hash)).replace(/\/+$/, "");
     try {
       new URL(baseURL);
     } catch {
       throw bad("is not a valid URL");
     }
-    const model = hash < 0 ? undefined : s.slice(hash + 1) || undefined;
-    return model ? { kind: "url", baseURL, model } : { kind: "url", baseURL };
+    const model = hash < 0 ? undefined : url.slice(hash + 1) || undefined;
+    return {
+      kind: "url",
+      baseURL,
+      ...(model ? { model } : {}),
+      ...(declared ? { extensions: "dramatis" as const } : {}),
+    };
   }
   if (s.startsWith("persona:")) {
     const file = s.slice("persona:".length);
@@ -99,8 +110,10 @@ export function formatModelRef(ref: ModelRef): string {
       return ref.path;
     case "openai":
       return `openai:${ref.model}`;
-    case "url":
-      return ref.model ? `${ref.baseURL}#${ref.model}` : ref.baseURL;
+    case "url": {
+      const url = ref.model ? `${ref.baseURL}#${ref.model}` : ref.baseURL;
+      return ref.extensions ? `dramatis+${url}` : url;
+    }
     case "persona":
       return `persona:${ref.file}`;
   }

@@ -18,12 +18,26 @@ Deno.test("parseModelRef() reads every documented form and names what is wrong",
     kind: "url",
     baseURL: "https://example.org/v1",
   });
+  assert.deepEqual(parseModelRef("dramatis+http://10.0.0.2:8000/v1#ada"), {
+    kind: "url",
+    baseURL: "http://10.0.0.2:8000/v1",
+    model: "ada",
+    extensions: "dramatis",
+  });
   assert.deepEqual(parseModelRef("persona:./ada.json"), { kind: "persona", file: "./ada.json" });
   assert.deepEqual(parseModelRef("./models/tiny"), { kind: "local", path: "./models/tiny" });
   assert.throws(() => parseModelRef(" "), (e) => errorCode(e) === "E_USAGE");
   assert.throws(() => parseModelRef("openai:"), /names no model/);
   assert.throws(() => parseModelRef("persona:"), /names no persona file/);
-  for (const s of ["openai:gpt-4o", "http://h:1/v1#m", "http://h:1/v1", "persona:a.json", "./m"]) {
+  for (
+    const s of [
+      "openai:gpt-4o",
+      "http://h:1/v1#m",
+      "dramatis+http://h:1/v1#m",
+      "persona:a.json",
+      "./m",
+    ]
+  ) {
     assert.equal(formatModelRef(parseModelRef(s)), s);
   }
 });

@@ -44,6 +44,11 @@ export const TrainingFieldsSchema = z.object({
   min_lr_ratio: z.number().min(0).max(1).default(0),
   /** Longest conversation in tokens; default the model's max_position_embeddings (≤ 2048). */
   max_length: z.number().int().min(2).optional(),
+  /**
+   * Keep the last max_length tokens of a longer conversation (HF `truncation_side="left"`: the
+   * final reply stays) instead of rejecting it; each cut is counted in the `truncated` metric.
+   */
+  truncate: z.boolean().default(false),
   weight_decay: z.number().min(0).default(0),
   adam_beta1: z.number().min(0).lt(1).default(0.9),
   adam_beta2: z.number().min(0).lt(1).default(0.999),

@@ -4,7 +4,8 @@
  * `LocalChatModel` it builds (`new LocalChatModel(engine, { steering: steeringResolver })`).
  *
  * Layer convention: an entry's `layer` L is the Hugging Face `hidden_states` index (1..numLayers);
- * row `v[L]` is applied to the residual after decoder block L-1.
+ * row `v[L]` is applied to the residual after decoder block L-1 (before the final norm, also at
+ * L = numLayers, whose row was measured after it).
  *
  * @module
  */

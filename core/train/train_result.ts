@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { writeJsonAtomic } from "../util/atomic.ts";
 import { type SkippedRecord, sourceLabel, type TrimmedRecord } from "./chat_data.ts";
 import type { TrainLoopResult } from "./train_loop.ts";
+import type { TruncatedRecord } from "./truncate.ts";
 
 /** What a run trained on. */
 export interface TrainDataSummary {
@@ -17,6 +18,8 @@ export interface TrainDataSummary {
   skipped: readonly SkippedRecord[];
   /** Conversations kept after trimming a trailing unanswered user turn. */
   trimmed?: readonly TrimmedRecord[];
+  /** Conversations cut at the token limit (the trainers' `truncate` option). */
+  truncated?: readonly TruncatedRecord[];
 }
 
 /**
@@ -56,23 +59,35 @@ export function dataReportLines(data: TrainDataSummary): string[] {
   );
   const trimmed = data.trimmed ?? [];
   if (trimmed.length > 0) {
-    const byFile = new Map<string, string[]>();
-    for (const t of trimmed) {
-      const list = byFile.get(t.source.file) ?? [];
-      list.push(String(t.source.record ?? `line ${t.source.line}`));
-      byFile.set(t.source.file, list);
-    }
-    const where = [...byFile].map(([file, recs]) =>
-      `${file} record${recs.length > 1 ? "s" : ""} ${
-        recs.length > 12 ? `${recs.slice(0, 12).join(", ")}, … (${recs.length})` : recs.join(", ")
-      }`
-    ).join("; ");
     lines.push(
       `trimmed the trailing unanswered user turn of ${trimmed.length} conversation(s), which are ` +
-        `kept for their earlier turns: ${where}`,
+        `kept for their earlier turns: ${recordList(trimmed)}`,
+    );
+  }
+  const truncated = data.truncated ?? [];
+  if (truncated.length > 0) {
+    const longest = Math.max(...truncated.map((t) => t.tokens));
+    lines.push(
+      `truncated ${truncated.length} conversation(s) to their last max_length tokens (the longest ` +
+        `had ${longest}): ${recordList(truncated)}`,
     );
   }
   return lines;
+}
+
+/** `file records 0, 2, …` grouped by file, at most 12 indexes per file. */
+function recordList(items: readonly { source: { file: string; line: number; record?: number } }[]) {
+  const byFile = new Map<string, string[]>();
+  for (const t of items) {
+    const list = byFile.get(t.source.file) ?? [];
+    list.push(String(t.source.record ?? `line ${t.source.line}`));
+    byFile.set(t.source.file, list);
+  }
+  return [...byFile].map(([file, recs]) =>
+    `${file} record${recs.length > 1 ? "s" : ""} ${
+      recs.length > 12 ? `${recs.slice(0, 12).join(", ")}, … (${recs.length})` : recs.join(", ")
+    }`
+  ).join("; ");
 }
 
 /**
@@ -98,6 +113,7 @@ export function trainMetrics(
     eval_examples: data.eval.length,
     skipped: data.skipped.length,
     trimmed_trailing_user: data.trimmed?.length ?? 0,
+    truncated: data.truncated?.length ?? 0,
     trained_parameters: trainedParameters,
     loss_tokens: result.tokens,
     input_tokens: result.inputTokens,
@@ -146,6 +162,12 @@ export function writeTrainResult(
       line: t.source.line,
       ...(t.source.record === undefined ? {} : { record: t.source.record }),
       turns: t.turns,
+    })),
+    truncated: (data.truncated ?? []).map((t) => ({
+      file: t.source.file,
+      line: t.source.line,
+      record: t.source.record,
+      tokens: t.tokens,
     })),
     checkpoint: result.checkpoint ?? null,
   });

@@ -13,6 +13,8 @@ export interface ProgressOptions {
   silent?: boolean;
   /** Minimum milliseconds between redraws. */
   intervalMs?: number;
+  /** Where lines go (default stderr; a TTY gets in-place redraws). */
+  sink?: (text: string) => void;
 }
 
 const encoder = new TextEncoder();
@@ -31,7 +33,8 @@ const encoder = new TextEncoder();
 export class Progress {
   #label: string;
   #total: number;
-  #opts: Required<ProgressOptions>;
+  #opts: Required<Omit<ProgressOptions, "sink">>;
+  #sink: ((text: string) => void) | undefined;
   #start = performance.now();
   #last = 0;
   #current = 0;
@@ -40,8 +43,10 @@ export class Progress {
   constructor(label: string, total: number, options: ProgressOptions = {}) {
     this.#label = label;
     this.#total = total;
-    this.#opts = { unit: "", silent: false, intervalMs: 200, ...options };
-    this.#tty = Deno.stderr.isTerminal();
+    const { sink, ...opts } = options;
+    this.#opts = { unit: "", silent: false, intervalMs: 200, ...opts };
+    this.#sink = sink;
+    this.#tty = !sink && Deno.stderr.isTerminal();
     if (!this.#tty && this.#opts.intervalMs < 2000) this.#opts.intervalMs = 2000;
   }
 
@@ -56,11 +61,18 @@ export class Progress {
     return this.elapsed * (this.#total - this.#current) / this.#current;
   }
 
+  /** Sets the total once it is known (0 = unknown, drawn as "?"). */
+  set total(total: number) {
+    this.#total = total;
+  }
+
   /** Sets the current count and redraws if enough time passed. */
   update(current: number, detail = ""): void {
     this.#current = current;
     const now = performance.now();
-    if (now - this.#last < this.#opts.intervalMs && current < this.#total) return;
+    if (now - this.#last < this.#opts.intervalMs && !(this.#total > 0 && current >= this.#total)) {
+      return;
+    }
     this.#last = now;
     this.#draw(detail);
   }
@@ -77,12 +89,16 @@ export class Progress {
     const width = 24;
     const filled = Math.round(frac * width);
     const bar = "#".repeat(filled) + "-".repeat(width - filled);
-    const eta = Number.isFinite(this.eta) ? ` eta ${formatSeconds(this.eta)}` : "";
+    const eta = this.#total > 0 && Number.isFinite(this.eta)
+      ? ` eta ${formatSeconds(this.eta)}`
+      : "";
     const unit = this.#opts.unit ? ` ${this.#opts.unit}` : "";
-    const line = `${this.#label} [${bar}] ${this.#current}/${this.#total}${unit}${eta}${
+    const total = this.#total > 0 ? String(this.#total) : "?";
+    const line = `${this.#label} [${bar}] ${this.#current}/${total}${unit}${eta}${
       detail ? "  " + detail : ""
     }`;
-    if (this.#tty) Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
+    if (this.#sink) this.#sink(line + "\n");
+    else if (this.#tty) Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
     else Deno.stderr.writeSync(encoder.encode(line + "\n"));
   }
 }

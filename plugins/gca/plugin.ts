@@ -11,6 +11,7 @@ import type { Judge, JudgeContext, Verdict } from "../../core/contracts/judge.ts
 import type { Plugin } from "../../core/contracts/plugin.ts";
 import type { SimulationContext, Simulator, Transcript } from "../../core/contracts/simulator.ts";
 import { buildDatasetCommand } from "./commands/build_dataset_command.ts";
+import { chatCommand, personaCommand } from "./commands/chat_command.ts";
 import { judgeCommand } from "./commands/judge_command.ts";
 import { readJsonFile } from "./commands/io.ts";
 import { simulateCommand } from "./commands/simulate_command.ts";
@@ -182,6 +183,8 @@ export function gca(defaults: Partial<GcaPluginOptions> = {}): Plugin<GcaPluginO
       judgeCommand(commandDefaults),
       buildDatasetCommand(commandDefaults),
       transformCommand(),
+      chatCommand,
+      personaCommand,
     ],
   };
 }

@@ -14,7 +14,7 @@ import { storyTitle } from "./commands/build_dataset_command.ts";
 
 const RECORDS = fileURLToPath(new URL("./data/test_records.json", import.meta.url));
 
-Deno.test("gca() is a plugin with a simulator, a judge and four commands", async () => {
+Deno.test("gca() is a plugin with a simulator, a judge and six commands", async () => {
   const plugin = gca();
   assert.equal(plugin.name, "gca");
   assert.deepEqual(plugin.provides, ["simulator", "judge"]);
@@ -23,6 +23,8 @@ Deno.test("gca() is a plugin with a simulator, a judge and four commands", async
     "judge",
     "build-dataset",
     "transform",
+    "chat",
+    "persona",
   ]);
   const options = GcaPluginOptionsSchema.parse({ maxRounds: 3 });
   assert.equal(options.cache, ".cache/gca.sqlite");

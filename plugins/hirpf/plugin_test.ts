@@ -19,7 +19,7 @@ import { parseHirpfTrainConfig } from "./train_config.ts";
 
 const DIALOGUES = new URL("./data/dialogues/", import.meta.url).pathname;
 
-Deno.test("hirpf() declares its roles, options with A5 defaults, and three commands", async () => {
+Deno.test("hirpf() declares its roles, options with A5 defaults, and four commands", async () => {
   const p = hirpf();
   assert.equal(p.name, "hirpf");
   assert.deepEqual([...p.provides], ["adapter", "trainer", "judge"]);
@@ -28,7 +28,12 @@ Deno.test("hirpf() declares its roles, options with A5 defaults, and three comma
     [o.insert_mode, o.sparse, o.train_gates, o.mask_mode, o.r, o.alpha, o.dropout, o.lr],
     ["alternate", true, true, "exclude", 16, 16, 0.05, 1e-4],
   );
-  assert.deepEqual(p.commands!.map((c) => c.name), ["scale", "profession", "situations"]);
+  assert.deepEqual(p.commands!.map((c) => c.name), [
+    "scale",
+    "profession",
+    "situations",
+    "human-eval-set",
+  ]);
   const roles = await p.create(o, pluginContext("hirpf"));
   assert.deepEqual(Object.keys(roles.adapters!), ["hirpf"]);
   assert.deepEqual(Object.keys(roles.trainers!), ["hirpf"]);

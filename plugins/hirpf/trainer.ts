@@ -24,6 +24,7 @@ import { loadWeights } from "../../core/model/weights.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
 import type { Conversation, SkippedRecord, TrimmedRecord } from "../../core/train/chat_data.ts";
 import { tokenizeDataset, type TokenizedExample } from "../../core/train/chat_tokenize.ts";
+import { tokenizeTruncating, type TruncatedRecord } from "../../core/train/truncate.ts";
 import { createStepRunner } from "../../core/train/runner.ts";
 import { baseParameterValues, buildTrainGraph } from "../../core/train/train_graph.ts";
 import { evalLossDetail, stepFeeds } from "../../core/train/train_loop.ts";
@@ -58,6 +59,8 @@ export interface HirpfPreparedData {
   skipped: SkippedRecord[];
   /** Dialogues kept after their trailing unanswered user turn was trimmed. */
   trimmed: TrimmedRecord[];
+  /** Dialogues cut at max_length (config `truncate`). */
+  truncated: TruncatedRecord[];
   /** The eval file, or `"split"` / `null`. */
   evalSource: string | null;
 }
@@ -68,7 +71,11 @@ function tokenize(
   config: HirpfTrainConfig,
   maxLength: number,
 ) {
-  return tokenizeDataset(tok, conversations, { maxLength, skipInvalid: config.skip_invalid });
+  return tokenizeTruncating(tok, conversations, {
+    maxLength,
+    truncate: config.truncate,
+    skipInvalid: config.skip_invalid,
+  });
 }
 
 /**
@@ -105,8 +112,10 @@ export async function prepareHisData(
     trimmed.push(...d.trimmed);
     return d.conversations;
   };
+  const truncated: TruncatedRecord[] = [];
   const tr = tokenize(tok, await load(files.train), config, maxLength);
   skipped.push(...tr.skipped);
+  truncated.push(...tr.truncated);
   let train = tr.examples;
   let evalSet: TokenizedExample[] = [];
   let evalSource: string | null = null;
@@ -114,6 +123,7 @@ export async function prepareHisData(
   if (evalFile) {
     const ev = tokenize(tok, await load(evalFile), config, maxLength);
     skipped.push(...ev.skipped);
+    truncated.push(...ev.truncated);
     evalSet = ev.examples;
     evalSource = evalFile;
   } else if (config.eval_split > 0 && train.length >= 2) {
@@ -131,7 +141,7 @@ export async function prepareHisData(
       "E_DATA",
     );
   }
-  return { train, eval: evalSet, skipped, trimmed, evalSource };
+  return { train, eval: evalSet, skipped, trimmed, truncated, evalSource };
 }
 
 /** The config and the model side of a run. */

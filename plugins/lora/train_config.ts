@@ -58,6 +58,12 @@ export const LoraTrainConfigSchema = LoraConfigSchema.extend({
   /** Examples per micro-batch (per graph run). */
   batch_size: z.number().int().min(1).default(4),
   gradient_accumulation_steps: z.number().int().min(1).default(1),
+  /**
+   * Start from this PEFT LoRA directory's values (sequential finetuning: train trait A, then
+   * continue on trait B); its r, alpha and target modules are used. A resumable checkpoint in the
+   * output directory still wins.
+   */
+  init_from: z.string().min(1).optional(),
   /** Residual edits during training (preventative steering, ablation). */
   steering: z.array(TrainSteeringSchema).default([]),
 }).strict();

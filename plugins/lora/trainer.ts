@@ -27,7 +27,8 @@ import {
   type SkippedRecord,
   type TrimmedRecord,
 } from "../../core/train/chat_data.ts";
-import { tokenizeDataset, type TokenizedExample } from "../../core/train/chat_tokenize.ts";
+import type { TokenizedExample } from "../../core/train/chat_tokenize.ts";
+import { tokenizeTruncating, type TruncatedRecord } from "../../core/train/truncate.ts";
 import { createStepRunner } from "../../core/train/runner.ts";
 import {
   baseParametersToHf,
@@ -63,6 +64,8 @@ export interface PreparedData {
   skipped: SkippedRecord[];
   /** Conversations kept after their trailing unanswered user turn was trimmed. */
   trimmed: TrimmedRecord[];
+  /** Conversations cut at max_length (config `truncate`). */
+  truncated: TruncatedRecord[];
 }
 
 function configError(message: string): RangeError {
@@ -92,16 +95,19 @@ export async function prepareChatData(
 ): Promise<PreparedData> {
   const skip = { skipInvalid: config.skip_invalid };
   const read = await readChatData(data, skip);
-  const tokd = tokenizeDataset(tok, read.conversations, { maxLength, ...skip });
+  const cut = { maxLength, truncate: config.truncate, ...skip };
+  const tokd = tokenizeTruncating(tok, read.conversations, cut);
   const skipped = [...read.skipped, ...tokd.skipped];
   const trimmed = [...read.trimmed];
+  const truncated = [...tokd.truncated];
   let train = tokd.examples;
   let evalSet: TokenizedExample[] = [];
   if (config.eval_data) {
     const ev = await readChatData(config.eval_data, skip);
-    const evt = tokenizeDataset(tok, ev.conversations, { maxLength, ...skip });
+    const evt = tokenizeTruncating(tok, ev.conversations, cut);
     skipped.push(...ev.skipped, ...evt.skipped);
     trimmed.push(...ev.trimmed);
+    truncated.push(...evt.truncated);
     evalSet = evt.examples;
   } else {
     ({ train, eval: evalSet } = splitEval(train, config));
@@ -116,7 +122,7 @@ export async function prepareChatData(
       "E_DATA",
     );
   }
-  return { train, eval: evalSet, skipped, trimmed };
+  return { train, eval: evalSet, skipped, trimmed, truncated };
 }
 
 /**
@@ -226,10 +232,30 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
   const edits = await loadTrainSteering(config.steering, model);
   const weights = await loadWeights(s.modelDir, model);
   const full = config.trainable === "all";
-  const lora = full ? undefined : LoraAdapter.forConfig(model, {
-    ...loraOptionsFromConfig(config),
-    baseModel: request.model,
-  });
+  if (full && config.init_from) {
+    throw configError(
+      `init_from is ${JSON.stringify(config.init_from)} but trainable is "all"; ` +
+        `init_from continues a LoRA adapter, so drop one of them`,
+    );
+  }
+  // Sequential finetuning: start from a trained adapter's values (its own r, alpha and targets).
+  const lora = full
+    ? undefined
+    : config.init_from
+    ? await loadLora(config.init_from, model)
+    : LoraAdapter.forConfig(model, {
+      ...loraOptionsFromConfig(config),
+      baseModel: request.model,
+    });
+  if (config.init_from) {
+    request.onEvent?.({
+      type: "log",
+      message: `starting from the adapter in ${config.init_from} (r ${lora!.options.r}, alpha ` +
+        `${lora!.options.alpha}, rsLoRA ${
+          lora!.options.useRslora
+        }; its LoRA settings win over the config's)`,
+    });
+  }
   if (lora) lora.training = true;
   const graph = buildTrainGraph(model, weights, {
     adapters: lora ? [lora] : [],

@@ -95,41 +95,95 @@ export function score0to100(top: readonly TopLogprob[], minMass = MIN_NUMERIC_MA
   return expectedScore(c, minMass);
 }
 
+/** One way the judge can write the number `value`: the token ids that follow the prompt. */
+export interface NumberSequence {
+  value: number;
+  ids: readonly number[];
+}
+
+/** Options of {@link numberSequenceScore}. */
+export interface NumberSequenceOptions {
+  /** Mass floor (default 0.25). */
+  minMass?: number;
+  /**
+   * Prefixes less probable than this are not expanded (default 1e-6): the mass they could add is
+   * at most this much each, far below any floor.
+   */
+  minPrefixProb?: number;
+}
+
 /**
- * The local-judge variant: given the full next-token log-distribution and, for k = 0..100, the
- * token id that spells k (or -1 when k is not a single token), restricts the distribution to those
- * tokens and applies the same expectation and mass floor. `logDistribution` must be log-softmaxed.
+ * The local-judge score over whole number sequences (spec B3, local-judge note, for any
+ * tokenizer): each candidate's probability is the product of its tokens' conditional
+ * probabilities times the probability that the number ends there (the next token does not
+ * continue it with another digit, so "8" does not absorb 80–89); probabilities of candidates with
+ * the same value add up; then the published expectation and mass floor apply.
+ *
+ * `next(prefixes)` returns, for each prefix of candidate tokens (after the prompt), the
+ * log-softmaxed next-token distribution; it is called once per depth with every prefix worth
+ * expanding. `continues(id)` says whether token `id` would extend a number (starts with a digit).
  *
  * @example
  * ```ts
- * import { localNumberScore } from "./judge_scoring.ts";
- * const logp = [Math.log(0.6), Math.log(0.4)];
- * const ids = Array.from({ length: 101 }, (_, k) => (k === 0 ? 0 : k === 100 ? 1 : -1));
- * console.log(localNumberScore(logp, ids).score); // 40
+ * import { numberSequenceScore } from "./judge_scoring.ts";
+ * // Vocabulary: 0 = "8", 1 = "5", 2 = end. After the prompt "8"; after "8" mostly "5".
+ * const table: Record<string, number[]> = { "": [1, 0, 0], "0": [0, 0.9, 0.1], "0,1": [0, 0, 1] };
+ * const next = (ps: number[][]) => Promise.resolve(ps.map((p) => table[p.join()].map(Math.log)));
+ * const s = await numberSequenceScore(next, [{ value: 8, ids: [0] }, { value: 85, ids: [0, 1] }],
+ *   (id) => id !== 2);
+ * console.log(s.score); // 0.1·8 + 0.9·85 = 77.3
  * ```
  */
-export function localNumberScore(
-  logDistribution: ArrayLike<number>,
-  numberTokenIds: readonly number[],
-  minMass = MIN_NUMERIC_MASS,
-): JudgeScore {
-  if (numberTokenIds.length !== 101) {
-    throw new RangeError(
-      `numberTokenIds has ${numberTokenIds.length} entries; pass 101 ids (index k spells k, -1 if none)`,
-    );
-  }
-  const c: { value: number; logprob: number }[] = [];
-  for (let k = 0; k <= 100; k++) {
-    const id = numberTokenIds[k];
-    if (id < 0) continue;
-    if (!Number.isInteger(id) || id >= logDistribution.length) {
-      throw new RangeError(
-        `token id ${id} for number ${k} is outside the vocabulary of ${logDistribution.length}`,
-      );
+export async function numberSequenceScore(
+  next: (prefixes: number[][]) => Promise<ArrayLike<number>[]>,
+  candidates: readonly NumberSequence[],
+  continues: (id: number) => boolean,
+  options: NumberSequenceOptions = {},
+): Promise<JudgeScore> {
+  const minPrefix = options.minPrefixProb ?? 1e-6;
+  // logprob of each prefix (keyed by its ids), and the distribution after it once computed.
+  const logp = new Map<string, number>([["", 0]]);
+  const dist = new Map<string, ArrayLike<number>>();
+  const depth = Math.max(0, ...candidates.map((c) => c.ids.length));
+  const wanted = (k: number) => {
+    const out = new Map<string, number[]>();
+    for (const c of candidates) {
+      if (c.ids.length < k) continue;
+      const key = c.ids.slice(0, k).join();
+      if (!out.has(key)) out.set(key, c.ids.slice(0, k));
     }
-    c.push({ value: k, logprob: logDistribution[id] });
+    return out;
+  };
+  for (let k = 0; k <= depth; k++) {
+    const todo: number[][] = [];
+    for (const [key, ids] of wanted(k)) {
+      if (k > 0) {
+        const parent = ids.slice(0, k - 1).join();
+        const pd = dist.get(parent);
+        if (!pd) continue;
+        logp.set(key, logp.get(parent)! + pd[ids[k - 1]]);
+      }
+      if (Math.exp(logp.get(key)!) >= minPrefix) todo.push(ids);
+    }
+    if (todo.length === 0) continue;
+    const rows = await next(todo);
+    todo.forEach((ids, i) => dist.set(ids.join(), rows[i]));
   }
-  return expectedScore(c, minMass);
+  const endLogprob = (d: ArrayLike<number>) => {
+    let cont = 0;
+    for (let id = 0; id < d.length; id++) if (continues(id)) cont += Math.exp(d[id]);
+    return Math.log(Math.max(0, 1 - cont));
+  };
+  const ends = new Map<string, number>();
+  const scored: { value: number; logprob: number }[] = [];
+  for (const c of candidates) {
+    const key = c.ids.join();
+    const d = dist.get(key);
+    if (!d) continue; // never expanded: less probable than minPrefixProb
+    if (!ends.has(key)) ends.set(key, endLogprob(d));
+    scored.push({ value: c.value, logprob: logp.get(key)! + ends.get(key)! });
+  }
+  return expectedScore(scored, options.minMass ?? MIN_NUMERIC_MASS);
 }
 
 function refusalProb(top: readonly TopLogprob[]): number {

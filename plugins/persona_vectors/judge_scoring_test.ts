@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
   expectedScore,
-  localNumberScore,
+  numberSequenceScore,
   score0to10,
   score0to100,
   scoreBinary,
@@ -37,20 +37,44 @@ Deno.test("score0to100() is null below the 0.25 numeric mass floor and at exactl
   assert.equal(score0to100([]).score, null);
 });
 
-Deno.test("localNumberScore() restricts a full distribution to the number tokens", () => {
-  // vocabulary of 6: ids 2 → "0", 4 → "50", 5 → "100"; other numbers are multi-token (-1)
-  const p = [0.3, 0.1, 0.1, 0.05, 0.3, 0.15];
-  const ids = Array.from(
-    { length: 101 },
-    (_, k) => (k === 0 ? 2 : k === 50 ? 4 : k === 100 ? 5 : -1),
+Deno.test("numberSequenceScore() counts multi-token numbers and the end of the number", async () => {
+  // Digit-splitting vocabulary: ids 0..9 spell digits, 10 = "x", 11 = " " (a leading space).
+  // After the prompt: "8" 0.5, " " 0.2, "x" 0.3. After "8": "5" 0.8, end 0.2.
+  // After " ": "9" 1. After " 9": "0" 0.5, end 0.5. After "85", "90": end.
+  const dist = (pairs: [number, number][]) => {
+    const l = new Array(12).fill(-Infinity);
+    for (const [id, p] of pairs) l[id] = L(p);
+    return l;
+  };
+  const table: Record<string, number[]> = {
+    "": dist([[8, 0.5], [11, 0.2], [10, 0.3]]),
+    "8": dist([[5, 0.8], [10, 0.2]]),
+    "11": dist([[9, 1]]),
+    "11,9": dist([[0, 0.5], [10, 0.5]]),
+  };
+  const candidates = [];
+  for (let k = 0; k <= 100; k++) {
+    const digits = [...String(k)].map(Number);
+    candidates.push({ value: k, ids: digits }, { value: k, ids: [11, ...digits] });
+  }
+  const asked: string[] = [];
+  const next = (ps: number[][]) => {
+    asked.push(...ps.map((p) => p.join()));
+    return Promise.resolve(ps.map((p) => table[p.join()] ?? dist([[10, 1]])));
+  };
+  const s = await numberSequenceScore(next, candidates, (id) => id < 10);
+  // P(8) = 0.5·0.2 = 0.1, P(85) = 0.5·0.8 = 0.4, P(" 9") = 0.2·0.5 = 0.1, P(" 90") = 0.1.
+  // mass 0.7; score (8·0.1 + 85·0.4 + 9·0.1 + 90·0.1) / 0.7
+  close(s.score, (0.8 + 34 + 0.9 + 9) / 0.7);
+  close(s.mass, 0.7);
+  // The first-token reading that this replaces would see only "8": a score of 8.
+  close(score0to100([{ token: "8", logprob: L(0.5) }]).score, 8);
+  // Impossible prefixes are never expanded.
+  assert.ok(!asked.includes("3"));
+  assert.equal(
+    (await numberSequenceScore(next, candidates, (id) => id < 10, { minMass: 0.8 })).score,
+    null,
   );
-  const s = localNumberScore(p.map(L), ids);
-  // mass 0.55; (0·0.1 + 50·0.3 + 100·0.15) / 0.55 = 30 / 0.55
-  close(s.score, 30 / 0.55);
-  close(s.mass, 0.55);
-  const tiny = [0.9, 0.02, 0.02, 0.02, 0.02, 0.02];
-  assert.equal(localNumberScore(tiny.map(L), ids).score, null);
-  assert.throws(() => localNumberScore(p.map(L), [1, 2]), /pass 101 ids/);
 });
 
 Deno.test("expectedScore() applies a custom floor", () => {

@@ -1,8 +1,10 @@
 /**
- * The local judge (spec B3, local-judge note): the judge model runs in this process, and the
- * score is the expectation over the 101 number tokens of its full next-token distribution, with
- * the same 0.25 mass floor. Numbers that are not one token of the judge's vocabulary are left out
- * (their count is reported by {@link numberTokenIds}).
+ * The local judge (spec B3, local-judge note): the judge model runs in this process and every
+ * integer 0–100 is scored as a candidate token sequence under it — the probability of the whole
+ * sequence after the prompt, times the probability that the number ends there — then the
+ * published expectation and 0.25 mass floor apply. That holds for any tokenizer: Llama-3 writes
+ * "85" as one token, Qwen and Llama-2 as "8", "5" (Llama-2 often after a "▁"), and a judge that
+ * meant 85 scores 85 on all of them.
  *
  * @module
  */
@@ -12,7 +14,12 @@ import type { JudgeContext, Verdict } from "../../core/contracts/judge.ts";
 import { logSoftmax } from "../../core/model/sampling.ts";
 import type { ModelTokenizer } from "../../core/model/tokenizer.ts";
 import { fillJudgeTemplate } from "./judge_prompts.ts";
-import { localNumberScore, MIN_NUMERIC_MASS, stripThinking } from "./judge_scoring.ts";
+import {
+  MIN_NUMERIC_MASS,
+  type NumberSequence,
+  numberSequenceScore,
+  stripThinking,
+} from "./judge_scoring.ts";
 import {
   type CountingJudge,
   type JudgeInput,
@@ -22,7 +29,8 @@ import {
 } from "./trait_judge.ts";
 
 /**
- * For k = 0..100 the id of the single token spelling k, or -1 when k takes several tokens.
+ * For k = 0..100 the id of the single token spelling k, or -1 when k takes several tokens (the
+ * test fixtures use it to rig single-token answers; the judge itself scores whole sequences).
  *
  * @example
  * ```ts ignore
@@ -38,21 +46,85 @@ export function numberTokenIds(tokenizer: Pick<ModelTokenizer, "encode">): numbe
   });
 }
 
+/** What the local judge needs of a tokenizer (a `ModelTokenizer` fits). */
+export type JudgeTokenizer = Pick<
+  ModelTokenizer,
+  "encode" | "applyChatTemplate" | "idToToken" | "vocabSize"
+>;
+
+/**
+ * The candidate sequences of the numbers 0..100 after a prompt: for each number, the tokens that
+ * follow the prompt when the text continues with the number, written plain ("85") and after a
+ * space (" 85"); a spelling whose tokenization changes the prompt's own tokens is left out, and
+ * spellings with the same tokens are kept once.
+ *
+ * @example
+ * ```ts ignore
+ * import { numberSequences } from "./local_judge.ts";
+ * const text = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
+ * const seqs = numberSequences(tok, text, tok.encode(text, { addSpecialTokens: false }));
+ * ```
+ */
+export function numberSequences(
+  tokenizer: Pick<ModelTokenizer, "encode">,
+  promptText: string,
+  promptIds: readonly number[],
+): NumberSequence[] {
+  const out: NumberSequence[] = [];
+  const seen = new Set<string>();
+  for (let k = 0; k <= 100; k++) {
+    for (const spelling of [String(k), ` ${k}`]) {
+      const ids = tokenizer.encode(promptText + spelling, { addSpecialTokens: false });
+      if (ids.length <= promptIds.length) continue;
+      if (promptIds.some((id, i) => ids[i] !== id)) continue;
+      const tail = ids.slice(promptIds.length);
+      const key = tail.join();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ value: k, ids: tail });
+    }
+  }
+  return out;
+}
+
+/**
+ * For every token id, whether its text starts with a digit (it would extend a number).
+ *
+ * @example
+ * ```ts ignore
+ * import { digitContinuations } from "./local_judge.ts";
+ * const cont = digitContinuations(tok); // cont[id] === 1 for "5", "00", …
+ * ```
+ */
+export function digitContinuations(
+  tokenizer: Pick<ModelTokenizer, "idToToken" | "vocabSize">,
+  size = tokenizer.vocabSize,
+): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let id = 0; id < size; id++) {
+    const t = tokenizer.idToToken(id);
+    if (t !== undefined && /^[0-9]/.test(t)) out[id] = 1;
+  }
+  return out;
+}
+
 /** Options of {@link localNumberJudge}. */
 export interface LocalNumberJudgeOptions {
   name: string;
   /** Template with `{question}` and `{answer}`. */
   template: string;
-  engine: Pick<Engine, "encode" | "forward" | "tokenizer">;
+  engine: Pick<Engine, "forward"> & { tokenizer: JudgeTokenizer };
   /** Default 0.25. */
   minMass?: number;
+  /** Rows per forward call when expanding candidate prefixes (default 8). */
+  batchSize?: number;
   /** Strip reasoning up to `</think>` (default true). */
   stripThink?: boolean;
 }
 
 /**
- * A judge that reads the local judge model's full next-token distribution after the filled
- * template (as one user message with the generation prompt), restricted to number tokens.
+ * A judge that scores the 101 numbers as token sequences under the local judge model after the
+ * filled template (one user message with the generation prompt); see {@link numberSequenceScore}.
  *
  * @example
  * ```ts ignore
@@ -65,7 +137,9 @@ export interface LocalNumberJudgeOptions {
  */
 export function localNumberJudge(options: LocalNumberJudgeOptions): CountingJudge {
   const stats = { calls: 0, nulls: 0, reasons: {} as Record<string, number> };
-  let ids: number[] | undefined;
+  let continuation: Uint8Array | undefined;
+  const tok = options.engine.tokenizer;
+  const batch = options.batchSize ?? 8;
   const fail = (reason: string): Verdict<JudgeValue> => {
     stats.nulls++;
     const key = reason.replace(/[0-9.]+/g, "#");
@@ -87,17 +161,37 @@ export function localNumberJudge(options: LocalNumberJudgeOptions): CountingJudg
       }
       const answer = options.stripThink === false ? qa.answer : stripThinking(qa.answer);
       const content = fillJudgeTemplate(options.template, { question: qa.question, answer });
-      ids ??= numberTokenIds(options.engine.tokenizer);
-      const prompt = options.engine.encode([{ role: "user", content }])[0];
-      let r;
+      const text = tok.applyChatTemplate([{ role: "user", content }], {
+        addGenerationPrompt: true,
+      });
+      const prompt = tok.encode(text, { addSpecialTokens: false });
+      const candidates = numberSequences(tok, text, prompt);
+      const next = async (prefixes: number[][]): Promise<Float64Array[]> => {
+        const rows: Float64Array[] = [];
+        for (let i = 0; i < prefixes.length; i += batch) {
+          context.signal?.throwIfAborted();
+          const part = prefixes.slice(i, i + batch).map((p) => [...prompt, ...p]);
+          const r = await options.engine.forward(part, { logitsToKeep: 1 });
+          const V = r.logits.dims[2];
+          const S = r.logits.dims[1];
+          const data = r.logits.data as Float32Array;
+          for (let b = 0; b < part.length; b++) {
+            const at = (b * S + S - 1) * V;
+            rows.push(logSoftmax(data.subarray(at, at + V)));
+          }
+          continuation ??= digitContinuations(tok, V);
+        }
+        return rows;
+      };
+      let s;
       try {
-        r = await options.engine.forward([prompt]);
+        s = await numberSequenceScore(next, candidates, (id) => continuation![id] === 1, {
+          minMass: options.minMass ?? MIN_NUMERIC_MASS,
+        });
       } catch (e) {
+        if (context.signal?.aborted) throw e;
         return fail(`judge forward failed: ${(e as Error).message}`);
       }
-      const [, S, V] = r.logits.dims;
-      const last = (r.logits.data as Float32Array).subarray((S - 1) * V, S * V);
-      const s = localNumberScore(logSoftmax(last), ids, options.minMass ?? MIN_NUMERIC_MASS);
       if (s.score === null) return fail(s.reason ?? "no score");
       return { value: { score: s.score, mass: s.mass } };
     },

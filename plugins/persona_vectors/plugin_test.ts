@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parseSteerFlags } from "./commands/common.ts";
 import { classifyCosine } from "./geometry.ts";
 import { expectedScore, score0to100 } from "./judge_scoring.ts";
-import { localNumberJudge, numberTokenIds } from "./local_judge.ts";
+import { localNumberJudge } from "./local_judge.ts";
 import { personaVectors, preventativeTrainer } from "./plugin.ts";
 import { PersonaVectorsOptionsSchema } from "./options.ts";
 import { createSteeringResolver } from "./steering_resolver.ts";
@@ -85,40 +85,50 @@ Deno.test("expectedScore() is null with zero numeric mass even when the floor is
   assert.equal(score0to100([{ token: "40", logprob: Math.log(0.1) }], 0).score, 40);
 });
 
-Deno.test("localNumberJudge() restricts the judge's next-token distribution to number tokens", async () => {
-  // Vocabulary: id k spells the number k for k = 0..9, id 10 is "x".
+Deno.test("localNumberJudge() scores numbers as token sequences, digit by digit", async () => {
+  // A toy tokenizer that splits digits (as Qwen and Llama-2 do): id d spells digit d, id 10 is
+  // "x" (any other text), id 11 the end of the prompt. The "model" answers 8 then 5 then stops,
+  // with some mass on stopping after the 8 and on a non-number.
   const tokenizer = {
-    encode: (s: string) => (/^\d$/.test(s) ? [Number(s)] : s.split("").map(() => 10)),
+    vocabSize: 12,
+    applyChatTemplate: () => "P",
+    encode: (s: string) => [...s].map((c) => (c === "P" ? 11 : /\d/.test(c) ? Number(c) : 10)),
+    idToToken: (id: number) => (id < 10 ? String(id) : id === 10 ? "x" : "P"),
   };
-  const logits = new Float32Array(11);
-  logits[2] = Math.log(3);
-  logits[8] = Math.log(1);
-  logits[10] = Math.log(4); // half the mass on a non-number
+  const dist = (pairs: [number, number][]) => {
+    const l = new Float32Array(12).fill(-1e9);
+    for (const [id, p] of pairs) l[id] = Math.log(p);
+    return l;
+  };
+  const after: Record<string, Float32Array> = {
+    "11": dist([[8, 0.7], [10, 0.3]]),
+    "11,8": dist([[5, 0.6], [10, 0.4]]),
+    "11,8,5": dist([[10, 1]]),
+  };
+  const calls: number[][][] = [];
   const engine = {
     tokenizer,
-    encode: () => [[1, 2]],
-    forward: () =>
-      Promise.resolve({
-        logits: {
-          dtype: "float32",
-          dims: [1, 2, 11],
-          data: new Float32Array([...new Float32Array(11), ...logits]),
-        },
-      }),
+    forward: (rows: number[][], o: { logitsToKeep?: number }) => {
+      calls.push(rows);
+      assert.equal(o.logitsToKeep, 1);
+      const data = new Float32Array(rows.length * 12);
+      rows.forEach((r, b) => data.set(after[r.join()] ?? dist([[10, 1]]), b * 12));
+      return Promise.resolve({ logits: { dtype: "float32", dims: [rows.length, 1, 12], data } });
+    },
   };
-  const ids = numberTokenIds(tokenizer);
-  assert.deepEqual(ids.slice(0, 11), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1]);
   const judge = localNumberJudge({
     name: "t",
     template: "{question} {answer}",
     engine: engine as never,
   });
   const v = await judge.judge({ prompt: "q", response: "a" }, {});
-  // Unnormalised: 3 for "2", 1 for "8", 4 for "x", and exp(0) = 1 for each of the 8 other digits.
-  const z = 3 + 1 + 4 + 8;
-  const want = (2 * 3 + 8 * 1 + (0 + 1 + 3 + 4 + 5 + 6 + 7 + 9) * 1) / (z - 4);
-  assert.ok(Math.abs(v.value!.score - want) < 1e-5, `${v.value!.score} vs ${want}`);
-  assert.ok(Math.abs(v.value!.mass - (z - 4) / z) < 1e-6);
+  // P(85) = 0.7·0.6·1 = 0.42, P(8) = 0.7·0.4 = 0.28 (it ends: "x" follows); mass 0.70.
+  const want = (85 * 0.42 + 8 * 0.28) / 0.7;
+  assert.ok(Math.abs(v.value!.score - want) < 1e-4, `${v.value!.score} vs ${want}`);
+  assert.ok(Math.abs(v.value!.mass - 0.7) < 1e-5);
+  // Only prefixes with probability are expanded: the prompt, "8", "85", and " " (the toy
+  // tokenizer spells the space of " 85" as "x", which has mass 0.3).
+  assert.deepEqual(calls.flat().map((r) => r.join()).sort(), ["11", "11,10", "11,8", "11,8,5"]);
   const strict = localNumberJudge({
     name: "t",
     template: "{answer}",

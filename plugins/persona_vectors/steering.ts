@@ -5,7 +5,9 @@
  *
  * Layer convention: an entry's `layer` L is the Hugging Face `hidden_states` index (1..numLayers).
  * Row `v[L]` is added to the residual stream after decoder block L-1 (hook point
- * `layers.{L-1}.out`), the very state it was measured from. Layer 0 (embeddings) is rejected.
+ * `layers.{L-1}.out`), the very state it was measured from for L < numLayers; at L = numLayers the
+ * row was measured after the final norm (`hidden_states[numLayers]`) and is added before it.
+ * Layer 0 (embeddings) is rejected.
  *
  * @module
  */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { humanEvalSetCommand } from "./human_eval_command.ts";
 import type { Plugin } from "../../core/contracts/plugin.ts";
 import { generateCommand } from "./generate_command.ts";
 import { indistinguishabilityJudge } from "./indistinguishability_judge.ts";
@@ -43,7 +44,7 @@ export function roleplay(): Plugin<RoleplayOptions> {
         },
       };
     },
-    commands: [generateCommand, judgeCommand],
+    commands: [generateCommand, judgeCommand, humanEvalSetCommand],
   };
 }
 

@@ -23,7 +23,7 @@ Deno.test("roleplay() is a valid plugin the registry accepts, with defaults that
   assert.deepEqual(Object.keys(roles.simulators!), ["roleplay"]);
   assert.deepEqual(Object.keys(roles.judges!), ["indistinguishability"]);
   await assert.rejects(registry.instantiate("roleplay", { numTurns: 0 }));
-  assert.deepEqual(p.commands!.map((c) => c.name), ["generate", "judge"]);
+  assert.deepEqual(p.commands!.map((c) => c.name), ["generate", "judge", "human-eval-set"]);
 });
 
 Deno.test("roleplay() options reach the simulator: numTurns caps the dialogue", async () => {

@@ -256,7 +256,7 @@ Deno.test("persona_vectors end to end on tiny-llama: rollouts, served judge, ext
       "--vector",
       vec,
       "--layers",
-      "1",
+      "1,2",
       "--coefficients",
       "0,8",
       "--questions",
@@ -285,6 +285,7 @@ Deno.test("persona_vectors end to end on tiny-llama: rollouts, served judge, ext
     for (
       const img of [
         ...Object.values(sw.images as Record<string, string>),
+        ...Object.values(sw.lines as Record<string, string>),
         ...(cos.images as string[]),
       ]
     ) {

@@ -2,7 +2,9 @@
  * The `extract` and `custom` steps: run one of the plugin's CLI commands (for example
  * `persona_vectors extract`) with flags from `with.args`. When the command declares an `out`
  * flag and none is given, it writes into the step's artifacts folder. The command runs in `--json`
- * mode and the JSON document it prints on stdout becomes the step's output.
+ * mode and the JSON document it prints on stdout becomes the step's output. A `metrics` array in
+ * that document (`{name, value, index?, tags?}` records, e.g. one projection per row) becomes the
+ * step's metrics, so the report can plot them.
  *
  * @module
  */
@@ -11,7 +13,7 @@ import { callHook } from "../../plugin/hooks.ts";
 import { z } from "zod";
 import type { FlagSpec, PluginCommand } from "../../contracts/plugin.ts";
 import { PluginError } from "../../errors.ts";
-import type { StepExecutor } from "../step_executor.ts";
+import type { MetricInput, StepExecutor } from "../step_executor.ts";
 
 const FlagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
@@ -41,6 +43,39 @@ function flagProblem(name: string, value: unknown, spec: FlagSpec | undefined): 
     }
   }
   return undefined;
+}
+
+/**
+ * The well-formed records of a command document's `metrics` array (finite numeric `value`, a
+ * `name`, optional integer `index` and scalar `tags`); anything else is ignored.
+ *
+ * @example
+ * ```ts
+ * import { commandMetrics } from "./command_step.ts";
+ * console.log(commandMetrics({ metrics: [{ name: "proj", value: 1.5, index: 0 }] }).length); // 1
+ * ```
+ */
+export function commandMetrics(doc: unknown): MetricInput[] {
+  const list = (doc as { metrics?: unknown } | null)?.metrics;
+  if (!Array.isArray(list)) return [];
+  const out: MetricInput[] = [];
+  for (const m of list) {
+    const r = m as Record<string, unknown>;
+    if (typeof r?.name !== "string" || typeof r.value !== "number" || !Number.isFinite(r.value)) {
+      continue;
+    }
+    const tags: Record<string, string | number | boolean> = {};
+    for (const [k, v] of Object.entries((r.tags ?? {}) as Record<string, unknown>)) {
+      if (["string", "number", "boolean"].includes(typeof v)) tags[k] = v as string;
+    }
+    out.push({
+      name: r.name,
+      value: r.value,
+      ...(Number.isInteger(r.index) ? { index: r.index as number } : {}),
+      ...(Object.keys(tags).length ? { tags } : {}),
+    });
+  }
+  return out;
 }
 
 /**
@@ -141,7 +176,10 @@ export function commandStep(
       try {
         output = text ? JSON.parse(text) : null;
       } catch { /* keep the text */ }
-      return { output: { command: command.name, status: status ?? 0, result: output } };
+      return {
+        output: { command: command.name, status: status ?? 0, result: output },
+        metrics: commandMetrics(output),
+      };
     },
   };
 }

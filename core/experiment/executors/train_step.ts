@@ -11,7 +11,72 @@ import { z } from "zod";
 import type { Trainer } from "../../contracts/trainer.ts";
 import { withCode } from "../../errors.ts";
 import { ID_RULE } from "../experiment_schema.ts";
-import type { StepExecutor } from "../step_executor.ts";
+import type { MetricInput, StepExecutor } from "../step_executor.ts";
+import { join } from "node:path";
+
+/** A training run's whole history, from every attempt, merged by step. */
+export interface TrainHistory {
+  /** loss, lr, tokens_per_second and eval_loss points, one per (name, step), by step. */
+  curves: MetricInput[];
+  /** The loss of the first step ever run (the first attempt's). */
+  firstLoss?: number;
+  /** The eval loss at step 0, when it was measured. */
+  initialEval?: number;
+}
+
+/**
+ * Reads a trainer's `metrics.jsonl` (lines `{type: "step"|"eval", step, …}` appended by every
+ * attempt; a resumed run has already dropped the lines past its checkpoint) into one history:
+ * one point per metric and step, the latest line winning. Undefined when there is no file.
+ *
+ * @example
+ * ```ts ignore
+ * import { readTrainHistory } from "./train_step.ts";
+ * const h = await readTrainHistory("runs/q/artifacts/pretrain/metrics.jsonl");
+ * console.log(h?.firstLoss);
+ * ```
+ */
+export async function readTrainHistory(path: string): Promise<TrainHistory | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return undefined;
+  }
+  const points = new Map<string, MetricInput>();
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      continue; // a line cut by a kill mid-write
+    }
+    const step = r.step;
+    if (typeof step !== "number") continue;
+    const put = (name: string, value: unknown) => {
+      if (typeof value === "number" && Number.isFinite(value)) {
+        points.set(`${name}@${step}`, { name, value, x: step });
+      }
+    };
+    if (r.type === "step") {
+      put("loss", r.loss);
+      put("lr", r.lr);
+      put("tokens_per_second", r.tokensPerSecond);
+    } else if (r.type === "eval") put("eval_loss", r.loss);
+  }
+  if (points.size === 0) return undefined;
+  const order = ["loss", "lr", "tokens_per_second", "eval_loss"];
+  const curves = [...points.values()].sort((a, b) =>
+    a.x! - b.x! || order.indexOf(a.name) - order.indexOf(b.name)
+  );
+  const losses = curves.filter((m) => m.name === "loss");
+  return {
+    curves,
+    firstLoss: losses[0]?.value,
+    initialEval: curves.find((m) => m.name === "eval_loss" && m.x === 0)?.value,
+  };
+}
 
 /** The `with` block of a train step. */
 export const TrainWithSchema = z.object({
@@ -58,6 +123,9 @@ export const trainStep: StepExecutor<TrainWith> = {
       );
     }
     const trainer = ctx.instance as Trainer;
+    // Curves are buffered: a resumed run replays only its own steps, so the whole history is
+    // taken from the trainer's metrics.jsonl afterwards when there is one.
+    const live: MetricInput[] = [];
     const result = await trainer.train({
       model: spec.path,
       data: ctx.datasetPath(w.data),
@@ -68,19 +136,28 @@ export const trainStep: StepExecutor<TrainWith> = {
       threads: ctx.models.options.threads,
       onEvent(event) {
         if (event.type === "step") {
-          ctx.metric({ name: "loss", value: event.loss, x: event.step });
-          ctx.metric({ name: "lr", value: event.lr, x: event.step });
+          live.push({ name: "loss", value: event.loss, x: event.step });
+          live.push({ name: "lr", value: event.lr, x: event.step });
           if (Number.isFinite(event.tokensPerSecond)) {
-            ctx.metric({ name: "tokens_per_second", value: event.tokensPerSecond, x: event.step });
+            live.push({ name: "tokens_per_second", value: event.tokensPerSecond, x: event.step });
           }
         } else if (event.type === "eval") {
-          ctx.metric({ name: "eval_loss", value: event.loss, x: event.step });
+          live.push({ name: "eval_loss", value: event.loss, x: event.step });
         } else if (event.type === "log") ctx.log(event.message);
       },
     });
-    const metrics = Object.entries(result.metrics).filter(([, v]) => Number.isFinite(v)).map((
+    const history = await readTrainHistory(join(ctx.artifactsDir, "metrics.jsonl"));
+    const curves = history && history.curves.length >= live.length ? history.curves : live;
+    for (const m of curves) ctx.metric(m);
+    const final = { ...result.metrics };
+    if (history?.firstLoss !== undefined && "first_loss" in final) {
+      final.first_loss = history.firstLoss;
+    }
+    if (history?.initialEval !== undefined) final.initial_eval_loss = history.initialEval;
+    const metrics = Object.entries(final).filter(([, v]) => Number.isFinite(v)).map((
       [name, value],
     ) => ({ name, value }));
-    return { output: result, metrics };
+    const output = history ? { ...result, metrics: final } : result;
+    return { output, metrics };
   },
 };

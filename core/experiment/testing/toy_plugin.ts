@@ -33,7 +33,10 @@ function count(key: string, detail?: string | number): void {
 
 const options = z.object({ scale: z.number().positive().default(1) });
 
-/** A deterministic ChatModel: replies `<id> says: <last message reversed>` plus steering marks. */
+/**
+ * A deterministic ChatModel: replies `<id>[ wearing <identities>] says: <last message reversed>`
+ * plus steering marks.
+ */
 export function echoModel(id: string): ChatModel {
   return {
     id,
@@ -44,7 +47,8 @@ export function echoModel(id: string): ChatModel {
         "!".repeat(Math.max(0, Math.round(s.layer * s.coefficient)))
       )
         .join("");
-      const content = `${id} says: ${[...last].reverse().join("")}${steer}`;
+      const worn = request.identities?.length ? ` wearing ${request.identities.join("+")}` : "";
+      const content = `${id}${worn} says: ${[...last].reverse().join("")}${steer}`;
       return Promise.resolve({
         id: "x",
         model: id,
@@ -169,6 +173,7 @@ export async function toyExperiment(dir: string, n = 6): Promise<Record<string, 
     ).join("\n") + "\n",
   );
   await Deno.writeTextFile(join(dir, "train.jsonl"), '{"messages":[]}\n');
+  await Deno.mkdir(join(dir, "tiny-model"), { recursive: true }); // the model path must exist
   return {
     name: "toy-exp",
     seed: 7,

@@ -72,6 +72,7 @@ export class ServerMetrics {
   #tokens = { prompt: 0, completion: 0 };
   #aborts = 0;
   #timeouts = 0;
+  #cuts = new Map<string, number>();
   #gauges: () => { queued: number; inFlight: number };
 
   constructor(gauges: () => { queued: number; inFlight: number }) {
@@ -109,6 +110,11 @@ export class ServerMetrics {
     this.#timeouts++;
   }
 
+  /** Counts a connection the connection guard cut (timeout or cap). */
+  connectionCut(why: string): void {
+    this.#cuts.set(why, (this.#cuts.get(why) ?? 0) + 1);
+  }
+
   /** Client aborts so far. */
   get clientAborts(): number {
     return this.#aborts;
@@ -143,6 +149,14 @@ export class ServerMetrics {
     out.push(`dramatis_client_aborts_total ${this.#aborts}`);
     head("dramatis_timeouts_total", "counter", "Requests that ran past the time limit.");
     out.push(`dramatis_timeouts_total ${this.#timeouts}`);
+    head(
+      "dramatis_connections_cut_total",
+      "counter",
+      "Connections cut by a connection limit, by reason.",
+    );
+    for (const [reason, n] of this.#cuts) {
+      out.push(`dramatis_connections_cut_total${labels({ reason })} ${n}`);
+    }
     return out.join("\n") + "\n";
   }
 

@@ -51,12 +51,16 @@ export class ResourceDir {
     this.options = options;
   }
 
-  #refuse(id: string, why: string): HttpError {
+  #refuse(id: string, why: string, param = this.options.param): HttpError {
     const shown = JSON.stringify(String(id).slice(0, 120));
     return new HttpError(400, `${this.options.kind} ${shown} ${why}`, {
-      param: this.options.param,
+      param,
       code: "invalid_resource",
     });
+  }
+
+  #refuseAt(param: string | undefined, id: string, why: string): HttpError {
+    return this.#refuse(id, why, param ?? this.options.param);
   }
 
   /**
@@ -64,14 +68,15 @@ export class ResourceDir {
    * (symlinks resolved), exists, and is a regular file (or folder, when allowed) under the cap.
    * Throws a 400 HttpError otherwise.
    */
-  async resolve(id: string): Promise<string> {
+  async resolve(id: string, param?: string): Promise<string> {
     const { kind, suffix, directories } = this.options;
     const maxBytes = this.options.maxBytes ?? 256 << 20;
     if (
       typeof id !== "string" || id.length === 0 || id.length > 200 || !ID.test(id) ||
       isAbsolute(id) || id.split("/").some((part) => part === ".." || part === "." || part === "")
     ) {
-      throw this.#refuse(
+      throw this.#refuseAt(
+        param,
         id,
         `is not a ${kind} id; name one by its id inside the server's ${this.options.flag} ` +
           "directory (letters, digits, '.', '_', '-' and '/', no absolute paths or '..')",
@@ -89,20 +94,24 @@ export class ResourceDir {
         continue;
       }
       if (real !== realRoot && !real.startsWith(realRoot + sep)) {
-        throw this.#refuse(id, `leaves the ${this.options.flag} directory; it is refused`);
+        throw this.#refuseAt(param, id, `leaves the ${this.options.flag} directory; it is refused`);
       }
       const info = await Deno.lstat(real).catch(() => null);
       if (!info) continue;
       if (info.isDirectory && directories) return real;
       if (!info.isFile) {
-        throw this.#refuse(id, "is not a regular file; it is refused");
+        throw this.#refuseAt(param, id, "is not a regular file; it is refused");
       }
       if (info.size > maxBytes) {
-        throw this.#refuse(id, `is ${info.size} bytes, over the cap of ${maxBytes}`);
+        throw this.#refuseAt(param, id, `is ${info.size} bytes, over the cap of ${maxBytes}`);
       }
       return real;
     }
-    throw this.#refuse(id, `does not exist in the server's ${this.options.flag} directory`);
+    throw this.#refuseAt(
+      param,
+      id,
+      `does not exist in the server's ${this.options.flag} directory`,
+    );
   }
 }
 

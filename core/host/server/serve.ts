@@ -4,7 +4,13 @@
  * @module
  */
 
+import { join } from "node:path";
 import { type AppOptions, createApp, type DramatisApp } from "./app.ts";
+import {
+  type ConnectionGuard,
+  type ConnectionLimits,
+  startConnectionGuard,
+} from "./connection_guard.ts";
 
 /** Options of {@link startServer}. */
 export interface ServerOptions extends AppOptions {
@@ -12,6 +18,11 @@ export interface ServerOptions extends AppOptions {
   hostname?: string;
   /** Port (default 8000; 0 picks a free one). */
   port?: number;
+  /**
+   * Connection limits (header, body and idle timeouts, open-connection cap) enforced by a guard
+   * in front of `Deno.serve`; `false` serves `Deno.serve` directly (no such limits).
+   */
+  connections?: Partial<ConnectionLimits> | false;
 }
 
 /** A running server. */
@@ -43,21 +54,60 @@ export interface ServerHandle {
 export function startServer(options: ServerOptions): ServerHandle {
   const app = createApp(options);
   const hostname = options.hostname ?? "127.0.0.1";
-  const server = Deno.serve(
-    { hostname, port: options.port ?? 8000, onListen: () => {} },
-    (request) => app.fetch(request),
+  const host = (port: number) =>
+    `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  if (options.connections === false) {
+    const server = Deno.serve(
+      { hostname, port: options.port ?? 8000, onListen: () => {} },
+      (request) => app.fetch(request),
+    );
+    const { port } = server.addr;
+    return {
+      url: host(port),
+      hostname,
+      port,
+      app,
+      async shutdown() {
+        app.abortAll();
+        await server.shutdown();
+      },
+      finished: server.finished,
+    };
+  }
+  // The app listens on a private Unix socket; clients reach it only through the guard.
+  const dir = Deno.makeTempDirSync({ prefix: "dramatis-serve-" });
+  Deno.chmodSync(dir, 0o700);
+  const path = join(dir, "app.sock");
+  let guard: ConnectionGuard;
+  const server = Deno.serve({ path, onListen: () => {} }, (request) => app.fetch(request));
+  try {
+    guard = startConnectionGuard({
+      hostname,
+      port: options.port ?? 8000,
+      upstream: path,
+      limits: options.connections,
+      onCut: (why) => app.metrics.connectionCut(why),
+    });
+  } catch (error) {
+    server.shutdown().finally(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
+    throw error;
+  }
+  const { port } = guard.addr;
+  const finished = server.finished.then(() =>
+    Deno.remove(dir, { recursive: true }).catch(() => {})
   );
-  const { port } = server.addr;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return {
-    url: `http://${host}:${port}`,
+    url: host(port),
     hostname,
     port,
     app,
     async shutdown() {
+      guard.close(false); // stop accepting; cut connections still sending their heads
       app.abortAll();
       await server.shutdown();
+      guard.close(true);
+      await finished;
     },
-    finished: server.finished,
+    finished,
   };
 }

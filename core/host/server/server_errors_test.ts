@@ -143,7 +143,7 @@ Deno.test("a request past the time limit is 504 and its generation is aborted", 
     },
   };
   const fixed = [{ name: "echo", model: "base" }, { name: "stuck", model: "hangs" }];
-  await withServer({ fixed, backends: { hangs }, limits: { requestTimeoutMs: 50 } }, async (h) => {
+  await withServer({ fixed, backends: { hangs }, limits: { requestTimeoutMs: 500 } }, async (h) => {
     await assert.rejects(
       h.client.chat.completions.create({ model: "stuck", messages: user("x") }),
       isOpenAIError(504, APIError, (e) => e.code === "timeout"),
@@ -226,4 +226,32 @@ Deno.test("a full queue is 429 RateLimitError with retry-after", async () => {
       await stillServes(h);
     },
   );
+});
+
+Deno.test("a backend that ignores the abort still gives its slot back at the time limit", async () => {
+  // Like a read from a named pipe: the work never ends and never looks at its signal.
+  const stuck: ChatModel = {
+    id: "stuck",
+    chat: () => new Promise(() => {}),
+    // deno-lint-ignore require-yield
+    async *stream() {
+      await new Promise(() => {});
+    },
+  };
+  await withServer({
+    backends: { stuck },
+    fixed: [{ name: "echo", model: "base" }, { name: "stuck", model: "stuck" }],
+    limits: { requestTimeoutMs: 300, maxConcurrent: 1 },
+    log: () => {},
+  }, async (h) => {
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(
+        h.client.chat.completions.create({ model: "stuck", messages: user("x") }),
+        isOpenAIError(504, APIError, (e) => e.code === "timeout"),
+      );
+    }
+    // The one slot is free again: a normal request is served at once.
+    await stillServes(h);
+    assert.equal(h.server.app.limiter.inFlight, 0);
+  });
 });

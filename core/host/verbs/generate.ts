@@ -10,7 +10,10 @@
 import type { ChatMessage, ChatRequest, ChatResponse } from "../../contracts/chat_model.ts";
 import type { Persona } from "../../contracts/persona.ts";
 import { UsageError } from "../../errors.ts";
-import type { EngineGenerateOptions } from "../../model/engine.ts";
+import type { Engine, EngineGenerateOptions } from "../../model/engine.ts";
+import { buildPersonaMessages } from "../../persona/persona_messages.ts";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { personaNearFile, readPersonaFile } from "../../services/model_hub.ts";
 import { MODEL_REF_SYNTAX, parseModelRef } from "../../services/model_ref.ts";
 import { registrySteering } from "../../services/registry_steering.ts";
@@ -46,6 +49,59 @@ function fromResponse(r: ChatResponse): Generated {
   };
 }
 
+/**
+ * Checks the numeric options before any model loads or graph is exported, so a typo costs
+ * nothing (exit 2 with `E_USAGE`).
+ */
+function checkOptions(f: Record<string, unknown>): void {
+  const rules: [string, (v: number) => boolean, string][] = [
+    ["max-tokens", (v) => Number.isInteger(v) && v >= 1, "a whole number >= 1"],
+    ["temperature", (v) => Number.isFinite(v) && v >= 0, "a number >= 0"],
+    ["top-p", (v) => v > 0 && v <= 1, "a number in (0, 1]"],
+    ["top-k", (v) => Number.isInteger(v) && v >= 0, "a whole number >= 0"],
+    ["repetition-penalty", (v) => Number.isFinite(v) && v > 0, "a number > 0"],
+    ["seed", (v) => Number.isInteger(v) && v >= 0, "a whole number >= 0"],
+    ["threads", (v) => Number.isInteger(v) && v >= 1, "a whole number >= 1"],
+  ];
+  for (const [name, ok, what] of rules) {
+    const v = f[name];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !ok(v)) {
+      throw new UsageError(`generate: --${name} is ${v}; pass ${what}`);
+    }
+  }
+}
+
+/**
+ * Never runs past the model's positions silently: refuses a prompt that fills them, and says so
+ * (returning the smaller budget) when `maxTokens` would.
+ */
+function fitWindow(
+  engine: Engine,
+  input: string | ChatMessage[],
+  maxTokens: number,
+  ctx: HostContext,
+): number {
+  const window = engine.config.maxPositionEmbeddings;
+  const promptTokens = engine.encode(input)[0].length;
+  if (promptTokens >= window) {
+    throw new UsageError(
+      `generate: the prompt takes ${promptTokens} tokens, and this model's context is ${window}; ` +
+        "shorten the prompt",
+    );
+  }
+  if (promptTokens + maxTokens > window) {
+    ctx.log(
+      `generate: warning: ${promptTokens} prompt tokens + --max-tokens ${maxTokens} ` +
+        `pass the model's context of ${window}; generation stops at ${
+          window - promptTokens
+        } new tokens`,
+    );
+    return window - promptTokens;
+  }
+  return maxTokens;
+}
+
 /** Plain text through the engine, without a chat template (`--raw`). */
 async function generateRaw(
   ctx: HostContext,
@@ -60,6 +116,7 @@ async function generateRaw(
     throw new UsageError(`generate --raw needs a local model, not ${model}; drop --raw`);
   }
   const engine = await ctx.models.engine(ref.path, { adapters: persona?.adapters });
+  options.maxNewTokens = fitWindow(engine, prompt, options.maxNewTokens!, ctx);
   if (persona?.identities.length) options.identities = persona.identities;
   if (persona?.steering.length) {
     const { numLayers, hiddenSize } = engine.config;
@@ -116,6 +173,7 @@ export const generateVerb: HostVerb = {
   },
   async run(args, ctx) {
     const f = args.flags;
+    checkOptions(f);
     const file = typeof f.persona === "string" ? f.persona : undefined;
     let persona = file ? personaNearFile(await readPersonaFile(file), file) : undefined;
     const model = (f.model as string | undefined) ?? persona?.model;
@@ -158,6 +216,14 @@ export const generateVerb: HostVerb = {
         signal: ctx.signal,
       };
       if (stop?.length) request.stop = stop;
+      // A local model's context bounds the budget (the persona's own messages included).
+      const ref = parseModelRef(model);
+      if (ref.kind === "local") {
+        const path = persona ? model : existsSync(ref.path) ? resolve(ref.path) : ref.path;
+        const engine = await ctx.models.engine(path, { adapters: persona?.adapters });
+        const sent = persona ? buildPersonaMessages(persona, messages) : messages;
+        request.max_tokens = fitWindow(engine, sent, request.max_tokens!, ctx);
+      }
       const chat = persona
         ? await ctx.models.personaModel(persona)
         : await ctx.models.chatModel(model, { id: model });

@@ -16,6 +16,7 @@ import { submitVerb } from "./submit.ts";
 import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
 import { trainVerb } from "./train.ts";
+import { humanEvalVerb } from "./human_eval.ts";
 
 /** Every host verb. */
 export const HOST_VERBS: HostVerb[] = [
@@ -28,5 +29,6 @@ export const HOST_VERBS: HostVerb[] = [
   mergeVerb,
   submitVerb,
   createServeVerb(),
+  humanEvalVerb,
   setupCudaVerb,
 ];

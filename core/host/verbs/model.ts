@@ -5,7 +5,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { UsageError } from "../../errors.ts";
 import {
   createRealTokenizerModel,
@@ -13,6 +13,9 @@ import {
   type RealTokenizerPreset,
 } from "../../model/real_presets.ts";
 import { createTinyModel, TINY_PRESETS, type TinyPreset } from "../../model/tiny.ts";
+import { readDecoderConfig } from "../../model/config.ts";
+import { GGUF_TENSOR_TYPES, type GgufDType, writeGguf } from "../../model/gguf.ts";
+import { loadWeights } from "../../model/weights.ts";
 import { printJson } from "../verb.ts";
 import type { HostVerb } from "../verb.ts";
 
@@ -40,8 +43,7 @@ export const modelNewVerb: HostVerb = {
     "kv-heads": sizeFlag("key/value heads (preset default)"),
     "vocab-size": sizeFlag("vocabulary size including 8 special slots (default 1024)"),
     "max-position-embeddings": sizeFlag(
-      "longest sequence the model takes (default 512); raise it to train on long released " +
-        "dialogues, e.g. 2048 for HIS",
+      "longest sequence the model takes (default 4096)",
     ),
     dtype: { type: "string", description: "weights dtype", choices: ["F32", "F16", "BF16"] },
   },
@@ -52,6 +54,16 @@ export const modelNewVerb: HostVerb = {
     }
     const f = args.flags;
     const num = (name: string) => f[name] as number | undefined;
+    const target = await Deno.lstat(dir).catch((e) => e instanceof Deno.errors.NotFound ? null : e);
+    if (target instanceof Error) {
+      throw new UsageError(`model new: ${dir} cannot be used (${target.message})`, "E_PATH");
+    }
+    if (target && !target.isDirectory) {
+      throw new UsageError(
+        `model new: ${dir} exists and is a file; pass a new or existing folder instead`,
+        "E_PATH",
+      );
+    }
     const real = (REAL_TOKENIZER_PRESETS as readonly string[]).includes(f.preset as string);
     if (real) {
       for (
@@ -71,26 +83,46 @@ export const modelNewVerb: HostVerb = {
         }
       }
     }
-    const info = real
-      ? await createRealTokenizerModel(resolve(dir), {
-        preset: f.preset as RealTokenizerPreset,
-        seed: num("seed"),
-        hiddenSize: num("hidden-size"),
-        numLayers: num("layers"),
-        dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
-      })
-      : await createTinyModel(resolve(dir), {
-        preset: f.preset as TinyPreset,
-        seed: num("seed"),
-        hiddenSize: num("hidden-size"),
-        intermediateSize: num("intermediate-size"),
-        numLayers: num("layers"),
-        numHeads: num("heads"),
-        numKvHeads: num("kv-heads"),
-        vocabSize: num("vocab-size"),
-        maxPositionEmbeddings: num("max-position-embeddings"),
-        dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
-      });
+    const make = () =>
+      real
+        ? createRealTokenizerModel(resolve(dir), {
+          preset: f.preset as RealTokenizerPreset,
+          seed: num("seed"),
+          hiddenSize: num("hidden-size"),
+          numLayers: num("layers"),
+          dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
+        })
+        : createTinyModel(resolve(dir), {
+          preset: f.preset as TinyPreset,
+          seed: num("seed"),
+          hiddenSize: num("hidden-size"),
+          intermediateSize: num("intermediate-size"),
+          numLayers: num("layers"),
+          numHeads: num("heads"),
+          numKvHeads: num("kv-heads"),
+          vocabSize: num("vocab-size"),
+          maxPositionEmbeddings: num("max-position-embeddings"),
+          dtype: f.dtype as "F32" | "F16" | "BF16" | undefined,
+        });
+    let info: Awaited<ReturnType<typeof make>>;
+    try {
+      info = await make();
+    } catch (error) {
+      // A folder that cannot be made or written (a read-only or virtual file system such as
+      // /proc, a missing permission) is the path's fault, not a crash.
+      if (
+        error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotFound ||
+        error instanceof Deno.errors.NotADirectory || error instanceof Deno.errors.AlreadyExists ||
+        error instanceof Deno.errors.IsADirectory || /os error/i.test(String(error))
+      ) {
+        throw new UsageError(
+          `model new: cannot write the model to ${dir} (${(error as Error).message}); pick a ` +
+            "writable folder",
+          "E_PATH",
+        );
+      }
+      throw error;
+    }
     const summary = {
       dir: info.dir,
       preset: f.preset,
@@ -114,12 +146,60 @@ export const modelNewVerb: HostVerb = {
   },
 };
 
+/** The `model export-gguf` subcommand. */
+export const modelExportGgufVerb: HostVerb = {
+  name: "export-gguf",
+  description: "Write a model directory (config.json, safetensors, tokenizer.json) as one GGUF " +
+    "file for llama.cpp, with the same weights.",
+  positionals: ["<dir>"],
+  flags: {
+    out: { type: "string", description: "GGUF file to write (required)" },
+    dtype: {
+      type: "string",
+      description: "encoding of the matrices (norms stay f32)",
+      choices: Object.keys(GGUF_TENSOR_TYPES),
+      default: "f32",
+    },
+  },
+  async run(args, ctx) {
+    const [dir, ...extra] = args.positionals;
+    const out = args.flags.out as string | undefined;
+    if (!dir || extra.length || !out) {
+      throw new UsageError(
+        "model export-gguf: give one model directory and --out, e.g. " +
+          "'model export-gguf ./tiny --out tiny.gguf --dtype f16'",
+      );
+    }
+    const modelDir = resolve(dir);
+    const config = await readDecoderConfig(modelDir);
+    const weights = await loadWeights(modelDir, config);
+    const tokenizerPath = join(modelDir, "tokenizer.json");
+    let tokenizer: Record<string, unknown>;
+    try {
+      tokenizer = JSON.parse(await Deno.readTextFile(tokenizerPath));
+    } catch (e) {
+      throw new UsageError(
+        `model export-gguf: cannot read ${tokenizerPath} (${(e as Error).message}); ` +
+          "the directory needs the model's tokenizer.json",
+      );
+    }
+    const r = await writeGguf(resolve(out), config, weights, {
+      tokenizer,
+      dtype: args.flags.dtype as GgufDType,
+    });
+    if (ctx.json) printJson(r);
+    else console.log(`Wrote ${r.path}: ${r.tensors} tensors, ${(r.bytes / 1e6).toFixed(1)} MB`);
+    return 0;
+  },
+};
+
 /** The `model` verb. */
 export const modelVerb: HostVerb = {
   name: "model",
   description:
     "Model utilities. 'model new <dir> --preset tiny-llama|tiny-qwen3|tiny-llama2-chat|" +
-    "tiny-llama31|tiny-qwen3-real' creates a tiny seeded model in Hugging Face layout.",
-  positionals: ["new", "<dir>"],
-  subcommands: [modelNewVerb],
+    "tiny-llama31|tiny-qwen3-real' creates a tiny seeded model in Hugging Face layout; " +
+    "'model export-gguf <dir> --out model.gguf --dtype f32|f16' writes it for llama.cpp.",
+  positionals: ["new|export-gguf", "<dir>"],
+  subcommands: [modelNewVerb, modelExportGgufVerb],
 };

@@ -193,6 +193,22 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
         description: "request time limit in seconds, queue wait included (default 120)",
       },
       concurrency: { type: "number", description: "generations running at once (default 4)" },
+      "header-timeout": {
+        type: "number",
+        description: "seconds a client has to send a request head (default 10)",
+      },
+      "body-timeout": {
+        type: "number",
+        description: "seconds a client has to send the declared body after the head (default 30)",
+      },
+      "idle-timeout": {
+        type: "number",
+        description: "seconds a new connection may stay silent (default 10)",
+      },
+      "max-connections": {
+        type: "number",
+        description: "open client connections at once (default 4096, fewer under a low ulimit -n)",
+      },
       queue: {
         type: "number",
         description: "waiting requests before new ones get 429 (default 64)",
@@ -249,6 +265,20 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
         maxConcurrent: positiveInt(f, "concurrency"),
         maxQueue: positiveInt(f, "queue"),
       };
+      const seconds = (name: string): number | undefined => {
+        const v = f[name];
+        if (v === undefined) return undefined;
+        if (typeof v !== "number" || !(v > 0) || v > 86_400) {
+          throw new UsageError(`serve: --${name} is ${v}; pass seconds > 0 (at most 86400)`);
+        }
+        return Math.round(v * 1000);
+      };
+      const connections = {
+        headerTimeoutMs: seconds("header-timeout"),
+        bodyTimeoutMs: seconds("body-timeout"),
+        idleTimeoutMs: seconds("idle-timeout"),
+        maxConnections: positiveInt(f, "max-connections"),
+      };
       const host = String(f.host);
       const loopback = ["127.0.0.1", "localhost", "::1"].includes(host);
       if (!apiKey && !loopback && !noAuth) {
@@ -256,6 +286,24 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
           `serve: --host ${host} without a key would let anyone who reaches it use it; pass ` +
             "--api-key-file <file> (or DRAMATIS_API_KEY), or --no-auth to serve open on purpose",
         );
+      }
+      // A taken port fails now, before the model loads (which can take minutes).
+      if (port !== 0) {
+        try {
+          Deno.listen({ hostname: host, port }).close();
+        } catch (error) {
+          if (error instanceof Deno.errors.AddrInUse) {
+            throw new UsageError(
+              `serve: port ${port} on ${host} is in use by another program; pass another --port ` +
+                "(0 picks a free one)",
+              "E_ADDR_IN_USE",
+            );
+          }
+          throw new UsageError(
+            `serve: cannot listen on ${host}:${port} (${(error as Error).message})`,
+            "E_USAGE",
+          );
+        }
       }
       const vectors = dirs.vectors
         ? new ResourceDir(dirs.vectors, {
@@ -279,7 +327,7 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
         if (!vectors) {
           throw resourcesDisabled("steering and projections", param, "--vectors");
         }
-        return vectors.resolve(id);
+        return vectors.resolve(id, param);
       };
       const resources: ServeResources = vectors ? { locateVector: locateVector("steering") } : {};
       const store = personasDir ? new PersonaStore(personasDir) : undefined;
@@ -350,6 +398,7 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
             resolve(d)
           ),
           limits,
+          connections,
         });
       } catch (error) {
         if (error instanceof Deno.errors.AddrInUse) {

@@ -35,13 +35,13 @@ const TINY_SIZE = {
   numKvHeads: 2,
 } as const;
 
+/** Whether a complete tiny base is there (every file, not only the weights). */
 async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(join(path, "model.safetensors"));
-    return true;
-  } catch {
-    return false;
+  const files = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"];
+  for (const file of files) {
+    if (!(await Deno.stat(join(path, file)).catch(() => null))?.isFile) return false;
   }
+  return true;
 }
 
 /**

@@ -178,7 +178,7 @@ export const trainVerb: HostVerb = {
         if (e.message.startsWith("skipped ")) {
           skipped.push(e.message.slice(8));
           ctx.log(e.message);
-        } else if (e.message.startsWith("trimmed ")) {
+        } else if (e.message.startsWith("trimmed ") || e.message.startsWith("truncated ")) {
           ctx.log(e.message);
         } else if (!ctx.json) ctx.log(e.message);
       } else if (!ctx.json && e.type === "eval") {

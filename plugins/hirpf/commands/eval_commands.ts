@@ -25,6 +25,7 @@ import {
 import { sanitizeIdentities } from "../sanitize.ts";
 import type { HirpfOptions } from "../options.ts";
 import { HirpfModels, MODEL_SYNTAX } from "./models.ts";
+import { humanEvalSetCommand } from "./human_eval_command.ts";
 
 function usage(message: string): TypeError {
   return withCode(new TypeError(message), "E_USAGE");
@@ -361,5 +362,6 @@ export function hirpfCommands(defaults: Partial<HirpfOptions> = {}): PluginComma
     scaleCommand("scale", defaults),
     scaleCommand("profession", defaults),
     situationsCommand(defaults),
+    humanEvalSetCommand(defaults),
   ];
 }

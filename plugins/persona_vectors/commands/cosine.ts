@@ -1,7 +1,10 @@
 /**
- * `persona_vectors cosine`: cosine matrices of several vectors per layer and averaged over layers
+ * `persona_vectors cosine`: cosine matrices of several vectors per layer and over layers
  * (spec B9.1-2), as JSON and heatmap SVGs, with each pair classified orthogonal / opposite /
- * related.
+ * related. Two averages, named apart: `mean_of_layer_cosines` (the element-wise mean of the
+ * per-layer cosine matrices over 1..L) and `cosine_of_layer_means` (the cosine of each vector's
+ * mean over 1..L, the fork's `v.mean(0)`, `meanVectorCosineMatrix`). Also a 2-D PCA of the vectors
+ * per drawn layer and of the layer means.
  *
  * @module
  */
@@ -14,8 +17,11 @@ import {
   averagedCosineMatrix,
   classifyCosine,
   cosineMatricesByLayer,
+  meanVectorCosineMatrix,
   type NamedMatrix,
 } from "../geometry.ts";
+import { pcaSpec } from "../multi_persona_plots.ts";
+import { pca2d, pcaRows } from "../pca.ts";
 import { cosineHeatmapSpec, writeSvg } from "../heatmap.ts";
 import type { LayerVectors } from "../hidden_states.ts";
 import { loadVectorFile } from "../vector_io.ts";
@@ -34,7 +40,7 @@ import { numberList } from "./sweep.ts";
 export const cosineCommand: PluginCommand = {
   name: "cosine",
   description:
-    "Cosine matrices per layer and averaged over layers, heatmap SVGs, orthogonal/opposite classes.",
+    "Cosine matrices per layer, the mean of layer cosines and the cosine of layer means, heatmap SVGs, a 2-D PCA, orthogonal/opposite classes.",
   flags: {
     vector: {
       type: "string",
@@ -77,7 +83,9 @@ export const cosineCommand: PluginCommand = {
         throw new UsageError(`--layers has ${l}; use 1..${L}`);
       }
     }
-    const averaged = averagedCosineMatrix(vectors, Array.from({ length: L }, (_, i) => i + 1));
+    const allLayers = Array.from({ length: L }, (_, i) => i + 1);
+    const averaged = averagedCosineMatrix(vectors, allLayers);
+    const ofMeans = meanVectorCosineMatrix(vectors, allLayers);
     const th = {
       orthogonalBelow: num(args, "orthogonal-below") ?? 0.3,
       oppositeBelow: num(args, "opposite-below") ?? -0.5,
@@ -99,15 +107,38 @@ export const cosineCommand: PluginCommand = {
     const avgPath = join(out, "cosine_averaged.svg");
     await writeSvg(
       avgPath,
-      cosineHeatmapSpec(averaged, `Cosine similarity averaged over layers 1..${L}`),
+      cosineHeatmapSpec(averaged, `Mean of per-layer cosines, layers 1..${L}`),
     );
     images.push(avgPath);
+    const meansPath = join(out, "cosine_of_layer_means.svg");
+    await writeSvg(
+      meansPath,
+      cosineHeatmapSpec(ofMeans, `Cosine of the layer-mean vectors, layers 1..${L}`),
+    );
+    images.push(meansPath);
+    const pca: Record<string, ReturnType<typeof pca2d>> = {};
+    for (const l of [...layers, "mean" as const]) {
+      const view = pca2d(pcaRows(vectors, l));
+      pca[String(l)] = view;
+      const p = join(out, l === "mean" ? "pca_layer_means.svg" : `pca_layer${l}.svg`);
+      await writeSvg(
+        p,
+        pcaSpec(
+          view,
+          l === "mean" ? `PCA of the layer-mean vectors` : `PCA of the vectors, layer ${l}`,
+        ),
+      );
+      images.push(p);
+    }
     const data = join(out, "cosine.json");
     const doc = {
       names: Object.keys(vectors),
       thresholds: th,
       layers: byLayer.map((m, l) => ({ layer: l, matrix: m.matrix })),
       averaged: { matrix: averaged.matrix, pairs: pairs(averaged) },
+      mean_of_layer_cosines: { matrix: averaged.matrix, pairs: pairs(averaged) },
+      cosine_of_layer_means: { matrix: ofMeans.matrix, pairs: pairs(ofMeans) },
+      pca,
       pairsByLayer: Object.fromEntries(layers.map((l) => [l, pairs(byLayer[l])])),
     };
     await writeJsonAtomic(data, doc);
@@ -115,7 +146,7 @@ export const cosineCommand: PluginCommand = {
     emit(ctx, { data, images, averaged: doc.averaged }, [
       `wrote ${data} and ${images.length} SVG heatmaps (rendered by core/report) in ${out}`,
       ...pairs(averaged).map((p) =>
-        `  ${p.a} ~ ${p.b}: ${p.cos.toFixed(3)} (${p.class}, averaged)`
+        `  ${p.a} ~ ${p.b}: ${p.cos.toFixed(3)} (${p.class}, mean of layer cosines)`
       ),
     ]);
     return 0;

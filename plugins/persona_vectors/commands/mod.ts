@@ -8,7 +8,10 @@
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { combineCommand } from "./combine.ts";
 import { cosineCommand } from "./cosine.ts";
+import { evalCheckpointsCommand } from "./eval_checkpoints.ts";
 import { extractCommand } from "./extract.ts";
+import { finetuneCommand } from "./finetune.ts";
+import { generateFinetuneDataCommand } from "./generate_finetune_data.ts";
 import { generateTraitCommand } from "./generate_trait.ts";
 import { interferenceCommand } from "./interference.ts";
 import { judgeCommand } from "./judge.ts";
@@ -27,6 +30,9 @@ export const PERSONA_VECTORS_COMMANDS: PluginCommand[] = [
   steerCommand,
   projectCommand,
   trainPreventativeCommand,
+  generateFinetuneDataCommand,
+  finetuneCommand,
+  evalCheckpointsCommand,
   sweepCommand,
   cosineCommand,
   interferenceCommand,

@@ -102,6 +102,11 @@ export const projectCommand: PluginCommand = {
     const threads = num(args, "threads");
     const batchSize = num(args, "batch-size") ?? 4;
     const log = (s: string) => ctx.log(`model: ${s}`);
+    // Every input is read and checked before the model loads.
+    const inputs = new Map<string, Awaited<ReturnType<typeof readRows>>>();
+    for (const file of (args.flags.in as string[] | undefined) ?? []) {
+      inputs.set(file, await readRows(file, undefined, { require: ["answer"] }));
+    }
     const engine = await openEngine(ctx.models, modelDir, {
       adapter: str(args, "adapter"),
       threads,
@@ -112,6 +117,13 @@ export const projectCommand: PluginCommand = {
     const tag = basename(modelDir) +
       (str(args, "adapter") ? `+${basename(str(args, "adapter")!)}` : "");
     const report: Record<string, unknown>[] = [];
+    // One metric per row, vector and metric (the experiment's command step records them).
+    const rowMetrics: {
+      name: string;
+      value: number;
+      index: number;
+      tags: Record<string, string>;
+    }[] = [];
     try {
       if (baseDir) {
         base = await openEngine(ctx.models, baseDir, {
@@ -120,19 +132,29 @@ export const projectCommand: PluginCommand = {
         });
       }
       for (const file of (args.flags.in as string[] | undefined) ?? []) {
-        const { rows, traitColumn } = await readRows(file);
+        const { rows, traitColumn } = inputs.get(file)!;
         const items = rows.map((r) => rowPromptAnswer(engine, r));
         const per = await projectRows(engine, items, vectors, layer, {
           batchSize,
           onProgress: progress(ctx, `projecting ${basename(file)}`),
         });
         const means: Record<string, number> = {};
+        const fileTag = basename(file, extname(file));
+        const polarity = /_pos$/.test(fileTag) ? "pos" : /_neg$/.test(fileTag) ? "neg" : undefined;
         rows.forEach((r, i) => {
           r.extra ??= {};
           for (const [name, m] of Object.entries(per[i])) {
             for (const k of metrics) {
               const col = projectionColumnName(tag, name, k, layer);
               r.extra[col] = m ? m[k] : null;
+              if (m && Number.isFinite(m[k])) {
+                rowMetrics.push({
+                  name: k,
+                  value: m[k],
+                  index: rowMetrics.length,
+                  tags: { file: fileTag, vector: name, ...(polarity ? { polarity } : {}) },
+                });
+              }
             }
           }
         });
@@ -187,7 +209,7 @@ export const projectCommand: PluginCommand = {
     const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "—");
     emit(
       ctx,
-      { layer, files: report },
+      { layer, files: report, metrics: rowMetrics },
       report.flatMap((r) => [
         `${r.out} (${r.rows} rows):`,
         ...Object.entries(r.means as Record<string, number>).map(([k, v]) =>

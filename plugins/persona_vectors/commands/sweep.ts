@@ -1,6 +1,7 @@
 /**
  * `persona_vectors sweep`: a steering sweep over layers × coefficients (spec B9 figures): steered
- * replies to eval questions, judged, and drawn as heatmap SVGs (trait and coherence).
+ * replies to eval questions, judged, and drawn as SVGs: the paper's line plots of trait score and
+ * coherence against layer (one line per coefficient) and layer × coefficient heatmaps.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { writeJsonAtomic } from "../../../core/util/atomic.ts";
+import { sweepLinesSpec } from "../../../core/report/sweep_lines.ts";
 import { type SweepCell, sweepHeatmapSpec, writeSvg } from "../heatmap.ts";
 import { judgeRows } from "../judge_rows.ts";
 import type { StoredRow } from "../rows_file.ts";
@@ -50,7 +52,7 @@ export function numberList(value: string | undefined, flag: string): number[] {
 export const sweepCommand: PluginCommand = {
   name: "sweep",
   description:
-    "Layer × coefficient steering sweep, judged, rendered as heatmap SVGs (trait, coherence).",
+    "Layer × coefficient steering sweep, judged, rendered as SVGs: score against layer per coefficient (lines) and heatmaps (trait, coherence).",
   flags: {
     trait: { type: "string", description: "shipped trait name or artifact path", required: true },
     vector: { type: "string", description: "vector file", required: true },
@@ -160,6 +162,26 @@ export const sweepCommand: PluginCommand = {
       sweepHeatmapSpec(traitCells, `Steering sweep: ${trait} (${positions})`),
     );
     await writeSvg(images.coherence, sweepHeatmapSpec(coherenceCells, `Steering sweep: coherence`));
+    const lines = {
+      trait: join(out, `sweep_${trait}_by_layer.svg`),
+      coherence: join(out, "sweep_coherence_by_layer.svg"),
+    };
+    await writeSvg(
+      lines.trait,
+      sweepLinesSpec(traitCells, {
+        title: `${trait} against steering layer (${positions})`,
+        score: trait,
+        domain: [0, 100],
+      }),
+    );
+    await writeSvg(
+      lines.coherence,
+      sweepLinesSpec(coherenceCells, {
+        title: `Coherence against steering layer (${positions})`,
+        score: "coherence",
+        domain: [0, 100],
+      }),
+    );
     const data = join(out, "sweep.json");
     await writeJsonAtomic(data, {
       trait,
@@ -172,13 +194,15 @@ export const sweepCommand: PluginCommand = {
     emit(ctx, {
       data,
       images,
+      lines,
       cells: { trait: traitCells, coherence: coherenceCells },
       nulls: {
         trait: stats.traitNulls,
         coherence: stats.coherenceNulls,
       },
     }, [
-      `wrote ${data}, ${images.trait} and ${images.coherence} (SVG, rendered by core/report)`,
+      `wrote ${data}, ${lines.trait}, ${lines.coherence} (score against layer per coefficient), ` +
+      `${images.trait} and ${images.coherence} (heatmaps; SVG rendered by core/report)`,
       `nulls: ${trait} ${stats.traitNulls}, coherence ${stats.coherenceNulls} of ${rows.length}`,
     ]);
     return 0;

@@ -115,6 +115,10 @@ export const trainPreventativeCommand: PluginCommand = {
     },
     "learning-rate": { type: "number", description: "peak learning rate (paper default: 1e-5)" },
     "save-every": { type: "number", description: "checkpoint every N steps (default: end only)" },
+    "init-from": {
+      type: "string",
+      description: "start from this LoRA adapter (sequential finetuning; its r/alpha/targets win)",
+    },
     steps: { type: "number", description: "optimizer steps (shortcut for config.steps)" },
     trait: {
       type: "string",
@@ -169,6 +173,7 @@ export const trainPreventativeCommand: PluginCommand = {
       flagged.learning_rate = num(args, "learning-rate");
     }
     if (num(args, "save-every") !== undefined) flagged.save_every = num(args, "save-every");
+    if (str(args, "init-from")) flagged.init_from = str(args, "init-from");
     const config = {
       ...withPaperDefaults({ ...extra, ...flagged }),
       ...(num(args, "steps") ? { steps: num(args, "steps") } : {}),

@@ -1,0 +1,505 @@
+/**
+ * Long-context benchmark: prefill and decode tokens/s and peak RSS at several context lengths,
+ * for Dramatis' engine (resident KV cache, fused graph, chunked prefill), llama.cpp
+ * (`node-llama-cpp`, the same weights through the project's own GGUF export, same bits: f32) and
+ * transformers.js (`generate()` on the transformers.js-layout export of the same weights), in
+ * one run; plus a multi-turn role-play simulation (a 20-turn scene sharing a long system
+ * prompt) with and without prefix reuse, whose transcripts must be identical.
+ *
+ * The model has the Qwen2.5-0.5B shape with seeded random weights (as `benchmark/decode.ts`).
+ * Each measurement runs in its own child process, so each peak RSS is that engine's alone:
+ * after loading and a short warm-up the child resets its peak (`/proc/self/clear_refs` 5), runs
+ * the prefill, and reads `VmHWM`: the prefill's peak including the resident weights.
+ *
+ * ```
+ * deno task bench long [--json] [--contexts 64,128,512,2048,4096] [--engines dramatis,llamacpp,transformersjs]
+ * ```
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readDecoderConfig } from "../core/model/config.ts";
+import { Engine } from "../core/model/engine.ts";
+import { exportForTransformersJs } from "../core/model/export.ts";
+import { writeGguf } from "../core/model/gguf.ts";
+import { createTinyModel } from "../core/model/tiny.ts";
+import { loadWeights } from "../core/model/weights.ts";
+import { Prng } from "../core/util/prng.ts";
+import { bytesPerToken, SHAPES } from "./decode.ts";
+
+/** The engines compared. */
+export const LONG_ENGINES = ["dramatis", "llamacpp", "transformersjs"] as const;
+/** One engine of {@link LONG_ENGINES}. */
+export type LongEngine = typeof LONG_ENGINES[number];
+
+/** Options of {@link benchLong}. */
+export interface LongBenchOptions {
+  shape?: keyof typeof SHAPES;
+  /** Prompt lengths (context depths); default 64, 128, 512, 2048, 4096. */
+  contexts?: number[];
+  /** Tokens generated after each prompt (decode is timed over all but the first); default 16. */
+  newTokens?: number;
+  engines?: LongEngine[];
+  threads?: number;
+  /** Simulation turns (0 = no simulation); default 20. */
+  turns?: number;
+  /** Shared system prompt tokens of the simulation; default 2048. */
+  systemTokens?: number;
+  /** Where models are built and cached; default `.cache/bench/long-<shape>`. */
+  workDir?: string;
+  log?: (line: string) => void;
+}
+
+/** One engine at one context. */
+export interface LongPoint {
+  engine: LongEngine;
+  context: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  /** Peak resident bytes during the prefill (weights included). */
+  prefillPeakRss: number;
+  /** Resident bytes after load and warm-up, before the prefill. */
+  rssBefore: number;
+  error?: string;
+}
+
+/** Result of {@link benchLong}. */
+export interface LongBenchResult {
+  shape: string;
+  params: number;
+  weightBytes: number;
+  threads: number;
+  newTokens: number;
+  loadAverage: { start: number; end: number };
+  points: LongPoint[];
+  simulation?: {
+    turns: number;
+    systemTokens: number;
+    userTokens: number;
+    replyTokens: number;
+    secondsWithoutReuse: number;
+    secondsWithReuse: number;
+    reusedPromptTokens: number;
+    identicalTranscripts: boolean;
+  };
+  /** Each ratio named after its sides. */
+  ratios: Record<string, number>;
+}
+
+const SELF = fileURLToPath(import.meta.url);
+
+async function exists(p: string): Promise<boolean> {
+  return await Deno.stat(p).then(() => true, () => false);
+}
+
+function procStatus(field: string): number {
+  const m = Deno.readTextFileSync("/proc/self/status").match(new RegExp(`${field}:\\s+(\\d+) kB`));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+function resetPeak(): void {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
+  } catch {
+    // not Linux or not permitted: the peak then includes loading
+  }
+}
+
+function promptOf(n: number, seed: number, vocab: number): number[] {
+  const r = new Prng(seed);
+  return Array.from({ length: n }, () => 10 + r.int(Math.min(vocab, 1000) - 10));
+}
+
+interface Paths {
+  modelDir: string;
+  gguf: string;
+  graphs: string;
+}
+
+async function prepare(shape: keyof typeof SHAPES, dir: string, log: (l: string) => void) {
+  const modelDir = join(dir, "model");
+  const gguf = join(dir, "model-f32.gguf");
+  if (!(await exists(join(dir, "done")))) {
+    log(`building the ${shape}-shaped model, its transformers.js export and GGUF in ${dir} (once)`);
+    await createTinyModel(modelDir, { ...SHAPES[shape], seed: 0 });
+    const config = await readDecoderConfig(modelDir);
+    const weights = await loadWeights(modelDir, config);
+    await exportForTransformersJs(modelDir, config, weights);
+    const tokenizer = JSON.parse(await Deno.readTextFile(join(modelDir, "tokenizer.json")));
+    await writeGguf(gguf, config, weights, { tokenizer, dtype: "f32" });
+    await Deno.writeTextFile(join(dir, "done"), "ok\n");
+  }
+  return { modelDir, gguf, graphs: join(dir, "graphs") };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child measurements
+// ---------------------------------------------------------------------------------------------
+
+interface ChildTask {
+  kind: "point" | "simulation";
+  engine: LongEngine;
+  paths: Paths;
+  context: number;
+  newTokens: number;
+  threads: number;
+  vocab: number;
+  turns?: number;
+  systemTokens?: number;
+}
+
+async function pointDramatis(t: ChildTask): Promise<LongPoint> {
+  const engine = await Engine.load(t.paths.modelDir, {
+    cacheDir: t.paths.graphs,
+    threads: t.threads,
+    prefixCacheBytes: 0,
+  });
+  try {
+    const V = engine.config.vocabSize;
+    await engine.generate({ inputIds: [promptOf(16, 1, V)] }, { maxNewTokens: 2, eosTokenIds: [] });
+    const rssBefore = procStatus("VmRSS");
+    resetPeak();
+    const r = await engine.generate({ inputIds: [promptOf(t.context, 2, V)] }, {
+      maxNewTokens: t.newTokens,
+      eosTokenIds: [],
+    });
+    return {
+      engine: "dramatis",
+      context: t.context,
+      prefillTokensPerSecond: r.stats.prefillTokensPerSecond,
+      decodeTokensPerSecond: r.stats.decodeTokensPerSecond,
+      prefillPeakRss: procStatus("VmHWM"),
+      rssBefore,
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+async function pointLlamaCpp(t: ChildTask): Promise<LongPoint> {
+  const { getLlama } = await import("node-llama-cpp");
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" } as never);
+  const model = await llama.loadModel({ modelPath: t.paths.gguf });
+  const V = t.vocab;
+  const ctx = await model.createContext({
+    contextSize: Math.max(256, t.context + t.newTokens + 32),
+    batchSize: 512,
+    threads: t.threads,
+  });
+  try {
+    const warm = ctx.getSequence();
+    let k = 0;
+    for await (const _ of warm.evaluate(promptOf(16, 1, V) as never, { temperature: 0 })) {
+      if (++k >= 2) break;
+    }
+    warm.dispose();
+    const seq = ctx.getSequence();
+    const rssBefore = procStatus("VmRSS");
+    resetPeak();
+    const times: number[] = [];
+    const t0 = performance.now();
+    for await (
+      const _ of seq.evaluate(promptOf(t.context, 2, V) as never, { temperature: 0 })
+    ) {
+      times.push(performance.now());
+      if (times.length >= t.newTokens) break;
+    }
+    const peak = procStatus("VmHWM");
+    const n = times.length;
+    return {
+      engine: "llamacpp",
+      context: t.context,
+      prefillTokensPerSecond: t.context / ((times[0] - t0) / 1000),
+      decodeTokensPerSecond: (n - 1) / ((times[n - 1] - times[0]) / 1000),
+      prefillPeakRss: peak,
+      rssBefore,
+    };
+  } finally {
+    await ctx.dispose();
+    await model.dispose();
+  }
+}
+
+async function pointTransformersJs(t: ChildTask): Promise<LongPoint> {
+  const { AutoModelForCausalLM, env, Tensor } = await import("@huggingface/transformers");
+  env.allowRemoteModels = false;
+  const model = await AutoModelForCausalLM.from_pretrained(t.paths.modelDir, {
+    dtype: "fp32",
+    device: "cpu",
+    local_files_only: true,
+    session_options: { intraOpNumThreads: t.threads },
+  });
+  const V = t.vocab;
+  const gen = async (prompt: number[], n: number) => {
+    const times: number[] = [];
+    const t0 = performance.now();
+    await model.generate({
+      input_ids: new Tensor("int64", BigInt64Array.from(prompt, BigInt), [1, prompt.length]),
+      attention_mask: new Tensor("int64", new BigInt64Array(prompt.length).fill(1n), [
+        1,
+        prompt.length,
+      ]),
+      max_new_tokens: n,
+      min_new_tokens: n,
+      do_sample: false,
+      streamer: { put: () => times.push(performance.now()), end: () => {} },
+    } as never);
+    // put() runs once with the prompt, then once per generated token.
+    return { t0, times: times.slice(1) };
+  };
+  try {
+    await gen(promptOf(16, 1, V), 2);
+    const rssBefore = procStatus("VmRSS");
+    resetPeak();
+    const { t0, times } = await gen(promptOf(t.context, 2, V), t.newTokens);
+    const n = times.length;
+    return {
+      engine: "transformersjs",
+      context: t.context,
+      prefillTokensPerSecond: t.context / ((times[0] - t0) / 1000),
+      decodeTokensPerSecond: (n - 1) / ((times[n - 1] - times[0]) / 1000),
+      prefillPeakRss: procStatus("VmHWM"),
+      rssBefore,
+    };
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** The multi-turn scene: a shared system prompt, then user and reply turns, greedy. */
+async function simulation(t: ChildTask): Promise<NonNullable<LongBenchResult["simulation"]>> {
+  const engine = await Engine.load(t.paths.modelDir, {
+    cacheDir: t.paths.graphs,
+    threads: t.threads,
+  });
+  const turns = t.turns ?? 20;
+  const S = t.systemTokens ?? 2048;
+  const U = 24;
+  const R = 16;
+  try {
+    const V = engine.config.vocabSize;
+    const system = promptOf(S, 3, V);
+    const scene = async (reuse: boolean) => {
+      let history = [...system];
+      const transcript: number[][] = [];
+      let reused = 0;
+      const t0 = performance.now();
+      for (let k = 0; k < turns; k++) {
+        history = [...history, ...promptOf(U, 100 + k, V)];
+        const r = await engine.generate({ inputIds: [history] }, {
+          maxNewTokens: R,
+          eosTokenIds: [],
+          ...(reuse ? {} : { prefixCache: undefined }),
+        });
+        transcript.push(r.completions[0].tokens);
+        reused += r.stats.reusedPromptTokens;
+        history = [...history, ...r.completions[0].tokens];
+      }
+      return { seconds: (performance.now() - t0) / 1000, transcript, reused };
+    };
+    await engine.generate({ inputIds: [promptOf(16, 1, V)] }, {
+      maxNewTokens: 2,
+      prefixCache: undefined,
+    });
+    const without = await scene(false);
+    const withReuse = await scene(true);
+    return {
+      turns,
+      systemTokens: S,
+      userTokens: U,
+      replyTokens: R,
+      secondsWithoutReuse: without.seconds,
+      secondsWithReuse: withReuse.seconds,
+      reusedPromptTokens: withReuse.reused,
+      identicalTranscripts: JSON.stringify(without.transcript) ===
+        JSON.stringify(withReuse.transcript),
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+async function child(task: ChildTask): Promise<unknown> {
+  if (task.kind === "simulation") return await simulation(task);
+  switch (task.engine) {
+    case "dramatis":
+      return await pointDramatis(task);
+    case "llamacpp":
+      return await pointLlamaCpp(task);
+    case "transformersjs":
+      return await pointTransformersJs(task);
+  }
+}
+
+async function runChild(task: ChildTask): Promise<unknown> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SELF, "--child", JSON.stringify(task)],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const out = await cmd.output();
+  const text = new TextDecoder().decode(out.stdout);
+  const line = text.trim().split("\n").findLast((l) => l.startsWith("{"));
+  if (!out.success || !line) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
+    throw new Error(`child ${task.kind} ${task.engine} @${task.context} failed: ${err}`);
+  }
+  return JSON.parse(line);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Runs the long-context benchmark.
+ *
+ * @example
+ * ```ts
+ * import { benchLong } from "./long.ts";
+ * const r = await benchLong({ shape: "small", contexts: [64, 256], turns: 4, systemTokens: 256 });
+ * console.log(r.ratios);
+ * ```
+ */
+export async function benchLong(options: LongBenchOptions = {}): Promise<LongBenchResult> {
+  const shape = options.shape ?? "qwen2.5-0.5b";
+  if (!SHAPES[shape]) {
+    throw new RangeError(`shape is ${shape}; use one of ${Object.keys(SHAPES).join(", ")}`);
+  }
+  const contexts = options.contexts ?? [64, 128, 512, 2048, 4096];
+  const engines = options.engines ?? [...LONG_ENGINES];
+  for (const e of engines) {
+    if (!LONG_ENGINES.includes(e)) {
+      throw new RangeError(`engine ${e}; use ${LONG_ENGINES.join(", ")}`);
+    }
+  }
+  if (!contexts.every((c) => Number.isInteger(c) && c >= 2)) {
+    throw new RangeError(`contexts ${contexts}; pass whole numbers >= 2`);
+  }
+  const newTokens = options.newTokens ?? 16;
+  const threads = options.threads ?? navigator.hardwareConcurrency;
+  const log = options.log ?? ((l: string) => console.error(l));
+  const dir = resolve(options.workDir ?? join(".cache", "bench", `long-${shape}`));
+  const paths = await prepare(shape, dir, log);
+  const config = await readDecoderConfig(paths.modelDir);
+  const { params } = bytesPerToken(config, 0);
+  const start = Deno.loadavg()[0];
+  const points: LongPoint[] = [];
+  for (const context of contexts) {
+    for (const engine of engines) {
+      log(`${engine} at context ${context}`);
+      try {
+        points.push(
+          await runChild({
+            kind: "point",
+            engine,
+            paths,
+            context,
+            newTokens,
+            threads,
+            vocab: config.vocabSize,
+          }) as LongPoint,
+        );
+      } catch (e) {
+        points.push({
+          engine,
+          context,
+          prefillTokensPerSecond: NaN,
+          decodeTokensPerSecond: NaN,
+          prefillPeakRss: NaN,
+          rssBefore: NaN,
+          error: (e as Error).message,
+        });
+      }
+    }
+  }
+  const turns = options.turns ?? 20;
+  let sim: LongBenchResult["simulation"];
+  if (turns > 0) {
+    log(`simulation: ${turns} turns, ${options.systemTokens ?? 2048}-token system prompt`);
+    sim = await runChild({
+      kind: "simulation",
+      engine: "dramatis",
+      paths,
+      context: 0,
+      newTokens,
+      threads,
+      vocab: config.vocabSize,
+      turns,
+      systemTokens: options.systemTokens ?? 2048,
+    }) as LongBenchResult["simulation"];
+  }
+  const at = (e: LongEngine, c: number) => points.find((p) => p.engine === e && p.context === c);
+  const ratios: Record<string, number> = {};
+  const first = contexts[0];
+  const name = (e: LongEngine) => e === "dramatis" ? "" : `_vs_${e}`;
+  for (const c of contexts) {
+    const d = at("dramatis", c);
+    if (!d) continue;
+    if (c !== first) {
+      ratios[`decode_${c}_vs_${first}`] = d.decodeTokensPerSecond /
+        at("dramatis", first)!.decodeTokensPerSecond;
+    }
+    ratios[`prefill_peak_rss_${c}_vs_weights`] = d.prefillPeakRss / (4 * params);
+    for (const e of engines) {
+      if (e === "dramatis") continue;
+      const o = at(e, c)!;
+      ratios[`decode_${c}${name(e)}`] = d.decodeTokensPerSecond / o.decodeTokensPerSecond;
+      ratios[`prefill_${c}${name(e)}`] = d.prefillTokensPerSecond / o.prefillTokensPerSecond;
+    }
+  }
+  if (sim) ratios.prefix_reuse_speedup = sim.secondsWithoutReuse / sim.secondsWithReuse;
+  return {
+    shape,
+    params,
+    weightBytes: 4 * params,
+    threads,
+    newTokens,
+    loadAverage: { start, end: Deno.loadavg()[0] },
+    points,
+    simulation: sim,
+    ratios,
+  };
+}
+
+/** Human-readable report of a {@link LongBenchResult}. */
+export function formatLongBench(r: LongBenchResult): string {
+  const f = (x: number, d = 1) => Number.isFinite(x) ? x.toFixed(d) : "n/a";
+  const gib = (b: number) => f(b / 2 ** 30, 2);
+  const lines = [
+    `long-context benchmark: ${r.shape}-shaped fp32 model, ${f(r.params / 1e6)} M params ` +
+    `(${gib(r.weightBytes)} GiB of weights), ${r.threads} threads, ${r.newTokens} new tokens ` +
+    `(load average ${f(r.loadAverage.start, 2)} → ${f(r.loadAverage.end, 2)})`,
+    `  engine          context   prefill tok/s   decode tok/s   prefill peak RSS GiB`,
+  ];
+  for (const p of r.points) {
+    lines.push(
+      `  ${p.engine.padEnd(15)} ${String(p.context).padStart(7)}   ${
+        f(p.prefillTokensPerSecond).padStart(13)
+      }   ${f(p.decodeTokensPerSecond).padStart(12)}   ${gib(p.prefillPeakRss).padStart(20)}${
+        p.error ? `  (${p.error})` : ""
+      }`,
+    );
+  }
+  if (r.simulation) {
+    const s = r.simulation;
+    lines.push(
+      `simulation: ${s.turns} turns, ${s.systemTokens}-token system prompt: ` +
+        `${f(s.secondsWithoutReuse)} s without prefix reuse, ${f(s.secondsWithReuse)} s with ` +
+        `(${s.reusedPromptTokens} prompt tokens reused); transcripts ${
+          s.identicalTranscripts ? "identical" : "DIFFER"
+        }`,
+    );
+  }
+  lines.push("ratios:");
+  for (const [k, v] of Object.entries(r.ratios)) lines.push(`  ${k} = ${f(v, 3)}`);
+  return lines.join("\n");
+}
+
+if (import.meta.main && Deno.args[0] === "--child") {
+  const result = await child(JSON.parse(Deno.args[1]) as ChildTask);
+  console.log(JSON.stringify(result));
+  Deno.exit(0);
+}

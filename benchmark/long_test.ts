@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { benchLong, formatLongBench } from "./long.ts";
+
+Deno.test("benchLong measures every engine per context in its own process, names ratios after their sides, and replays the scene identically with prefix reuse", async () => {
+  const workDir = await Deno.makeTempDir({ prefix: "dramatis_bench_long_" });
+  try {
+    const r = await benchLong({
+      shape: "small",
+      contexts: [24, 48],
+      engines: ["dramatis", "llamacpp"],
+      newTokens: 4,
+      threads: 1,
+      turns: 3,
+      systemTokens: 64,
+      workDir: join(workDir, "w"),
+      log: () => {},
+    });
+    assert.equal(r.points.length, 4);
+    for (const p of r.points) {
+      assert.equal(p.error, undefined, String(p.error));
+      assert.ok(p.prefillTokensPerSecond > 0 && p.decodeTokensPerSecond > 0, JSON.stringify(p));
+      assert.ok(p.prefillPeakRss > 0);
+    }
+    for (
+      const k of [
+        "decode_48_vs_24",
+        "decode_48_vs_llamacpp",
+        "prefill_48_vs_llamacpp",
+        "prefill_peak_rss_48_vs_weights",
+        "prefix_reuse_speedup",
+      ]
+    ) {
+      assert.ok(Number.isFinite(r.ratios[k]), k);
+    }
+    assert.equal(r.simulation?.identicalTranscripts, true);
+    // Turns 2 and 3 reuse the previous turn's prompt: the system prompt and the dialogue so far.
+    assert.ok(r.simulation!.reusedPromptTokens >= 2 * 64, String(r.simulation!.reusedPromptTokens));
+    assert.match(formatLongBench(r), /prefix_reuse_speedup/);
+  } finally {
+    await Deno.remove(workDir, { recursive: true });
+  }
+});

@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { errorCode } from "../errors.ts";
+import { Engine } from "./engine.ts";
+import { createRealTokenizerModel } from "./real_presets.ts";
+import { rigNextTokens } from "./testing/rig.ts";
+import { createTinyModel } from "./tiny.ts";
+
+async function withModel(
+  make: (dir: string) => Promise<void>,
+  fn: (engine: Engine) => Promise<void>,
+): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_faithful_" });
+  try {
+    await make(`${root}/m`);
+    const engine = await Engine.load(`${root}/m`, { threads: 1, cacheDir: `${root}/cache` });
+    try {
+      await fn(engine);
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("Engine.generate() releases an incomplete UTF-8 tail as decode spells it (U+FFFD)", async () => {
+  await withModel(async (dir) => {
+    await createRealTokenizerModel(dir, { preset: "tiny-llama2-chat" });
+    // Token 222 is the byte-fallback piece <0xDB>: a UTF-8 lead byte that never completes.
+    await rigNextTokens(dir, [{ from: "*", to: 222 }]);
+  }, async (engine) => {
+    assert.equal(engine.tokenizer.idToToken(222), "<0xDB>");
+    const r = await engine.generate("Hi", { temperature: 0, maxNewTokens: 12 });
+    const c = r.completions[0];
+    assert.deepEqual(c.tokens, new Array(12).fill(222));
+    const oracle = engine.tokenizer.decode(c.tokens, { skipSpecialTokens: true });
+    assert.ok(oracle.length > 0 && /^\uFFFD+$/.test(oracle), JSON.stringify(oracle));
+    assert.equal(c.text, oracle);
+    // Streaming gives the same text.
+    let streamed = "";
+    for await (const ev of engine.stream("Hi", { temperature: 0, maxNewTokens: 12 })) {
+      if (ev.type === "delta" || ev.type === "finish") streamed += ev.text;
+    }
+    assert.equal(streamed, oracle);
+  });
+});
+
+Deno.test("Engine.generate() keeps the leading space of ▁ tokens in continuations and logprobs", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_faithful_" });
+  try {
+    const dir = `${root}/m`;
+    await createRealTokenizerModel(dir, { preset: "tiny-llama2-chat" });
+    const probe = await Engine.load(dir, { threads: 1, cacheDir: `${root}/cache` });
+    const tok = probe.tokenizer;
+    await probe.close();
+    const prompt = tok.encode("Once upon a time");
+    const [they, saw] = tok.encode("They saw", { addSpecialTokens: false });
+    const space = tok.tokenToId("\u2581")!;
+    assert.equal(tok.idToToken(they), "\u2581They");
+    await rigNextTokens(dir, [
+      { from: prompt[prompt.length - 1], to: they },
+      { from: they, to: saw },
+      { from: saw, to: space },
+      { from: space, to: 2 },
+    ]);
+    const engine = await Engine.load(dir, { threads: 1, cacheDir: `${root}/cache` });
+    try {
+      const r = await engine.generate("Once upon a time", {
+        temperature: 0,
+        maxNewTokens: 8,
+        logprobs: true,
+        topLogprobs: 2,
+      });
+      const c = r.completions[0];
+      assert.deepEqual(c.tokens, [they, saw, space]);
+      assert.equal(c.text, " They saw ");
+      assert.deepEqual(c.logprobs!.map((l) => l.token), [" They", " saw", " ", "</s>"]);
+      assert.equal(c.finishReason, "stop");
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Engine.generate() stops at max_position_embeddings with a notice; longer prompts are an error", async () => {
+  await withModel(async (dir) => {
+    await createTinyModel(dir, { preset: "tiny-llama", seed: 3, maxPositionEmbeddings: 12 });
+  }, async (engine) => {
+    const prompt = [5, 6, 7, 8, 9];
+    const r = await engine.generate({ inputIds: [prompt] }, {
+      temperature: 0,
+      maxNewTokens: 50,
+      eosTokenIds: [],
+    });
+    const c = r.completions[0];
+    assert.equal(prompt.length + c.tokens.length, 12);
+    assert.equal(c.finishReason, "length");
+    assert.match(c.notice!, /max_position_embeddings = 12/);
+    // A prompt that fills the window leaves no room; forward passes may use all of it.
+    const full = Array.from({ length: 12 }, (_, i) => 5 + i);
+    await assert.rejects(
+      engine.generate({ inputIds: [full] }, { maxNewTokens: 1 }),
+      (e: Error) => errorCode(e) === "E_LIMIT" && /max_position_embeddings is 12/.test(e.message),
+    );
+    await engine.forward([full]);
+    await assert.rejects(
+      engine.forward([[...full, 5]]),
+      (e: Error) => errorCode(e) === "E_LIMIT",
+    );
+  });
+});

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { KvStore } from "./kv_store.ts";
+import { tensor } from "./tensor.ts";
+
+const shape = { numLayers: 2, numKvHeads: 2, headDim: 3 };
+
+/** kv_new outputs `[B, H, S, D]` whose value encodes (layer, kind, b, h, s, d). */
+function newRows(B: number, S: number, base: number) {
+  const out: Record<string, ReturnType<typeof tensor>> = {};
+  for (let i = 0; i < 2; i++) {
+    for (const [k, kind] of [[0, "key"], [1, "value"]] as const) {
+      const data = new Float32Array(B * 2 * S * 3);
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < 2; h++) {
+          for (let s = 0; s < S; s++) {
+            for (let d = 0; d < 3; d++) {
+              data[((b * 2 + h) * S + s) * 3 + d] = base + i * 1000 + k * 100 + b * 10 + h +
+                s * 0.1 + d * 0.01;
+            }
+          }
+        }
+      }
+      out[`kv_new.${i}.${kind}`] = tensor("float32", [B, 2, S, 3], data);
+    }
+  }
+  return out;
+}
+
+function at(kv: KvStore, layer: number, kind: "key" | "value", b: number, h: number, p: number) {
+  const t = kv.feeds()[`past_key_values.${layer}.${kind}`];
+  const C = t.dims[2];
+  const d = t.data as Float32Array;
+  return Array.from(d.subarray(((b * 2 + h) * C + p) * 3, ((b * 2 + h) * C + p + 1) * 3));
+}
+
+Deno.test("KvStore appends rows in place, keeps them when growing, compacts and restores", () => {
+  const kv = new KvStore(shape);
+  kv.ensure(2, 4);
+  // row 0: 3 new tokens (columns 0..2); row 1: 2 new tokens (columns 1..2, left padded)
+  kv.append(newRows(2, 3, 0), [
+    { row: 0, from: 0, count: 3, at: 0 },
+    { row: 1, from: 1, count: 2, at: 0 },
+  ]);
+  assert.deepEqual(at(kv, 1, "value", 0, 1, 2).map((x) => +x.toFixed(3)), [
+    1101.2,
+    1101.21,
+    1101.22,
+  ]);
+  assert.deepEqual(at(kv, 0, "key", 1, 0, 0).map((x) => +x.toFixed(3)), [10.1, 10.11, 10.12]);
+  kv.ensure(2, 8); // grow: contents stay
+  assert.equal(kv.capacity, 8);
+  assert.deepEqual(at(kv, 0, "key", 1, 0, 1).map((x) => +x.toFixed(3)), [10.2, 10.21, 10.22]);
+  kv.append(newRows(2, 1, 5000), [{ row: 1, from: 0, count: 1, at: 2 }]);
+  assert.deepEqual(at(kv, 0, "key", 1, 1, 2).map((x) => +x.toFixed(3)), [5011, 5011.01, 5011.02]);
+  const snap = kv.snapshot(1, 3);
+  assert.equal(snap.bytes, 2 * 2 * 2 * 3 * 3 * 4);
+  kv.select([1]);
+  assert.equal(kv.batch, 1);
+  assert.deepEqual(at(kv, 0, "key", 0, 1, 2).map((x) => +x.toFixed(3)), [5011, 5011.01, 5011.02]);
+  const other = new KvStore(shape);
+  other.ensure(3, 4);
+  other.restore(2, snap, 2);
+  assert.deepEqual(at(other, 1, "value", 2, 0, 1), at(kv, 1, "value", 0, 0, 1));
+  assert.deepEqual(at(other, 1, "value", 2, 0, 2), [0, 0, 0]);
+  assert.throws(() => kv.append(newRows(1, 1, 0), [{ row: 0, from: 0, count: 1, at: 8 }]), /fit/);
+});

@@ -1,0 +1,324 @@
+/**
+ * The inference graph the engine runs (fused RMSNorm, attention over a KV cache that stays on the
+ * session's worker, chunked prefill, ragged batches) against the float64 reference forward of
+ * core/model/testing/reference.ts, with steering edits in every position mode and identity
+ * experts active: every logit of every call within 1e-4. Runs on tiny-llama, tiny-qwen3 and the
+ * real babyllama-105 checkpoint (skipped with a message where ../shared is absent).
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { ResidualEdit } from "../../core/contracts/steerer.ts";
+import { type DecoderConfig, readDecoderConfig } from "../../core/model/config.ts";
+import type { DecoderWeightMap } from "../../core/model/decoder_graph.ts";
+import { exportDecoder } from "../../core/model/export.ts";
+import {
+  type DecoderModel,
+  type DecoderSession,
+  generate,
+  type GenerateOptions,
+} from "../../core/model/generate.ts";
+import { PrefixCache } from "../../core/model/prefix_cache.ts";
+import { referenceForward, type TokenRows } from "../../core/model/testing/reference.ts";
+import { createTinyModel, type TinyPreset } from "../../core/model/tiny.ts";
+import { loadWeights } from "../../core/model/weights.ts";
+import { OrtSession } from "../../core/runtime/session.ts";
+import type { WireTensor } from "../../core/runtime/tensor.ts";
+import { Prng } from "../../core/util/prng.ts";
+import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
+import { checkpointExpertNames } from "../../plugins/hirpf/adapter_layout.ts";
+import type { Float32Tensor } from "../../plugins/hirpf/adapter_tensors.ts";
+
+const BABYLLAMA = new URL("../../../shared/models/babyllama-105/", import.meta.url);
+
+async function babyllamaDir(): Promise<string | undefined> {
+  try {
+    await Deno.stat(new URL("config.json", BABYLLAMA));
+    return BABYLLAMA.pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+function matVec(t: Float32Tensor, x: ArrayLike<number>): Float64Array {
+  const [rows, cols] = t.shape;
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let c = 0; c < cols; c++) s += t.data[r * cols + c] * x[c];
+    out[r] = s;
+  }
+  return out;
+}
+
+/** Oracle of the identity adapter with one active expert per group: plain LoRA of that expert. */
+function loraHook(adapter: IdentityAdapter, identities: readonly (readonly string[])[]) {
+  const tensors = adapter.checkpointTensors();
+  const { alpha, r } = adapter.config;
+  return (name: string, x: TokenRows, y: TokenRows): TokenRows =>
+    y.map((row, b) =>
+      row.map((yv, s) => {
+        const out = Float64Array.from(yv);
+        for (const m of adapter.modules.filter((m) => m.hook === name)) {
+          const active = m.experts.filter((e) => identities[b].includes(e));
+          if (active.length === 0) continue;
+          const n = checkpointExpertNames(m, active[0]);
+          const d = matVec(tensors.get(n.loraB)!, matVec(tensors.get(n.loraA)!, x[b][s]));
+          for (let o = 0; o < out.length; o++) out[o] += (alpha / r) * d[o];
+        }
+        return out;
+      })
+    );
+}
+
+function randomize(adapter: IdentityAdapter, seed: number): void {
+  const rng = new Prng(seed);
+  for (const p of adapter.parameters()) {
+    const std = p.name.endsWith("lora_B_t") ? 0.4 : p.name.endsWith("lora_A_t") ? 0.3 : 0.3;
+    for (let i = 0; i < p.data.length; i++) p.data[i] = std * rng.normal();
+  }
+}
+
+interface Fixture {
+  config: DecoderConfig;
+  weights: DecoderWeightMap;
+  session: OrtSession;
+  adapter: IdentityAdapter;
+  dir: string;
+}
+
+async function fixture(modelDir: string): Promise<Fixture> {
+  const config = await readDecoderConfig(modelDir);
+  const weights = await loadWeights(modelDir, config);
+  const adapter = IdentityAdapter.create(config, {
+    insertMode: "flat",
+    maskMode: "exclude",
+    r: 4,
+    alpha: 8,
+  });
+  randomize(adapter, 17);
+  const dir = await Deno.makeTempDir({ prefix: "dramatis_resident_" });
+  const { modelPath } = await exportDecoder(config, weights, dir, {
+    steering: true,
+    adapters: [adapter],
+    bakeParameters: true,
+    kvCache: "resident",
+    fused: true,
+  });
+  const session = await OrtSession.create(modelPath, { intraOpThreads: 1 });
+  return { config, weights, session, adapter, dir };
+}
+
+/** A session that records the logits of every call. */
+function recording(s: OrtSession, calls: WireTensor[]): DecoderSession {
+  return {
+    inputNames: s.inputNames,
+    outputNames: s.outputNames,
+    run: async (feeds, outputs, options) => {
+      const out = await s.run(feeds, outputs, options);
+      calls.push(out.logits);
+      return out;
+    },
+    kv: (a) => s.kv(a),
+  };
+}
+
+function model(f: Fixture, session: DecoderSession): DecoderModel {
+  return {
+    session,
+    shape: {
+      numLayers: f.config.numLayers,
+      numKvHeads: f.config.numKvHeads,
+      headDim: f.config.headDim,
+      hiddenSize: f.config.hiddenSize,
+    },
+    eosTokenIds: [], // never stop early
+    padTokenId: 0,
+    decode: (ids) => ids.join(" "),
+  };
+}
+
+function runtimeInputs(adapter: IdentityAdapter, identities: string[][]) {
+  return (rows: readonly number[]): Record<string, WireTensor> => {
+    const feeds: Record<string, WireTensor> = {};
+    const masks = adapter.runtimeInputs({
+      batchSize: rows.length,
+      identities: rows.map((r) => identities[r]),
+    });
+    for (const [n, t] of Object.entries(masks)) {
+      feeds[n] = { dtype: "float32", dims: [...t.shape], data: t.data } as WireTensor;
+    }
+    return feeds;
+  };
+}
+
+async function checkModel(modelDir: string, vocabLimit: number) {
+  const f = await fixture(modelDir);
+  try {
+    const rng = new Prng(5);
+    const h = f.config.hiddenSize;
+    const vec = (scale: number) => Float32Array.from({ length: h }, () => scale * rng.normal());
+    const L = f.config.numLayers;
+    const edits: ResidualEdit[] = [
+      { block: 0, type: "add", vector: vec(0.5), coefficient: 1.5, positions: "all" },
+      {
+        block: Math.min(1, L - 1),
+        type: "add",
+        vector: vec(0.5),
+        coefficient: 2,
+        positions: "prompt",
+      },
+      { block: L - 1, type: "ablate", vector: vec(1), coefficient: 0, positions: "response" },
+    ];
+    const identities = [["Doctor"], ["EXT_low"]];
+    const prompts = [
+      Array.from({ length: 9 }, (_, i) => 3 + ((i * 7) % (vocabLimit - 3))),
+      Array.from({ length: 5 }, (_, i) => 4 + ((i * 11) % (vocabLimit - 4))),
+    ];
+    const calls: WireTensor[] = [];
+    const chunk = 3;
+    const maxNew = 6;
+    const opts: GenerateOptions = {
+      maxNewTokens: maxNew,
+      edits,
+      prefillChunk: chunk,
+      cacheBlock: 4,
+      runtimeInputs: runtimeInputs(f.adapter, identities),
+    };
+    const r = await generate(model(f, recording(f.session, calls)), prompts, opts);
+    const prefillCalls = Math.ceil(Math.max(...prompts.map((p) => p.length)) / chunk);
+    assert.equal(calls.length, prefillCalls + maxNew - 1);
+    for (let b = 0; b < prompts.length; b++) {
+      const P = prompts[b].length;
+      const seq = [...prompts[b], ...r.completions[b].tokens];
+      const coef = (e: ResidualEdit, s: number) =>
+        e.positions === "all"
+          ? e.coefficient
+          : e.positions === "prompt"
+          ? (s < P ? e.coefficient : 0)
+          : (s >= P - 1 ? e.coefficient : 0);
+      const ordered = [...edits].sort((
+        x,
+        y,
+      ) => (x.type === y.type ? 0 : x.type === "ablate" ? -1 : 1));
+      const ref = referenceForward(f.config, f.weights, {
+        inputIds: [seq],
+        edits: ordered.map((e) => ({
+          block: e.block,
+          vector: e.vector,
+          type: e.type,
+          positions: (
+            _b: number,
+            s: number,
+          ) => (e.type === "ablate" ? (coef({ ...e, coefficient: 1 }, s)) : coef(e, s)),
+        })),
+        linearHook: loraHook(f.adapter, [identities[b]]),
+      });
+      for (let k = 0; k < maxNew; k++) {
+        const t = calls[prefillCalls - 1 + k];
+        const [B, S, V] = t.dims;
+        assert.equal(B, 2);
+        const got = (t.data as Float32Array).subarray((b * S + S - 1) * V, (b * S + S) * V);
+        const want = ref.logits[0][P - 1 + k];
+        const scale = Math.max(1, ...Array.from(want, Math.abs));
+        for (let v = 0; v < V; v++) {
+          assert.ok(
+            Math.abs(got[v] - want[v]) <= 1e-4 * scale,
+            `row ${b} step ${k} logit ${v}: ${got[v]} vs ${want[v]}`,
+          );
+        }
+      }
+    }
+    // The edits and the experts really act (the comparison would be vacuous otherwise).
+    const plain = await generate(model(f, f.session), prompts, {
+      maxNewTokens: maxNew,
+      prefillChunk: chunk,
+      runtimeInputs: runtimeInputs(f.adapter, [[], []]),
+    });
+    assert.notDeepEqual(plain.completions.map((c) => c.tokens), r.completions.map((c) => c.tokens));
+  } finally {
+    await f.session.release();
+    await Deno.remove(f.dir, { recursive: true });
+  }
+}
+
+for (const preset of ["tiny-llama", "tiny-qwen3"] as TinyPreset[]) {
+  Deno.test(`resident fused graph, chunked prefill, ragged batch with steering and identities equals the float64 reference (${preset})`, async () => {
+    const root = await Deno.makeTempDir({ prefix: "dramatis_resident_model_" });
+    try {
+      const dir = join(root, "m");
+      await createTinyModel(dir, { preset, seed: 3, numLayers: 3 });
+      await checkModel(dir, 200);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
+
+Deno.test("resident fused graph with steering and identities equals the float64 reference (babyllama-105)", async (t) => {
+  const dir = await babyllamaDir();
+  if (!dir) {
+    console.log(
+      "skipped: ../shared/models/babyllama-105 is absent (the real checkpoint lives beside the checkout)",
+    );
+    return;
+  }
+  await t.step("logits within 1e-4", () => checkModel(dir, 105));
+});
+
+Deno.test("prefix reuse gives the same tokens as prefilling everything, and skips the shared prefix", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_prefix_" });
+  try {
+    const dir = join(root, "m");
+    await createTinyModel(dir, { preset: "tiny-llama", seed: 4, numLayers: 2 });
+    const f = await fixture(dir);
+    try {
+      const m = model(f, f.session);
+      const system = Array.from({ length: 70 }, (_, i) => 5 + ((i * 13) % 190));
+      const turns = [[7, 8, 9], [10, 11], [12, 13, 14, 15]];
+      const identities = [["Doctor"]];
+      const run = async (cache: PrefixCache | undefined) => {
+        const out: number[][] = [];
+        let reused = 0;
+        let history = [...system];
+        for (const turn of turns) {
+          history = [...history, ...turn];
+          const r = await generate(m, [history], {
+            maxNewTokens: 5,
+            prefillChunk: 16,
+            prefixCache: cache,
+            prefixCondition: () => JSON.stringify(identities[0]),
+            runtimeInputs: runtimeInputs(f.adapter, identities),
+            edits: [{
+              block: 0,
+              type: "add",
+              vector: new Float32Array(f.config.hiddenSize).fill(0.2),
+              coefficient: 1,
+              positions: "all",
+            }],
+          });
+          out.push(r.completions[0].tokens);
+          reused += r.stats.reusedPromptTokens;
+          history = [...history, ...r.completions[0].tokens];
+        }
+        return { out, reused };
+      };
+      const cache = new PrefixCache({ minTokens: 8 });
+      const withReuse = await run(cache);
+      const without = await run(undefined);
+      assert.deepEqual(withReuse.out, without.out);
+      assert.equal(without.reused, 0);
+      // Turn 2 reuses turn 1's prompt (all but its last token), turn 3 reuses turn 2's.
+      const p1 = system.length + 3;
+      const p2 = p1 + 5 + 2;
+      assert.equal(withReuse.reused, (p1 - 1) + (p2 - 1));
+      // Another condition (other identities) reuses nothing.
+      assert.equal(cache.match([...system, 7, 8, 9, 1], JSON.stringify(["EXT_low"])), undefined);
+    } finally {
+      await f.session.release();
+      await Deno.remove(f.dir, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
