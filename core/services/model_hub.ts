@@ -375,6 +375,7 @@ export class ModelHub {
             baseURL: parsed.baseURL,
             model,
             apiKey,
+            extensions: parsed.extensions,
           }),
           { retries },
         );

@@ -16,6 +16,7 @@ import { submitVerb } from "./submit.ts";
 import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
 import { trainVerb } from "./train.ts";
+import { dataVerb } from "./data.ts";
 import { humanEvalVerb } from "./human_eval.ts";
 
 /** Every host verb. */
@@ -25,6 +26,7 @@ export const HOST_VERBS: HostVerb[] = [
   modelVerb,
   generateVerb,
   trainVerb,
+  dataVerb,
   createRunVerb(),
   mergeVerb,
   submitVerb,

@@ -122,7 +122,7 @@ export const submitVerb: HostVerb = {
     sbatch: {
       type: "string",
       multiple: true,
-      description: "one more sbatch option for both jobs, e.g. --sbatch=--account=lab (repeatable)",
+      description: "one more sbatch option for both jobs, e.g. --sbatch=--account=lab",
     },
     deno: {
       type: "string",
