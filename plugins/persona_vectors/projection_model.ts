@@ -48,7 +48,16 @@ export function withProjections(
   engine: Pick<Engine, "tokenizer" | "forward" | "config">,
   vectors: VectorSource = vectorSource(),
 ): ChatModel {
+  // The server asks a model for its context window and prompt size when it offers them.
+  const sizing = model as ChatModel & {
+    contextWindow?(): number | undefined;
+    countPromptTokens?(messages: ChatRequest["messages"]): number | Promise<number> | undefined;
+  };
   return {
+    ...(sizing.contextWindow ? { contextWindow: () => sizing.contextWindow!() } : {}),
+    ...(sizing.countPromptTokens
+      ? { countPromptTokens: (m: ChatRequest["messages"]) => sizing.countPromptTokens!(m) }
+      : {}),
     id: model.id,
     async chat(request: ChatRequest): Promise<ChatResponse> {
       const p = request.projections as ProjectionsRequest | undefined;

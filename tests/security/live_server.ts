@@ -88,7 +88,7 @@ export async function runCli(
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "core/host/main.ts"), ...args],
+    args: ["run", "-A", join(ROOT, "main.ts"), ...args],
     env,
     stdout: "piped",
     stderr: "piped",
@@ -105,7 +105,7 @@ export async function startLiveServer(extra: string[] = []): Promise<LiveServer>
     args: [
       "run",
       "-A",
-      join(ROOT, "core/host/main.ts"),
+      join(ROOT, "main.ts"),
       "serve",
       "--model",
       fx.model,
