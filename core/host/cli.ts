@@ -11,6 +11,7 @@ import { type ErrorCode, errorCode, UsageError } from "../errors.ts";
 import { PluginRegistry } from "../plugin/registry.ts";
 import { callHook } from "../plugin/hooks.ts";
 import { parsePluginOptions } from "../plugin/validate.ts";
+import { parseWeightFormat } from "../model/quantize.ts";
 import { PROVIDERS } from "../runtime/providers.ts";
 import { ModelHub } from "../services/model_hub.ts";
 import { formatHelp, parseArgs } from "./args.ts";
@@ -33,6 +34,11 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
     type: "number",
     description: "threads per op of local models (default: one per core)",
   },
+  dtype: {
+    type: "string",
+    description: "weight storage of local models: f32, f16, bf16, int8, int4 (int4:128 / " +
+      "int8:128 for blocks of 128; default DRAMATIS_DTYPE or f32)",
+  },
 };
 
 function topHelp(registry: PluginRegistry, verbList: readonly HostVerb[]): string {
@@ -52,7 +58,7 @@ function topHelp(registry: PluginRegistry, verbList: readonly HostVerb[]): strin
     "Global flags: --json (machine output), --help, --plugin <path|url> (repeatable; a bare",
     "              plugin name such as lora picks that plugin's trainer for train),",
     "              --plugin-options <name>=<JSON> (repeatable), --provider <cpu|cuda|webgpu>",
-    "              and --threads <n> (where local models run)",
+    "              --threads <n> and --dtype <f32|f16|bf16|int8|int4> (how local models run)",
     `Run '${PROGRAM} <verb> --help' for a verb's flags.`,
   ].join("\n");
 }
@@ -139,9 +145,11 @@ async function runCommand(
     console.log(formatHelp(path, withRunFlags));
     return 0;
   }
+  if (typeof args.flags.dtype === "string") parseWeightFormat(args.flags.dtype, "--dtype");
   const models = base.models.with({
     provider: args.flags.provider as HostContext["models"]["options"]["provider"],
     threads: args.flags.threads as number | undefined,
+    dtype: args.flags.dtype as string | undefined,
   });
   base.registry.setServices({ models, log: base.log, signal: base.signal });
   const ctx: HostContext = { ...base, models, json: args.flags.json === true };

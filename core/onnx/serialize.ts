@@ -203,8 +203,10 @@ export function serializeModel(
     const { location, threshold = 1024, align = 4096 } = options.externalData;
     const plan = planExternal(model.graph, location, threshold, align);
     const data = new Uint8Array(plan.size);
+    const written = new Set<ExternalRef>();
     for (const [t, ref] of plan.refs) {
-      data.set(tensorBytes(t), ref.offset);
+      if (!written.has(ref)) data.set(tensorBytes(t), ref.offset);
+      written.add(ref);
       refs.set(t, ref);
     }
     external.push({ path: location, data });
@@ -240,12 +242,22 @@ function planExternal(
     );
   }
   const refs = new Map<TensorProtoData, ExternalRef>();
+  // Initializers that share one data object (e.g. a quantized embedding table that the tied
+  // lm_head reads in another shape) share its bytes in the file: written once, referenced twice.
+  const byData = new Map<unknown, { ref: ExternalRef; dtype: string }>();
   let offset = 0;
   for (const t of graph.initializers) {
     const length = tensorByteLength(t);
     if (length < threshold || length === 0) continue;
+    const seen = byData.get(t.data);
+    if (seen && seen.ref.length === length && seen.dtype === t.dtype) {
+      refs.set(t, seen.ref);
+      continue;
+    }
     offset = Math.ceil(offset / align) * align;
-    refs.set(t, { location, offset, length });
+    const ref = { location, offset, length };
+    refs.set(t, ref);
+    byData.set(t.data, { ref, dtype: t.dtype });
     offset += length;
   }
   return { refs, size: offset };
@@ -288,7 +300,10 @@ export async function writeModel(
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
     let pos = 0;
+    const written = new Set<ExternalRef>();
     for (const [t, ref] of plan.refs) {
+      if (written.has(ref)) continue;
+      written.add(ref);
       if (ref.offset > pos) await writeAll(file, new Uint8Array(ref.offset - pos));
       const bytes = tensorBytes(t);
       if (bytes.byteLength !== ref.length) {

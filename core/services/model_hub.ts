@@ -22,6 +22,7 @@ import { withCode } from "../errors.ts";
 import type { ChatModelFactory, ModelRequest } from "../experiment/model_pool.ts";
 import { Engine } from "../model/engine.ts";
 import type { HubOptions } from "../model/hub.ts";
+import { parseWeightFormat } from "../model/quantize.ts";
 import { PersonaChatModel } from "../persona/persona_chat_model.ts";
 import { callHook } from "../plugin/hooks.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
@@ -31,19 +32,17 @@ import { type VectorSource, vectorSource } from "../steering/vector_source.ts";
 import { registrySteering } from "./registry_steering.ts";
 import { formatModelRef, type ModelRef, parseModelRef } from "./model_ref.ts";
 
-/** Weight element types the engine runs (the graph computes in float32 today). */
-export const DTYPES = ["float32"] as const;
-/** A weight element type. */
-export type DType = typeof DTYPES[number];
-
 /** How local models run: what `--provider`, `--threads` and experiment model `options` set. */
 export interface RunSettings {
   /** Execution provider (default `cpu`); a missing one is an `E_PROVIDER` error, never a fallback. */
   provider?: Provider;
   /** Threads inside one op (default: one per core). */
   threads?: number;
-  /** Weight element type (default `float32`). */
-  dtype?: DType;
+  /**
+   * How the frozen weights are stored: `f32`, `f16`, `bf16`, `int8`, `int4` (`int4:128` for
+   * blocks of 128); default `DRAMATIS_DTYPE` or `f32`.
+   */
+  dtype?: string;
   /** Where exported graphs are cached (default `$DRAMATIS_CACHE/graphs`). */
   cacheDir?: string;
 }
@@ -92,8 +91,8 @@ export interface ChatModelRequest {
 /** Experiment model `options` the hub reads (anything else is an error naming the field). */
 export const ModelEntryOptionsSchema = z.object({
   provider: z.enum(PROVIDERS as [Provider, ...Provider[]]).optional(),
-  threads: z.number().int().min(0).optional(),
-  dtype: z.enum(DTYPES).optional(),
+  threads: z.number().int().min(1).optional(),
+  dtype: z.string().optional(),
 }).strict();
 
 function isAdapterObject(a: PersonaAdapter | Adapter): a is Adapter {
@@ -125,14 +124,12 @@ export function checkRunSettings(settings: RunSettings, where = "model options")
       "E_CONFIG",
     );
   }
-  if (settings.dtype !== undefined && !DTYPES.includes(settings.dtype)) {
-    throw withCode(
-      new TypeError(
-        `${where}: dtype is '${settings.dtype}'; the engine computes in ${DTYPES.join(", ")} ` +
-          "(f16 / bf16 weights are converted on load), so drop it or set float32",
-      ),
-      "E_CONFIG",
-    );
+  if (settings.dtype !== undefined) {
+    try {
+      parseWeightFormat(settings.dtype, `${where}.dtype`);
+    } catch (error) {
+      throw withCode(error as Error, "E_CONFIG");
+    }
   }
   return settings;
 }
@@ -257,6 +254,7 @@ export class ModelHub {
     return await Engine.load(model, {
       provider: s.provider,
       threads: s.threads,
+      dtype: s.dtype,
       steering: request.steering ?? true,
       adapters,
       cacheDir: s.cacheDir,
@@ -275,7 +273,7 @@ export class ModelHub {
       model,
       s.provider,
       s.threads ?? null,
-      s.dtype ?? "float32",
+      s.dtype ?? null,
       s.cacheDir ?? null,
       request.steering ?? true,
       (request.adapters ?? []).map((a) => this.#adapterKey(a)),
@@ -494,11 +492,13 @@ export class ModelHub {
             throw withCode(
               new TypeError(
                 `model '${request.id}': options.${i.path.join(".") || "?"}: ${i.message}; ` +
-                  "model options take provider (cpu, cuda, webgpu), threads and dtype (float32)",
+                  "model options take provider (cpu, cuda, webgpu), threads and dtype (f32, f16, " +
+                  "bf16, int8, int4, int4:128)",
               ),
               "E_CONFIG",
             );
           }
+          checkRunSettings(parsed.data, `model '${request.id}': options`);
           return await this.chatModel({ kind: "local", path: spec.path }, {
             id: request.id,
             settings: parsed.data,

@@ -149,7 +149,7 @@ Deno.test("ModelHub experiment entries: options.provider / threads reach the onn
       );
     }
     await assert.rejects(
-      () => Promise.resolve(factory(entry({ dtype: "float16" }))),
+      () => Promise.resolve(factory(entry({ dtype: "int3" }))),
       (e) => errorCode(e) === "E_CONFIG" && /options\.dtype/.test((e as Error).message),
     );
     await assert.rejects(
