@@ -213,7 +213,7 @@ Deno.test("gca chat reads turns from standard input until /quit and saves the tr
       args: [
         "run",
         "-A",
-        new URL("../../core/host/main.ts", import.meta.url).pathname,
+        new URL("../../main.ts", import.meta.url).pathname,
         "gca",
         "chat",
         "--book",
