@@ -15,6 +15,7 @@ import type { Experiment } from "./experiment_schema.ts";
 import type { LoadedExperiment } from "./load_experiment.ts";
 import { type ChatModelFactory, ModelPool } from "./model_pool.ts";
 import {
+  checkModelPaths,
   type PreparedExperiment,
   type PreparedStep,
   prepareExperiment,
@@ -181,6 +182,7 @@ export async function runExperiment(
       pluginOptionOverrides: options.pluginOptionOverrides,
     });
   const { experiment, baseDir } = prepared;
+  await checkModelPaths(prepared); // before the run folder exists
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
   const runDir = resolve(options.out ?? defaultRunDir(experiment.name, options.shard));
