@@ -123,7 +123,8 @@ async function prepare(shape: keyof typeof SHAPES, dir: string, log: (l: string)
   const gguf = join(dir, "model-f32.gguf");
   if (!(await exists(join(dir, "done")))) {
     log(`building the ${shape}-shaped model, its transformers.js export and GGUF in ${dir} (once)`);
-    await createTinyModel(modelDir, { ...SHAPES[shape], seed: 0 });
+    // Positions up to the longest context plus its new tokens must exist in the model.
+    await createTinyModel(modelDir, { ...SHAPES[shape], maxPositionEmbeddings: 8192, seed: 0 });
     const config = await readDecoderConfig(modelDir);
     const weights = await loadWeights(modelDir, config);
     await exportForTransformersJs(modelDir, config, weights);
@@ -375,10 +376,10 @@ export async function benchLong(options: LongBenchOptions = {}): Promise<LongBen
       throw new RangeError(`engine ${e}; use ${LONG_ENGINES.join(", ")}`);
     }
   }
-  if (!contexts.every((c) => Number.isInteger(c) && c >= 2)) {
-    throw new RangeError(`contexts ${contexts}; pass whole numbers >= 2`);
-  }
   const newTokens = options.newTokens ?? 16;
+  if (!contexts.every((c) => Number.isInteger(c) && c >= 2 && c + newTokens + 1 <= 8192)) {
+    throw new RangeError(`contexts ${contexts}; pass whole numbers from 2 to ${8191 - newTokens}`);
+  }
   const threads = options.threads ?? navigator.hardwareConcurrency;
   const log = options.log ?? ((l: string) => console.error(l));
   const dir = resolve(options.workDir ?? join(".cache", "bench", `long-${shape}`));

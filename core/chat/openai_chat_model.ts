@@ -2,6 +2,14 @@
  * `OpenAIChatModel`: a ChatModel over any OpenAI-compatible chat-completions endpoint (OpenAI,
  * vLLM, SGLang, TGI, or this project's own server) through the official `openai` client.
  *
+ * Dramatis request extensions (`identities`, `steering`, `projections`, `constraint`, and the
+ * non-OpenAI sampling knobs `top_k`, `repetition_penalty`) go only to endpoints known to accept
+ * them: this project's server (found by its model list, whose entries are `owned_by: "dramatis"`)
+ * or an endpoint declared so (`extensions: "dramatis"`, model reference
+ * `dramatis+http(s)://…`). Elsewhere — OpenAI itself answers 400 "Unrecognized request argument
+ * supplied" — they are left out, so protocols run as the papers' prompt-only baselines, and the
+ * model says so once.
+ *
  * @module
  */
 
@@ -34,7 +42,33 @@ export interface OpenAIChatModelOptions {
   streamUsage?: boolean;
   /** Custom fetch, passed to the SDK. */
   fetch?: typeof fetch;
+  /**
+   * Whether the endpoint accepts Dramatis request extensions: `"dramatis"` (yes), `"none"`
+   * (never send them), `"auto"` (default: yes only when the endpoint's model list shows this
+   * project's server; asked once, and only when a request carries an extension).
+   */
+  extensions?: "auto" | "dramatis" | "none";
+  /** Where the one-time "extensions left out" warning goes (default stderr). */
+  onWarning?: (message: string) => void;
 }
+
+/**
+ * Request fields outside OpenAI's chat-completions API, sent only to endpoints that accept them.
+ *
+ * @example
+ * ```ts
+ * import { REQUEST_EXTENSIONS } from "./openai_chat_model.ts";
+ * REQUEST_EXTENSIONS.includes("identities"); // true
+ * ```
+ */
+export const REQUEST_EXTENSIONS = [
+  "identities",
+  "steering",
+  "projections",
+  "constraint",
+  "top_k",
+  "repetition_penalty",
+] as const;
 
 function env(name: string): string | undefined {
   try {
@@ -73,10 +107,9 @@ function mapFinish(reason: string | null | undefined): FinishReason {
 }
 
 /**
- * A ChatModel speaking the OpenAI chat-completions API. Dramatis extras (`steering`,
- * `identities`, `constraint`) and non-OpenAI sampling knobs (`top_k`, `repetition_penalty`) go
- * out as extra body fields only when set, so OpenAI itself never sees them and a Dramatis or
- * vLLM server does.
+ * A ChatModel speaking the OpenAI chat-completions API. Dramatis extras ({@link
+ * REQUEST_EXTENSIONS}) go out as extra body fields only when set and only to an endpoint known
+ * to accept them (see the module doc); elsewhere they are left out with one warning.
  *
  * @example
  * ```ts
@@ -90,6 +123,8 @@ export class OpenAIChatModel implements ChatModel {
   readonly id: string;
   #client: OpenAI;
   #options: OpenAIChatModelOptions;
+  #accepts: Promise<boolean> | undefined;
+  #warned = false;
 
   constructor(options: OpenAIChatModelOptions = {}) {
     this.#options = options;
@@ -114,8 +149,31 @@ export class OpenAIChatModel implements ChatModel {
     this.id = `openai:${options.model ?? "*"}@${this.#client.baseURL}`;
   }
 
-  /** The request body sent for a ChatRequest (exported for inspection and tests). */
-  body(request: ChatRequest): Record<string, unknown> {
+  /**
+   * Whether the endpoint accepts Dramatis extensions (asked once under `"auto"`: the endpoint's
+   * model list names this project's server as owner).
+   */
+  acceptsExtensions(): Promise<boolean> {
+    const mode = this.#options.extensions ?? "auto";
+    if (mode !== "auto") return Promise.resolve(mode === "dramatis");
+    if (!this.#accepts) {
+      const official = /(^|\.)openai\.com$/i.test(new URL(this.#client.baseURL).hostname);
+      this.#accepts = official ? Promise.resolve(false) : this.#client.models.list().then(
+        (page) => page.data.some((m) => m.owned_by === "dramatis"),
+        () => false,
+      );
+    }
+    return this.#accepts;
+  }
+
+  /**
+   * The request body sent for a ChatRequest (exported for inspection and tests);
+   * `extensions: false` leaves out the {@link REQUEST_EXTENSIONS}.
+   */
+  body(
+    request: ChatRequest,
+    options: { extensions?: boolean } = {},
+  ): Record<string, unknown> {
     const model = request.model ?? this.#options.model;
     if (!model) {
       throw withCode(
@@ -146,13 +204,35 @@ export class OpenAIChatModel implements ChatModel {
       constraint: request.constraint,
       steering: request.steering,
       identities: request.identities,
+      projections: request.projections,
     };
     for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
+    if (options.extensions === false) {
+      for (const key of REQUEST_EXTENSIONS) delete body[key];
+    }
     return body;
   }
 
+  /** The body to send: extensions kept for endpoints that accept them, else dropped (warned once). */
+  async #send(request: ChatRequest): Promise<Record<string, unknown>> {
+    const used = REQUEST_EXTENSIONS.filter((k) => request[k] !== undefined);
+    if (used.length === 0) return this.body(request);
+    if (await this.acceptsExtensions()) return this.body(request);
+    if (!this.#warned) {
+      this.#warned = true;
+      const message = `${this.id}: this endpoint is not known to accept Dramatis request ` +
+        `extensions (${REQUEST_EXTENSIONS.join(", ")}), so they are left out of every request ` +
+        `(first: ${used.join(", ")}) and the protocol runs as the prompt-only baseline; serve ` +
+        `the model with 'dramatis serve', or write the reference as ` +
+        `dramatis+${this.#client.baseURL}#<name> if the endpoint accepts them`;
+      if (this.#options.onWarning) this.#options.onWarning(message);
+      else console.warn(`dramatis: warning: ${message}`);
+    }
+    return this.body(request, { extensions: false });
+  }
+
   async chat(request: ChatRequest): Promise<ChatResponse> {
-    const body = { ...this.body(request), stream: false };
+    const body = { ...(await this.#send(request)), stream: false };
     const r = await this.#client.chat.completions.create(
       body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
       { signal: request.signal },
@@ -178,7 +258,7 @@ export class OpenAIChatModel implements ChatModel {
 
   async *stream(request: ChatRequest): AsyncIterable<ChatChunk> {
     const body = {
-      ...this.body(request),
+      ...(await this.#send(request)),
       stream: true,
       ...(this.#options.streamUsage ?? true ? { stream_options: { include_usage: true } } : {}),
     };

@@ -3,6 +3,7 @@ import { APIError } from "openai";
 import type { ChatChunk } from "../contracts/chat_model.ts";
 import { OpenAIChatModel } from "./openai_chat_model.ts";
 import { withRetry } from "./with_retry.ts";
+import { strictOpenAI } from "./testing/strict_openai.ts";
 
 /** A hand-written fake endpoint: records bodies and answers with fixed OpenAI-shaped payloads. */
 async function withFakeServer(
@@ -48,7 +49,12 @@ const completion = {
 
 Deno.test("OpenAIChatModel.chat() maps the request out and the response back", async () => {
   await withFakeServer(() => Response.json(completion), async (baseURL, bodies, headers) => {
-    const model = new OpenAIChatModel({ baseURL, apiKey: "k1", model: "gpt-test" });
+    const model = new OpenAIChatModel({
+      baseURL,
+      apiKey: "k1",
+      model: "gpt-test",
+      extensions: "dramatis",
+    });
     const r = await model.chat({
       messages: [{ role: "user", content: "hello", name: "bob" }],
       max_tokens: 7,
@@ -201,5 +207,91 @@ Deno.test("OpenAIChatModel() without key or base URL fails with E_CONFIG", () =>
   } finally {
     if (saved.key) Deno.env.set("OPENAI_API_KEY", saved.key);
     if (saved.url) Deno.env.set("OPENAI_BASE_URL", saved.url);
+  }
+});
+
+Deno.test("OpenAIChatModel leaves extensions out for a strict endpoint and warns once", async () => {
+  const api = strictOpenAI();
+  try {
+    const warnings: string[] = [];
+    const model = new OpenAIChatModel({
+      baseURL: api.baseURL,
+      apiKey: "k",
+      model: "gpt-4o",
+      onWarning: (m) => warnings.push(m),
+    });
+    const request = {
+      messages: [{ role: "user" as const, content: "hi" }],
+      identities: ["EXT_high"],
+      steering: [{ vector: "v.safetensors", coefficient: 2, layer: 3 }],
+      projections: { vectors: ["v.safetensors"], layer: 3 },
+      constraint: { choices: ["a", "b"] },
+      top_k: 5,
+      repetition_penalty: 1.1,
+      seed: 1,
+    };
+    for (let i = 0; i < 3; i++) await model.chat(request);
+    for await (const _ of model.stream(request)) { /* drain */ }
+    assert.deepEqual(api.requests.filter((r) => r.rejected).map((r) => r.error), []);
+    const sent = api.requests.filter((r) => r.body);
+    assert.equal(sent.length, 4);
+    for (const r of sent) {
+      for (const k of ["identities", "steering", "projections", "constraint", "top_k"]) {
+        assert.ok(!(k in r.body!), k);
+      }
+      assert.equal(r.body!.seed, 1);
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /prompt-only baseline/);
+    // Requests without extensions never ask the endpoint what it is.
+    const plain = new OpenAIChatModel({ baseURL: api.baseURL, apiKey: "k", model: "gpt-4o" });
+    const before = api.requests.length;
+    await plain.chat({ messages: [{ role: "user", content: "hi" }] });
+    assert.deepEqual(api.requests.slice(before).map((r) => r.path), ["/v1/chat/completions"]);
+    // The stand-in itself rejects an extension, as OpenAI does.
+    const forced = new OpenAIChatModel({
+      baseURL: api.baseURL,
+      apiKey: "k",
+      model: "gpt-4o",
+      extensions: "dramatis",
+      maxRetries: 0,
+    });
+    await assert.rejects(forced.chat(request), /Unrecognized request argument supplied: /);
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test("OpenAIChatModel sends extensions to a server whose model list is owned_by dramatis", async () => {
+  const bodies: Record<string, unknown>[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    if (req.method === "GET") {
+      return Response.json({
+        object: "list",
+        data: [{ id: "keeper", object: "model", created: 0, owned_by: "dramatis" }],
+      });
+    }
+    bodies.push(await req.json());
+    return Response.json(completion);
+  });
+  try {
+    const warnings: string[] = [];
+    const model = new OpenAIChatModel({
+      baseURL: `http://127.0.0.1:${server.addr.port}/v1`,
+      apiKey: "k",
+      model: "keeper",
+      onWarning: (m) => warnings.push(m),
+    });
+    assert.equal(await model.acceptsExtensions(), true);
+    await model.chat({ messages: [{ role: "user", content: "hi" }], identities: ["Doctor"] });
+    assert.deepEqual(bodies[0].identities, ["Doctor"]);
+    assert.deepEqual(warnings, []);
+    // OpenAI's own API is never asked and never sent extensions.
+    assert.equal(
+      await new OpenAIChatModel({ apiKey: "k", model: "gpt-4o" }).acceptsExtensions(),
+      false,
+    );
+  } finally {
+    await server.shutdown();
   }
 });

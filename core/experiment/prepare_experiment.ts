@@ -61,6 +61,11 @@ export interface PrepareOptions {
   executors?: ExecutorTable;
   /** Parsed options that replace the file's (the CLI's `--plugin-options`). */
   pluginOptionOverrides?: Map<string, unknown>;
+  /**
+   * Check that local model folders exist (default true). Off only where the file is validated
+   * for its shape before its models are made, as the example tests do.
+   */
+  checkModelPaths?: boolean;
 }
 
 function pickRole(
@@ -191,6 +196,36 @@ export async function prepareExperiment(
         ["models", id, "persona"],
         `no persona has this id; known: ${Object.keys(personas).join(", ") || "(none)"}`,
       );
+    }
+  }
+  // Local model paths are checked now, before any run folder exists or any step runs. Explicit
+  // paths (absolute, ./, ../) must be folders; bare names may be hub ids, and artifact templates
+  // are made by earlier steps.
+  const checkModelPath = async (path: string, where: PropertyKey[]) => {
+    if (path.includes("{{") || /^[a-z][a-z0-9_]*:/.test(path)) return;
+    const explicit = isAbsolute(path) || /^\.{1,2}([/\\]|$)/.test(path) || path.startsWith("~");
+    const abs = isAbsolute(path) ? path : resolve(baseDir, path);
+    const info = await Deno.stat(abs).catch(() => null);
+    if (info?.isDirectory) return;
+    if (info && !info.isDirectory) {
+      throw at(
+        where,
+        `${abs} is a file; a local model is a folder (config.json, weights, tokenizer)`,
+      );
+    }
+    if (explicit) {
+      throw at(
+        where,
+        `no model folder exists at ${abs}; fix the path (relative paths start at the experiment ` +
+          "file's folder) or name a hub id as org/name",
+      );
+    }
+  };
+  for (const [id, spec] of Object.entries(experiment.models)) {
+    if (options.checkModelPaths === false) break;
+    if (spec.kind === "local") await checkModelPath(spec.path, ["models", id, "path"]);
+    if (spec.kind === "persona" && personas[spec.persona]) {
+      await checkModelPath(personas[spec.persona].model, ["personas", spec.persona, "model"]);
     }
   }
   const datasetPaths: Record<string, string> = {};
@@ -345,45 +380,4 @@ export async function prepareExperiment(
     steps: steps.map((s) => [s.spec.id, s.hash]),
   }));
   return { experiment, source, baseDir, personas, datasetPaths, pluginOptions, steps, configHash };
-}
-
-/**
- * Checks the local model paths of a prepared experiment, before any run folder exists or any
- * step runs: explicit paths (absolute, `./`, `../`) must be folders; bare names may be hub ids,
- * and artifact templates are made by earlier steps. `runExperiment` calls it; validating an
- * example without its models (which the user makes first) does not.
- *
- * @example
- * ```ts ignore
- * import { checkModelPaths, prepareExperiment } from "./prepare_experiment.ts";
- * await checkModelPaths(await prepareExperiment(loaded, registry));
- * ```
- */
-export async function checkModelPaths(prepared: PreparedExperiment): Promise<void> {
-  const { experiment, personas, source, baseDir } = prepared;
-  const at = (path: PropertyKey[], fix: string) => configError(source, experiment, path, fix);
-  const checkModelPath = async (path: string, where: PropertyKey[]) => {
-    if (path.includes("{{") || /^[a-z][a-z0-9_]*:/.test(path)) return;
-    const explicit = isAbsolute(path) || /^\.{1,2}([/\\]|$)/.test(path) || path.startsWith("~");
-    if (!explicit) return;
-    const abs = isAbsolute(path) ? path : resolve(baseDir, path);
-    const info = await Deno.stat(abs).catch(() => null);
-    if (info?.isDirectory) return;
-    throw at(
-      where,
-      info
-        ? `${abs} is a file; a local model is a folder (config.json, weights, tokenizer)`
-        : `no model folder exists at ${abs}; make it first or fix the path (relative paths ` +
-          "start at the experiment file's folder)",
-    );
-  };
-  for (const [id, spec] of Object.entries(experiment.models)) {
-    if (spec.kind === "local") await checkModelPath(spec.path, ["models", id, "path"]);
-    if (spec.kind === "persona" && personas[spec.persona]) {
-      const where = typeof experiment.personas[spec.persona] === "string"
-        ? ["personas", spec.persona]
-        : ["personas", spec.persona, "model"];
-      await checkModelPath(personas[spec.persona].model, where);
-    }
-  }
 }

@@ -15,7 +15,6 @@ import type { Experiment } from "./experiment_schema.ts";
 import type { LoadedExperiment } from "./load_experiment.ts";
 import { type ChatModelFactory, ModelPool } from "./model_pool.ts";
 import {
-  checkModelPaths,
   type PreparedExperiment,
   type PreparedStep,
   prepareExperiment,
@@ -182,7 +181,6 @@ export async function runExperiment(
       pluginOptionOverrides: options.pluginOptionOverrides,
     });
   const { experiment, baseDir } = prepared;
-  await checkModelPaths(prepared); // before the run folder exists
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
   const runDir = resolve(options.out ?? defaultRunDir(experiment.name, options.shard));

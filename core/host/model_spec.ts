@@ -5,6 +5,7 @@
  * | --------------------------------- | ---------------------------------------------------------------- |
  * | `openai:<name>`                   | an OpenAI-compatible API from `OPENAI_BASE_URL` / `OPENAI_API_KEY` |
  * | `http(s)://host[:port]/v1#<name>` | the OpenAI-compatible server at that base URL (key: `OPENAI_API_KEY` if set); without `#<name>`, the first model it lists |
+ * | `dramatis+http(s)://…#<name>`     | the same, declared to accept Dramatis request extensions (identities, steering, …); a plain URL gets them only when it is this project's server |
  * | `persona:<file.json>`             | a persona file played on its own `model` (any form here), with its adapters, steering and plugin backend |
  * | anything else                     | a local model directory (or hub id) on this project's engine     |
  *
@@ -28,14 +29,15 @@ import { baseModelFor, type HostModelOptions, personaBackend } from "./model_fac
 /** The parsed form of a `<model>` string. */
 export type ModelSpec =
   | { kind: "openai"; model: string }
-  | { kind: "url"; baseURL: string; model?: string }
+  | { kind: "url"; baseURL: string; model?: string; extensions?: "dramatis" }
   | { kind: "persona"; file: string }
   | { kind: "local"; path: string };
 
 /** The help text for a `<model>` flag. */
 export const MODEL_SYNTAX =
   "a local model directory, openai:<name> (OPENAI_BASE_URL / OPENAI_API_KEY), " +
-  "http(s)://host:port/v1#<name> (an OpenAI-compatible server) or persona:<file.json>";
+  "http(s)://host:port/v1#<name> (an OpenAI-compatible server; dramatis+http(s)://… when it " +
+  "accepts Dramatis request extensions) or persona:<file.json>";
 
 /**
  * Parses a `<model>` string; a TypeError (`E_USAGE`) names what is wrong.
@@ -57,16 +59,23 @@ export function parseModelSpec(spec: string): ModelSpec {
     if (!model) throw bad("names no model after 'openai:'");
     return { kind: "openai", model };
   }
-  if (/^https?:\/\//i.test(s)) {
-    const hash = s.indexOf("#");
-    const baseURL = (hash < 0 ? s : s.slice(0, hash)).replace(/\/+$/, "");
+  const declared = /^dramatis\+https?:\/\//i.test(s);
+  if (declared || /^https?:\/\//i.test(s)) {
+    const url = declared ? s.slice("dramatis+".length) : s;
+    const hash = url.indexOf("#");
+    const baseURL = (hash < 0 ? url : url.slice(0, hash)).replace(/\/+$/, "");
     try {
       new URL(baseURL);
     } catch {
       throw bad("is not a valid URL");
     }
-    const model = hash < 0 ? undefined : s.slice(hash + 1) || undefined;
-    return model ? { kind: "url", baseURL, model } : { kind: "url", baseURL };
+    const model = hash < 0 ? undefined : url.slice(hash + 1) || undefined;
+    return {
+      kind: "url",
+      baseURL,
+      ...(model ? { model } : {}),
+      ...(declared ? { extensions: "dramatis" as const } : {}),
+    };
   }
   if (s.startsWith("persona:")) {
     const file = s.slice("persona:".length);
@@ -182,9 +191,15 @@ export async function openModelSpec(
     case "url": {
       const apiKey = options.apiKey ?? env("OPENAI_API_KEY");
       const model = parsed.model ?? await firstListedModel(parsed.baseURL, apiKey);
-      return withRetry(new OpenAIChatModel({ baseURL: parsed.baseURL, model, apiKey }), {
-        retries,
-      });
+      return withRetry(
+        new OpenAIChatModel({
+          baseURL: parsed.baseURL,
+          model,
+          apiKey,
+          extensions: parsed.extensions,
+        }),
+        { retries },
+      );
     }
     case "local": {
       const path = existsSync(parsed.path) ? resolve(parsed.path) : parsed.path;

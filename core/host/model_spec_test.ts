@@ -16,6 +16,12 @@ Deno.test("parseModelSpec() reads every documented form and names what is wrong"
     kind: "url",
     baseURL: "https://example.org/v1",
   });
+  assert.deepEqual(parseModelSpec("dramatis+http://10.0.0.2:8000/v1#ada"), {
+    kind: "url",
+    baseURL: "http://10.0.0.2:8000/v1",
+    model: "ada",
+    extensions: "dramatis",
+  });
   assert.deepEqual(parseModelSpec("persona:./ada.json"), { kind: "persona", file: "./ada.json" });
   assert.deepEqual(parseModelSpec("./models/tiny"), { kind: "local", path: "./models/tiny" });
   assert.throws(() => parseModelSpec(" "), (e) => errorCode(e) === "E_USAGE");

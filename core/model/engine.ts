@@ -370,7 +370,8 @@ export class Engine {
    * off, so a SentencePiece decoder does not strip the leading space of a `▁` token (it strips
    * the first space of a whole decode, which is right for a document, wrong for a continuation).
    */
-  #spell(ids: readonly number[], skipSpecialTokens: boolean): string {
+  #spell(ids: readonly number[], skipSpecialTokens: boolean, inContext = true): string {
+    if (!inContext) return this.tokenizer.decode(ids, { skipSpecialTokens });
     if (this.#anchor === undefined) {
       const a = this.tokenizer.encode("a", { addSpecialTokens: false });
       this.#anchor = a.length > 0 ? [a[a.length - 1]] : [];
@@ -417,7 +418,14 @@ export class Engine {
         : typeof identities[0] === "string"
         ? identities
         : (identities as readonly (readonly string[])[])[p] ?? [];
-    const it = generateStream(this.#model, prompts, {
+    // A chat reply is text of its own: decoded as a whole (a SentencePiece decoder drops the
+    // space the template put before it, as transformers does); a raw continuation is spelled
+    // after its prompt, leading space kept.
+    const chat = Array.isArray(input) && input.length > 0 && typeof input[0] !== "string";
+    const model = chat
+      ? { ...this.#model, decode: (ids: readonly number[]) => this.#spell(ids, true, false) }
+      : this.#model;
+    const it = generateStream(model, prompts, {
       prefillChunk: this.#prefillChunk,
       prefixCache: this.prefixCache,
       ...gen,

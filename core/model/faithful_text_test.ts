@@ -57,7 +57,10 @@ Deno.test("Engine.generate() keeps the leading space of ▁ tokens in continuati
     const [they, saw] = tok.encode("They saw", { addSpecialTokens: false });
     const space = tok.tokenToId("\u2581")!;
     assert.equal(tok.idToToken(they), "\u2581They");
+    const chat = tok.encodeChat([{ role: "user", content: "Hi" }], { addGenerationPrompt: true });
+    assert.equal(tok.idToToken(chat[chat.length - 1]), "]"); // "… [/INST]"
     await rigNextTokens(dir, [
+      { from: chat[chat.length - 1], to: they },
       { from: prompt[prompt.length - 1], to: they },
       { from: they, to: saw },
       { from: saw, to: space },
@@ -76,6 +79,13 @@ Deno.test("Engine.generate() keeps the leading space of ▁ tokens in continuati
       assert.equal(c.text, " They saw ");
       assert.deepEqual(c.logprobs!.map((l) => l.token), [" They", " saw", " ", "</s>"]);
       assert.equal(c.finishReason, "stop");
+      // A chat reply is decoded as a whole, as transformers does: the template's space goes.
+      const reply = await engine.generate([{ role: "user", content: "Hi" }], {
+        temperature: 0,
+        maxNewTokens: 8,
+      });
+      assert.deepEqual(reply.completions[0].tokens, [they, saw, space]);
+      assert.equal(reply.completions[0].text, "They saw ");
     } finally {
       await engine.close();
     }

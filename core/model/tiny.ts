@@ -44,7 +44,7 @@ export interface TinyModelOptions {
   headDim?: number;
   /** Total token ids, BPE tokens plus 8 special / reserved slots (default 1024, min 264). */
   vocabSize?: number;
-  /** Context length written to config.json (default 512). */
+  /** Context length written to config.json (default 4096). */
   maxPositionEmbeddings?: number;
   /** Share embedding and lm_head (preset default; true for tiny-qwen3). */
   tieWordEmbeddings?: boolean;
@@ -314,7 +314,7 @@ function resolvePreset(
     hidden_act: "silu",
     max_position_embeddings: checkSize(
       "maxPositionEmbeddings",
-      options.maxPositionEmbeddings ?? 512,
+      options.maxPositionEmbeddings ?? 4096,
     ),
     rms_norm_eps: spec.rmsNormEps,
     rope_theta: spec.ropeTheta,

@@ -44,8 +44,29 @@ export interface JudgeSimulationsOptions {
   model: ChatModel;
   pin?: string;
   seed?: number;
+  /** Cases judged by an earlier, interrupted run (an evaluation file's `cases`): judged cases are kept. */
+  done?: EvaluationFile["cases"];
+  /** Called with the evaluation so far after each case (incremental writes). */
+  onProgress?: (partial: EvaluationFile) => Promise<void> | void;
   signal?: AbortSignal;
   log?: (message: string) => void;
+}
+
+/** The verdict a case of an earlier evaluation file recorded, or undefined for a null one. */
+function verdictOfCase(c: Record<string, unknown> | undefined): Verdict<GcaCaseScore> | undefined {
+  if (!c || typeof c.score !== "number" || !c.critique || typeof c.critique !== "object") {
+    return undefined;
+  }
+  const { bleu, rouge_l, ...dimensions } = c.critique as Record<string, unknown>;
+  return {
+    value: {
+      score: c.score,
+      dimensions: dimensions as GcaCaseScore["dimensions"],
+      bleu: Number(bleu),
+      rouge_l: Number(rouge_l),
+      actor_turns: Number(c.actor_turns ?? 0),
+    },
+  } as Verdict<GcaCaseScore>;
 }
 
 /** True when `modelId` names the pinned judge. */
@@ -80,8 +101,38 @@ export async function judgeSimulations(
   const failures: { id: string; reason: string }[] = [];
   const bleus: number[] = [];
   const rouges: number[] = [];
+  const assemble = (): EvaluationFile => {
+    const agg = aggregateGcaScores(verdicts);
+    const mean = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+    return {
+      format: "gca-evaluation/1",
+      scores: agg.scores,
+      metrics: { bleu: mean(bleus), rouge_l: mean(rouges) },
+      cases,
+      metadata: {
+        judge_model: options.model.id,
+        judge_model_pin: pin,
+        comparable: matchesPin(options.model.id, pin),
+        cases: agg.cases,
+        null_verdicts: agg.failed,
+        failures,
+        seed,
+      },
+    };
+  };
+  let resumed = 0;
   for (let i = 0; i < simulations.length; i++) {
     const s = simulations[i];
+    const earlier = verdictOfCase(options.done?.[s.id]);
+    if (earlier) {
+      verdicts.push(earlier);
+      cases[s.id] = options.done![s.id];
+      bleus.push(earlier.value!.bleu);
+      rouges.push(earlier.value!.rouge_l);
+      resumed++;
+      continue;
+    }
+    if (resumed > 0 && i === resumed) log(`resuming: ${resumed} case(s) already judged`);
     const continueFrom = Number(
       (s.options as { continueFrom?: number } | undefined)?.continueFrom ?? 0,
     );
@@ -133,22 +184,7 @@ export async function judgeSimulations(
       };
       log(`[${i + 1}/${simulations.length}] ${s.id}: score ${v.score.toFixed(1)}`);
     }
+    await options.onProgress?.(assemble());
   }
-  const agg = aggregateGcaScores(verdicts);
-  const mean = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
-  return {
-    format: "gca-evaluation/1",
-    scores: agg.scores,
-    metrics: { bleu: mean(bleus), rouge_l: mean(rouges) },
-    cases,
-    metadata: {
-      judge_model: options.model.id,
-      judge_model_pin: pin,
-      comparable: matchesPin(options.model.id, pin),
-      cases: agg.cases,
-      null_verdicts: agg.failed,
-      failures,
-      seed,
-    },
-  };
+  return assemble();
 }

@@ -8,7 +8,8 @@
 import type { z } from "zod";
 import type { ChatModel } from "../../core/contracts/chat_model.ts";
 import type { Simulator } from "../../core/contracts/simulator.ts";
-import type { Book } from "./schemas.ts";
+import { type Book, parseTestRecord } from "./schemas.ts";
+import { withCode } from "../../core/errors.ts";
 import type { GcaSimulationInput, GcaSimulationOptionsSchema } from "./simulator.ts";
 
 /** One simulated scene: CoSER's simulation record plus `id`, `nth` and the run details. */
@@ -43,7 +44,14 @@ export interface SimulateRecordsOptions {
   /** Repeated runs per record (nth = 0..runs-1; default 1). */
   runs?: number;
   seed?: number;
+  /** One book for every record (`--book`). */
   book?: Book;
+  /** Each record's own book by title (`--books <dir>`); wins over `book`. */
+  books?: ReadonlyMap<string, Book>;
+  /** Simulations finished by an earlier, interrupted run: kept, not run again. */
+  done?: readonly SimulationRecord[];
+  /** Called with the file so far after each finished simulation (incremental writes). */
+  onProgress?: (file: SimulationFile) => Promise<void> | void;
   signal?: AbortSignal;
   log?: (message: string) => void;
 }
@@ -72,13 +80,27 @@ export async function simulateRecords(
   const simulations: SimulationRecord[] = [];
   let resolved: Record<string, unknown> = {};
   const total = records.length * runs;
+  const models: Record<string, string> = {};
+  for (const [role, model] of Object.entries(options.models)) models[role] = model.id;
+  const done = new Map<string, SimulationRecord>();
+  for (const d of options.done ?? []) done.set(simulationKey(d.book_title, d.i_p, d.i_c, d.nth), d);
+  if (done.size > 0) log(`resuming: ${done.size} of ${total} simulation(s) already written`);
   for (let r = 0; r < records.length; r++) {
+    const rec = records[r] as { book?: string; i_p?: number; i_c?: number };
     for (let k = 0; k < runs; k++) {
       const nth = baseNth + k;
+      const previous = done.get(simulationKey(rec.book, rec.i_p, rec.i_c, nth));
+      if (previous) {
+        simulations.push(previous);
+        resolved = (previous.options as Record<string, unknown>) ?? resolved;
+        continue;
+      }
+      const book = (rec.book !== undefined ? options.books?.get(rec.book) : undefined) ??
+        options.book;
       const t = await options.simulator.simulate({
         record: records[r],
         options: { ...options.options, nth },
-        book: options.book,
+        book,
       }, { models: options.models, seed, signal: options.signal });
       const m = t.metadata as Record<string, unknown>;
       resolved = m.options as Record<string, unknown>;
@@ -89,11 +111,22 @@ export async function simulateRecords(
           `${m.fallbacks} fallback(s), ${m.failedCalls} failed call(s)`,
       );
       simulations.push({ id: t.id, nth, ...m } as SimulationRecord);
+      await options.onProgress?.({
+        format: "gca-simulations/1",
+        seed,
+        runs,
+        options: resolved,
+        models,
+        simulations,
+      });
     }
   }
-  const models: Record<string, string> = {};
-  for (const [role, model] of Object.entries(options.models)) models[role] = model.id;
   return { format: "gca-simulations/1", seed, runs, options: resolved, models, simulations };
+}
+
+/** The resume key of one simulation: book, plot, conversation and repeat index. */
+export function simulationKey(book: unknown, i_p: unknown, i_c: unknown, nth: unknown): string {
+  return JSON.stringify([book, i_p, i_c, nth ?? 0]);
 }
 
 /**
@@ -107,22 +140,28 @@ export async function simulateRecords(
  *   involved_character_profiles: {} }])[0].id; // "B-1-0"
  * ```
  */
-export function simulationsOf(file: unknown): SimulationRecord[] {
+export function simulationsOf(file: unknown, path = "the simulations file"): SimulationRecord[] {
   const list = Array.isArray(file)
     ? file
     : (file && typeof file === "object" && Array.isArray((file as SimulationFile).simulations))
     ? (file as SimulationFile).simulations
     : null;
   if (!list) {
-    throw new TypeError(
-      "the simulations file is neither an array of simulation records nor an object with " +
-        "'simulations'; pass a file written by 'gca simulate' or CoSER's exp/simulation output",
+    throw withCode(
+      new TypeError(
+        `${path}:1: neither an array of simulation records nor an object with ` +
+          "'simulations'; pass a file written by 'gca simulate' or CoSER's exp/simulation output",
+      ),
+      "E_DATA",
     );
   }
   return list.map((s: Record<string, unknown>, i: number) => {
     if (!s || typeof s !== "object" || !Array.isArray(s.simulation) || !s.circumstance) {
-      throw new TypeError(
-        `simulation ${i} lacks 'simulation' (a list) or 'circumstance' (the test record)`,
+      throw withCode(
+        new TypeError(
+          `${path}: record ${i}: lacks 'simulation' (a list) or 'circumstance' (the test record)`,
+        ),
+        "E_DATA",
       );
     }
     return {
@@ -131,4 +170,25 @@ export function simulationsOf(file: unknown): SimulationRecord[] {
       nth: typeof s.nth === "number" ? s.nth : 0,
     } as SimulationRecord;
   });
+}
+
+/**
+ * Checks every simulation's `circumstance` (its test record) before any judge call, so a bad
+ * case is an `E_DATA` error naming file, record index and field instead of a failure after
+ * earlier cases were judged. Null chapters (CoSER's released quirk) are accepted.
+ *
+ * @example
+ * ```ts ignore
+ * import { simulationsOf, validateSimulations } from "./simulate_records.ts";
+ * const sims = validateSimulations(simulationsOf(json, "sims.json"), "sims.json");
+ * ```
+ */
+export function validateSimulations(
+  simulations: SimulationRecord[],
+  path: string,
+): SimulationRecord[] {
+  simulations.forEach((s, i) =>
+    parseTestRecord(s.circumstance, `${path}: record ${i}: circumstance`)
+  );
+  return simulations;
 }

@@ -59,21 +59,53 @@ export function trialPrompt(i: number, t: Trial, condition: BandwagonCondition):
     "Considering your personality, your answer is:";
 }
 
+/** What may follow "line N" when the reply describes the line rather than choosing it. */
+const DESCRIBED =
+  /^\s*(?:is|was|=|:|,|measures|measuring|at|of|with|\u2014|-|\()?\s*(?:about|approximately|around|roughly|exactly|only|just)?\s*\d/i;
+const NEGATED = /(?:\bnot|n't|\bno|\bnever|\brather than|\binstead of)\s*(?:the\s*)?$/i;
+const ORDINAL: Record<string, 1 | 2 | 3> = { first: 1, second: 2, third: 3 };
+
 /**
- * The chosen line: the first digit 1–3 standing alone (not part of a longer number such as 10
- * or 8.75), else null.
+ * The line a reply asserts, or null when it asserts none or several. A reply often restates the
+ * lines before choosing ("Line 1 is 6.25 inches, line 2 is 8 …, so line 2"): a "line N" followed
+ * by its length is a description, a negated one ("not line 1") is no choice, and a bare digit
+ * counts only when no line is named and it is not a length ("3 inches", "8.75", "10").
  *
  * @example
  * ```ts
  * import { extractLineAnswer } from "./bandwagon.ts";
  * extractLineAnswer("Line 3, obviously."); // 3
+ * extractLineAnswer("Line 1 is 6.25 inches and line 2 is 8 inches; line 2 matches."); // 2
  * extractLineAnswer("The standard is 10 inches, so 2."); // 2
  * extractLineAnswer("I am not sure."); // null
  * ```
  */
 export function extractLineAnswer(reply: string): 1 | 2 | 3 | null {
-  const m = reply.match(/(?<![\d.])[1-3](?![\d]|\.\d)/);
-  return m ? Number(m[0]) as 1 | 2 | 3 : null;
+  const asserted = new Set<number>();
+  const named: [number, number][] = [];
+  for (const m of reply.matchAll(/\bline\s*(?:number\s*|no\.?\s*|#\s*)?([1-3])(?![\d]|\.\d)/gi)) {
+    const at = m.index!;
+    named.push([at, at + m[0].length]);
+    const after = reply.slice(at + m[0].length);
+    const before = reply.slice(Math.max(0, at - 16), at);
+    if (DESCRIBED.test(after) || NEGATED.test(before)) continue;
+    asserted.add(Number(m[1]));
+  }
+  for (const m of reply.matchAll(/\b(first|second|third)\s+(?:line|one)\b/gi)) {
+    const before = reply.slice(Math.max(0, m.index! - 16), m.index!);
+    if (!NEGATED.test(before)) asserted.add(ORDINAL[m[1].toLowerCase()]);
+  }
+  if (asserted.size === 1) return [...asserted][0] as 1 | 2 | 3;
+  if (asserted.size > 1) return null;
+  const bare = new Set<number>();
+  for (
+    const m of reply.matchAll(
+      /(?<![\d.])([1-3])(?![\d]|\.\d|\s*(?:inch|in\b|cm\b|"|\u201d|\/|%))/gi,
+    )
+  ) {
+    if (!named.some(([from, to]) => m.index! >= from && m.index! < to)) bare.add(Number(m[1]));
+  }
+  return bare.size === 1 ? [...bare][0] as 1 | 2 | 3 : null;
 }
 
 /** One answered trial. */

@@ -12,6 +12,7 @@ import { withCode } from "../../core/errors.ts";
 import { splitParagraphs } from "./biography.ts";
 import { loadMemory } from "./memory_build.ts";
 import { parseProfile } from "./profile.ts";
+import { readJsonFile } from "./import_release.ts";
 import { parseQuestionnaire, type QuestionItem } from "./questionnaire.ts";
 import type { Character } from "./simulacrum.ts";
 
@@ -59,7 +60,10 @@ export function shippedCharacterDir(name = "hazel_okafor"): string {
  */
 export async function loadCharacterDir(dir: string): Promise<CharacterFolder> {
   const read = (f: string) => Deno.readTextFile(join(dir, f));
-  const profile = parseProfile(JSON.parse(await read("profile.json")), join(dir, "profile.json"));
+  const profile = parseProfile(
+    await readJsonFile(join(dir, "profile.json")),
+    join(dir, "profile.json"),
+  );
   const biography = (await read("biography.txt")).trim();
   const story = (await exists(join(dir, "story.txt")))
     ? splitParagraphs(await read("story.txt"))
@@ -68,12 +72,12 @@ export async function loadCharacterDir(dir: string): Promise<CharacterFolder> {
   for (const type of ["Cloze", "Single_choice", "Multiple_choices"]) {
     const f = join("questions", `${type}.json`);
     if (await exists(join(dir, f))) {
-      questions[type] = parseQuestionnaire(JSON.parse(await read(f)), join(dir, f));
+      questions[type] = parseQuestionnaire(await readJsonFile(join(dir, f)), join(dir, f));
     }
   }
   let extra: Record<string, string> | undefined;
   if (await exists(join(dir, "extra.json"))) {
-    const value = JSON.parse(await read("extra.json"));
+    const value = await readJsonFile(join(dir, "extra.json"));
     if (
       typeof value !== "object" || value === null || Array.isArray(value) ||
       Object.values(value).some((v) => typeof v !== "string")
@@ -86,7 +90,7 @@ export async function loadCharacterDir(dir: string): Promise<CharacterFolder> {
         "E_DATA",
       );
     }
-    extra = value;
+    extra = value as Record<string, string>;
   }
   const memDir = join(dir, "memory");
   const memory = (await exists(join(memDir, "index.json"))) ? await loadMemory(memDir) : undefined;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { readJsonFile } from "./import_release.ts";
 import { join } from "node:path";
 import type { ChatModel } from "../../core/contracts/chat_model.ts";
 import { withCode } from "../../core/errors.ts";
@@ -220,8 +221,8 @@ export async function saveMemory(dir: string, memory: CharacterMemory): Promise<
  * ```
  */
 export async function loadMemory(dir: string): Promise<CharacterMemory> {
-  const index = JSON.parse(await Deno.readTextFile(join(dir, "index.json")));
-  const long = JSON.parse(await Deno.readTextFile(join(dir, "long_memory.json")));
+  const index = await readJsonFile(join(dir, "index.json")) as CharacterMemory["index"];
+  const long = await readJsonFile(join(dir, "long_memory.json")) as CharacterMemory["long"];
   for (const id of Object.keys(index)) {
     if (!long[id]?.Memory) {
       throw withCode(

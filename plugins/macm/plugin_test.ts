@@ -16,6 +16,7 @@ Deno.test("macm() registers, lists its roles and commands, and validates options
   assert.deepEqual(plugin.provides, ["simulator", "judge"]);
   assert.deepEqual(plugin.commands!.map((c) => c.name), [
     "new-character",
+    "import",
     "biography",
     "life-story",
     "build-memory",

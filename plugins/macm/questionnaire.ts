@@ -17,8 +17,35 @@ export const ITEM_TYPES = ["Cloze", "Single_choice", "Multiple_choices", "Open-E
 export const questionItemSchema = z.object({
   type: z.enum(ITEM_TYPES),
   question: z.string().min(1),
-  options: z.array(z.string().regex(/^[A-F]\. /, 'options start with "A. " … "F. "')).default([]),
+  // The released Cloze items carry `"options": [""]` (no options); empty strings are dropped.
+  options: z.preprocess(
+    (v) => Array.isArray(v) ? v.filter((o) => o !== "") : v,
+    z.array(z.string().regex(/^[A-F]\. /, 'options start with "A. " … "F. "')),
+  ).default([]),
   answer: z.array(z.string()).default([]),
+}).superRefine((item, ctx) => {
+  if (item.type !== "Single_choice" && item.type !== "Multiple_choices") return;
+  const letters = item.options.map((o) => o[0]);
+  if (item.answer.length === 0 || (item.type === "Single_choice" && item.answer.length !== 1)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["answer"],
+      message: `is ${JSON.stringify(item.answer)}; a ${item.type} item needs ${
+        item.type === "Single_choice" ? "exactly one" : "at least one"
+      } answer letter`,
+    });
+    return;
+  }
+  const outside = item.answer.filter((a) => !letters.includes(a));
+  if (outside.length) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["answer"],
+      message: `${JSON.stringify(outside)} is not among the options (${
+        letters.join(", ") || "none"
+      }); such a key can never be scored correct, fix the key or the options`,
+    });
+  }
 });
 
 /** One questionnaire item. */
@@ -37,9 +64,10 @@ export function parseQuestionnaire(value: unknown, source = "questionnaire"): Qu
   const r = z.array(questionItemSchema).safeParse(value);
   if (!r.success) {
     const i = r.error.issues[0];
+    const [index, ...field] = i.path;
     throw withCode(
       new TypeError(
-        `${source}: item ${i.path.join(".")}: ${i.message}; ` +
+        `${source}: record ${String(index ?? 0)}: ${field.join(".") || "(item)"}: ${i.message}; ` +
           'items are {type, question, options: ["A. …"], answer: ["A"]}',
       ),
       "E_DATA",

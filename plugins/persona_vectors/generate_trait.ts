@@ -95,6 +95,14 @@ export function validateGeneratedTrait(
       } entries; 40 are needed`,
     };
   }
+  if (!Array.isArray(json.instruction) || json.instruction.length !== 5) {
+    return {
+      ok: false,
+      reason: `instruction has ${
+        Array.isArray(json.instruction) ? json.instruction.length : "no"
+      } pairs; exactly 5 {pos, neg} pairs are needed`,
+    };
+  }
   try {
     const artifact = parseTraitArtifact({
       trait,

@@ -39,8 +39,11 @@ export function parseCsv(text: string): string[][] {
   let cell = "";
   let quoted = false;
   let any = false;
+  let line = 1;
+  let quoteLine = 1;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
+    if (c === "\n") line++;
     if (quoted) {
       if (c === '"') {
         if (text[i + 1] === '"') {
@@ -52,6 +55,7 @@ export function parseCsv(text: string): string[][] {
     }
     if (c === '"') {
       quoted = true;
+      quoteLine = line;
       any = true;
     } else if (c === ",") {
       row.push(cell);
@@ -71,7 +75,15 @@ export function parseCsv(text: string): string[][] {
       any = true;
     }
   }
-  if (quoted) throw withCode(new SyntaxError("CSV ends inside a quoted field"), "E_DATA");
+  if (quoted) {
+    throw withCode(
+      new SyntaxError(
+        `${quoteLine}: the CSV ends inside a quoted field that opens on line ${quoteLine} (a ` +
+          `truncated file?); fetch or write the file again`,
+      ),
+      "E_DATA",
+    );
+  }
   if (any || cell !== "") {
     row.push(cell);
     rows.push(row);
@@ -183,6 +195,7 @@ function score(v: unknown, where: string): number | null {
 export async function readRows(
   path: string,
   traitColumn?: string,
+  options: { require?: readonly string[] } = {},
 ): Promise<{ rows: StoredRow[]; traitColumn: string | undefined }> {
   const text = await Deno.readTextFile(path).catch((e) => {
     throw withCode(
@@ -194,17 +207,56 @@ export async function readRows(
   });
   let records: Record<string, unknown>[];
   if (extname(path) === ".jsonl") {
-    records = text.split("\n").filter((l) => l.trim()).map((l, i) => {
+    records = [];
+    text.split("\n").forEach((l, i) => {
+      if (!l.trim()) return;
       try {
-        return JSON.parse(l);
-      } catch {
-        throw withCode(new SyntaxError(`${path}:${i + 1} is not JSON`), "E_DATA");
+        records.push(JSON.parse(l));
+      } catch (e) {
+        throw withCode(
+          new SyntaxError(
+            `${path}:${i + 1}: record ${records.length}: not JSON (${(e as Error).message}); ` +
+              `each line is one complete JSON object`,
+          ),
+          "E_DATA",
+        );
       }
     });
   } else {
-    const [head, ...body] = parseCsv(text);
+    let table: string[][];
+    try {
+      table = parseCsv(text);
+    } catch (e) {
+      throw withCode(new SyntaxError(`${path}:${(e as Error).message}`), "E_DATA");
+    }
+    const [head, ...body] = table;
     if (!head) return { rows: [], traitColumn };
+    const missing = (options.require ?? []).filter((c) => !head.includes(c));
+    if (missing.length) {
+      throw withCode(
+        new RangeError(
+          `${path}:1: the CSV has no ${missing.map((c) => `"${c}"`).join(", ")} column ` +
+            `(columns: ${head.join(", ")}); write the rollouts with 'persona_vectors rollouts' ` +
+            `or add the column`,
+        ),
+        "E_DATA",
+      );
+    }
     records = body.map((cells) => Object.fromEntries(head.map((h, i) => [h, cells[i] ?? ""])));
+  }
+  if (extname(path) === ".jsonl") {
+    for (const [i, r] of records.entries()) {
+      const field = (options.require ?? []).find((c) => !(c in r));
+      if (field !== undefined) {
+        throw withCode(
+          new RangeError(
+            `${path}: record ${i}: no "${field}" field; every row needs ` +
+              `${(options.require ?? []).map((c) => `"${c}"`).join(", ")}`,
+          ),
+          "E_DATA",
+        );
+      }
+    }
   }
   const col = traitColumn ?? Object.keys(records[0] ?? {}).find((k) => !BASE.has(k));
   const rows = records.map((r, i): StoredRow => {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { errorCode } from "../../core/errors.ts";
 import { parseCsv, readRows, rowsToCsv, type StoredRow, writeRows } from "./rows_file.ts";
 
 const row = (i: number, trait: number | null): StoredRow => ({
@@ -40,4 +42,40 @@ Deno.test("rowsToCsv() writes the upstream columns first and readRows() reads th
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("readRows() names the file and line of a truncated CSV and a missing required column", async () => {
+  const dir = await Deno.makeTempDir();
+  const cut = `${dir}/cut.csv`;
+  await Deno.writeTextFile(cut, 'question,answer,evil\nQ1,"fine",50\nQ2,"unfinished\nreply');
+  await assert.rejects(
+    () => readRows(cut),
+    (e: Error) =>
+      errorCode(e) === "E_DATA" &&
+      e.message.startsWith(`${cut}:3: the CSV ends inside a quoted field that opens on line 3`),
+  );
+  const noAnswer = `${dir}/no_answer.csv`;
+  await Deno.writeTextFile(noAnswer, "question,evil\nQ1,50\n");
+  await assert.rejects(
+    () => readRows(noAnswer, undefined, { require: ["answer"] }),
+    new RegExp(
+      `^RangeError: ${noAnswer}:1: the CSV has no "answer" column \\(columns: question, evil\\)`,
+    ),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+const RELEASED_CSV = new URL(
+  "../../../shared/upstream/persona_vectors/output/qwen2.5-7b-instruct_baseline.csv",
+  import.meta.url,
+).pathname;
+
+Deno.test({
+  name: "readRows() reads the released baseline CSV with its evil column",
+  ignore: !existsSync(RELEASED_CSV),
+  async fn() {
+    const { rows, traitColumn } = await readRows(RELEASED_CSV, undefined, { require: ["answer"] });
+    assert.equal(traitColumn, "evil");
+    assert.ok(rows.length > 0 && rows.every((r) => r.answer.length > 0));
+  },
 });

@@ -1,14 +1,23 @@
 /**
  * The trait artifact (spec B1): five contrastive pos/neg system instructions, 40 questions (the
  * first 20 for extraction, the last 20 for evaluation) and a judge template with the literal
- * placeholders `{question}` and `{answer}`. Also reads the upstream split files
- * (`trait_data_{extract|eval}/{trait}.json`).
+ * placeholders `{question}` and `{answer}`.
+ *
+ * It also reads the upstream split files as released (`trait_data_extract/<trait>.json` and
+ * `trait_data_eval/<trait>.json`, each `{instruction, questions, eval_prompt}` without name or
+ * description): given either half, {@link loadTraitArtifact} finds the other and merges them,
+ * keeping each half's own instructions, questions and judge template in `halves` (released `APE`
+ * has different instructions in its halves and 36 questions in each; released `evil` has a
+ * different `eval_prompt` in each half). The trait name is the file name (`APE`,
+ * `anti-sycophantic`, `highly_disagreeable`). Question counts are taken as released.
  *
  * @module
  */
 
+import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { withCode } from "../../core/errors.ts";
+import { jsonErrorLine } from "../../core/train/chat_data.ts";
 
 /** One contrastive instruction pair. */
 export const InstructionPairSchema = z.object({
@@ -30,20 +39,6 @@ const evalPrompt = z.string().refine((s) => s.includes("{question}") && s.includ
  * console.log(Object.keys(shape)); // ["trait", "description", "antonym", "instruction", "questions", "eval_prompt"]
  * ```
  */
-export const TraitArtifactSchema = z.object({
-  /** Trait name, lower-case; a variant may carry a suffix `_k` (e.g. `optimistic_2`). */
-  trait: z.string().regex(/^[a-z][a-z]*(_[0-9]+)?$/, "lower-case letters, optionally _<digits>"),
-  /** One-sentence definition used in prompts. */
-  description: z.string().min(1),
-  /** Assistant name for negative rollouts (default "helpful"). */
-  antonym: z.string().min(1).optional(),
-  instruction: z.array(InstructionPairSchema).length(5),
-  questions: z.array(z.string().min(1)).length(40),
-  eval_prompt: evalPrompt,
-});
-/** A trait artifact. */
-export type TraitArtifact = z.infer<typeof TraitArtifactSchema>;
-
 /** The upstream split-file format (extract or eval half). */
 export const TraitSplitSchema = z.object({
   instruction: z.array(InstructionPairSchema).min(1),
@@ -52,6 +47,43 @@ export const TraitSplitSchema = z.object({
 });
 /** One upstream split file. */
 export type TraitSplit = z.infer<typeof TraitSplitSchema>;
+
+/** Trait names: letters and digits, words joined by `_` or `-` (`APE`, `anti-sycophantic`). */
+export const TRAIT_NAME = /^[A-Za-z][A-Za-z0-9]*([_-][A-Za-z0-9]+)*$/;
+
+/**
+ * A stored trait artifact (one file per trait under `data/traits/`), or the merge of the two
+ * upstream halves.
+ *
+ * @example
+ * ```ts
+ * import { TraitArtifactSchema } from "./trait_artifact.ts";
+ * console.log(Object.keys(TraitArtifactSchema.shape).includes("halves")); // true
+ * ```
+ */
+export const TraitArtifactSchema = z.object({
+  /**
+   * Trait name as the upstream files spell it (`optimistic`, `APE`, `anti-sycophantic`); a variant
+   * may carry a suffix `_k` (e.g. `optimistic_2`).
+   */
+  trait: z.string().regex(
+    TRAIT_NAME,
+    "letters and digits, words joined by _ or - (e.g. optimistic, APE, anti-sycophantic)",
+  ),
+  /** One-sentence definition used in prompts (the upstream split files have none). */
+  description: z.string().min(1).optional(),
+  /** Assistant name for negative rollouts (default "helpful"). */
+  antonym: z.string().min(1).optional(),
+  instruction: z.array(InstructionPairSchema).min(1),
+  /** Native artifacts: 40 (first half extraction, second half evaluation). */
+  questions: z.array(z.string().min(1)).min(2),
+  /** The judge template (the eval half's, when the halves differ). */
+  eval_prompt: evalPrompt,
+  /** The upstream halves as released, when the artifact was read from split files. */
+  halves: z.object({ extract: TraitSplitSchema, eval: TraitSplitSchema }).optional(),
+});
+/** A trait artifact. */
+export type TraitArtifact = z.infer<typeof TraitArtifactSchema>;
 
 /**
  * Validates a parsed artifact, with an error naming the source, the field and the fix.
@@ -71,10 +103,69 @@ export function parseTraitArtifact(json: unknown, source = "trait artifact"): Tr
   throw withCode(
     new TypeError(
       `${source} is not a valid trait artifact (${issues}); expected {trait, description, ` +
-        `instruction: 5 {pos, neg} pairs, questions: 40 strings, eval_prompt with {question} and {answer}}`,
+        `instruction: {pos, neg} pairs, questions: strings, eval_prompt with {question} and ` +
+        `{answer}}, or an upstream split file (trait_data_extract/<trait>.json with ` +
+        `{instruction, questions, eval_prompt}) next to its trait_data_eval/ half`,
     ),
     "E_DATA",
   );
+}
+
+function parseSplit(json: unknown, source: string): TraitSplit {
+  const r = TraitSplitSchema.safeParse(json);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join(
+    "; ",
+  );
+  throw withCode(
+    new TypeError(
+      `${source} is not a valid upstream trait split file (${issues}); expected {instruction: ` +
+        `{pos, neg} pairs, questions: strings, eval_prompt with {question} and {answer}}`,
+    ),
+    "E_DATA",
+  );
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await Deno.readTextFile(path);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw withCode(
+      new SyntaxError(
+        `${path}:${jsonErrorLine(text, e as Error)}: not valid JSON (${
+          (e as Error).message
+        }); a truncated copy is the usual cause: fetch the file again`,
+      ),
+      "E_DATA",
+    );
+  }
+}
+
+/**
+ * Merges the two upstream halves of a trait into one artifact, each half kept as released.
+ *
+ * @example
+ * ```ts
+ * import { mergeTraitHalves } from "./trait_artifact.ts";
+ * const half = { instruction: [{ pos: "p", neg: "n" }], questions: ["q1"],
+ *   eval_prompt: "{question} {answer}" };
+ * const a = mergeTraitHalves("APE", half, { ...half, questions: ["q2"] });
+ * console.log(a.questions, a.halves?.eval.questions); // ["q1", "q2"] ["q2"]
+ * ```
+ */
+export function mergeTraitHalves(
+  trait: string,
+  extract: TraitSplit,
+  evaluation: TraitSplit,
+): TraitArtifact {
+  return parseTraitArtifact({
+    trait,
+    instruction: extract.instruction,
+    questions: [...extract.questions, ...evaluation.questions],
+    eval_prompt: evaluation.eval_prompt,
+    halves: { extract, eval: evaluation },
+  }, `trait ${trait}`);
 }
 
 /**
@@ -88,16 +179,60 @@ export function parseTraitArtifact(json: unknown, source = "trait artifact"): Tr
  * ```
  */
 export async function loadTraitArtifact(path: string): Promise<TraitArtifact> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    if (e instanceof SyntaxError) {
-      throw withCode(new SyntaxError(`${path} is not valid JSON: ${e.message}`), "E_DATA");
-    }
-    throw e;
+  const json = await readJson(path);
+  const folder = basename(dirname(path));
+  const isHalf = json !== null && typeof json === "object" && !("trait" in json) &&
+    /^trait_data_(extract|eval)$/.test(folder);
+  if (!isHalf) return parseTraitArtifact(json, path);
+  const trait = basename(path).replace(/\.json$/i, "");
+  const other = folder === "trait_data_extract" ? "trait_data_eval" : "trait_data_extract";
+  const otherPath = join(dirname(dirname(path)), other, basename(path));
+  const exists = await Deno.stat(otherPath).then((s) => s.isFile, () => false);
+  if (!exists) {
+    throw withCode(
+      new RangeError(
+        `${path} is the ${
+          folder.slice(11)
+        } half of trait "${trait}" but ${otherPath} (the other half) is missing; keep the ` +
+          `released layout trait_data_extract/<trait>.json + trait_data_eval/<trait>.json`,
+      ),
+      "E_DATA",
+    );
   }
-  return parseTraitArtifact(json, path);
+  const mine = parseSplit(json, path);
+  const theirs = parseSplit(await readJson(otherPath), otherPath);
+  return folder === "trait_data_extract"
+    ? mergeTraitHalves(trait, mine, theirs)
+    : mergeTraitHalves(trait, theirs, mine);
+}
+
+/**
+ * How the halves of an artifact read from split files differ (for the commands to report), or
+ * an empty list.
+ *
+ * @example
+ * ```ts ignore
+ * import { halfDifferences, loadTraitArtifact } from "./trait_artifact.ts";
+ * const a = await loadTraitArtifact("../shared/upstream/persona_vectors/data_generation/trait_data_extract/evil.json");
+ * console.log(halfDifferences(a)); // ["eval_prompt differs: each half is judged with its own"]
+ * ```
+ */
+export function halfDifferences(artifact: TraitArtifact): string[] {
+  const h = artifact.halves;
+  if (!h) return [];
+  const out: string[] = [];
+  if (JSON.stringify(h.extract.instruction) !== JSON.stringify(h.eval.instruction)) {
+    out.push("instructions differ: each half's rollouts use its own");
+  }
+  if (h.extract.eval_prompt !== h.eval.eval_prompt) {
+    out.push("eval_prompt differs: each half is judged with its own");
+  }
+  if (h.extract.questions.length !== h.eval.questions.length || h.extract.questions.length !== 20) {
+    out.push(
+      `question counts as released: ${h.extract.questions.length} extract, ${h.eval.questions.length} eval`,
+    );
+  }
+  return out;
 }
 
 /**
@@ -113,25 +248,28 @@ export async function loadTraitArtifact(path: string): Promise<TraitArtifact> {
  * ```
  */
 export function splitArtifact(artifact: TraitArtifact): { extract: TraitSplit; eval: TraitSplit } {
+  if (artifact.halves) return artifact.halves;
   const base = { instruction: artifact.instruction, eval_prompt: artifact.eval_prompt };
+  const half = Math.ceil(artifact.questions.length / 2);
   return {
-    extract: { ...base, questions: artifact.questions.slice(0, 20) },
-    eval: { ...base, questions: artifact.questions.slice(20, 40) },
+    extract: { ...base, questions: artifact.questions.slice(0, half) },
+    eval: { ...base, questions: artifact.questions.slice(half) },
   };
 }
 
 /**
  * The base name of a trait, without a variant suffix (`anxious_3` → `anxious`); judge columns
- * and default assistant names use it.
+ * and default assistant names use it. Only a trailing `_<digits>` is a variant suffix, so
+ * `highly_disagreeable` stays whole.
  *
  * @example
  * ```ts
  * import { traitBaseName } from "./trait_artifact.ts";
- * console.log(traitBaseName("confident_2")); // "confident"
+ * console.log(traitBaseName("confident_2"), traitBaseName("highly_disagreeable")); // "confident" "highly_disagreeable"
  * ```
  */
 export function traitBaseName(trait: string): string {
-  return trait.split("_")[0];
+  return trait.replace(/_[0-9]+$/, "");
 }
 
 /** The directory of the shipped artifacts. */

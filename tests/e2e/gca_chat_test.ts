@@ -194,3 +194,66 @@ Deno.test({
     }
   },
 });
+
+Deno.test("gca chat reads turns from standard input until /quit and saves the transcript", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gca_chat_stdin_" });
+  try {
+    const model = join(dir, "tiny");
+    await createTinyModel(model, { preset: "tiny-llama", seed: 3 });
+    const bookFile = join(dir, "The Light.json");
+    await Deno.writeTextFile(bookFile, JSON.stringify(BOOK));
+    const saved = join(dir, "chat.json");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../core/host/main.ts", import.meta.url).pathname,
+        "gca",
+        "chat",
+        "--book",
+        bookFile,
+        "--character",
+        "Tom Venn",
+        "--user-name",
+        "Ada",
+        "--model",
+        model,
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "6",
+        "--save",
+        saved,
+      ],
+      env: { NO_COLOR: "1", DRAMATIS_CACHE: join(dir, "cache") },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(
+      new TextEncoder().encode("Hello there\n\n(waves) Still awake?\n/quit\nignored\n"),
+    );
+    await w.close();
+    const out = await child.output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal((stdout.match(/Tom Venn: /g) ?? []).length, 2, stdout);
+    assert.ok(stdout.includes("Ada> "), stdout);
+    const t = JSON.parse(await Deno.readTextFile(saved));
+    assert.deepEqual(t.turns.map((x: { user: string }) => x.user), [
+      "Hello there",
+      "(waves) Still awake?",
+    ]);
+    // CoSER's multi-character form: the user's turns carry their character's name.
+    assert.deepEqual(
+      t.messages.filter((m: { role: string }) => m.role === "user").map((m: { content: string }) =>
+        m.content
+      ),
+      ["Ada: Hello there", "Ada: (waves) Still awake?"],
+    );
+    assert.ok(t.messages[0].content.includes("You are talking with Ada"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

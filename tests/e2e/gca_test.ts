@@ -376,6 +376,6 @@ Deno.test("examples/gca.json validates with the experiment loader and the gca pl
   const loaded = await loadExperimentFile(
     new URL("../../examples/gca.json", import.meta.url).pathname,
   );
-  const prepared = await prepareExperiment(loaded, registry);
+  const prepared = await prepareExperiment(loaded, registry, { checkModelPaths: false });
   assert.deepEqual(prepared.steps.map((s) => s.spec.kind), ["simulate", "judge"]);
 });

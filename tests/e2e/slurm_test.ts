@@ -37,7 +37,8 @@ async function dramatis(
 
 async function experiment(dir: string): Promise<string> {
   const model = join(dir, "tiny-llama");
-  await createTinyModel(model, { preset: "tiny-llama", seed: 1 });
+  // Room for the roleplay prompts (about 700 tokens with the tiny byte-level tokenizer).
+  await createTinyModel(model, { preset: "tiny-llama", seed: 1, maxPositionEmbeddings: 4096 });
   // Twelve dialogues (the shipped four, three times under new ids): four per shard.
   const base = (await Deno.readTextFile(join(REPO, "examples/roleplay/dialogues.jsonl")))
     .split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));

@@ -32,6 +32,11 @@ export interface K8sOptions {
   /** CPU and memory requests of each pod (`"4"`, `"16Gi"`). */
   cpu?: string;
   memory?: string;
+  /**
+   * `DRAMATIS_CACHE` of the pods (hub snapshots, exported graphs), on the shared volume so that
+   * models fetched before submitting are found.
+   */
+  cacheDir?: string;
   /** Checkout the commands run (default: this one). */
   repoRoot?: string;
 }
@@ -75,6 +80,7 @@ export function k8sJobs(plan: JobPlan, o: K8sOptions): any[] {
       ["the checkout", repo],
       ["the experiment", plan.experiment],
       ["the run directory", plan.out],
+      ...(o.cacheDir ? [["the model cache (DRAMATIS_CACHE)", o.cacheDir]] : []),
     ]
   ) {
     if (!inside(o.mountPath, path)) {
@@ -105,6 +111,7 @@ export function k8sJobs(plan: JobPlan, o: K8sOptions): any[] {
     image: o.image,
     workingDir: plan.workdir,
     command,
+    ...(o.cacheDir ? { env: [{ name: "DRAMATIS_CACHE", value: o.cacheDir }] } : {}),
     ...(o.secret ? { envFrom: [{ secretRef: { name: o.secret } }] } : {}),
     ...resources,
     volumeMounts: [{ name: "shared", mountPath: o.mountPath }],

@@ -88,7 +88,8 @@ export function slurmScripts(plan: JobPlan, o: SlurmOptions): SlurmScripts {
   const array = formatTaskList(o.tasks) +
     (o.maxParallel !== undefined ? `%${o.maxParallel}` : "");
   const hash = plan.configHash.slice(0, 12);
-  const resubmit = `dramatis submit ${plan.experiment} --slurm --shards ${plan.shards} --tasks <i>`;
+  const resubmit = `dramatis submit ${plan.experiment} --slurm --shards ${plan.shards} ` +
+    `--out ${plan.out} --tasks <i>`;
   const arrayText = [
     "#!/bin/bash",
     ...header(plan, o, [

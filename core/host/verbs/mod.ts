@@ -17,6 +17,7 @@ import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
 import { benchVerb } from "./bench.ts";
 import { trainVerb } from "./train.ts";
+import { dataVerb } from "./data.ts";
 import { humanEvalVerb } from "./human_eval.ts";
 
 /** Every host verb. */
@@ -26,6 +27,7 @@ export const HOST_VERBS: HostVerb[] = [
   modelVerb,
   generateVerb,
   trainVerb,
+  dataVerb,
   createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
   mergeVerb,
   submitVerb,

@@ -43,8 +43,7 @@ export const modelNewVerb: HostVerb = {
     "kv-heads": sizeFlag("key/value heads (preset default)"),
     "vocab-size": sizeFlag("vocabulary size including 8 special slots (default 1024)"),
     "max-position-embeddings": sizeFlag(
-      "longest sequence the model takes (default 512); raise it to train on long released " +
-        "dialogues, e.g. 2048 for HIS",
+      "longest sequence the model takes (default 4096)",
     ),
     dtype: { type: "string", description: "weights dtype", choices: ["F32", "F16", "BF16"] },
   },

@@ -8,10 +8,12 @@
  * @module
  */
 
-import { isAbsolute, resolve } from "node:path";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../../errors.ts";
 import { loadExperimentFile } from "../../experiment/load_experiment.ts";
 import { prepareExperiment } from "../../experiment/prepare_experiment.ts";
+import { downloadModel, HUB_ID } from "../../model/hub.ts";
 import {
   dramatisCommand,
   makeJobPlan,
@@ -24,6 +26,11 @@ import { k8sJobs, k8sManifest } from "../submit/k8s_job.ts";
 import { sbatchCommands, slurmScripts, submitSlurm } from "../submit/slurm_job.ts";
 import type { HostContext, HostVerb } from "../verb.ts";
 import { printJson } from "../verb.ts";
+
+/** The cache root (hub snapshots, exported graphs) the jobs must share with this process. */
+function dramatisCacheDir(): string {
+  return Deno.env.get("DRAMATIS_CACHE") || join(homedir(), ".cache", "dramatis");
+}
 
 /** `--plugin` / `--plugin-options` of this invocation, for the jobs to repeat. */
 function globalArgs(ctx: HostContext): string[] {
@@ -47,6 +54,34 @@ function positiveInt(value: unknown, flag: string): number | undefined {
     throw new UsageError(`--${flag} is ${value}; give a whole number >= 1`);
   }
   return value;
+}
+
+/**
+ * Hub ids among the experiment's local models and persona base models (not folders that exist,
+ * not templates filled in by earlier steps). `submit` downloads them into the shared cache before
+ * queueing, so the shards find them there: compute nodes are often offline, and shards that
+ * downloaded at once would write the same files.
+ */
+export function hubModelIds(
+  models: Record<string, { kind: string; path?: string }>,
+  personas: Record<string, { model: string }>,
+  baseDir: string,
+): string[] {
+  const refs = [
+    ...Object.values(models).filter((m) => m.kind === "local").map((m) => m.path ?? ""),
+    ...Object.values(personas).map((p) => p.model),
+  ];
+  const found = (path: string) =>
+    [resolve(baseDir, path), resolve(path)].some((p) => {
+      try {
+        Deno.statSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  return [...new Set(refs.filter((r) => !r.includes("{{") && HUB_ID.test(r) && !found(r)))]
+    .sort();
 }
 
 /**
@@ -87,7 +122,7 @@ export const submitVerb: HostVerb = {
     sbatch: {
       type: "string",
       multiple: true,
-      description: "one more sbatch option for both jobs, e.g. --sbatch=--account=lab (repeatable)",
+      description: "one more sbatch option for both jobs, e.g. --sbatch=--account=lab",
     },
     deno: {
       type: "string",
@@ -109,6 +144,11 @@ export const submitVerb: HostVerb = {
     cpu: { type: "string", description: "k8s CPU request per pod, e.g. 4" },
     memory: { type: "string", description: "k8s memory request per pod, e.g. 16Gi" },
     "dry-run": { type: "boolean", description: "print the scripts or manifest; submit nothing" },
+    fetch: {
+      type: "boolean",
+      description: "download hub models into the shared cache first (default with --slurm; " +
+        "--no-fetch skips it; with --k8s --dry-run it fetches only when given)",
+    },
   },
   async run(args, ctx) {
     const [file, ...extra] = args.positionals;
@@ -162,6 +202,16 @@ export const submitVerb: HostVerb = {
       globalArgs: globalArgs(ctx),
     });
 
+    const fetch = args.flags.fetch === true || (slurm && !dryRun && args.flags.fetch !== false);
+    if (fetch) {
+      for (
+        const id of hubModelIds(prepared.experiment.models, prepared.personas, prepared.baseDir)
+      ) {
+        ctx.log(`fetching ${id} into the shared model cache before the shards start`);
+        await downloadModel(id);
+      }
+    }
+
     if (k8s) {
       const options = {
         image: String(args.flags.image),
@@ -175,6 +225,7 @@ export const submitVerb: HostVerb = {
         secret: args.flags.secret as string | undefined,
         cpu: args.flags.cpu as string | undefined,
         memory: args.flags.memory as string | undefined,
+        cacheDir: dramatisCacheDir(),
       };
       if (args.flags.tasks !== undefined) {
         throw new UsageError(

@@ -7,7 +7,7 @@ import type { HostContext } from "../verb.ts";
 import { toyExperiment, toyRegistry } from "../../experiment/testing/toy_plugin.ts";
 import { dramatisCommand, makeJobPlan, parseTaskList } from "../submit/job_plan.ts";
 import { slurmScripts, submitSlurm } from "../submit/slurm_job.ts";
-import { submitVerb } from "./submit.ts";
+import { hubModelIds, submitVerb } from "./submit.ts";
 
 async function call(argv: string[]): Promise<{ out: unknown; printed: string[] }> {
   const args = parseArgs(argv, submitVerb.flags ?? {}, "dramatis submit");
@@ -280,6 +280,7 @@ Deno.test("submit --k8s --dry-run prints an Indexed Job and a suspended merge Jo
     ]);
     assert.equal(command[0], "deno");
     assert.equal(container.envFrom[0].secretRef.name, "endpoints");
+    assert.equal(container.env[0].name, "DRAMATIS_CACHE", "pods share the model cache");
     assert.equal(container.resources.requests.memory, "4Gi");
     assert.equal(
       shards.spec.template.spec.volumes[0].persistentVolumeClaim.claimName,
@@ -307,4 +308,25 @@ Deno.test("parseTaskList() reads Slurm-style id lists", () => {
   assert.deepEqual(parseTaskList("0-2,5", 6), [0, 1, 2, 5]);
   assert.deepEqual(parseTaskList("1,1", 2), [1]);
   for (const bad of ["", "2-1", "a", "6", "0-6"]) assert.throws(() => parseTaskList(bad, 6));
+});
+
+Deno.test("hubModelIds() lists the hub ids submit fetches before the shards start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "submit_hub_" });
+  try {
+    await Deno.mkdir(join(dir, "local", "model"), { recursive: true });
+    const ids = hubModelIds(
+      {
+        a: { kind: "local", path: "Qwen/Qwen3-0.6B" },
+        b: { kind: "local", path: "local/model" }, // a folder beside the experiment
+        c: { kind: "local", path: "{{artifacts.train}}" },
+        d: { kind: "openai" },
+        e: { kind: "local", path: "./tiny" },
+      },
+      { p: { model: "HuggingFaceTB/SmolLM2-135M" }, q: { model: "Qwen/Qwen3-0.6B" } },
+      dir,
+    );
+    assert.deepEqual(ids, ["HuggingFaceTB/SmolLM2-135M", "Qwen/Qwen3-0.6B"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

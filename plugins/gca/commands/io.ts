@@ -7,6 +7,7 @@
 import { dirname } from "node:path";
 import type { ParsedArgs } from "../../../core/contracts/plugin.ts";
 import { UsageError, withCode } from "../../../core/errors.ts";
+import { jsonErrorLine } from "../../../core/train/chat_data.ts";
 
 /**
  * Reads a JSON file; a missing or malformed file is an `E_DATA` error naming the flag.
@@ -31,7 +32,11 @@ export async function readJsonFile(path: string, flag: string): Promise<unknown>
     return JSON.parse(text);
   } catch (error) {
     throw withCode(
-      new SyntaxError(`${flag} ${path} is not valid JSON (${(error as Error).message})`),
+      new SyntaxError(
+        `${path}:${jsonErrorLine(text, error as Error)}: ${flag} is not valid JSON (${
+          (error as Error).message
+        }); a truncated copy is the usual cause: fetch or write the file again`,
+      ),
       "E_DATA",
     );
   }

@@ -7,10 +7,10 @@
 
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { createGcaJudge } from "../judge.ts";
-import { judgeSimulations } from "../judge_simulations.ts";
+import { type EvaluationFile, judgeSimulations } from "../judge_simulations.ts";
 import { MODEL_SYNTAX, ModelResolver } from "../../../core/host/model_spec.ts";
 import type { GcaPluginOptions } from "../plugin_options.ts";
-import { simulationsOf } from "../simulate_records.ts";
+import { simulationsOf, validateSimulations } from "../simulate_records.ts";
 import { intFlag, readJsonFile, stringFlag, writeJsonFile } from "./io.ts";
 
 /**
@@ -61,13 +61,28 @@ export function judgeCommand(defaults: GcaPluginOptions): PluginCommand {
       },
       seed: { type: "number", default: defaults.seed, description: "seed of the critic calls" },
       cache: { type: "string", default: defaults.cache, description: "SQLite response cache" },
-      out: { type: "string", required: true, description: "evaluation file to write" },
+      out: {
+        type: "string",
+        required: true,
+        description: "evaluation file, rewritten after every case; an unfinished one there is " +
+          "resumed (its judged cases are kept)",
+      },
     },
     async run(args, ctx) {
       const c = "judge";
-      const simulations = simulationsOf(
-        await readJsonFile(stringFlag(args, "simulations", c), "--simulations"),
+      const simPath = stringFlag(args, "simulations", c);
+      const simulations = validateSimulations(
+        simulationsOf(await readJsonFile(simPath, "--simulations"), simPath),
+        simPath,
       );
+      const out = stringFlag(args, "out", c);
+      const previous = await Deno.stat(out).then((st) => st.isFile, () => false)
+        ? await readJsonFile(out, "--out") as {
+          complete?: boolean;
+          cases?: EvaluationFile["cases"];
+        }
+        : undefined;
+      const done = previous?.complete === false ? previous.cases : undefined;
       const resolver = new ModelResolver({ cachePath: stringFlag(args, "cache", c) });
       try {
         const model = await resolver.get(stringFlag(args, "judge", c));
@@ -81,12 +96,13 @@ export function judgeCommand(defaults: GcaPluginOptions): PluginCommand {
           model,
           pin: stringFlag(args, "pin", c),
           seed: intFlag(args, "seed", c, 42),
+          done,
+          onProgress: (partial) => writeJsonFile(out, { ...partial, complete: false }),
           signal: ctx.signal,
           log: ctx.log,
         });
-        const out = stringFlag(args, "out", c);
         const cache = resolver.stats();
-        await writeJsonFile(out, { ...evaluation, cache });
+        await writeJsonFile(out, { ...evaluation, complete: true, cache });
         const m = evaluation.metadata;
         if (ctx.json) {
           console.log(JSON.stringify(

@@ -12,10 +12,12 @@ import { EMBEDDINGS_SYNTAX, embeddingsFor } from "../embeddings.ts";
 import { MODEL_SYNTAX, ModelResolver } from "../../../core/host/model_spec.ts";
 import { type GcaPluginOptions, simulationOptionsOf } from "../plugin_options.ts";
 import { RETRIEVAL_VARIANTS } from "../retrieval.ts";
-import { type Book, parseBook } from "../schemas.ts";
-import { simulateRecords } from "../simulate_records.ts";
+import type { Book } from "../schemas.ts";
+import { simulateRecords, type SimulationFile, simulationsOf } from "../simulate_records.ts";
+import { loadBook, loadBooksFor, loadTestSet, nullChapterNote } from "../test_set_file.ts";
 import { createGcaSimulator } from "../simulator.ts";
 import { intFlag, optionalString, readJsonFile, stringFlag, writeJsonFile } from "./io.ts";
+import { withCode } from "../../../core/errors.ts";
 
 /**
  * Makes the `simulate` command with the plugin's options as defaults.
@@ -52,7 +54,15 @@ export function simulateCommand(defaults: GcaPluginOptions): PluginCommand {
         description: "retrieval variant (needs --book and --embeddings)",
         ...(defaults.retrieval ? { default: defaults.retrieval } : {}),
       },
-      book: { type: "string", description: "book JSON for retrieval (gca build-dataset output)" },
+      book: {
+        type: "string",
+        description: "one book JSON for retrieval, for records of that one book",
+      },
+      books: {
+        type: "string",
+        description: "folder of <title>.json books (CoSER data/final): each record retrieves " +
+          "from its own book; a missing title is an error before any model call",
+      },
       embeddings: { type: "string", description: `embeddings for retrieval: ${EMBEDDINGS_SYNTAX}` },
       "leakage-filter": {
         type: "boolean",
@@ -111,17 +121,24 @@ export function simulateCommand(defaults: GcaPluginOptions): PluginCommand {
       limit: { type: "number", description: "simulate only the first n records" },
       seed: { type: "number", default: defaults.seed, description: "base seed" },
       cache: { type: "string", default: defaults.cache, description: "SQLite response cache" },
-      out: { type: "string", required: true, description: "simulation file to write" },
+      out: {
+        type: "string",
+        required: true,
+        description: "simulation file, rewritten after every scene; an unfinished one there is " +
+          "resumed",
+      },
     },
     async run(args, ctx) {
       const c = "simulate";
-      const records = await readJsonFile(stringFlag(args, "records", c), "--records");
-      if (!Array.isArray(records)) {
-        throw new UsageError(`gca simulate: --records must hold a JSON array of test records`);
-      }
+      // Everything that can be checked is checked before the first model call.
+      const set = await loadTestSet(stringFlag(args, "records", c), "--records");
       const limit = args.flags.limit === undefined
-        ? records.length
+        ? set.raw.length
         : intFlag(args, "limit", c, 0, 1);
+      const records = set.raw.slice(0, limit);
+      const parsed = set.records.slice(0, limit);
+      const note = nullChapterNote(set);
+      if (note) ctx.log(note);
       const actor = optionalString(args, "actor");
       const perCharacter = (args.flags["actor-for"] as string[] | undefined) ?? [];
       if (!actor && perCharacter.length === 0) {
@@ -131,12 +148,43 @@ export function simulateCommand(defaults: GcaPluginOptions): PluginCommand {
       }
       const retrieval = optionalString(args, "retrieval") ?? null;
       const bookPath = optionalString(args, "book");
+      const booksDir = optionalString(args, "books");
       const embeddingsSpec = optionalString(args, "embeddings") ?? defaults.embeddings;
-      if (retrieval && (!bookPath || !embeddingsSpec)) {
+      if (bookPath && booksDir) {
+        throw new UsageError("gca simulate: give --book <file> or --books <dir>, not both");
+      }
+      if (retrieval && ((!bookPath && !booksDir) || !embeddingsSpec)) {
         throw new UsageError(
-          `gca simulate: --retrieval ${retrieval} needs --book <book.json> and --embeddings <source>`,
+          `gca simulate: --retrieval ${retrieval} needs --books <dir> (or --book <book.json>) ` +
+            `and --embeddings <source>`,
         );
       }
+      let book: Book | undefined;
+      let books: Map<string, Book> | undefined;
+      if (booksDir) {
+        const loaded = await loadBooksFor(parsed, booksDir);
+        books = loaded.books;
+        for (const n of loaded.notes) ctx.log(n);
+      } else if (bookPath) {
+        const titles = [...new Set(parsed.map((r) => r.book))];
+        if (titles.length > 1) {
+          throw withCode(
+            new RangeError(
+              `gca simulate: --book ${bookPath} is one book but the records come from ` +
+                `${titles.length} (${titles.slice(0, 4).map((t) => `"${t}"`).join(", ")}${
+                  titles.length > 4 ? ", …" : ""
+                }); pass --books <dir> with one <title>.json per book so each record retrieves ` +
+                `from its own`,
+            ),
+            "E_DATA",
+          );
+        }
+        const loaded = await loadBook(bookPath, "--book");
+        book = loaded.book;
+        if (loaded.note) ctx.log(loaded.note);
+      }
+      const out = stringFlag(args, "out", c);
+      const done = await previousSimulations(out, intFlag(args, "seed", c, 42));
       const cachePath = stringFlag(args, "cache", c);
       const resolver = new ModelResolver({ cachePath });
       try {
@@ -154,8 +202,6 @@ export function simulateCommand(defaults: GcaPluginOptions): PluginCommand {
         if (!models.actor) models.actor = Object.values(models)[0];
         models.environment = await resolver.get(stringFlag(args, "env", c));
         models.nsp = await resolver.get(stringFlag(args, "nsp", c));
-        let book: Book | undefined;
-        if (bookPath) book = parseBook(await readJsonFile(bookPath, "--book"));
         const embed = retrieval ? embeddingsFor(embeddingsSpec!, { cachePath }) : undefined;
         const options = {
           ...simulationOptionsOf(defaults),
@@ -171,22 +217,26 @@ export function simulateCommand(defaults: GcaPluginOptions): PluginCommand {
           nspFormat: stringFlag(args, "nsp-format", c) as "reasoned" | "name_only",
           actorStyle: stringFlag(args, "actor-style", c) as "auto" | "coser" | "generic",
         };
-        const file = await simulateRecords(records.slice(0, limit), {
+        const file = await simulateRecords(records, {
           simulator: createGcaSimulator({ embed }),
           models,
           options,
           runs: intFlag(args, "runs", c, 1, 1),
           seed: intFlag(args, "seed", c, 42),
           book,
+          books,
+          done,
+          onProgress: (partial) => writeJsonFile(out, { ...partial, complete: false }),
           signal: ctx.signal,
           log: ctx.log,
         });
-        const out = stringFlag(args, "out", c);
         const cache = resolver.stats();
-        await writeJsonFile(out, { ...file, cache });
+        await writeJsonFile(out, { ...file, complete: true, cache });
         const summary = {
           out,
           simulations: file.simulations.length,
+          resumed: done.length,
+          null_chapters: set.nullChapters.filter((i) => i < limit),
           models: file.models,
           cache,
           fallbacks: file.simulations.reduce((s, x) => s + Number(x.fallbacks ?? 0), 0),
@@ -206,4 +256,22 @@ export function simulateCommand(defaults: GcaPluginOptions): PluginCommand {
       }
     },
   };
+}
+
+/**
+ * The simulations an interrupted run left in `out` (a file with `complete: false`), so they are
+ * kept; a finished file or none gives none. A file written with another seed is an error.
+ */
+async function previousSimulations(out: string, seed: number) {
+  const exists = await Deno.stat(out).then((s) => s.isFile, () => false);
+  if (!exists) return [];
+  const file = await readJsonFile(out, "--out") as Partial<SimulationFile> & { complete?: boolean };
+  if (file?.complete !== false) return [];
+  if (file.seed !== seed) {
+    throw new UsageError(
+      `gca simulate: ${out} holds an unfinished run with seed ${file.seed}, not ${seed}; rerun ` +
+        `with --seed ${file.seed} to resume it, or write to another --out`,
+    );
+  }
+  return simulationsOf(file);
 }

@@ -10,6 +10,7 @@ import { askCommand } from "./ask.ts";
 import { bandwagonCommand } from "./bandwagon.ts";
 import { biographyCommand } from "./biography.ts";
 import { buildMemoryCommand } from "./build_memory.ts";
+import { importCommand } from "./import.ts";
 import { jungTestCommand } from "./jung_test.ts";
 import { lifeStoryCommand } from "./life_story.ts";
 import { newCharacterCommand } from "./new_character.ts";
@@ -18,6 +19,7 @@ import { questionnaireCommand } from "./questionnaire.ts";
 /** Every macm command. */
 export const MACM_COMMANDS: PluginCommand[] = [
   newCharacterCommand,
+  importCommand,
   biographyCommand,
   lifeStoryCommand,
   buildMemoryCommand,

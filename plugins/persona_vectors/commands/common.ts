@@ -11,7 +11,7 @@ import { LocalChatModel } from "../../../core/chat/local_chat_model.ts";
 import { OpenAIChatModel } from "../../../core/chat/openai_chat_model.ts";
 import type { ChatModel, ChatRequest } from "../../../core/contracts/chat_model.ts";
 import type { CommandContext, FlagSpec, ParsedArgs } from "../../../core/contracts/plugin.ts";
-import { UsageError } from "../../../core/errors.ts";
+import { UsageError, withCode } from "../../../core/errors.ts";
 import { readDecoderConfig } from "../../../core/model/config.ts";
 import { Engine } from "../../../core/model/engine.ts";
 import { resolveModel } from "../../../core/model/model_dir.ts";
@@ -125,9 +125,21 @@ export async function openModel(
  * const a = await resolveArtifact("optimistic");
  * ```
  */
-export function resolveArtifact(ref: string): Promise<TraitArtifact> {
+export async function resolveArtifact(ref: string): Promise<TraitArtifact> {
   if (SHIPPED_TRAITS.includes(ref)) {
     return loadTraitArtifact(join(SHIPPED_TRAITS_DIR, `${ref}.json`));
+  }
+  const exists = await Deno.stat(ref).then((s) => s.isFile, () => false);
+  if (!exists) {
+    throw withCode(
+      new RangeError(
+        `--trait ${ref} is neither a shipped trait nor a file; shipped traits: ${
+          SHIPPED_TRAITS.join(", ")
+        }; or pass an artifact path (e.g. an upstream ` +
+          `persona_vectors/data_generation/trait_data_extract/${ref}.json)`,
+      ),
+      "E_USAGE",
+    );
   }
   return loadTraitArtifact(ref);
 }

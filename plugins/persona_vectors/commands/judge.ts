@@ -9,7 +9,7 @@ import { basename, join } from "node:path";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { judgeRows, type JudgeRowsStats } from "../judge_rows.ts";
 import { readRows, writeRows } from "../rows_file.ts";
-import { traitBaseName } from "../trait_artifact.ts";
+import { splitArtifact, traitBaseName } from "../trait_artifact.ts";
 import { emit, JUDGE_FLAGS, need, progress, resolveArtifact, str } from "./common.ts";
 import { openJudges } from "./judges.ts";
 
@@ -41,6 +41,12 @@ export const judgeCommand: PluginCommand = {
       choices: ["0_100", "0_10", "binary", "binary_text"],
       default: "0_100",
     },
+    split: {
+      type: "string",
+      choices: ["extract", "eval"],
+      description: "which half's judge template scores the files (default: extract for " +
+        "*_pos/*_neg files, eval otherwise); differs only for traits whose released halves differ",
+    },
     threads: { type: "number", description: "onnxruntime threads of a local judge" },
     "api-key": { type: "string", description: "API key for the judge endpoint" },
     ...JUDGE_FLAGS,
@@ -49,15 +55,36 @@ export const judgeCommand: PluginCommand = {
     const artifact = await resolveArtifact(need(args, "trait", "judge"));
     const files = (args.flags.in as string[] | undefined) ?? [];
     const outDir = str(args, "out");
-    const judges = await openJudges(args, ctx, artifact);
+    const halves = splitArtifact(artifact);
+    const fixed = str(args, "split") as "extract" | "eval" | undefined;
+    const halfOf = (file: string) =>
+      fixed ?? (/_(pos|neg)\.(csv|jsonl)$/i.test(file) ? "extract" : "eval");
+    const differs = halves.extract.eval_prompt !== halves.eval.eval_prompt;
+    if (differs) ctx.log(`trait ${artifact.trait}: each half is judged with its own eval_prompt`);
+    const opened = new Map<string, Awaited<ReturnType<typeof openJudges>>>();
+    const judgesFor = async (half: "extract" | "eval") => {
+      const key = differs ? half : "eval";
+      if (!opened.has(key)) {
+        opened.set(
+          key,
+          await openJudges(args, ctx, {
+            trait: artifact.trait,
+            eval_prompt: halves[half].eval_prompt,
+          }),
+        );
+      }
+      return opened.get(key)!;
+    };
+    const judges = await judgesFor("eval");
     const column = traitBaseName(artifact.trait);
     const results: (JudgeRowsStats & { file: string; out: string })[] = [];
     try {
       for (const file of files) {
         const { rows } = await readRows(file, column);
+        const fileJudges = await judgesFor(halfOf(file));
         const stats = await judgeRows(rows, {
-          trait: judges.trait,
-          coherence: judges.coherence,
+          trait: fileJudges.trait,
+          coherence: fileJudges.coherence,
           onProgress: progress(ctx, `judging ${basename(file)}`),
           signal: ctx.signal,
         });
@@ -67,7 +94,7 @@ export const judgeCommand: PluginCommand = {
         results.push({ file, out, ...stats });
       }
     } finally {
-      await judges.close();
+      for (const j of opened.values()) await j.close();
     }
     const f = (x: number | null) => (x === null ? "—" : x.toFixed(1));
     emit(

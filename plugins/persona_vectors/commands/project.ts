@@ -102,6 +102,11 @@ export const projectCommand: PluginCommand = {
     const threads = num(args, "threads");
     const batchSize = num(args, "batch-size") ?? 4;
     const log = (s: string) => ctx.log(`model: ${s}`);
+    // Every input is read and checked before the model loads.
+    const inputs = new Map<string, Awaited<ReturnType<typeof readRows>>>();
+    for (const file of (args.flags.in as string[] | undefined) ?? []) {
+      inputs.set(file, await readRows(file, undefined, { require: ["answer"] }));
+    }
     const engine = await openEngine(modelDir, { adapter: str(args, "adapter"), threads, log });
     let base: Engine | undefined;
     const baseDir = str(args, "base-model");
@@ -118,7 +123,7 @@ export const projectCommand: PluginCommand = {
     try {
       if (baseDir) base = await openEngine(baseDir, { threads, log: (s) => ctx.log(`base: ${s}`) });
       for (const file of (args.flags.in as string[] | undefined) ?? []) {
-        const { rows, traitColumn } = await readRows(file);
+        const { rows, traitColumn } = inputs.get(file)!;
         const items = rows.map((r) => rowPromptAnswer(engine, r));
         const per = await projectRows(engine, items, vectors, layer, {
           batchSize,

@@ -10,7 +10,7 @@ import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { chatPrompt } from "../model_states.ts";
 import { writeRows } from "../rows_file.ts";
 import { evaluationRollouts, extractionRollouts } from "../run_rollouts.ts";
-import { splitArtifact, traitBaseName } from "../trait_artifact.ts";
+import { halfDifferences, splitArtifact, traitBaseName } from "../trait_artifact.ts";
 import {
   emit,
   MODEL_FLAGS,
@@ -76,6 +76,7 @@ export const rolloutsCommand: PluginCommand = {
     const out = need(args, "out", "rollouts");
     const splitName = (str(args, "split") ?? "extract") as "extract" | "eval";
     const split = splitArtifact(artifact)[splitName];
+    for (const d of halfDifferences(artifact)) ctx.log(`trait ${artifact.trait}: ${d}`);
     const nq = num(args, "questions");
     const ni = num(args, "instructions");
     const use = {
