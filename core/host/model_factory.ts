@@ -25,6 +25,7 @@ import { PersonaChatModel } from "../persona/persona_chat_model.ts";
 import { withCode } from "../errors.ts";
 import type { ChatModelFactory, ModelRequest } from "../experiment/model_pool.ts";
 import { Engine } from "../model/engine.ts";
+import { parseWeightFormat } from "../model/quantize.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
 import type { Provider } from "../runtime/providers.ts";
 
@@ -33,6 +34,11 @@ export interface HostModelOptions
   extends Pick<LocalChatModelOptions, "steering" | "constraint" | "project"> {
   provider?: Provider;
   threads?: number;
+  /**
+   * How the model's frozen weights are stored (`f32`, `f16`, `bf16`, `int8`, `int4`, `int4:128`;
+   * default `DRAMATIS_DTYPE` or `f32`).
+   */
+  dtype?: string;
   /** Resolves persona adapters (`{plugin, path}`) through the plugins' adapter factories. */
   registry?: PluginRegistry;
   /** Where exported graphs are cached (the engine's default otherwise). */
@@ -126,13 +132,20 @@ export function sharedEngine(
   options: HostModelOptions = {},
   adapters: readonly PersonaAdapter[] = [],
 ): Promise<Engine> {
-  const key = JSON.stringify([path, options.provider ?? "cpu", options.cacheDir, adapters]);
+  const key = JSON.stringify([
+    path,
+    options.provider ?? "cpu",
+    options.cacheDir,
+    adapters,
+    options.dtype ?? null,
+  ]);
   let engine = engines.get(key);
   if (!engine) {
     engine = loadAdapters(path, adapters, options.registry).then((list) =>
       Engine.load(path, {
         provider: options.provider,
         threads: options.threads,
+        dtype: options.dtype,
         steering: true,
         adapters: list,
         cacheDir: options.cacheDir,
@@ -265,7 +278,11 @@ export function hostModelFactory(
     const { spec } = request;
     switch (spec.kind) {
       case "local":
-        return baseModelFor(spec.path, request.id, { registry, ...options });
+        return baseModelFor(spec.path, request.id, {
+          registry,
+          ...options,
+          ...localModelOptions(request.id, spec.options),
+        });
       case "openai": {
         const apiKey = spec.api_key_env ? Deno.env.get(spec.api_key_env) : undefined;
         if (spec.api_key_env && !apiKey) {
@@ -287,4 +304,48 @@ export function hostModelFactory(
       }
     }
   };
+}
+
+/**
+ * The engine settings an experiment's `local` model entry may carry in `options`: `dtype`
+ * (`f32`, `f16`, `bf16`, `int8`, `int4`, `int4:128`) and `threads`.
+ *
+ * @example
+ * ```ts
+ * import { localModelOptions } from "./model_factory.ts";
+ * console.log(localModelOptions("m", { dtype: "int4" })); // { dtype: "int4" }
+ * ```
+ */
+export function localModelOptions(
+  id: string,
+  options: Record<string, unknown> | undefined,
+): Pick<HostModelOptions, "dtype" | "threads"> {
+  const out: Pick<HostModelOptions, "dtype" | "threads"> = {};
+  const { dtype, threads } = options ?? {};
+  if (dtype !== undefined) {
+    if (typeof dtype !== "string") {
+      throw withCode(
+        new TypeError(`model '${id}': options.dtype is ${JSON.stringify(dtype)}; use a string`),
+        "E_CONFIG",
+      );
+    }
+    try {
+      parseWeightFormat(dtype, `model '${id}': options.dtype`);
+    } catch (e) {
+      throw withCode(e as Error, "E_CONFIG");
+    }
+    out.dtype = dtype;
+  }
+  if (threads !== undefined) {
+    if (!Number.isInteger(threads) || (threads as number) < 1) {
+      throw withCode(
+        new TypeError(
+          `model '${id}': options.threads is ${JSON.stringify(threads)}; use a whole number >= 1`,
+        ),
+        "E_CONFIG",
+      );
+    }
+    out.threads = threads as number;
+  }
+  return out;
 }

@@ -89,6 +89,18 @@ export async function loadWeights(
   config: DecoderConfig,
   options: LoadWeightsOptions = {},
 ): Promise<DecoderWeights> {
+  const qc = config.raw?.quantization_config as { quant_method?: unknown } | undefined;
+  if (qc && typeof qc === "object") {
+    throw withCode(
+      new TypeError(
+        `${dir}/config.json has a quantization_config (quant_method ${
+          JSON.stringify(qc.quant_method ?? "unknown")
+        }): pre-quantized checkpoints (GPTQ, AWQ, bitsandbytes, …) do not load; use the ` +
+          "model's F16/BF16/F32 checkpoint and let Dramatis quantize it (--dtype int8 or int4)",
+      ),
+      "E_WEIGHTS",
+    );
+  }
   const src = await openSafetensorsDir(dir);
   try {
     const wanted = expectedWeightShapes(config);
@@ -124,7 +136,8 @@ export async function loadWeights(
         throw withCode(
           new TypeError(
             `${src.fileOf(name)}: tensor "${name}" has dtype ${info.dtype}; weights must be ` +
-              `F32, F16, BF16 or F64 (quantized checkpoints are not read)`,
+              `F32, F16, BF16 or F64 (quantized checkpoints are not read: load the F16/BF16 checkpoint ` +
+              `and pass --dtype int8 or int4)`,
           ),
           "E_WEIGHTS",
         );

@@ -10,6 +10,7 @@ import type { ChatMessage } from "../../contracts/chat_model.ts";
 import { UsageError, withCode } from "../../errors.ts";
 import { Engine, type EngineGenerateOptions } from "../../model/engine.ts";
 import { type Provider, PROVIDERS } from "../../runtime/providers.ts";
+import { parseWeightFormat } from "../../model/quantize.ts";
 import { printJson } from "../verb.ts";
 import type { HostVerb } from "../verb.ts";
 
@@ -84,14 +85,21 @@ export const generateVerb: HostVerb = {
       default: "cpu",
     },
     threads: { type: "number", description: "threads per op (default: one per core)" },
+    dtype: {
+      type: "string",
+      description: "weight storage: f32, f16, bf16, int8, int4 (int4:128 / int8:128 for blocks " +
+        "of 128; default DRAMATIS_DTYPE or f32)",
+    },
   },
   async run(args, ctx) {
     const f = args.flags;
     checkOptions(f);
+    if (f.dtype !== undefined) parseWeightFormat(f.dtype as string, "generate: --dtype");
     const persona = typeof f.persona === "string" ? await readPersona(f.persona) : undefined;
     const engine = await Engine.load(f.model as string, {
       provider: f.provider as Provider,
       threads: f.threads as number | undefined,
+      dtype: f.dtype as string | undefined,
       onProgress: ctx.json ? undefined : (step) => ctx.log(step),
     });
     try {

@@ -40,7 +40,7 @@ export const MODEL_FLAGS: Record<string, FlagSpec> = {
 export const JUDGE_FLAGS: Record<string, FlagSpec> = {
   "judge-model": {
     type: "string",
-    description: "local judge model directory (number-token scoring)",
+    description: "local judge model directory (each number 0-100 scored as a token sequence)",
   },
   "judge-base-url": {
     type: "string",

@@ -77,7 +77,7 @@ export async function openJudges(
     };
   }
   throw new UsageError(
-    "give a judge: --judge-model <dir> (local, number-token scoring) or --judge-base-url <url> " +
+    "give a judge: --judge-model <dir> (local, every 0-100 number scored as a token sequence) or --judge-base-url <url> " +
       "with --judge-api-model <name> (top_logprobs scoring)",
   );
 }
