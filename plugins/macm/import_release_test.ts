@@ -105,3 +105,72 @@ Deno.test("functionStackOf() ranks functions by sentence counts 4,3,2,1 | 1,2,3,
     /"Nobody said this\." is not in Attributes\/traits\.txt/,
   );
 });
+
+Deno.test({
+  name: "macm ask --method macm answers an imported character from its released memories",
+  ignore: !present,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    // A stand-in OpenAI endpoint: the retrieval agent names memory "001"; every other call
+    // (thinking, emotion, the answer) echoes whether the released memory reached it.
+    const released = JSON.parse(
+      await Deno.readTextFile(join(RELEASE, "Memories", "Mary Jones", "long_memory.json")),
+    );
+    const content = released["001"].Memory["Memory Content"] as string;
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      const body = await req.json();
+      const text = body.messages.map((m: { content: string }) => m.content).join("\n");
+      const reply = text.includes("You help find")
+        ? (text.includes('"001"') ? 'The most relevant is "001".' : "")
+        : text.includes(content.slice(0, 80))
+        ? "I remember the warmth of our little apartment."
+        : "no memory reached me";
+      return Response.json({
+        id: "x",
+        object: "chat.completion",
+        created: 0,
+        model: body.model,
+        choices: [{
+          index: 0,
+          message: { role: "assistant", content: reply },
+          finish_reason: "stop",
+        }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      });
+    });
+    try {
+      await importHumanSimulacra(RELEASE, out);
+      const run = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../../core/host/main.ts", import.meta.url).pathname,
+          "macm",
+          "ask",
+          "--character",
+          join(out, "mary_jones"),
+          "--model",
+          `http://127.0.0.1:${server.addr.port}/v1#stand-in`,
+          "--method",
+          "macm",
+          "--question",
+          "What was home like when you were small?",
+          "--cache",
+          "off",
+          "--json",
+        ],
+        env: { OPENAI_API_KEY: "stand-in" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+      const turn = JSON.parse(new TextDecoder().decode(run.stdout));
+      assert.deepEqual(turn.memory_agent.candidate_ids, ["001"]);
+      assert.deepEqual(turn.memory_agent.selected["001"], released["001"].Memory);
+      assert.equal(turn.answer, "I remember the warmth of our little apartment.");
+    } finally {
+      await server.shutdown();
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});

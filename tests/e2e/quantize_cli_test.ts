@@ -18,7 +18,9 @@ async function cli(env: Record<string, string>, ...args: string[]) {
 
 async function graphsIn(cache: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const e of Deno.readDir(join(cache, "graphs"))) if (e.isDirectory) out.push(e.name);
+  for await (const e of Deno.readDir(join(cache, "graphs"))) {
+    if (e.isDirectory && /^[0-9a-f]{24}$/.test(e.name)) out.push(e.name);
+  }
   return out.sort();
 }
 

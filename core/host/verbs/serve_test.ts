@@ -143,3 +143,71 @@ Deno.test("serve verb rejects --admin-key without --personas", async () => {
     /--personas/,
   );
 });
+
+Deno.test("serve verb key rules: an empty key or an open non-loopback host needs --no-auth", async () => {
+  const verb = createServeVerb({ backend: () => new ScriptedChatModel() });
+  const run = (argv: string[]) =>
+    Promise.resolve(
+      verb.run!(parseArgs(argv, verb.flags!, "dramatis serve"), context(new AbortController(), [])),
+    );
+  await assert.rejects(
+    run(["--model", "m", "--api-key", ""]),
+    (e) => errorCode(e) === "E_USAGE" && /--api-key is empty.*--no-auth/.test((e as Error).message),
+  );
+  await assert.rejects(
+    run(["--model", "m", "--host", "0.0.0.0"]),
+    (e) => errorCode(e) === "E_USAGE" && /without a key/.test((e as Error).message),
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "file"), "x");
+    await assert.rejects(
+      run(["--model", "m", "--personas", join(dir, "file")]),
+      (e) => errorCode(e) === "E_USAGE" && /is a file/.test((e as Error).message),
+    );
+    await assert.rejects(
+      run(["--model", "m", "--vectors", join(dir, "missing")]),
+      (e) => errorCode(e) === "E_USAGE" && /does not exist/.test((e as Error).message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve verb reads the key from --api-key-file and never logs it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "key"), "from-file-key\n");
+    let server: ServerHandle | undefined;
+    const listening = Promise.withResolvers<void>();
+    const verb = createServeVerb({
+      backend: () => new ScriptedChatModel(),
+      onListen: (s) => {
+        server = s;
+        listening.resolve();
+      },
+    });
+    const args = parseArgs(
+      ["--model", "m", "--port", "0", "--api-key-file", join(dir, "key")],
+      verb.flags!,
+      "dramatis serve",
+    );
+    const controller = new AbortController();
+    const logs: string[] = [];
+    const running = verb.run!(args, context(controller, logs));
+    await listening.promise;
+    const denied = await fetch(`${server!.url}/v1/models`);
+    assert.equal(denied.status, 401);
+    await denied.body?.cancel();
+    const ok = await fetch(`${server!.url}/v1/models`, {
+      headers: { authorization: "Bearer from-file-key" },
+    });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    controller.abort();
+    assert.equal(await running, 0);
+    assert.doesNotMatch(logs.join("\n"), /from-file-key/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

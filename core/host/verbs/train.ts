@@ -121,6 +121,32 @@ async function chooseTrainer(plugin: Plugin, ctx: HostContext, name?: string): P
 }
 
 /**
+ * Checks the paths before any model loads: the data must exist, an explicit model path (absolute,
+ * `./`, `../`) must be a folder, and `--out` must not be a file.
+ */
+async function checkPaths(flags: Record<string, unknown>): Promise<void> {
+  const stat = (p: string) => Deno.stat(p).catch(() => null);
+  const data = String(flags.data);
+  if (!(await stat(data))) {
+    throw new UsageError(
+      `train: --data ${data} does not exist; pass a dataset file or folder`,
+      "E_PATH",
+    );
+  }
+  const model = String(flags.model);
+  if (/^(\/|\.{1,2}[/\\]|\.{1,2}$)/.test(model) && !(await stat(model))?.isDirectory) {
+    throw new UsageError(
+      `train: --model ${model} is not a model folder; pass one, or a hub id`,
+      "E_PATH",
+    );
+  }
+  const out = await stat(String(flags.out));
+  if (out && !out.isDirectory) {
+    throw new UsageError(`train: --out ${flags.out} is a file; pass a folder`, "E_PATH");
+  }
+}
+
+/**
  * The `train` verb.
  *
  * @example
@@ -172,6 +198,7 @@ export const trainVerb: HostVerb = {
     const plugin = choosePlugin(names, ctx);
     const trainer = await chooseTrainer(plugin, ctx, args.flags.trainer as string | undefined);
     const config = await readConfigFlag(args.flags.config as string | undefined);
+    await checkPaths(args.flags);
     const skipped: string[] = [];
     const onEvent = (e: TrainEvent) => {
       if (e.type === "log") {
