@@ -306,6 +306,11 @@ export class Engine {
     }
   }
 
+  /** Where the onnxruntime session runs: its execution provider and intra-op thread count. */
+  get session(): { provider: Provider; intraOpThreads: number | undefined } {
+    return { provider: this.#session.provider, intraOpThreads: this.#session.intraOpThreads };
+  }
+
   /** The decoder as the generation loop sees it (session, sizes, EOS, pad, decode). */
   get decoder(): DecoderModel {
     return this.#model;
