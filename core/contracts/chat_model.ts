@@ -107,6 +107,8 @@ export interface ChatChunk {
     logprobs?: { content: TokenLogprob[] } | null;
   }[];
   usage?: Usage;
+  /** Dramatis extras of the whole response (the final chunk of a local model: seed, speeds). */
+  metadata?: Record<string, unknown>;
 }
 
 /**

@@ -265,6 +265,8 @@ export class Engine {
           kvCache: "resident",
           fused: true,
           weights: weightFormat,
+          // One copy of the base weights per model and weight format, linked into every graph.
+          sharedWeightsDir: join(root, "weights", await weightsKey(modelDir, config, weightFormat)),
         });
         await Deno.writeTextFile(
           join(tmp, "done.json"),
@@ -300,6 +302,11 @@ export class Engine {
       await session.release();
       throw e;
     }
+  }
+
+  /** Where the onnxruntime session runs: its execution provider and intra-op thread count. */
+  get session(): { provider: Provider; intraOpThreads: number | undefined } {
+    return { provider: this.#session.provider, intraOpThreads: this.#session.intraOpThreads };
   }
 
   /** The decoder as the generation loop sees it (session, sizes, EOS, pad, decode). */
@@ -619,6 +626,34 @@ export async function graphKey(
     ...(options.weights && options.weights.dtype !== "f32"
       ? { weights: normalizeWeightFormat(options.weights) }
       : {}),
+  }));
+  return h.digest("hex").slice(0, 24);
+}
+
+/**
+ * The cache key of a model's base weights in one format: the config, the weight files (name,
+ * size, mtime), the weight format and the graph builder version — not the graph options, so
+ * every graph variant of the model shares them.
+ */
+export async function weightsKey(
+  modelDir: string,
+  config: DecoderConfig,
+  format: WeightFormat,
+): Promise<string> {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(modelDir)) {
+    if (!e.isFile || !/\.safetensors(\.index\.json)?$/.test(e.name)) continue;
+    const st = await Deno.stat(join(modelDir, e.name));
+    files.push(`${e.name}:${st.size}:${st.mtime?.getTime()}`);
+  }
+  files.sort();
+  const h = createHash("sha256");
+  h.update(JSON.stringify({
+    format: GRAPH_FORMAT,
+    builder: await builderStamps(),
+    config: config.raw,
+    files,
+    weights: normalizeWeightFormat(format),
   }));
   return h.digest("hex").slice(0, 24);
 }

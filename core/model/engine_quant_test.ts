@@ -108,3 +108,84 @@ Deno.test("Engine.load({ dtype }) runs LoRA, identity experts and steering on a 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** Bytes on disk under `dir`, each file (inode) counted once however many links it has. */
+async function diskBytes(dir: string): Promise<number> {
+  const seen = new Set<number>();
+  let total = 0;
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      if (e.isDirectory) await walk(p);
+      else if (e.isFile) {
+        const st = await Deno.stat(p);
+        if (st.ino !== null && seen.has(st.ino)) continue;
+        if (st.ino !== null) seen.add(st.ino);
+        total += st.size;
+      }
+    }
+  };
+  await walk(dir);
+  return total;
+}
+
+Deno.test("graph variants of one model and dtype share one weights file on disk", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_shared_" });
+  const engines: Engine[] = [];
+  try {
+    const model = join(root, "m");
+    await createTinyModel(model, {
+      preset: "tiny-llama",
+      seed: 3,
+      hiddenSize: 256,
+      intermediateSize: 768,
+      numLayers: 4,
+      maxPositionEmbeddings: 128,
+    });
+    const config = await readDecoderConfig(model);
+    for (const dtype of ["f32", "int4"]) {
+      const cache = join(root, `cache_${dtype}`);
+      const identity = IdentityAdapter.create(config, { r: 2, seed: 4 });
+      const lora = LoraAdapter.forConfig(config, { r: 2 });
+      randomize(lora, 1);
+      const variants = [{}, { steering: true }, { adapters: [identity] }, {
+        adapters: [lora],
+        steering: true,
+      }];
+      const outputs: number[][] = [];
+      for (const v of variants) {
+        const e = await Engine.load(model, { ...v, dtype, cacheDir: cache, threads: 1 });
+        engines.push(e);
+        outputs.push(
+          (await e.generate("Hello", { maxNewTokens: 4, temperature: 0 })).completions[0].tokens,
+        );
+      }
+      // The plain variant and the steering variant compute the same thing.
+      assert.deepEqual(outputs[1], outputs[0]);
+      const weightsDirs = [...Deno.readDirSync(join(cache, "weights"))];
+      assert.equal(weightsDirs.length, 1, "one weights folder per model and dtype");
+      const shared = (await Deno.stat(join(cache, "weights", weightsDirs[0].name, "weights.bin")))
+        .size;
+      const total = await diskBytes(cache);
+      const own = async (e: Engine) => (await Deno.stat(`${e.graphPath}_data`)).size;
+      const mine = engines.slice(-variants.length);
+      for (const e of mine) {
+        const linked = await Deno.stat(join(e.graphPath, "..", "weights.bin"));
+        assert.equal(linked.size, shared);
+        assert.equal(linked.nlink, variants.length + 1, "weights.bin is hard-linked, not copied");
+      }
+      // Without adapters a variant's own data is only the rope tables (two 64 KiB-aligned slots).
+      assert.ok((await own(mine[0])) + (await own(mine[1])) <= 4 * 65536);
+      // Adapter parameters are each variant's own; the base weights are on disk once.
+      const adapterBytes = (await own(mine[2])) + (await own(mine[3]));
+      assert.ok(
+        total <= 1.1 * shared + adapterBytes,
+        `${dtype}: ${variants.length} variants take ${total} bytes; the weights are ${shared}, ` +
+          `adapter data ${adapterBytes}`,
+      );
+    }
+  } finally {
+    for (const e of engines) await e.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -16,7 +16,7 @@ import { parseTestRecord } from "./schemas.ts";
 const UPSTREAM = new URL("../../../shared/upstream/coser/exp/", import.meta.url);
 const SIMS = new URL("simulation/test_set_gpt-4o.json", UPSTREAM).pathname;
 const EVAL = new URL("evaluation/test_set_gpt-4o.json", UPSTREAM).pathname;
-const MAIN = new URL("../../core/host/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const present = existsSync(SIMS) && existsSync(EVAL);
 if (!present) console.warn(`skipped: ${SIMS} or ${EVAL} is absent (../shared/upstream)`);
 

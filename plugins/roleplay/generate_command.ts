@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { CachedChatModel } from "../../core/chat/cached_chat_model.ts";
 import type { CommandContext, ParsedArgs, PluginCommand } from "../../core/contracts/plugin.ts";
 import { UsageError, withCode } from "../../core/errors.ts";
-import { closeSharedEngines } from "../../core/host/model_factory.ts";
 import type { PluginRegistry } from "../../core/plugin/registry.ts";
 import { type Provider, PROVIDERS } from "../../core/runtime/providers.ts";
 import { generateDialogs } from "./generate_dialogs.ts";
@@ -23,10 +22,9 @@ import {
   type RoleplayPersona,
 } from "./persona.ts";
 import {
-  MODEL_SYNTAX as MODEL_SPEC_SYNTAX,
-  openModelSpec,
-  parseModelSpec,
-} from "../../core/host/model_spec.ts";
+  MODEL_REF_SYNTAX as MODEL_SPEC_SYNTAX,
+  parseModelRef as parseModelSpec,
+} from "../../core/services/model_ref.ts";
 import { modelShortName } from "./model_spec.ts";
 import { loadUpstreamConfig } from "./upstream_config.ts";
 
@@ -240,21 +238,17 @@ async function runGenerate(args: ParsedArgs, ctx: RoleplayCommandContext): Promi
 
   const out = f.out as string;
   const cachePath = (f.cache as string | undefined) ?? join(out, "cache.sqlite");
-  const modelOptions = {
-    provider: f.provider as Provider,
+  const models = ctx.models.with({
+    provider: f.provider as Provider | undefined,
     threads: f.threads as number | undefined,
-    registry: ctx.registry,
-  };
-  const usesLocal = [inquirerSpec, responderSpec].some((s) =>
-    ["local", "persona"].includes(parseModelSpec(s).kind)
-  );
+  });
   const opened: CachedChatModel[] = [];
   try {
-    const inquirer = new CachedChatModel(await openModelSpec(inquirerSpec, modelOptions), {
+    const inquirer = new CachedChatModel(await models.chatModel(inquirerSpec), {
       path: cachePath,
     });
     opened.push(inquirer);
-    const responder = new CachedChatModel(await openModelSpec(responderSpec, modelOptions), {
+    const responder = new CachedChatModel(await models.chatModel(responderSpec), {
       path: cachePath,
     });
     opened.push(responder);
@@ -316,6 +310,5 @@ async function runGenerate(args: ParsedArgs, ctx: RoleplayCommandContext): Promi
     return 0;
   } finally {
     for (const m of opened) m.close();
-    if (usesLocal) await closeSharedEngines();
   }
 }

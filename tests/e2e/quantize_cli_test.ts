@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { localModelOptions } from "../../core/host/model_factory.ts";
+import { ModelHub } from "../../core/services/model_hub.ts";
 import { errorCode } from "../../core/errors.ts";
 
-const MAIN = new URL("../../core/host/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 async function cli(env: Record<string, string>, ...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -18,7 +18,9 @@ async function cli(env: Record<string, string>, ...args: string[]) {
 
 async function graphsIn(cache: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const e of Deno.readDir(join(cache, "graphs"))) if (e.isDirectory) out.push(e.name);
+  for await (const e of Deno.readDir(join(cache, "graphs"))) {
+    if (e.isDirectory && /^[0-9a-f]{24}$/.test(e.name)) out.push(e.name);
+  }
   return out.sort();
 }
 
@@ -53,13 +55,23 @@ Deno.test("generate --dtype int8 / DRAMATIS_DTYPE=int4 build quantized graphs; a
   }
 });
 
-Deno.test("an experiment's local model options carry dtype and threads, checked", () => {
-  assert.deepEqual(localModelOptions("m", { dtype: "int4:128", threads: 2 }), {
-    dtype: "int4:128",
-    threads: 2,
+Deno.test("an experiment's local model options carry dtype and threads, checked", async () => {
+  const factory = new ModelHub().experimentFactory();
+  const entry = (options: Record<string, unknown>) => ({
+    id: "m",
+    spec: { kind: "local" as const, path: "/nonexistent/model", options },
+    baseDir: ".",
   });
-  assert.deepEqual(localModelOptions("m", {}), {});
-  for (const bad of [{ dtype: "q4" }, { dtype: 4 }, { threads: 0 }]) {
-    assert.throws(() => localModelOptions("m", bad), (e: unknown) => errorCode(e) === "E_CONFIG");
+  for (const bad of [{ dtype: "q4" }, { dtype: 4 }, { threads: 0 }, { thread: 2 }]) {
+    await assert.rejects(
+      () => Promise.resolve(factory(entry(bad))),
+      (e: unknown) => errorCode(e) === "E_CONFIG",
+      JSON.stringify(bad),
+    );
   }
+  // Good options pass the check and fail only at the missing model.
+  await assert.rejects(
+    () => Promise.resolve(factory(entry({ dtype: "int4:128", threads: 2 }))),
+    (e: unknown) => errorCode(e) !== "E_CONFIG" || /nonexistent/.test(String(e)),
+  );
 });

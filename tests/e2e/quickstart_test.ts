@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromiumAvailable, colouredPixels, screenshot } from "./screenshot.ts";
 
-const MAIN = new URL("../../core/host/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 async function start(out: string) {
   const r = await new Deno.Command(Deno.execPath(), {

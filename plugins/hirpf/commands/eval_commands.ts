@@ -155,6 +155,7 @@ function scaleCommand(
         : PROFESSION_SCALE;
       if (scaleFile) ctx.log(`${scaleFile}: ${professionBank.length} item(s)`);
       const models = new HirpfModels({
+        hub: ctx.models,
         cachePath: str(args, "cache") ?? null,
         threads: args.flags.threads as number | undefined,
       });
@@ -295,6 +296,7 @@ function situationsCommand(defaults: Partial<HirpfOptions>): PluginCommand {
         );
       }
       const models = new HirpfModels({
+        hub: ctx.models,
         cachePath: str(args, "cache") ?? null,
         threads: args.flags.threads as number | undefined,
       });
