@@ -5,8 +5,8 @@
  * - a plugin never imports the host (`core/host/`) outside its tests (tests may drive the real
  *   host end to end);
  * - a plugin imports another plugin only through that plugin's `mod.ts`;
- * - the third-party example imports only the public API (`mod.ts`, `core/mod.ts`) and npm (its
- *   tests may add the shared conformance suites in `tests/`).
+ * - the third-party examples import only the public API (`mod.ts`, `core/mod.ts`) and npm (their
+ *   tests may add the shared conformance suites in `tests/` and drive the host end to end).
  *
  * Imports are read from the source text (static `import`/`export … from` and dynamic
  * `import("…")` with a string literal), resolved relative to the importing file.
@@ -66,10 +66,11 @@ export function violation(from: string, to: string): string | null {
       return `a plugin imports ${other}'s internals; import plugins/${other}/mod.ts`;
     }
   }
-  if (from.startsWith("examples/third_party_plugin/") && !to.startsWith("examples/")) {
+  const example = /^examples\/(third_party_plugin|nudge_plugin)\//.test(from);
+  if (example && !to.startsWith("examples/")) {
     const publicApi = ["mod.ts", "core/mod.ts"].includes(to) ||
       (!/^[a-z_]+\//.test(to) && !to.endsWith(".ts")) ||
-      (isTest(from) && to.startsWith("tests/"));
+      (isTest(from) && /^(tests|core\/host)\//.test(to));
     if (!publicApi) return "the third-party example imports beyond the public API (mod.ts)";
   }
   return null;

@@ -18,7 +18,7 @@ import type {
   ChatResponse,
   FinishReason,
 } from "../contracts/chat_model.ts";
-import type { ResidualEdit, SteeringEntry } from "../contracts/steerer.ts";
+import type { ResidualEdit, SteeringItem } from "../contracts/steerer.ts";
 import { withCode } from "../errors.ts";
 import type { Engine, EngineGenerateOptions, EngineResult } from "../model/engine.ts";
 import type { MaskContext } from "../model/sampling.ts";
@@ -38,7 +38,7 @@ export const defaultConstraint: ConstraintFactory = (request, tokenizer, limits)
 
 /** Turns steering entries into residual edits for this model. */
 export type SteeringResolver = (
-  entries: readonly SteeringEntry[],
+  entries: readonly SteeringItem[],
   model: { numLayers: number; hiddenSize: number },
 ) => Promise<ResidualEdit[]>;
 

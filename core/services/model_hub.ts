@@ -17,6 +17,7 @@ import { OpenAIChatModel } from "../chat/openai_chat_model.ts";
 import { withRetry } from "../chat/with_retry.ts";
 import type { Adapter } from "../contracts/adapter.ts";
 import type { ChatModel } from "../contracts/chat_model.ts";
+import { isSteererEntry } from "../contracts/steerer.ts";
 import { type Persona, type PersonaAdapter, PersonaSchema } from "../contracts/persona.ts";
 import { withCode } from "../errors.ts";
 import type { ChatModelFactory, ModelRequest } from "../experiment/model_pool.ts";
@@ -312,9 +313,12 @@ export class ModelHub {
     const vectors = this.vectors;
     let model: ChatModel = new LocalChatModel(engine, {
       id: id ?? engine.modelDir,
-      steering: locate
-        ? createSteeringResolver({ loadVector: vectors.load, cache: false })
-        : registrySteering(registry),
+      steering: registrySteering(registry, {
+        source: vectors,
+        ...(locate
+          ? { vectors: createSteeringResolver({ loadVector: vectors.load, cache: false }) }
+          : {}),
+      }),
       constraint: this.#options.constraint,
     });
     for (const { plugin } of registry?.list() ?? []) {
@@ -604,7 +608,7 @@ export function personaNearFile(persona: Persona, file: string): Persona {
   const out = {
     ...persona,
     adapters: persona.adapters.map((a) => ({ ...a, path: near(a.path) })),
-    steering: persona.steering.map((e) => ({ ...e, vector: near(e.vector) })),
+    steering: persona.steering.map((e) => isSteererEntry(e) ? e : { ...e, vector: near(e.vector) }),
   };
   const inner = parseModelRef(persona.model);
   if (inner.kind === "local") out.model = near(inner.path);

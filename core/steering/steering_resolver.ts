@@ -10,7 +10,13 @@
  * @module
  */
 
-import type { ResidualEdit, SteeringEntry } from "../contracts/steerer.ts";
+import {
+  isSteererEntry,
+  type ResidualEdit,
+  type SteeringEntry,
+  type SteeringItem,
+} from "../contracts/steerer.ts";
+import { withCode } from "../errors.ts";
 import type { LayerVectors } from "./vector_file.ts";
 import { mergeAddEdits, vectorSteerer } from "./vector_steerer.ts";
 import { loadVectorFile } from "./vector_io.ts";
@@ -36,7 +42,7 @@ export interface SteeringResolverOptions {
 export function createSteeringResolver(
   options: SteeringResolverOptions = {},
 ): (
-  entries: readonly SteeringEntry[],
+  entries: readonly SteeringItem[],
   model: { numLayers: number; hiddenSize: number },
 ) => Promise<ResidualEdit[]> {
   const load = options.loadVector ?? loadVectorFile;
@@ -51,7 +57,17 @@ export function createSteeringResolver(
     if (st) cache.set(ref, { stamp, vector });
     return vector;
   };
-  return async (entries, model) => {
+  return async (items, model) => {
+    const entries = items.map((e, i): SteeringEntry => {
+      if (!isSteererEntry(e)) return e;
+      throw withCode(
+        new TypeError(
+          `steering entry ${i} names the plugin steerer '${e.steerer}'; plugin steerers are ` +
+            "resolved by the model hub's resolver (core/services), which knows the plugins",
+        ),
+        "E_CONFIG",
+      );
+    });
     const steerer = vectorSteerer({ entries });
     const edits = await steerer.resolve({ ...model, loadVector: cached });
     return mergeAddEdits(edits);
@@ -73,6 +89,6 @@ export function createSteeringResolver(
  * ```
  */
 export const steeringResolver: (
-  entries: readonly SteeringEntry[],
+  entries: readonly SteeringItem[],
   model: { numLayers: number; hiddenSize: number },
 ) => Promise<ResidualEdit[]> = createSteeringResolver();

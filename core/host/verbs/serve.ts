@@ -10,6 +10,7 @@
 import { basename, resolve } from "node:path";
 import type { ChatModel, ChatRequest } from "../../contracts/chat_model.ts";
 import { type Persona, PersonaSchema } from "../../contracts/persona.ts";
+import { isSteererEntry } from "../../contracts/steerer.ts";
 import { UsageError } from "../../errors.ts";
 import { HttpError } from "../server/http_error.ts";
 import { ResourceDir, resourcesDisabled } from "../server/resources.ts";
@@ -347,7 +348,10 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
             { param: "model", code: "invalid_persona" },
           );
         }
-        for (const entry of p.steering) await locateVector("steering")(entry.vector);
+        for (const entry of p.steering) {
+          // A plugin steerer entry names no file; its plugin reads vectors through the hub.
+          if (!isSteererEntry(entry)) await locateVector("steering")(entry.vector);
+        }
         const adapters = [];
         for (const a of p.adapters) {
           if (!adapterDir) throw resourcesDisabled("persona adapters", "adapters", "--adapters");
@@ -368,7 +372,9 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
 
       if (!apiKey) ctx.log(`serve: no API key: any client that can reach ${host} may use it`);
       const checkRequest = async (request: ChatRequest) => {
-        for (const entry of request.steering ?? []) await locateVector("steering")(entry.vector);
+        for (const entry of request.steering ?? []) {
+          if (!isSteererEntry(entry)) await locateVector("steering")(entry.vector);
+        }
         for (const id of request.projections?.vectors ?? []) {
           await locateVector("projections.vectors")(id);
         }
