@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { loadReportData } from "../../core/report/write_report.ts";
 import { chromiumAvailable, colouredPixels, screenshot } from "./screenshot.ts";
 
-const MAIN = new URL("../../core/host/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 async function start(out: string) {
   const r = await new Deno.Command(Deno.execPath(), {

@@ -23,7 +23,6 @@ import { createTinyModel } from "../../model/tiny.ts";
 import { buildWorld } from "../../../datasets/persona_world/build.ts";
 import { writeReport } from "../../report/write_report.ts";
 import { formatSeconds } from "../../util/progress.ts";
-import { hostModelFactory } from "../model_factory.ts";
 import { printJson } from "../verb.ts";
 import type { HostVerb } from "../verb.ts";
 
@@ -128,7 +127,8 @@ export const startVerb: HostVerb = {
       { experiment, raw, source: EXPERIMENT, baseDir: join(ROOT, "examples") },
       {
         registry: ctx.registry,
-        modelFactory: hostModelFactory({}, ctx.registry),
+        modelFactory: ctx.models.experimentFactory(),
+        models: ctx.models,
         out: typeof args.flags.out === "string"
           ? resolve(args.flags.out)
           : join(ROOT, "runs", experiment.name),
