@@ -42,11 +42,30 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       };
     },
   },
+  quant: {
+    description: "weight formats f32/int8/int4 at the 0.5B shape: first-load and cached-load " +
+      "peak RSS, weight bytes, prefill/decode tokens/s",
+    async load() {
+      const m = await import("./quant.ts");
+      const list = (v: unknown) =>
+        v === undefined ? undefined : String(v).split(",").map((x) => x.trim()).filter(Boolean);
+      return {
+        run: (flags, log) =>
+          m.benchQuant({
+            shape: flags.shape as never,
+            threads: num(flags.threads),
+            dtypes: list(flags.dtypes),
+            log,
+          }),
+        format: fmt(m.formatQuantBench),
+      };
+    },
+  },
   long: {
     description: "prefill/decode tokens/s and prefill peak RSS at long contexts vs llama.cpp " +
       "(same weights, GGUF f32) and transformers.js; multi-turn scene with vs without prefix reuse",
     async load() {
-      const m = await import("../../../benchmark/long.ts");
+      const m = await import("./long.ts");
       const list = (v: unknown) =>
         v === undefined ? undefined : String(v).split(",").map((x) => x.trim()).filter(Boolean);
       return {
@@ -148,7 +167,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
 export const benchVerb: HostVerb = {
   name: "bench",
   description: "Run a benchmark suite and print ratios against its peer, measured in one run. " +
-    "Suites: decode, long, train, steer, identities, serve.",
+    "Suites: decode, long, quant, train, steer, identities, serve.",
   positionals: ["<suite>"],
   flags: {
     shape: {
@@ -168,6 +187,7 @@ export const benchVerb: HostVerb = {
     turns: { type: "number", description: "long: simulation turns (0 = none; default 20)" },
     "system-tokens": { type: "number", description: "long: simulation system prompt tokens" },
     "new-tokens": { type: "number", description: "long: tokens generated per prompt" },
+    dtypes: { type: "string", description: "quant: weight formats, e.g. f32,int8,int4" },
   },
   async run(args, ctx) {
     const [suite, extra] = args.positionals;

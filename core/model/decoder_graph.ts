@@ -28,7 +28,7 @@ import {
 import { embedding, linearWeight } from "./graph_quant.ts";
 import { normalizeWeightFormat, type WeightFormat } from "./quantize.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
-import { expectedWeightShapes } from "./weights.ts";
+import { expectedWeightShapes, isStreamed } from "./weights.ts";
 
 /** Decoder weights by Hugging Face name; linear weights in HF `[out, in]` layout. */
 export type DecoderWeightMap = Map<string, { shape: number[]; data: Float32Array }>;
@@ -159,10 +159,12 @@ function checkWeights(config: DecoderConfig, weights: DecoderWeightMap): void {
       );
     }
     const n = shape.reduce((a, c) => a * c, 1);
-    if (w.shape.join(",") !== shape.join(",") || w.data.length !== n) {
+    // Streamed weights are read only when written (their shapes were checked on open).
+    const length = isStreamed(w) ? n : w.data.length;
+    if (w.shape.join(",") !== shape.join(",") || length !== n) {
       throw withCode(
         new RangeError(
-          `weight "${name}" has shape [${w.shape}] (${w.data.length} values); the config needs [${shape}] — check config.json against the checkpoint`,
+          `weight "${name}" has shape [${w.shape}] (${length} values); the config needs [${shape}] — check config.json against the checkpoint`,
         ),
         "E_WEIGHTS",
       );
@@ -233,7 +235,7 @@ export function buildDecoderInto(
       ctx,
       hookByName.get(name)!,
       x,
-      linearWeight(b, hfName, w.shape, w.data, format),
+      linearWeight(b, hfName, w.shape, isStreamed(w) ? () => w.data : w.data, format),
       { bias },
     );
   };
@@ -274,7 +276,7 @@ export function buildDecoderInto(
   const embed = W("model.embed_tokens.weight");
   let h: string;
   let tiedHead: { weight: string | ((x: string) => string); hfLayout: boolean } | undefined;
-  if (format.dtype === "f32") {
+  if (format.dtype === "f32" && !(isStreamed(embed) && b.floatType === "float32")) {
     const embedW = floatWeight(b, "model.embed_tokens.weight", embed.shape, embed.data);
     h = b.op1("Gather", [embedW, inputIds], {}, { outputNames: [b.fresh("embed")] });
     tiedHead = { weight: embedW, hfLayout: true };
@@ -283,7 +285,7 @@ export function buildDecoderInto(
       b,
       "model.embed_tokens.weight",
       embed.shape,
-      embed.data,
+      isStreamed(embed) ? () => embed.data : embed.data,
       inputIds,
       format,
       config.tieWordEmbeddings,

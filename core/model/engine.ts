@@ -35,7 +35,7 @@ import {
 } from "./generate.ts";
 import type { SelectedToken } from "./sampling.ts";
 import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
-import { loadWeights } from "./weights.ts";
+import { streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
 import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
 
@@ -252,8 +252,9 @@ export class Engine {
     const graphDir = join(root, key);
     const graphPath = join(graphDir, "model.onnx");
     if (!(await exists(join(graphDir, "done.json")))) {
-      log("loading weights");
-      const weights = await loadWeights(modelDir, config);
+      log("opening the weights");
+      // Streamed: each tensor is read (and transposed or quantized) only as it is written.
+      const { weights, close } = await streamWeights(modelDir, config);
       log(`exporting the ONNX graph to ${graphDir}`);
       const tmp = `${graphDir}.tmp-${crypto.randomUUID()}`;
       try {
@@ -277,6 +278,7 @@ export class Engine {
           if (!(await exists(join(graphDir, "done.json")))) throw e;
         });
       } finally {
+        close();
         await Deno.remove(tmp, { recursive: true }).catch(() => {});
       }
     }

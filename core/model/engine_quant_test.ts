@@ -12,7 +12,7 @@ import { exportDecoder } from "./export.ts";
 import { forwardPass } from "./generate.ts";
 import { dequantizedWeights, type WeightFormat } from "./quantize.ts";
 import { createTinyModel } from "./tiny.ts";
-import { loadWeights } from "./weights.ts";
+import { isStreamed, loadWeights, streamWeights } from "./weights.ts";
 
 function randomize(adapter: Adapter, seed: number): void {
   const rng = new Prng(seed);
@@ -186,6 +186,30 @@ Deno.test("graph variants of one model and dtype share one weights file on disk"
     }
   } finally {
     for (const e of engines) await e.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("streamWeights() reads a tensor on each access and keeps none; same values as loadWeights()", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_stream_" });
+  try {
+    await createTinyModel(root, { preset: "tiny-qwen3", seed: 5, dtype: "BF16" });
+    const config = await readDecoderConfig(root);
+    const eager = await loadWeights(root, config);
+    const { weights, close } = await streamWeights(root, config);
+    try {
+      assert.deepEqual([...weights.keys()], [...eager.keys()]);
+      for (const [name, t] of eager) {
+        const w = weights.get(name)!;
+        assert.ok(isStreamed(w));
+        const a = w.data;
+        assert.notEqual(w.data, a, "a second access reads again (nothing cached)");
+        assert.deepEqual(a, t.data, name);
+      }
+    } finally {
+      close();
+    }
+  } finally {
     await Deno.remove(root, { recursive: true });
   }
 });

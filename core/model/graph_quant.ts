@@ -20,12 +20,20 @@ import {
   type WeightFormat,
 } from "./quantize.ts";
 
+/**
+ * A weight's float32 values, or a function that reads them (streamed weights: each call reads
+ * the tensor from its file, so a lazy initializer holds nothing until the model is written).
+ */
+export type WeightData = Float32Array | (() => Float32Array);
+
+const valuesOf = (data: WeightData): Float32Array => typeof data === "function" ? data() : data;
+
 /** A linear weight as the graph uses it: a `[in, out]` float32 value, or a product function. */
 export type LinearWeight = string | ((x: string) => string);
 
 /** One quantization per tensor, shared by the lazy readers of its packed values and scales. */
 function quantizedOnce(
-  data: Float32Array,
+  data: WeightData,
   rows: number,
   cols: number,
   bits: 4 | 8,
@@ -35,7 +43,7 @@ function quantizedOnce(
   let q: QuantizedMatrix | undefined;
   let left = readers;
   const get = () => {
-    q ??= quantizeMatrix(data, rows, cols, bits, blockSize);
+    q ??= quantizeMatrix(valuesOf(data), rows, cols, bits, blockSize);
     const out = q;
     if (--left <= 0) q = undefined;
     return out;
@@ -67,30 +75,33 @@ export function linearWeight(
   b: GraphBuilder,
   name: string,
   shape: number[],
-  data: Float32Array,
+  data: WeightData,
   format: Required<WeightFormat>,
 ): LinearWeight {
   checkFloat32(b, format);
   const [rows, cols] = shape;
-  if (format.dtype === "f32") return transposedWeight(b, `${name}_t`, shape, data);
+  if (format.dtype === "f32" && (typeof data !== "function" || b.floatType !== "float32")) {
+    return transposedWeight(b, `${name}_t`, shape, valuesOf(data));
+  }
   if (!isQuantized(format.dtype)) {
-    const half = format.dtype;
+    const half = format.dtype === "f32" ? undefined : format.dtype;
     const init = b.initializer(
       `${name}_t`,
-      half === "f16" ? "float16" : "bfloat16",
+      half === undefined ? "float32" : half === "f16" ? "float16" : "bfloat16",
       [cols, rows],
       {
-        byteLength: rows * cols * 2,
+        byteLength: rows * cols * (half ? 2 : 4),
         read: () => {
+          const src = valuesOf(data);
           const t = new Float32Array(rows * cols);
           for (let r = 0; r < rows; r++) {
-            for (let c = 0; c < cols; c++) t[c * rows + r] = data[r * cols + c];
+            for (let c = 0; c < cols; c++) t[c * rows + r] = src[r * cols + c];
           }
-          return toHalfBits(t, half);
+          return half ? toHalfBits(t, half) : t;
         },
       },
     );
-    return b.op1("Cast", [init], { to: "float32" });
+    return half ? b.op1("Cast", [init], { to: "float32" }) : init;
   }
   return quantizedProduct(b, name, rows, cols, data, format);
 }
@@ -101,7 +112,7 @@ function quantizedProduct(
   name: string,
   rows: number,
   cols: number,
-  data: Float32Array,
+  data: WeightData,
   format: Required<WeightFormat>,
   shared?: { packed: LazyData; scales: LazyData },
 ): (x: string) => string {
@@ -132,7 +143,7 @@ export function embedding(
   b: GraphBuilder,
   name: string,
   shape: number[],
-  data: Float32Array,
+  data: WeightData,
   inputIds: string,
   format: Required<WeightFormat>,
   tied: boolean,
@@ -142,14 +153,19 @@ export function embedding(
   const gather = (table: string) =>
     b.op1("Gather", [table, inputIds], {}, { outputNames: [b.fresh("embed")] });
   if (format.dtype === "f32") {
-    const w = b.initializer(name, "float32", shape, data);
+    const w = b.initializer(
+      name,
+      "float32",
+      shape,
+      typeof data === "function" ? { byteLength: rows * cols * 4, read: data } : data,
+    );
     return { hidden: gather(w), lmHead: tied ? w : undefined, hfLayout: true };
   }
   if (!isQuantized(format.dtype)) {
     const half = format.dtype;
     const init = b.initializer(name, half === "f16" ? "float16" : "bfloat16", shape, {
       byteLength: rows * cols * 2,
-      read: () => toHalfBits(data, half),
+      read: () => toHalfBits(valuesOf(data), half),
     });
     const w = b.op1("Cast", [init], { to: "float32" });
     return { hidden: gather(w), lmHead: tied ? w : undefined, hfLayout: true };
@@ -162,7 +178,7 @@ export function embedding(
     const table = b.initializer(name, "float32", shape, {
       byteLength: rows * cols * 4,
       read: () => {
-        deq ??= dequantizedFloat32(quantizeMatrix(data, rows, cols, bits, bs));
+        deq ??= dequantizedFloat32(quantizeMatrix(valuesOf(data), rows, cols, bits, bs));
         return deq;
       },
     });
