@@ -23,7 +23,7 @@
 
 import { join } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
-import { Engine } from "../core/model/engine.ts";
+import { ModelHub } from "../core/services/model_hub.ts";
 import { createTinyModel } from "../core/model/tiny.ts";
 import { IdentityAdapter } from "../plugins/hirpf/adapter.ts";
 import { SHAPES } from "./decode.ts";
@@ -118,17 +118,11 @@ export async function benchIdentities(
     }
   }
   const cacheDir = join(dir, "identity-graphs");
-  const plain = await Engine.load(modelDir, {
-    threads: options.threads,
-    cacheDir,
-    onProgress: (s) => log(`plain graph: ${s}`),
-  });
-  const withAdapter = await Engine.load(modelDir, {
-    adapters: [adapter],
-    threads: options.threads,
-    cacheDir,
-    onProgress: (s) => log(`identity graph: ${s}`),
-  });
+  const hub = new ModelHub({ threads: options.threads, cacheDir });
+  const plain = await hub.with({ onProgress: (s) => log(`plain graph: ${s}`) })
+    .openEngine(modelDir);
+  const withAdapter = await hub.with({ onProgress: (s) => log(`identity graph: ${s}`) })
+    .openEngine(modelDir, { adapters: [adapter] });
   const prompt = "Tell me about your plans for the weekend and the people you will meet there.";
   const promptTokens = plain.tokenizer.encode(prompt).length;
   const variants = [

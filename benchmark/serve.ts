@@ -38,13 +38,12 @@
 
 import { join } from "node:path";
 import OpenAI from "openai";
-import { LocalChatModel } from "../core/chat/local_chat_model.ts";
 import type { ChatModel, ChatRequest, ChatResponse } from "../core/contracts/chat_model.ts";
 import { type Persona, PersonaSchema } from "../core/contracts/persona.ts";
 import { PersonaResolver } from "../core/host/server/persona_resolver.ts";
 import { startServer } from "../core/host/server/serve.ts";
 import { DEFAULT_LIMITS } from "../core/host/server/completions.ts";
-import { Engine } from "../core/model/engine.ts";
+import { ModelHub } from "../core/services/model_hub.ts";
 import { createTinyModel, type TinyModelOptions } from "../core/model/tiny.ts";
 import { personaRequest } from "../core/persona/persona_chat_model.ts";
 
@@ -358,12 +357,10 @@ export async function benchServe(options: ServeBenchOptions = {}): Promise<Serve
     await Deno.writeTextFile(join(dir, "done"), "ok\n");
   }
   log("loading the engine");
-  const engine = await Engine.load(modelDir, {
-    threads: options.threads,
-    cacheDir: join(dir, "graphs"),
-  });
+  const hub = new ModelHub({ threads: options.threads, cacheDir: join(dir, "graphs") });
+  const engine = await hub.openEngine(modelDir);
   const loadAverage = Deno.loadavg()[0];
-  const local = new LocalChatModel(engine, { id: "bench" });
+  const local = await hub.localChatModel(engine, "bench");
   const persona: Persona = PersonaSchema.parse({
     name: "bench",
     model: modelDir,

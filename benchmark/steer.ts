@@ -22,7 +22,7 @@
 import { join } from "node:path";
 import type { ResidualEdit } from "../core/contracts/steerer.ts";
 import { readDecoderConfig } from "../core/model/config.ts";
-import { Engine } from "../core/model/engine.ts";
+import { ModelHub } from "../core/services/model_hub.ts";
 import { generate } from "../core/model/generate.ts";
 import { createTinyModel } from "../core/model/tiny.ts";
 import { Prng } from "../core/util/prng.ts";
@@ -111,13 +111,10 @@ export async function benchSteer(options: SteerBenchOptions = {}): Promise<Steer
   }
   const config = await readDecoderConfig(modelDir);
   const cacheDir = join(dir, "steer-graphs");
+  const hub = new ModelHub({ threads: options.threads, cacheDir });
   const load = (steering: boolean) =>
-    Engine.load(modelDir, {
-      steering,
-      threads: options.threads,
-      cacheDir,
-      onProgress: (s) => log(`${steering ? "steering" : "plain"} graph: ${s}`),
-    });
+    hub.with({ onProgress: (s) => log(`${steering ? "steering" : "plain"} graph: ${s}`) })
+      .openEngine(modelDir, { steering });
   const plain = await load(false);
   const steered = await load(true);
   const r = new Prng(7);

@@ -86,6 +86,8 @@ export class PluginError extends Error implements CodedError {
   readonly plugin: string;
   readonly hook: string;
   readonly code: ErrorCode;
+  /** The message without the `plugin … (hook): ` prefix. */
+  readonly reason: string;
 
   constructor(
     plugin: string,
@@ -99,6 +101,7 @@ export class PluginError extends Error implements CodedError {
     this.plugin = plugin;
     this.hook = hook;
     this.code = code;
+    this.reason = message;
   }
 }
 

@@ -3,8 +3,9 @@
  * generation options, turns `steering` entries into residual edits and `identities` into adapter
  * inputs, and applies decoding constraints for `response_format` / `constraint`.
  *
- * Steering and constraints come from functions the host injects, so core stays independent of
- * the plugins that define vector files (persona_vectors) and of the constraint compiler.
+ * Steering and constraints come from functions the model hub injects (core/services: the vector
+ * steering resolver and plugin steerers); request extensions such as persona_vectors'
+ * projections are answered by plugin wrappers around this model.
  *
  * @module
  */
@@ -17,7 +18,7 @@ import type {
   ChatResponse,
   FinishReason,
 } from "../contracts/chat_model.ts";
-import type { ResidualEdit, SteeringEntry } from "../contracts/steerer.ts";
+import type { ResidualEdit, SteeringItem } from "../contracts/steerer.ts";
 import { withCode } from "../errors.ts";
 import type { Engine, EngineGenerateOptions, EngineResult } from "../model/engine.ts";
 import type { MaskContext } from "../model/sampling.ts";
@@ -37,17 +38,9 @@ export const defaultConstraint: ConstraintFactory = (request, tokenizer, limits)
 
 /** Turns steering entries into residual edits for this model. */
 export type SteeringResolver = (
-  entries: readonly SteeringEntry[],
+  entries: readonly SteeringItem[],
   model: { numLayers: number; hiddenSize: number },
 ) => Promise<ResidualEdit[]>;
-
-/** Computes a reply's projections onto persona vectors (see `ChatRequest.projections`). */
-export type Projector = (
-  engine: Engine,
-  messages: ChatRequest["messages"],
-  answer: string,
-  projections: NonNullable<ChatRequest["projections"]>,
-) => Promise<Record<string, number>>;
 
 /** Options of {@link LocalChatModel}. */
 export interface LocalChatModelOptions {
@@ -56,8 +49,6 @@ export interface LocalChatModelOptions {
   steering?: SteeringResolver;
   /** Compiles `response_format` / `constraint` into a token mask; default {@link defaultConstraint}. */
   constraint?: ConstraintFactory;
-  /** Answers `projections` requests; without it such requests are refused. */
-  project?: Projector;
   /** Default `max_tokens`; default 256. */
   maxTokens?: number;
   /** Default temperature when a request sets none; default 1 (as OpenAI). */
@@ -111,7 +102,7 @@ export class LocalChatModel implements ChatModel {
         throw withCode(
           new TypeError(
             `${this.id}: the request has steering but this model has no steering resolver; ` +
-              "serve it through the host, which wires the persona_vectors steerer",
+              "build it through the model hub, which wires the steering resolver",
           ),
           "E_CONFIG",
         );
@@ -156,6 +147,7 @@ export class LocalChatModel implements ChatModel {
         total_tokens: promptTokens + completion,
       },
       metadata: {
+        token_ids: result.completions.map((c) => c.tokens),
         seed: result.seed,
         prefill_tokens_per_second: result.stats.prefillTokensPerSecond,
         decode_tokens_per_second: result.stats.decodeTokensPerSecond,
@@ -175,33 +167,23 @@ export class LocalChatModel implements ChatModel {
 
   /** Answers a chat request with the local engine. */
   async chat(request: ChatRequest): Promise<ChatResponse> {
-    const project = request.projections ? this.#projector() : undefined;
+    this.#refuseUnknownExtensions(request);
     const options = await this.#generateOptions(request);
     const result = await this.engine.generate(request.messages, options);
-    const response = this.#response(result, Math.floor(Date.now() / 1000), newId());
-    if (project) {
-      const values = [];
-      for (const c of response.choices) {
-        values.push(
-          await project(this.engine, request.messages, c.message.content, request.projections!),
-        );
-      }
-      response.metadata = { ...response.metadata, persona_projections: values };
-    }
-    return response;
+    return this.#response(result, Math.floor(Date.now() / 1000), newId());
   }
 
-  #projector(): Projector {
-    if (!this.#options.project) {
+  /** Request extensions are answered by wrappers of the plugins that define them. */
+  #refuseUnknownExtensions(request: ChatRequest): void {
+    if (request.projections) {
       throw withCode(
         new TypeError(
-          `${this.id}: the request asks for projections but this model has no projector; ` +
-            "serve it through the host, which wires the persona_vectors projection",
+          `${this.id}: the request asks for projections, which the persona_vectors plugin ` +
+            "answers; load it (it is built in) and build the model through the model hub",
         ),
         "E_CONFIG",
       );
     }
-    return this.#options.project;
   }
 
   /**
@@ -209,12 +191,7 @@ export class LocalChatModel implements ChatModel {
    * `projections` need the whole reply and are answered by `chat` only.
    */
   async *stream(request: ChatRequest): AsyncIterable<ChatChunk> {
-    if (request.projections) {
-      throw withCode(
-        new TypeError(`${this.id}: projections are computed for non-streamed requests only`),
-        "E_CONFIG",
-      );
-    }
+    this.#refuseUnknownExtensions(request);
     const options = await this.#generateOptions(request);
     const id = newId();
     const created = Math.floor(Date.now() / 1000);
@@ -237,8 +214,8 @@ export class LocalChatModel implements ChatModel {
           }],
         };
       } else {
-        const usage = this.#response(ev.result, created, id).usage;
-        yield { ...base, choices: [], usage };
+        const { usage, metadata } = this.#response(ev.result, created, id);
+        yield { ...base, choices: [], usage, metadata };
       }
     }
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { SteeringEntry } from "./steerer.ts";
+import type { SteeringItem } from "./steerer.ts";
 
 /** A chat message. */
 export interface ChatMessage {
@@ -44,7 +44,7 @@ export interface ChatRequest {
   /** Local decoding constraint beyond `response_format`: a fixed set of choices or a regex. */
   constraint?: { choices: string[] } | { regex: string };
   /** Residual-stream steering applied for this request only (see {@link SteeringEntry}). */
-  steering?: SteeringEntry[];
+  steering?: SteeringItem[];
   /** Identity experts active for this request (hirpf), e.g. `["EXT_high", "Doctor"]`. */
   identities?: string[];
   /**
@@ -107,6 +107,8 @@ export interface ChatChunk {
     logprobs?: { content: TokenLogprob[] } | null;
   }[];
   usage?: Usage;
+  /** Dramatis extras of the whole response (the final chunk of a local model: seed, speeds). */
+  metadata?: Record<string, unknown>;
 }
 
 /**

@@ -16,6 +16,18 @@ export const SteeringEntrySchema = z.object({
   type: z.enum(["add", "ablate"]).default("add"),
 });
 
+/**
+ * A steering entry that names a loaded plugin's Steerer (`steerer`: `<plugin>` or
+ * `<plugin>.<name>`), with the config its factory takes.
+ */
+export const SteererEntrySchema = z.object({
+  steerer: z.string().regex(/^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)?$/, "<plugin> or <plugin>.<name>"),
+  config: z.record(z.string(), z.unknown()).default({}),
+}).strict();
+
+/** Either kind of steering entry: a vector entry or a plugin steerer entry. */
+export const SteeringItemSchema = z.union([SteererEntrySchema, SteeringEntrySchema]);
+
 /** An adapter attached to a persona: a directory written by an Adapter's `save`. */
 export const PersonaAdapterSchema = z.object({
   /** The plugin that owns the adapter kind, e.g. `lora` or `hirpf`. */
@@ -34,7 +46,7 @@ export const PersonaSchema = z.object({
   model: z.string().min(1),
   adapters: z.array(PersonaAdapterSchema).default([]),
   identities: z.array(z.string()).default([]),
-  steering: z.array(SteeringEntrySchema).default([]),
+  steering: z.array(SteeringItemSchema).default([]),
   system_prompt: z.string().default(""),
   first_message: z.string().optional(),
   /** Name substituted for `{{char}}`; defaults to `name`. */

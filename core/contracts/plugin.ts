@@ -15,6 +15,10 @@ import type { Judge } from "./judge.ts";
 import type { Simulator } from "./simulator.ts";
 import type { Steerer } from "./steerer.ts";
 import type { Trainer } from "./trainer.ts";
+import type { Engine } from "../model/engine.ts";
+import type { ModelHub } from "../services/model_hub.ts";
+import type { TrainingDriver } from "../services/training_driver.ts";
+import type { VectorSource } from "../steering/vector_source.ts";
 
 /** The five roles a plugin can provide. */
 export const ROLES = ["adapter", "trainer", "steerer", "simulator", "judge"] as const;
@@ -48,6 +52,27 @@ export interface CommandContext {
   json: boolean;
   /** Human progress goes here (stderr); silent when `--json` is not a TTY concern. */
   log(message: string): void;
+  signal: AbortSignal;
+  /**
+   * The model hub: builds every engine and ChatModel (model references, personas, adapters) with
+   * the command's `--provider` / `--threads`; the host closes it after the command.
+   */
+  models: ModelHub;
+}
+
+/**
+ * What `create` receives besides its options: the services core hands to plugins.
+ */
+export interface PluginContext {
+  /** The plugin's name. */
+  readonly plugin: string;
+  /** Builds engines and ChatModels (model references, personas, adapters) with the host's settings. */
+  models: ModelHub;
+  /** The shared training driver (set-up, eval split, train loop, checkpoints, resume, results). */
+  training: TrainingDriver;
+  /** Progress lines, tagged with the plugin's name. */
+  log(message: string): void;
+  /** Aborts long work (Ctrl-C in the CLI). */
   signal: AbortSignal;
 }
 
@@ -115,8 +140,17 @@ export interface Plugin<Options = unknown> {
   options: z.ZodType<Options>;
   /** The roles `create` returns, declared up front for listings. */
   provides: readonly Role[];
-  /** Builds the role instances for validated options. */
-  create(options: Options): PluginRoles | Promise<PluginRoles>;
+  /** Builds the role instances for validated options, with the services core hands over. */
+  create(options: Options, context: PluginContext): PluginRoles | Promise<PluginRoles>;
   commands?: PluginCommand[];
   routes?: PluginRoute[];
+  /**
+   * Wraps every local ChatModel the model hub builds while this plugin is loaded, to answer a
+   * request extension the plugin defines (persona_vectors answers `projections` this way).
+   */
+  wrapLocalModel?(
+    model: ChatModel,
+    engine: Engine,
+    services: { vectors: VectorSource },
+  ): ChatModel | Promise<ChatModel>;
 }

@@ -31,6 +31,23 @@ export interface SteeringEntry {
   type?: "add" | "ablate";
 }
 
+/**
+ * A steering entry that names a loaded plugin's Steerer: `steerer` is `<plugin>` (its only or
+ * first steerer) or `<plugin>.<name>`; `config` goes to the steerer's factory.
+ */
+export interface SteererEntry {
+  steerer: string;
+  config?: Record<string, unknown>;
+}
+
+/** Either kind of steering entry (requests, personas, experiments). */
+export type SteeringItem = SteeringEntry | SteererEntry;
+
+/** Whether an entry names a plugin steerer rather than a vector. */
+export function isSteererEntry(item: SteeringItem): item is SteererEntry {
+  return typeof (item as SteererEntry).steerer === "string";
+}
+
 /** A resolved residual edit, ready for the engine. */
 export interface ResidualEdit {
   /** Block index i (0-based): the edit applies at hook point `layers.{i}.out`. */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Provider } from "../runtime/providers.ts";
+
 /** Progress events a trainer emits. */
 export type TrainEvent =
   | {
@@ -36,6 +38,10 @@ export interface TrainRequest {
   strict?: boolean;
   signal?: AbortSignal;
   onEvent?(event: TrainEvent): void;
+  /** Execution provider of the training graph (`--provider`; default `cpu`). */
+  provider?: Provider;
+  /** onnxruntime intra-op threads (`--threads`); a config's own `threads` wins. */
+  threads?: number;
 }
 
 /** The result of a training run. */

@@ -30,12 +30,18 @@ import type {
 } from "./step_executor.ts";
 import { expandTemplates } from "./templates.ts";
 import type { Persona } from "../contracts/persona.ts";
+import type { ModelHub } from "../services/model_hub.ts";
 
 /** Options of {@link runExperiment}. */
 export interface RunExperimentOptions {
   registry: PluginRegistry;
   /** Builds ChatModels for the experiment's `models` (the host provides it). */
   modelFactory?: ChatModelFactory;
+  /**
+   * The model hub plugin commands get in their context (the host passes its own, configured
+   * with `--provider` / `--threads`); default the registry's (`registry.services.models`).
+   */
+  models?: ModelHub;
   /**
    * Run directory; default `runs/<experiment name>` under the working directory, and for a
    * shard `runs/<experiment name>.shards/<i>-of-<n>` (one folder per shard, so shards that share
@@ -127,6 +133,13 @@ function resolvePersonaPaths(
 }
 
 function asStepError(error: unknown, step: PreparedStep): Error {
+  const where = `${step.spec.kind} step '${step.spec.id}'`;
+  if (error instanceof PluginError && !error.hook.includes(where)) {
+    // A hook error (see core/plugin/hooks.ts) gains the step it happened in.
+    return new PluginError(error.plugin, `${where}, ${error.hook}`, error.code, error.reason, {
+      cause: error.cause ?? error,
+    });
+  }
   if (
     errorCode(error) !== undefined || (error instanceof DOMException && error.name === "AbortError")
   ) {
@@ -223,6 +236,7 @@ export async function runExperiment(
     const resolved = resolvePaths({ ...experiment, models: expanded.models }, baseDir);
     const personas = resolvePersonaPaths(expanded.personas, baseDir);
     const pool = new ModelPool(options.modelFactory, resolved.models, personas, baseDir);
+    const hub = options.models ?? options.registry.services.models;
     const ran = new Set<string>();
     const outcomes: StepOutcome[] = [];
     for (const step of prepared.steps) {
@@ -263,6 +277,7 @@ export async function runExperiment(
       });
       try {
         const outcome = await runStep(step, prepared, resolved, store, pool, partial, {
+          models: hub,
           shard: options.shard,
           signal,
           log,
@@ -290,6 +305,7 @@ export async function runExperiment(
 }
 
 interface StepRunOptions {
+  models: ModelHub;
   shard?: Shard;
   signal: AbortSignal;
   log: (message: string) => void;
@@ -320,6 +336,7 @@ async function runStep(
     runDir: store.dir,
     artifactsDir: store.artifactsDir(id),
     model: (m) => pool.get(m, o.signal),
+    models: o.models,
     datasetPath: (d) => prepared.datasetPaths[d],
     stepOutputs: (s) => store.readOutput(s),
     seedFor: (index) => itemSeed(prepared.experiment.seed, id, index),

@@ -9,6 +9,7 @@
  */
 
 import type { z } from "zod";
+import type { ModelHub } from "../services/model_hub.ts";
 import type { ChatModel } from "../contracts/chat_model.ts";
 import type { Plugin, PluginRoles } from "../contracts/plugin.ts";
 import type { Experiment, StepKind, StepSpec } from "./experiment_schema.ts";
@@ -90,6 +91,8 @@ export interface StepContext {
   artifactsDir: string;
   /** A ChatModel of the experiment's `models`, built on first use. */
   model(id: string): Promise<ChatModel>;
+  /** The model hub (for plugin commands and trainers that build models themselves). */
+  models: ModelHub;
   /** Absolute path of a dataset of the experiment. */
   datasetPath(id: string): string;
   /** The output records of an earlier step (in this run directory). */

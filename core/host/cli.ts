@@ -5,23 +5,44 @@
  * @module
  */
 
+import type { FlagSpec, Plugin } from "../contracts/plugin.ts";
 import { PLUGIN_NAME_RULE } from "../contracts/plugin.ts";
 import { type ErrorCode, errorCode, UsageError } from "../errors.ts";
 import { PluginRegistry } from "../plugin/registry.ts";
+import { callHook } from "../plugin/hooks.ts";
 import { parsePluginOptions } from "../plugin/validate.ts";
-import { builtinPlugins } from "../../plugins/mod.ts";
+import { parseWeightFormat } from "../model/quantize.ts";
+import { PROVIDERS } from "../runtime/providers.ts";
+import { ModelHub } from "../services/model_hub.ts";
 import { formatHelp, parseArgs } from "./args.ts";
 import type { HostContext, HostVerb } from "./verb.ts";
 import { HOST_VERBS } from "./verbs/mod.ts";
 
 const PROGRAM = "dramatis";
 
-function topHelp(registry: PluginRegistry): string {
-  const verbs = HOST_VERBS.map((v) =>
-    `  ${v.name.padEnd(12)} ${v.description.split(". ")[0]}${
-      v.pendingIssue ? ` (arrives with ${v.pendingIssue})` : ""
-    }`
-  );
+/**
+ * The run-setting flags every command takes: the host configures the model hub it hands the
+ * command with them, so local models run where the user asked.
+ */
+export const RUN_FLAGS: Record<string, FlagSpec> = {
+  provider: {
+    type: "string",
+    description: "execution provider of local models (cpu, cuda, webgpu; default cpu)",
+    choices: PROVIDERS,
+  },
+  threads: {
+    type: "number",
+    description: "threads per op of local models (default: one per core)",
+  },
+  dtype: {
+    type: "string",
+    description: "weight storage of local models: f32, f16, bf16, int8, int4 (int4:128 / " +
+      "int8:128 for blocks of 128; default DRAMATIS_DTYPE or f32)",
+  },
+};
+
+function topHelp(registry: PluginRegistry, verbList: readonly HostVerb[]): string {
+  const verbs = verbList.map((v) => `  ${v.name.padEnd(12)} ${v.description.split(". ")[0]}`);
   const plugins = registry.list().filter(({ plugin }) => plugin.commands?.length).map((
     { plugin },
   ) => `  ${plugin.name.padEnd(12)} ${plugin.commands!.map((c) => c.name).join(", ")}`);
@@ -36,7 +57,8 @@ function topHelp(registry: PluginRegistry): string {
     "",
     "Global flags: --json (machine output), --help, --plugin <path|url> (repeatable; a bare",
     "              plugin name such as lora picks that plugin's trainer for train),",
-    "              --plugin-options <name>=<JSON> (repeatable)",
+    "              --plugin-options <name>=<JSON> (repeatable), --provider <cpu|cuda|webgpu>",
+    "              --threads <n> and --dtype <f32|f16|bf16|int8|int4> (how local models run)",
     `Run '${PROGRAM} <verb> --help' for a verb's flags.`,
   ].join("\n");
 }
@@ -100,18 +122,6 @@ async function runCommand(
   argv: string[],
   base: Omit<HostContext, "json">,
 ): Promise<number> {
-  if (command.pendingIssue) {
-    if (argv.includes("--help") || argv.includes("-h")) {
-      console.log(
-        formatHelp(path, command, `Not available yet: arrives with ${command.pendingIssue}.`),
-      );
-      return 0;
-    }
-    throw new UsageError(
-      `${path} is not available yet: it arrives with the ${command.pendingIssue} issue`,
-      "E_NOT_AVAILABLE",
-    );
-  }
   const subcommands = (command as HostVerb).subcommands;
   if (subcommands?.length) {
     const [sub, ...rest] = argv;
@@ -126,14 +136,33 @@ async function runCommand(
     }
     return runCommand(`${path} ${sub}`, found, rest, base);
   }
-  const args = parseArgs(argv, command.flags ?? {}, path);
+  // A command that declares provider or threads itself keeps its own wording (same meaning).
+  const own = command.flags ?? {};
+  const extra = Object.entries(RUN_FLAGS).filter(([name]) => !(name in own));
+  const withRunFlags = { ...command, flags: { ...own, ...Object.fromEntries(extra) } };
+  const args = parseArgs(argv, withRunFlags.flags, path);
   if (args.flags.help) {
-    console.log(formatHelp(path, command));
+    console.log(formatHelp(path, withRunFlags));
     return 0;
   }
-  const ctx: HostContext = { ...base, json: args.flags.json === true };
+  if (typeof args.flags.dtype === "string") parseWeightFormat(args.flags.dtype, "--dtype");
+  const models = base.models.with({
+    provider: args.flags.provider as HostContext["models"]["options"]["provider"],
+    threads: args.flags.threads as number | undefined,
+    dtype: args.flags.dtype as string | undefined,
+  });
+  base.registry.setServices({ models, log: base.log, signal: base.signal });
+  const ctx: HostContext = { ...base, models, json: args.flags.json === true };
   const status = await command.run!(args, ctx);
   return typeof status === "number" ? status : 0;
+}
+
+/** What the composition root puts into the CLI. */
+export interface MainOptions {
+  /** Plugins registered as built-ins (the repository's `main.ts` passes `plugins/mod.ts`). */
+  plugins?: readonly Plugin[];
+  /** Verbs beyond the core ones (the repository's `main.ts` adds `bench`). */
+  verbs?: readonly HostVerb[];
 }
 
 /**
@@ -146,7 +175,9 @@ async function runCommand(
  * console.log(status); // 0
  * ```
  */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+  const verbs = [...HOST_VERBS, ...(options.verbs ?? [])];
+  let hub: ModelHub | undefined;
   const controller = new AbortController();
   const onSignal = () => controller.abort(new DOMException("interrupted", "AbortError"));
   // SIGTERM (what service managers and `kill` send) drains like Ctrl-C.
@@ -157,23 +188,25 @@ export async function main(argv: string[]): Promise<number> {
     } catch { /* signals unsupported here */ }
   }
   try {
-    const { plugins, options, rest } = extractPreFlags(argv);
+    const { plugins, options: optionFlags, rest } = extractPreFlags(argv);
     const registry = new PluginRegistry();
-    for (const plugin of builtinPlugins) registry.register(plugin, "built-in");
+    for (const plugin of options.plugins ?? []) registry.register(plugin, "built-in");
     for (const spec of plugins) await registry.load(spec);
-    const pluginOptions = parseOptionFlags(options, registry);
+    const pluginOptions = parseOptionFlags(optionFlags, registry);
+    hub = new ModelHub({ registry });
     const base = {
       registry,
       pluginOptions,
+      models: hub,
       signal: controller.signal,
       log: (m: string) => console.error(m),
     };
     const [verb, ...args] = rest;
     if (verb === undefined || verb === "--help" || verb === "-h" || verb === "help") {
-      console.log(topHelp(registry));
+      console.log(topHelp(registry, verbs));
       return verb === undefined ? 2 : 0;
     }
-    const hostVerb = HOST_VERBS.find((v) => v.name === verb);
+    const hostVerb = verbs.find((v) => v.name === verb);
     if (hostVerb) return await runCommand(`${PROGRAM} ${verb}`, hostVerb, args, base);
     if (registry.has(verb)) {
       const plugin = registry.get(verb);
@@ -181,7 +214,10 @@ export async function main(argv: string[]): Promise<number> {
       const pseudo: HostVerb = {
         name: verb,
         description: plugin.description,
-        subcommands: commands.map((c) => ({ ...c, run: c.run })),
+        subcommands: commands.map((c) => ({
+          ...c,
+          run: (args, ctx) => callHook(verb, `command ${c.name}`, () => c.run(args, ctx)),
+        })),
       };
       if (commands.length === 0) {
         throw new UsageError(`plugin ${verb} has no commands; see '${PROGRAM} plugins'`);
@@ -189,13 +225,14 @@ export async function main(argv: string[]): Promise<number> {
       return await runCommand(`${PROGRAM} ${verb}`, pseudo, args, base);
     }
     throw new UsageError(
-      `unknown verb or plugin '${verb}'; verbs: ${
-        HOST_VERBS.map((v) => v.name).join(", ")
-      }; plugins: ${registry.names().join(", ") || "(none)"}`,
+      `unknown verb or plugin '${verb}'; verbs: ${verbs.map((v) => v.name).join(", ")}; plugins: ${
+        registry.names().join(", ") || "(none)"
+      }`,
     );
   } catch (error) {
     return reportError(error);
   } finally {
+    await hub?.close();
     for (const sig of signals) {
       try {
         Deno.removeSignalListener(sig, onSignal);

@@ -18,11 +18,6 @@ export interface HostContext extends CommandContext {
 export interface HostVerb extends Omit<PluginCommand, "run"> {
   /** Subcommands (`model new`); when present, `run` may be omitted. */
   subcommands?: HostVerb[];
-  /**
-   * Set while the verb's issue has not landed: the issue tag (for example `[engine]`). Such a
-   * verb exits 2 with a "not available yet" message.
-   */
-  pendingIssue?: string;
   run?(
     args: import("../contracts/plugin.ts").ParsedArgs,
     context: HostContext,

@@ -24,10 +24,11 @@ import {
   linear,
   rmsNorm,
   rotaryTables,
-  transposedWeight,
 } from "./graph_layers.ts";
+import { embedding, linearWeight } from "./graph_quant.ts";
+import { normalizeWeightFormat, type WeightFormat } from "./quantize.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
-import { expectedWeightShapes } from "./weights.ts";
+import { expectedWeightShapes, isStreamed } from "./weights.ts";
 
 /** Decoder weights by Hugging Face name; linear weights in HF `[out, in]` layout. */
 export type DecoderWeightMap = Map<string, { shape: number[]; data: Float32Array }>;
@@ -80,6 +81,13 @@ export interface DecoderGraphOptions {
   dtype?: "float32" | "float64";
   /** Additive bias of masked attention entries. Default: the float32 lowest finite value. */
   maskValue?: number;
+  /**
+   * How the frozen weights are stored: `f32` (default), `f16`/`bf16` storage (cast to float32
+   * at session start), or `int8`/`int4` block quantization of every linear layer, the lm_head
+   * (`MatMulNBits`) and the embedding table (`GatherBlockQuantized`). Float32 graphs only; norms,
+   * biases and adapter parameters stay float32.
+   */
+  weights?: WeightFormat;
 }
 
 /** The value names {@link buildDecoderInto} produced. */
@@ -151,10 +159,12 @@ function checkWeights(config: DecoderConfig, weights: DecoderWeightMap): void {
       );
     }
     const n = shape.reduce((a, c) => a * c, 1);
-    if (w.shape.join(",") !== shape.join(",") || w.data.length !== n) {
+    // Streamed weights are read only when written (their shapes were checked on open).
+    const length = isStreamed(w) ? n : w.data.length;
+    if (w.shape.join(",") !== shape.join(",") || length !== n) {
       throw withCode(
         new RangeError(
-          `weight "${name}" has shape [${w.shape}] (${w.data.length} values); the config needs [${shape}] — check config.json against the checkpoint`,
+          `weight "${name}" has shape [${w.shape}] (${length} values); the config needs [${shape}] — check config.json against the checkpoint`,
         ),
         "E_WEIGHTS",
       );
@@ -218,13 +228,14 @@ export function buildDecoderInto(
   });
   const ctx: LayerContext = { b, adapters };
   const W = (name: string) => weights.get(name)!;
+  const format = normalizeWeightFormat(options.weights, "weights.dtype");
   const lin = (name: string, x: string, hfName: string, bias?: string) => {
     const w = W(hfName);
     return linear(
       ctx,
       hookByName.get(name)!,
       x,
-      transposedWeight(b, `${hfName}_t`, w.shape, w.data),
+      linearWeight(b, hfName, w.shape, isStreamed(w) ? () => w.data : w.data, format),
       { bias },
     );
   };
@@ -263,8 +274,25 @@ export function buildDecoderInto(
   const keep = keepInput ? b.input("num_logits_to_keep", "int64", []) : undefined;
 
   const embed = W("model.embed_tokens.weight");
-  const embedW = floatWeight(b, "model.embed_tokens.weight", embed.shape, embed.data);
-  let h = b.op1("Gather", [embedW, inputIds], {}, { outputNames: [b.fresh("embed")] });
+  let h: string;
+  let tiedHead: { weight: string | ((x: string) => string); hfLayout: boolean } | undefined;
+  if (format.dtype === "f32" && !(isStreamed(embed) && b.floatType === "float32")) {
+    const embedW = floatWeight(b, "model.embed_tokens.weight", embed.shape, embed.data);
+    h = b.op1("Gather", [embedW, inputIds], {}, { outputNames: [b.fresh("embed")] });
+    tiedHead = { weight: embedW, hfLayout: true };
+  } else {
+    const e = embedding(
+      b,
+      "model.embed_tokens.weight",
+      embed.shape,
+      isStreamed(embed) ? () => embed.data : embed.data,
+      inputIds,
+      format,
+      config.tieWordEmbeddings,
+    );
+    h = e.hidden;
+    tiedHead = e.lmHead ? { weight: e.lmHead, hfLayout: e.hfLayout } : undefined;
+  }
   const hidden: string[] = wantHidden ? [h] : [];
   // Fused inference graphs rotate with onnxruntime's RotaryEmbedding over cos/sin tables of
   // every position (computed here in float64); others build the tables from position_ids.
@@ -404,7 +432,7 @@ export function buildDecoderInto(
   }
   const lmHook = hookByName.get("lm_head")!;
   const logits = config.tieWordEmbeddings
-    ? linear(ctx, lmHook, headIn, embedW, { hfLayout: true })
+    ? linear(ctx, lmHook, headIn, tiedHead!.weight, { hfLayout: tiedHead!.hfLayout })
     : lin("lm_head", headIn, "lm_head.weight");
   return {
     logits,
@@ -473,6 +501,7 @@ export function buildDecoderGraph(
     adapters: (options.adapters ?? []).map((a) => a.kind),
     bakedParameters: bake,
     dtype: ft,
+    weights: normalizeWeightFormat(options.weights, "weights.dtype"),
   };
   return {
     model: makeModel(graph, { metadata: { "dramatis.decoder": JSON.stringify(meta) } }),

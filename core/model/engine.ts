@@ -35,8 +35,9 @@ import {
 } from "./generate.ts";
 import type { SelectedToken } from "./sampling.ts";
 import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
-import { loadWeights } from "./weights.ts";
+import { streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
+import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
 const GRAPH_FORMAT = 3;
@@ -68,6 +69,12 @@ export interface EngineOptions {
   prefixCacheBytes?: number;
   /** Prompt tokens per prefill call (bounds prefill scratch memory); default 256. */
   prefillChunk?: number;
+  /**
+   * How the frozen weights are stored in the graph: `f32` (default), `f16`, `bf16`, `int8` or
+   * `int4` (block 32; `{ dtype: "int4", blockSize: 128 }` or `"int4:128"` for 128). See
+   * core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment variable, else `f32`.
+   */
+  dtype?: WeightDtype | WeightFormat | string;
 }
 
 /** What can be generated from: text prompt(s), chat conversation(s), or token ids. */
@@ -234,14 +241,20 @@ export class Engine {
     const tokenizer = await loadTokenizer(modelDir);
     const steering = options.steering ?? false;
     const adapters = options.adapters ?? [];
-    const key = await graphKey(modelDir, config, { steering, adapters });
+    const fromEnv = options.dtype === undefined ? envDtype() : undefined;
+    const weightFormat = normalizeWeightFormat(
+      options.dtype ?? fromEnv,
+      fromEnv ? "DRAMATIS_DTYPE" : "dtype",
+    );
+    const key = await graphKey(modelDir, config, { steering, adapters, weights: weightFormat });
     const root = options.cacheDir ??
       join(Deno.env.get("DRAMATIS_CACHE") ?? join(homedir(), ".cache", "dramatis"), "graphs");
     const graphDir = join(root, key);
     const graphPath = join(graphDir, "model.onnx");
     if (!(await exists(join(graphDir, "done.json")))) {
-      log("loading weights");
-      const weights = await loadWeights(modelDir, config);
+      log("opening the weights");
+      // Streamed: each tensor is read (and transposed or quantized) only as it is written.
+      const { weights, close } = await streamWeights(modelDir, config);
       log(`exporting the ONNX graph to ${graphDir}`);
       const tmp = `${graphDir}.tmp-${crypto.randomUUID()}`;
       try {
@@ -252,6 +265,9 @@ export class Engine {
           hiddenStates: true,
           kvCache: "resident",
           fused: true,
+          weights: weightFormat,
+          // One copy of the base weights per model and weight format, linked into every graph.
+          sharedWeightsDir: join(root, "weights", await weightsKey(modelDir, config, weightFormat)),
         });
         await Deno.writeTextFile(
           join(tmp, "done.json"),
@@ -262,6 +278,7 @@ export class Engine {
           if (!(await exists(join(graphDir, "done.json")))) throw e;
         });
       } finally {
+        close();
         await Deno.remove(tmp, { recursive: true }).catch(() => {});
       }
     }
@@ -287,6 +304,11 @@ export class Engine {
       await session.release();
       throw e;
     }
+  }
+
+  /** Where the onnxruntime session runs: its execution provider and intra-op thread count. */
+  get session(): { provider: Provider; intraOpThreads: number | undefined } {
+    return { provider: this.#session.provider, intraOpThreads: this.#session.intraOpThreads };
   }
 
   /** The decoder as the generation loop sees it (session, sizes, EOS, pad, decode). */
@@ -536,7 +558,16 @@ async function exists(path: string): Promise<boolean> {
 /** Stamps (size, mtime) of the graph builder's own source files, when they are local files. */
 async function builderStamps(): Promise<string[]> {
   const out: string[] = [];
-  for (const f of ["./decoder_graph.ts", "./graph_layers.ts", "./graph_rope.ts", "./export.ts"]) {
+  for (
+    const f of [
+      "./decoder_graph.ts",
+      "./graph_layers.ts",
+      "./graph_rope.ts",
+      "./export.ts",
+      "./graph_quant.ts",
+      "./quantize.ts",
+    ]
+  ) {
     const url = new URL(f, import.meta.url);
     if (url.protocol !== "file:") continue;
     try {
@@ -566,7 +597,7 @@ async function builderStamps(): Promise<string[]> {
 export async function graphKey(
   modelDir: string,
   config: DecoderConfig,
-  options: { steering: boolean; adapters: readonly Adapter[] },
+  options: { steering: boolean; adapters: readonly Adapter[]; weights?: WeightFormat },
 ): Promise<string> {
   const files: string[] = [];
   for await (const e of Deno.readDir(modelDir)) {
@@ -593,8 +624,49 @@ export async function graphKey(
     kvCache: "resident",
     fused: true,
     adapters,
+    // float32 keeps the key it had before weight formats existed.
+    ...(options.weights && options.weights.dtype !== "f32"
+      ? { weights: normalizeWeightFormat(options.weights) }
+      : {}),
   }));
   return h.digest("hex").slice(0, 24);
+}
+
+/**
+ * The cache key of a model's base weights in one format: the config, the weight files (name,
+ * size, mtime), the weight format and the graph builder version — not the graph options, so
+ * every graph variant of the model shares them.
+ */
+export async function weightsKey(
+  modelDir: string,
+  config: DecoderConfig,
+  format: WeightFormat,
+): Promise<string> {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(modelDir)) {
+    if (!e.isFile || !/\.safetensors(\.index\.json)?$/.test(e.name)) continue;
+    const st = await Deno.stat(join(modelDir, e.name));
+    files.push(`${e.name}:${st.size}:${st.mtime?.getTime()}`);
+  }
+  files.sort();
+  const h = createHash("sha256");
+  h.update(JSON.stringify({
+    format: GRAPH_FORMAT,
+    builder: await builderStamps(),
+    config: config.raw,
+    files,
+    weights: normalizeWeightFormat(format),
+  }));
+  return h.digest("hex").slice(0, 24);
+}
+
+/** `DRAMATIS_DTYPE`, where it is set and readable. */
+function envDtype(): string | undefined {
+  try {
+    return Deno.env.get("DRAMATIS_DTYPE") || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** SHA-256 (hex) of a parameter's raw float bytes. */

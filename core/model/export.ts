@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { withCode } from "../errors.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
 import type { LinearHook } from "../contracts/adapter.ts";
-import type { ValueInfo } from "../onnx/ir.ts";
-import { writeModel } from "../onnx/serialize.ts";
+import type { TensorProtoData, ValueInfo } from "../onnx/ir.ts";
+import { type SharedTensorFile, writeModel, writeTensorFile } from "../onnx/serialize.ts";
 import type { DecoderConfig } from "./config.ts";
 import {
   buildDecoderGraph,
@@ -26,6 +26,14 @@ export interface ExportDecoderOptions extends DecoderGraphOptions {
   align?: number;
   /** Extra `metadata_props` entries. */
   metadata?: Record<string, string>;
+  /**
+   * A folder holding the base weights (`weights.bin` + `index.json`) shared by every graph of
+   * this model and weight format: written on first use, then hard-linked into `outDir` as
+   * `weights.bin` (copied where links fail), so N graph variants (steering, identities,
+   * adapters) keep one copy of the weights on disk. The folder must be keyed by the model's
+   * weight files, config and weight format (the engine's cache does that).
+   */
+  sharedWeightsDir?: string;
 }
 
 /** What {@link exportDecoder} wrote. */
@@ -74,8 +82,21 @@ export async function exportDecoder(
   }
   const built = buildDecoderGraph(config, weights, options);
   Object.assign(built.model.metadata, options.metadata ?? {});
+  const shared = options.sharedWeightsDir
+    ? await linkSharedWeights(
+      options.sharedWeightsDir,
+      outDir,
+      built.model.graph.initializers,
+      weights,
+    )
+    : undefined;
   const res = await writeModel(built.model, join(outDir, fileName), {
-    externalData: { location: `${fileName}_data`, align: options.align ?? 65536, threshold: 1024 },
+    externalData: {
+      location: `${fileName}_data`,
+      align: options.align ?? 65536,
+      threshold: 1024,
+      shared,
+    },
   });
   return { ...res, inputs: built.inputs, outputs: built.outputs, hooks: built.hooks };
 }
@@ -126,4 +147,43 @@ export async function exportForTransformersJs(
     ...options,
     fileName: "model.onnx",
   });
+}
+
+/** Initializers that hold base weights (by their HF name plus the builders' suffixes). */
+function isBaseWeight(name: string, weights: DecoderWeightMap): boolean {
+  return weights.has(name.replace(/(_t|\.lm_head)?(\.q4|\.q8|\.scales)?$/, ""));
+}
+
+async function linkSharedWeights(
+  dir: string,
+  outDir: string,
+  initializers: readonly TensorProtoData[],
+  weights: DecoderWeightMap,
+): Promise<SharedTensorFile> {
+  const indexPath = join(dir, "index.json");
+  const dataPath = join(dir, "weights.bin");
+  let index: Record<string, { offset: number; length: number }> | undefined;
+  try {
+    index = JSON.parse(await Deno.readTextFile(indexPath));
+    await Deno.stat(dataPath);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
+    index = undefined;
+  }
+  if (!index) {
+    index = await writeTensorFile(
+      initializers.filter((t) => isBaseWeight(t.name, weights)),
+      dataPath,
+    );
+    await writeJsonAtomic(indexPath, index);
+  }
+  await Deno.mkdir(outDir, { recursive: true });
+  const target = join(outDir, "weights.bin");
+  await Deno.remove(target).catch(() => {});
+  try {
+    await Deno.link(dataPath, target);
+  } catch {
+    await Deno.copyFile(dataPath, target);
+  }
+  return { location: "weights.bin", index };
 }

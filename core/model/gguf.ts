@@ -22,22 +22,80 @@ import type { DecoderConfig } from "./config.ts";
 import type { DecoderWeightMap } from "./decoder_graph.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
 
-/** Encodings of tensor data: GGML type id, block size in values, and the encoder. */
+/**
+ * Encodings of tensor data: GGML type id, block size in values, bytes per block, the
+ * `general.file_type` of a file whose matrices use it, and the encoder.
+ */
 export const GGUF_TENSOR_TYPES = {
   f32: {
     id: 0,
     blockValues: 1,
+    blockBytes: 4,
+    fileType: 0,
     encode: (v: Float32Array): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength),
   },
   f16: {
     id: 1,
     blockValues: 1,
+    blockBytes: 2,
+    fileType: 1,
     encode: (v: Float32Array): Uint8Array => {
       const h = float32ToFloat16(v);
       return new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
     },
   },
+  /** Blocks of 32: an f16 scale `d = max|x| / 127`, then 32 int8 `round(x / d)`. */
+  q8_0: { id: 8, blockValues: 32, blockBytes: 34, fileType: 7, encode: encodeQ8_0 },
+  /**
+   * Blocks of 32: an f16 scale `d = m / -8` (m the value of largest magnitude, sign kept), then
+   * 16 bytes of 4-bit `q = min(15, trunc(x / d + 8.5))`, value j in the low nibble of byte j and
+   * value j+16 in its high nibble; `x ≈ (q - 8) · d` (llama.cpp's reference quantizer).
+   */
+  q4_0: { id: 2, blockValues: 32, blockBytes: 18, fileType: 2, encode: encodeQ4_0 },
 } as const;
+
+function encodeQ8_0(v: Float32Array): Uint8Array {
+  const blocks = v.length / 32;
+  const out = new Uint8Array(blocks * 34);
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < blocks; b++) {
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(v[b * 32 + j]));
+    const d = amax / 127;
+    const id = d ? 1 / d : 0;
+    view.setUint16(b * 34, float32ToFloat16([d])[0], true);
+    for (let j = 0; j < 32; j++) {
+      const x = v[b * 32 + j] * id;
+      out[b * 34 + 2 + j] = (Math.sign(x) * Math.round(Math.abs(x))) & 0xff; // roundf
+    }
+  }
+  return out;
+}
+
+function encodeQ4_0(v: Float32Array): Uint8Array {
+  const blocks = v.length / 32;
+  const out = new Uint8Array(blocks * 18);
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < blocks; b++) {
+    let amax = 0;
+    let max = 0;
+    for (let j = 0; j < 32; j++) {
+      const x = v[b * 32 + j];
+      if (Math.abs(x) > amax) {
+        amax = Math.abs(x);
+        max = x;
+      }
+    }
+    const d = max / -8;
+    const id = d ? 1 / d : 0;
+    view.setUint16(b * 18, float32ToFloat16([d])[0], true);
+    const q = (x: number) => Math.min(15, Math.trunc(Math.fround(x * id) + 8.5));
+    for (let j = 0; j < 16; j++) {
+      out[b * 18 + 2 + j] = q(v[b * 32 + j]) | (q(v[b * 32 + j + 16]) << 4);
+    }
+  }
+  return out;
+}
 
 /** A tensor encoding name of {@link GGUF_TENSOR_TYPES}. */
 export type GgufDType = keyof typeof GGUF_TENSOR_TYPES;
@@ -311,7 +369,7 @@ function planTensors(
   const out: PlannedTensor[] = [];
   const add = (name: string, hf: string, permuteHeads?: number) => {
     const w = W(hf);
-    const t = w.shape.length === 1 ? "f32" : dtype;
+    const t = w.shape.length === 1 ? "f32" : fits(w.shape) ? dtype : "f16";
     out.push({
       name,
       shape: w.shape,
@@ -327,6 +385,10 @@ function planTensors(
           : w.data,
     });
   };
+  // Block-quantized encodings need rows that are whole blocks; other rows stay f16 (as
+  // llama.cpp's converter does).
+  const block = GGUF_TENSOR_TYPES[dtype].blockValues;
+  const fits = (shape: number[]) => shape[shape.length - 1] % block === 0;
   add("token_embd.weight", "model.embed_tokens.weight");
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}`;
@@ -407,7 +469,7 @@ export async function writeGguf(
     ["general.architecture", { t: "str", v: arch }],
     ["general.name", { t: "str", v: options.name ?? `dramatis-${config.modelType}` }],
     ["general.alignment", { t: "u32", v: ALIGN }],
-    ["general.file_type", { t: "u32", v: dtype === "f32" ? 0 : 1 }],
+    ["general.file_type", { t: "u32", v: GGUF_TENSOR_TYPES[dtype].fileType }],
     [`${arch}.context_length`, { t: "u32", v: config.maxPositionEmbeddings }],
     [`${arch}.embedding_length`, { t: "u32", v: config.hiddenSize }],
     [`${arch}.block_count`, { t: "u32", v: config.numLayers }],
@@ -438,7 +500,7 @@ export async function writeGguf(
   for (const t of tensors) {
     const count = t.shape.reduce((a, b) => a * b, 1);
     const enc = GGUF_TENSOR_TYPES[t.dtype];
-    const bytes = enc.id === 0 ? count * 4 : count * 2;
+    const bytes = (count / enc.blockValues) * enc.blockBytes;
     head.str(t.name);
     head.u32(t.shape.length);
     for (const d of [...t.shape].reverse()) head.u64(d);

@@ -105,8 +105,9 @@ export function rmsNorm(ctx: LayerContext, x: string, weight: string, eps: numbe
 
 /**
  * `x @ W (+ bias)` plus the delta of every adapter that targets this hook.
- * `weight` is an `[in, out]` value, or `[out, in]` with `transposed: false` (tied lm_head), which
- * goes through Gemm(transB) so the embedding is not copied.
+ * `weight` is an `[in, out]` value, or `[out, in]` with `hfLayout: true` (tied lm_head), which
+ * goes through Gemm(transB) so the embedding is not copied, or a function that emits `x @ W`
+ * itself (quantized weights).
  *
  * @example
  * ```ts
@@ -122,12 +123,15 @@ export function linear(
   ctx: LayerContext,
   hook: LinearHook,
   x: string,
-  weight: string,
+  weight: string | ((x: string) => string),
   options: { bias?: string; hfLayout?: boolean } = {},
 ): string {
   const { b } = ctx;
   let y: string;
-  if (options.hfLayout) {
+  if (typeof weight === "function") {
+    // A stored-format product (e.g. MatMulNBits over quantized weights), see graph_quant.ts.
+    y = weight(x);
+  } else if (options.hfLayout) {
     // Gemm is 2-D: flatten the leading dims, multiply by Wᵀ, restore them.
     const lead = b.op1("Shape", [x], { end: -1 });
     const flat = b.op1("Reshape", [x, b.constantInt([-1, hook.inFeatures], [2])]);

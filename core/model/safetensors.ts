@@ -287,6 +287,8 @@ export interface TensorSource {
   read(name: string): Promise<RawTensor>;
   /** Reads one tensor converted to float32. */
   readF32(name: string): Promise<Float32Array>;
+  /** Reads one tensor converted to float32, synchronously (lazy graph initializers). */
+  readF32Sync(name: string): Float32Array;
   /** Closes the underlying file handles. */
   close(): void;
 }
@@ -398,6 +400,33 @@ export class SafetensorsFile implements TensorSource {
     return toFloat32(await this.read(name));
   }
 
+  /** Reads one tensor converted to float32, synchronously. */
+  readF32Sync(name: string): Float32Array {
+    const info = this.#tensors.get(name);
+    if (!info) {
+      throw withCode(
+        new RangeError(`${this.#path}: no tensor named "${name}"`),
+        "E_WEIGHTS",
+      );
+    }
+    const [a, b] = info.dataOffsets;
+    const bytes = new Uint8Array(b - a);
+    this.#file.seekSync(this.#dataStart + a, Deno.SeekMode.Start);
+    let off = 0;
+    while (off < bytes.length) {
+      const n = this.#file.readSync(bytes.subarray(off));
+      if (n === null) {
+        fail(this.#path, `unexpected end of file at byte ${this.#dataStart + a + off}`);
+      }
+      off += n;
+    }
+    return toFloat32({
+      dtype: info.dtype,
+      shape: info.shape.slice(),
+      data: bytesToTyped(bytes, info.dtype),
+    });
+  }
+
   /** Closes the file. */
   close(): void {
     try {
@@ -491,6 +520,11 @@ class ShardedSource implements TensorSource {
   }
   async readF32(name: string): Promise<Float32Array> {
     return toFloat32(await this.read(name));
+  }
+  readF32Sync(name: string): Float32Array {
+    const f = this.#where.get(name);
+    if (!f) throw withCode(new RangeError(`no tensor named "${name}" in the shards`), "E_WEIGHTS");
+    return f.readF32Sync(name);
   }
   close(): void {
     for (const f of this.#shards.values()) f.close();

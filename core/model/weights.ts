@@ -89,8 +89,79 @@ export async function loadWeights(
   config: DecoderConfig,
   options: LoadWeightsOptions = {},
 ): Promise<DecoderWeights> {
-  const src = await openSafetensorsDir(dir);
+  const src = await openChecked(dir, config);
   try {
+    return await readChecked(src, config, options, false);
+  } finally {
+    src.close();
+  }
+}
+
+/** Weights read on demand (see {@link streamWeights}); close them once the export is written. */
+export interface StreamedWeights {
+  /** The tensors; each `data` access reads the tensor from its file again (nothing is kept). */
+  weights: DecoderWeights;
+  /** Closes the files. */
+  close(): void;
+}
+
+/**
+ * Like {@link loadWeights} (the same names, shapes and dtypes are checked up front), but no
+ * tensor is read until its `data` is accessed, and nothing is kept: a graph export that reads
+ * each tensor once while writing it (transposing or quantizing on the fly) holds one tensor at
+ * a time instead of the whole float32 model.
+ *
+ * @example
+ * ```ts
+ * import { streamWeights } from "./weights.ts";
+ * import { readDecoderConfig } from "./config.ts";
+ * const config = await readDecoderConfig("models/tiny");
+ * const { weights, close } = await streamWeights("models/tiny", config);
+ * console.log(weights.get("model.norm.weight")!.data.length);
+ * close();
+ * ```
+ */
+export async function streamWeights(
+  dir: string,
+  config: DecoderConfig,
+): Promise<StreamedWeights> {
+  const src = await openChecked(dir, config);
+  try {
+    return { weights: await readChecked(src, config, {}, true), close: () => src.close() };
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+}
+
+/** Whether a weight's data is read on access (from {@link streamWeights}). */
+export function isStreamed(t: WeightTensor): boolean {
+  return Object.getOwnPropertyDescriptor(t, "data")?.get !== undefined;
+}
+
+async function openChecked(dir: string, config: DecoderConfig) {
+  const qc = config.raw?.quantization_config as { quant_method?: unknown } | undefined;
+  if (qc && typeof qc === "object") {
+    throw withCode(
+      new TypeError(
+        `${dir}/config.json has a quantization_config (quant_method ${
+          JSON.stringify(qc.quant_method ?? "unknown")
+        }): pre-quantized checkpoints (GPTQ, AWQ, bitsandbytes, …) do not load; use the ` +
+          "model's F16/BF16/F32 checkpoint and let Dramatis quantize it (--dtype int8 or int4)",
+      ),
+      "E_WEIGHTS",
+    );
+  }
+  return await openSafetensorsDir(dir);
+}
+
+async function readChecked(
+  src: Awaited<ReturnType<typeof openSafetensorsDir>>,
+  config: DecoderConfig,
+  options: LoadWeightsOptions,
+  lazy: boolean,
+): Promise<DecoderWeights> {
+  {
     const wanted = expectedWeightShapes(config);
     const weights: DecoderWeights = new Map();
     let index = 0;
@@ -124,17 +195,23 @@ export async function loadWeights(
         throw withCode(
           new TypeError(
             `${src.fileOf(name)}: tensor "${name}" has dtype ${info.dtype}; weights must be ` +
-              `F32, F16, BF16 or F64 (quantized checkpoints are not read)`,
+              `F32, F16, BF16 or F64 (quantized checkpoints are not read: load the F16/BF16 checkpoint ` +
+              `and pass --dtype int8 or int4)`,
           ),
           "E_WEIGHTS",
         );
       }
-      weights.set(name, { shape: shape.slice(), data: await src.readF32(name) });
+      if (lazy) {
+        weights.set(name, {
+          shape: shape.slice(),
+          get data() {
+            return src.readF32Sync(name);
+          },
+        });
+      } else weights.set(name, { shape: shape.slice(), data: await src.readF32(name) });
       options.onTensor?.(name, ++index, wanted.size);
     }
     return weights;
-  } finally {
-    src.close();
   }
 }
 

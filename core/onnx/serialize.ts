@@ -43,6 +43,20 @@ export interface ExternalDataOptions {
   threshold?: number;
   /** Offset alignment in bytes (lets onnxruntime map the file). Default 4096. */
   align?: number;
+  /**
+   * Tensors already written to another data file next to the model (see
+   * {@link writeTensorFile}): initializers named in `index` reference that file instead of being
+   * written again; each one's byte length must match its entry.
+   */
+  shared?: SharedTensorFile;
+}
+
+/** A data file of tensors shared by several models, and where each tensor lies in it. */
+export interface SharedTensorFile {
+  /** File name relative to the model file (a bare name). */
+  location: string;
+  /** Byte range of each tensor, by initializer name. */
+  index: Record<string, { offset: number; length: number }>;
 }
 
 const ATTR_CODE: Record<Attribute["type"], number> = {
@@ -201,10 +215,12 @@ export function serializeModel(
   const external: { path: string; data: Uint8Array }[] = [];
   if (options.externalData) {
     const { location, threshold = 1024, align = 4096 } = options.externalData;
-    const plan = planExternal(model.graph, location, threshold, align);
+    const plan = planExternal(model.graph, location, threshold, align, options.externalData.shared);
     const data = new Uint8Array(plan.size);
+    const written = new Set<ExternalRef>();
     for (const [t, ref] of plan.refs) {
-      data.set(tensorBytes(t), ref.offset);
+      if (!written.has(ref) && ref.location === location) data.set(tensorBytes(t), ref.offset);
+      written.add(ref);
       refs.set(t, ref);
     }
     external.push({ path: location, data });
@@ -222,6 +238,7 @@ function planExternal(
   location: string,
   threshold: number,
   align: number,
+  shared?: SharedTensorFile,
 ): { refs: Map<TensorProtoData, ExternalRef>; size: number } {
   if (!Number.isInteger(align) || align < 1) {
     throw withCode(
@@ -240,12 +257,36 @@ function planExternal(
     );
   }
   const refs = new Map<TensorProtoData, ExternalRef>();
+  // Initializers that share one data object (e.g. a quantized embedding table that the tied
+  // lm_head reads in another shape) share its bytes in the file: written once, referenced twice.
+  const byData = new Map<unknown, { ref: ExternalRef; dtype: string }>();
   let offset = 0;
   for (const t of graph.initializers) {
     const length = tensorByteLength(t);
+    const there = shared && Object.hasOwn(shared.index, t.name) ? shared.index[t.name] : undefined;
+    if (there) {
+      if (there.length !== length) {
+        throw withCode(
+          new RangeError(
+            `initializer "${t.name}" has ${length} bytes but the shared data file ` +
+              `${shared!.location} holds ${there.length}; delete the cache entry and export again`,
+          ),
+          "E_GRAPH",
+        );
+      }
+      refs.set(t, { location: shared!.location, offset: there.offset, length });
+      continue;
+    }
     if (length < threshold || length === 0) continue;
+    const seen = byData.get(t.data);
+    if (seen && seen.ref.length === length && seen.dtype === t.dtype) {
+      refs.set(t, seen.ref);
+      continue;
+    }
     offset = Math.ceil(offset / align) * align;
-    refs.set(t, { location, offset, length });
+    const ref = { location, offset, length };
+    refs.set(t, ref);
+    byData.set(t.data, { ref, dtype: t.dtype });
     offset += length;
   }
   return { refs, size: offset };
@@ -276,7 +317,13 @@ export async function writeModel(
   }
   const ext = options.externalData ?? {};
   const location = ext.location ?? `${basename(path)}_data`;
-  const plan = planExternal(model.graph, location, ext.threshold ?? 1024, ext.align ?? 4096);
+  const plan = planExternal(
+    model.graph,
+    location,
+    ext.threshold ?? 1024,
+    ext.align ?? 4096,
+    ext.shared,
+  );
   const dir = dirname(path);
   await Deno.mkdir(dir, { recursive: true });
   if (plan.refs.size === 0) {
@@ -288,7 +335,10 @@ export async function writeModel(
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
     let pos = 0;
+    const written = new Set<ExternalRef>();
     for (const [t, ref] of plan.refs) {
+      if (written.has(ref) || ref.location !== location) continue;
+      written.add(ref);
       if (ref.offset > pos) await writeAll(file, new Uint8Array(ref.offset - pos));
       const bytes = tensorBytes(t);
       if (bytes.byteLength !== ref.length) {
@@ -322,4 +372,65 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.length;) {
     off += await file.write(bytes.subarray(off, Math.min(off + CHUNK, bytes.length)));
   }
+}
+
+/**
+ * Writes tensors into one data file (atomically), aligned, each distinct data object once, and
+ * returns where each tensor lies — the `index` of a {@link SharedTensorFile} that models then
+ * reference instead of holding their own copy.
+ *
+ * @example
+ * ```ts
+ * import { writeTensorFile } from "./serialize.ts";
+ * const t = { name: "w", dtype: "float32" as const, shape: [2], data: new Float32Array([1, 2]) };
+ * const index = await writeTensorFile([t], "/tmp/dramatis_doc/weights.bin");
+ * console.log(index.w); // { offset: 0, length: 8 }
+ * ```
+ */
+export async function writeTensorFile(
+  tensors: readonly TensorProtoData[],
+  path: string,
+  align = 65536,
+): Promise<Record<string, { offset: number; length: number }>> {
+  const plan = planExternal(
+    { name: "", nodes: [], inputs: [], outputs: [], initializers: [...tensors] },
+    basename(path),
+    0,
+    align,
+  );
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${crypto.randomUUID()}.data.tmp`);
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  const index: Record<string, { offset: number; length: number }> = {};
+  try {
+    let pos = 0;
+    const written = new Set<ExternalRef>();
+    for (const [t, ref] of plan.refs) {
+      index[t.name] = { offset: ref.offset, length: ref.length };
+      if (written.has(ref)) continue;
+      written.add(ref);
+      if (ref.offset > pos) await writeAll(file, new Uint8Array(ref.offset - pos));
+      const bytes = tensorBytes(t);
+      if (bytes.byteLength !== ref.length) {
+        throw withCode(
+          new RangeError(
+            `tensor "${t.name}" produced ${bytes.byteLength} bytes; it declared ${ref.length}`,
+          ),
+          "E_GRAPH",
+        );
+      }
+      await writeAll(file, bytes);
+      pos = ref.offset + ref.length;
+    }
+    await file.sync();
+    file.close();
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+  return index;
 }

@@ -9,6 +9,9 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PluginError } from "../errors.ts";
 import type { Plugin, PluginRoles } from "../contracts/plugin.ts";
+import { ModelHub } from "../services/model_hub.ts";
+import { pluginContext, type PluginServices } from "../services/plugin_context.ts";
+import { callHook, wrapRoles } from "./hooks.ts";
 import { assertPlugin, parsePluginOptions } from "./validate.ts";
 
 /** A registered plugin and where it came from. */
@@ -31,6 +34,29 @@ export interface RegisteredPlugin {
  */
 export class PluginRegistry {
   #plugins = new Map<string, RegisteredPlugin>();
+  #services: PluginServices | undefined;
+  #ownHub: ModelHub | undefined;
+
+  /**
+   * The services every plugin's `create` receives (the host sets its model hub, logger and
+   * abort signal). Without them, the registry makes a model hub of its own ({@link close}).
+   */
+  setServices(services: PluginServices): void {
+    this.#services = services;
+  }
+
+  /** The services plugins receive. */
+  get services(): PluginServices {
+    if (this.#services) return this.#services;
+    this.#ownHub ??= new ModelHub({ registry: this });
+    return { models: this.#ownHub };
+  }
+
+  /** Closes the model hub the registry made for itself, if it made one. */
+  async close(): Promise<void> {
+    await this.#ownHub?.close();
+    this.#ownHub = undefined;
+  }
 
   /** Registers a plugin object after the structural checks; rejects duplicate names. */
   register(value: unknown, source = "built-in"): Plugin {
@@ -108,16 +134,19 @@ export class PluginRegistry {
     return [...this.#plugins.values()];
   }
 
-  /** Validates options against the plugin's schema, then builds its roles. */
-  async instantiate(name: string, rawOptions: unknown = {}): Promise<PluginRoles> {
+  /**
+   * Validates options against the plugin's schema, then builds its roles with the plugin's
+   * context ({@link services}, or the ones given). Every role the plugin returns is wrapped so
+   * an error inside it names the plugin and hook ({@link callHook}).
+   */
+  async instantiate(
+    name: string,
+    rawOptions: unknown = {},
+    services?: PluginServices,
+  ): Promise<PluginRoles> {
     const plugin = this.get(name);
     const options = parsePluginOptions(plugin, rawOptions);
-    try {
-      return await plugin.create(options);
-    } catch (error) {
-      if (error instanceof PluginError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new PluginError(name, "create", "E_PLUGIN_HOOK", reason, { cause: error });
-    }
+    const context = pluginContext(name, services ?? this.services);
+    return wrapRoles(name, await callHook(name, "create", () => plugin.create(options, context)));
   }
 }

@@ -82,6 +82,7 @@ export class OrtSession {
   #info: Info = { inputNames: [], outputNames: [], inputMetadata: [], outputMetadata: [] };
   #closed: string | undefined;
   #provider: Provider;
+  #threads: number | undefined;
   #path: string;
 
   private constructor(path: string, provider: Provider) {
@@ -132,6 +133,7 @@ export class OrtSession {
       ortOptions.optimizedModelFilePath = options.optimizedModelFilePath;
     }
     const session = new OrtSession(modelPath, provider);
+    session.#threads = t;
     try {
       session.#info = await session.#call("create", {
         path: modelPath,
@@ -157,6 +159,11 @@ export class OrtSession {
   /** The execution provider this session runs on. */
   get provider(): Provider {
     return this.#provider;
+  }
+
+  /** The intra-op thread count the session was created with (undefined: onnxruntime's default). */
+  get intraOpThreads(): number | undefined {
+    return this.#threads;
   }
 
   /** Graph input names, in graph order. */

@@ -10,6 +10,7 @@ import * as ort from "onnxruntime-node";
 import type { Model } from "../onnx/ir.ts";
 import { fromOrt, type HostTensor, runSession, toOrt } from "../onnx/ort_run.ts";
 import { serializeModel, writeModel } from "../onnx/serialize.ts";
+import { checkProvider, executionProviders, type Provider } from "../runtime/providers.ts";
 import { OrtSession } from "../runtime/session.ts";
 import type { WireTensor } from "../runtime/tensor.ts";
 
@@ -27,6 +28,8 @@ export interface StepRunnerOptions {
   dir?: string;
   /** Threads inside one op (default: one per core). */
   threads?: number;
+  /** Execution provider (default `cpu`); a missing one is `E_PROVIDER`, never a CPU fallback. */
+  provider?: Provider;
   /** Default `all` for float32; float64 graphs should use `basic`. */
   graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
 }
@@ -54,7 +57,9 @@ export async function createStepRunner(
     });
     // An empty external file (no initializer over the threshold) is rejected by onnxruntime.
     const files = externalData.filter((e) => e.data.byteLength > 0);
+    checkProvider(options.provider ?? "cpu");
     const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: executionProviders(options.provider ?? "cpu"),
       graphOptimizationLevel: level,
       externalData: files.length ? files : undefined,
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
@@ -79,6 +84,7 @@ export async function createStepRunner(
   const session = await OrtSession.create(path, {
     graphOptimizationLevel: level,
     intraOpThreads: options.threads,
+    provider: options.provider,
   });
   return {
     async run(feeds, outputs) {

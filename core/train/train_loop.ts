@@ -13,6 +13,7 @@ import type { ResidualEdit } from "../contracts/steerer.ts";
 import type { TrainEvent } from "../contracts/trainer.ts";
 import { withCode } from "../errors.ts";
 import type { HostTensor } from "../onnx/ort_run.ts";
+import type { Provider } from "../runtime/providers.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { Progress } from "../util/progress.ts";
 import { AdamW, type AdamWOptions, clipGradNorm, type NamedTensor } from "./adamw.ts";
@@ -67,6 +68,8 @@ export interface TrainLoopOptions extends AdamWOptions {
   runner?: "worker" | "in-process";
   /** Threads inside one op. */
   threads?: number;
+  /** Execution provider of the step graph (default `cpu`; a missing one is `E_PROVIDER`). */
+  provider?: Provider;
   /**
    * Adapters whose `runtimeInputs()` are fed on every micro-batch, with the request
    * `{ batchSize, identities (per row, from the records' "identities"), sequenceLength, seed
@@ -334,6 +337,7 @@ export async function trainLoop(
     mode: options.runner ?? "worker",
     dir: graphDir,
     threads: options.threads,
+    provider: options.provider,
   });
   const firstStep = step;
   const losses: number[] = [];

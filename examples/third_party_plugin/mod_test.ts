@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PluginRegistry } from "../../core/plugin/registry.ts";
+import { PluginRegistry } from "../../mod.ts";
 import { judgeConformance } from "../../tests/conformance/judge.ts";
 import plugin, { LexiconJudgeOptions, makeValenceJudge } from "./mod.ts";
 

@@ -9,11 +9,14 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { renderMessages } from "./judge.ts";
+import { rougeL, rougeLTokens } from "./metrics/rouge_l.ts";
+import { parseTestRecord } from "./schemas.ts";
 
 const UPSTREAM = new URL("../../../shared/upstream/coser/exp/", import.meta.url);
 const SIMS = new URL("simulation/test_set_gpt-4o.json", UPSTREAM).pathname;
 const EVAL = new URL("evaluation/test_set_gpt-4o.json", UPSTREAM).pathname;
-const MAIN = new URL("../../core/host/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const present = existsSync(SIMS) && existsSync(EVAL);
 if (!present) console.warn(`skipped: ${SIMS} or ${EVAL} is absent (../shared/upstream)`);
 
@@ -125,5 +128,48 @@ Deno.test({
       await server.shutdown();
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "ROUGE-L on CoSER's released GPT-4o run: which implementation gives which number",
+  ignore: !present,
+  async fn() {
+    const sims = JSON.parse(await Deno.readTextFile(SIMS)) as {
+      book_title: string;
+      i_p: number;
+      i_c: number;
+      circumstance: unknown;
+      simulation: { role: string; content: string }[];
+    }[];
+    const released = JSON.parse(await Deno.readTextFile(EVAL)) as {
+      scores: Record<string, number>;
+      cases: Record<string, { critique: { rouge_l: number } }>;
+    };
+    const summary: number[] = [];
+    const tokens: Record<string, number> = {};
+    for (const s of sims) {
+      const id = `${s.book_title}-${s.i_p}-${s.i_c}`;
+      const hyp = renderMessages(s.simulation.filter((e) => e.role !== "NSP"));
+      const ref = renderMessages(
+        parseTestRecord(s.circumstance).dialogues.map((d) => ({
+          role: d.character,
+          content: d.message,
+        })),
+      );
+      summary.push(rougeL(hyp, ref).f);
+      tokens[id] = rougeLTokens(hyp, ref).f;
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    // The current `rouge` package's summary-level ROUGE-L (what `gca judge` reports): 0.14119.
+    assert.equal(mean(summary).toFixed(5), "0.14119");
+    // Whole-text token LCS: King Lear-16-0 exactly as released, the mean within 0.0001 of 0.08388.
+    assert.equal(tokens["King Lear-16-0"], released.cases["King Lear-16-0"].critique.rouge_l);
+    assert.equal(tokens["King Lear-17-0"].toFixed(7), "0.0725514");
+    assert.equal(released.cases["King Lear-17-0"].critique.rouge_l.toFixed(7), "0.0724638");
+    assert.equal(tokens["Othello-9-0"].toFixed(7), "0.0734694");
+    assert.equal(released.cases["Othello-9-0"].critique.rouge_l.toFixed(7), "0.0732700");
+    assert.equal(mean(Object.values(tokens)).toFixed(6), "0.083974");
+    assert.equal(released.scores.rouge_l.toFixed(6), "0.083878");
   },
 });

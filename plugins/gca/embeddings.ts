@@ -18,13 +18,15 @@ import { DatabaseSync } from "node:sqlite";
 import OpenAI from "openai";
 import { canonicalJson, sha256Hex } from "../../core/chat/canonical_json.ts";
 import { withCode } from "../../core/errors.ts";
-import { sharedEngine } from "../../core/host/model_factory.ts";
+import type { ModelHub } from "../../core/services/model_hub.ts";
 import type { EmbedFn } from "./retrieval.ts";
 
 /** Options of {@link embeddingsFor}. */
 export interface EmbeddingOptions {
   /** SQLite cache file (shared with the chat cache is fine), `:memory:`, or null for none. */
   cachePath: string | null;
+  /** The model hub that loads `local:` models (the plugin or command context's). */
+  models: ModelHub;
   /** Longest input of the local engine, in tokens (default 512). */
   maxTokens?: number;
   /** Texts per endpoint request (default 64). */
@@ -76,9 +78,9 @@ function endpointEmbed(baseURL: string | undefined, model: string, batch: number
   };
 }
 
-function localEmbed(path: string, maxTokens: number): EmbedFn {
+function localEmbed(models: ModelHub, path: string, maxTokens: number): EmbedFn {
   return async (texts) => {
-    const engine = await sharedEngine(path);
+    const engine = await models.engine(path);
     const layer = engine.config.numLayers;
     const hidden = engine.config.hiddenSize;
     const out: number[][] = [];
@@ -99,7 +101,7 @@ function localEmbed(path: string, maxTokens: number): EmbedFn {
  * @example
  * ```ts ignore
  * import { embeddingsFor } from "./embeddings.ts";
- * const embed = embeddingsFor("local:./models/tiny", { cachePath: ".cache/gca.sqlite" });
+ * const embed = embeddingsFor("local:./models/tiny", { cachePath: ".cache/gca.sqlite", models });
  * const [v] = await embed(["The ferry crossed at night."]);
  * ```
  */
@@ -124,7 +126,7 @@ export function embeddingsFor(spec: string, options: EmbeddingOptions): EmbedFn 
     id = s;
   } else if (s.startsWith("local:") && s.length > 6) {
     const path = resolve(s.slice(6));
-    inner = localEmbed(path, options.maxTokens ?? 512);
+    inner = localEmbed(options.models, path, options.maxTokens ?? 512);
     id = `local:${path}:${options.maxTokens ?? 512}`;
   } else {
     throw withCode(

@@ -16,6 +16,7 @@ import { judgeCommand } from "./commands/judge_command.ts";
 import { readJsonFile } from "./commands/io.ts";
 import { simulateCommand } from "./commands/simulate_command.ts";
 import { transformCommand } from "./commands/transform_command.ts";
+import type { ModelHub } from "../../core/services/model_hub.ts";
 import { embeddingsFor } from "./embeddings.ts";
 import {
   createGcaJudge,
@@ -57,17 +58,17 @@ function isRecordWrapper(x: unknown): x is GcaSimulationInput {
  * ```ts ignore
  * import { pluginSimulator } from "./plugin.ts";
  * import { GcaPluginOptionsSchema } from "./plugin_options.ts";
- * const sim = pluginSimulator(GcaPluginOptionsSchema.parse({ maxRounds: 6 }));
+ * const sim = pluginSimulator(GcaPluginOptionsSchema.parse({ maxRounds: 6 }), models);
  * ```
  */
-export function pluginSimulator(options: GcaPluginOptions): Simulator<unknown> {
+export function pluginSimulator(options: GcaPluginOptions, models: ModelHub): Simulator<unknown> {
   let book: Promise<Book | undefined> | undefined;
   const loadBook = () =>
     book ??= options.book
       ? readJsonFile(options.book, "gca option book").then((b) => parseBook(b, options.book))
       : Promise.resolve(undefined);
   const embed = options.retrieval && options.embeddings
-    ? embeddingsFor(options.embeddings, { cachePath: options.cache })
+    ? embeddingsFor(options.embeddings, { cachePath: options.cache, models })
     : undefined;
   const inner = createGcaSimulator({ embed });
   const defaults = simulationOptionsOf(options);
@@ -171,9 +172,9 @@ export function gca(defaults: Partial<GcaPluginOptions> = {}): Plugin<GcaPluginO
       "flaw-based judge, BLEU / ROUGE-L, book-to-dataset pipeline (arXiv 2502.09082).",
     options: GcaPluginOptionsSchema,
     provides: ["simulator", "judge"],
-    create(options) {
+    create(options, context) {
       return {
-        simulators: { gca: pluginSimulator(options) },
+        simulators: { gca: pluginSimulator(options, context.models) },
         judges: { gca: pluginJudge(options) },
       };
     },

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { pluginContext } from "../../core/services/plugin_context.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ScriptedChatModel } from "../../core/chat/testing/mod.ts";
 import type { ChatRequest } from "../../core/contracts/chat_model.ts";
-import { main } from "../../core/host/cli.ts";
+import { main } from "../../main.ts";
 import { startServer } from "../../core/host/server/serve.ts";
 import { DIMENSIONS } from "./judge_prompt.ts";
 import { gca, toJudgeInput } from "./plugin.ts";
@@ -28,7 +29,7 @@ Deno.test("gca() is a plugin with a simulator, a judge and six commands", async 
   const options = GcaPluginOptionsSchema.parse({ maxRounds: 3 });
   assert.equal(options.cache, ".cache/gca.sqlite");
   assert.equal(options.judgeModelPin, "gpt-4o-2024-08-06");
-  const roles = await plugin.create(options);
+  const roles = await plugin.create(options, pluginContext("gca"));
   assert.deepEqual(Object.keys(roles.simulators!), ["gca"]);
   assert.deepEqual(Object.keys(roles.judges!), ["gca"]);
   assert.throws(() => GcaPluginOptionsSchema.parse({ maxRound: 3 }), /maxRound/);

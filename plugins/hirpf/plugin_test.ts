@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { pluginContext } from "../../core/services/plugin_context.ts";
 import { join } from "node:path";
 import { createTinyModel } from "../../core/model/tiny.ts";
 import { decoderHooks } from "../../core/model/decoder_graph.ts";
@@ -33,7 +34,7 @@ Deno.test("hirpf() declares its roles, options with A5 defaults, and four comman
     "situations",
     "human-eval-set",
   ]);
-  const roles = await p.create(o);
+  const roles = await p.create(o, pluginContext("hirpf"));
   assert.deepEqual(Object.keys(roles.adapters!), ["hirpf"]);
   assert.deepEqual(Object.keys(roles.trainers!), ["hirpf"]);
   assert.deepEqual(Object.keys(roles.judges!), ["hirpf_scale", "hirpf_identity"]);
@@ -121,7 +122,7 @@ Deno.test("judge formats: scale verdict enumerates A..E; identity guess lists ev
 });
 
 Deno.test("hirpf judges conform (scripted judge model)", async (t) => {
-  const roles = await hirpf().create(hirpf().options.parse({}));
+  const roles = await hirpf().create(hirpf().options.parse({}), pluginContext("hirpf"));
   const model = new ScriptedChatModel((req) =>
     req.messages[0].content.includes("Scenario:")
       ? '{"AGR": null, "CON": null, "EXT": "high", "NEU": null, "OPE": null, "Profession": "Doctor"}'
@@ -159,7 +160,7 @@ Deno.test("the hirpf adapter factory makes fresh adapters and loads checkpoints;
   try {
     const model = join(dir, "model");
     const { config } = await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
-    const roles = await hirpf().create(hirpf().options.parse({ r: 4 }));
+    const roles = await hirpf().create(hirpf().options.parse({ r: 4 }), pluginContext("hirpf"));
     const fresh = await roles.adapters!.hirpf({ model, insert_mode: "flat", seed: 3 });
     assert.ok(fresh instanceof IdentityAdapter);
     assert.deepEqual([fresh.config.r, fresh.config.insertMode], [4, "flat"]);
@@ -193,6 +194,7 @@ Deno.test("the hirpf trainer conforms and resumes from its checkpoint", async (t
     await createTinyModel(model, { preset: "tiny-llama", seed: 2, maxPositionEmbeddings: 1024 });
     const roles = await hirpf().create(
       hirpf().options.parse({ progress: false, runner: "in-process" }),
+      pluginContext("hirpf"),
     );
     const trainer = roles.trainers!.hirpf;
     const config = {

@@ -15,16 +15,9 @@
  * @module
  */
 
-import { dataReportLines, trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
-import { join } from "node:path";
-import type {
-  Trainer,
-  TrainEvent,
-  TrainRequest,
-  TrainResult,
-} from "../../core/contracts/trainer.ts";
+import type { Trainer, TrainRequest, TrainResult } from "../../core/contracts/trainer.ts";
 import { withCode } from "../../core/errors.ts";
-import { type DecoderConfig, readDecoderConfig } from "../../core/model/config.ts";
+import { readDecoderConfig } from "../../core/model/config.ts";
 import { resolveModel } from "../../core/model/model_dir.ts";
 import { loadTokenizer, type ModelTokenizer } from "../../core/model/tokenizer.ts";
 import { loadWeights } from "../../core/model/weights.ts";
@@ -34,9 +27,14 @@ import { tokenizeDataset, type TokenizedExample } from "../../core/train/chat_to
 import { tokenizeTruncating, type TruncatedRecord } from "../../core/train/truncate.ts";
 import { createStepRunner } from "../../core/train/runner.ts";
 import { baseParameterValues, buildTrainGraph } from "../../core/train/train_graph.ts";
-import { evalLossDetail, stepFeeds, trainLoop } from "../../core/train/train_loop.ts";
-import { writeJsonAtomic } from "../../core/util/atomic.ts";
-import { Prng } from "../../core/util/prng.ts";
+import { evalLossDetail, stepFeeds } from "../../core/train/train_loop.ts";
+import {
+  prepareTraining,
+  runTraining,
+  splitEval,
+  trainingAborted,
+  type TrainingSetup,
+} from "../../core/services/training_driver.ts";
 import { IdentityAdapter } from "./adapter.ts";
 import { adapterOptionsFromHirpf } from "./adapter_config.ts";
 import { writeIdentityCheckpoint } from "./checkpoint.ts";
@@ -129,11 +127,7 @@ export async function prepareHisData(
     evalSet = ev.examples;
     evalSource = evalFile;
   } else if (config.eval_split > 0 && train.length >= 2) {
-    const n = Math.min(train.length - 1, Math.max(1, Math.round(train.length * config.eval_split)));
-    const order = new Prng(config.seed ^ 0x3e7a1).shuffle(train.map((_, i) => i));
-    const held = new Set(order.slice(0, n));
-    evalSet = train.filter((_, i) => held.has(i));
-    train = train.filter((_, i) => !held.has(i));
+    ({ train, eval: evalSet } = splitEval(train, config));
     evalSource = "split";
   }
   if (config.max_eval_examples > 0) evalSet = evalSet.slice(0, config.max_eval_examples);
@@ -150,21 +144,9 @@ export async function prepareHisData(
   return { train, eval: evalSet, skipped, trimmed, truncated, evalSource };
 }
 
-function aborted(signal?: AbortSignal): Error {
-  const reason = signal?.reason instanceof Error ? signal.reason.message : "aborted";
-  const error = new Error(
-    `training stopped (${reason}); the last checkpoint is kept, run again with the same --out to resume`,
-  );
-  error.name = "AbortError";
-  return withCode(error, "E_USAGE");
-}
-
-interface Setup {
+/** The config and the model side of a run. */
+interface Setup extends TrainingSetup {
   config: HirpfTrainConfig;
-  modelDir: string;
-  model: DecoderConfig;
-  tok: ModelTokenizer;
-  maxLength: number;
 }
 
 async function setup(
@@ -172,19 +154,7 @@ async function setup(
   defaults: Partial<HirpfOptions>,
 ): Promise<Setup> {
   const config = parseHirpfTrainConfig(request.config ?? {}, defaults);
-  const { dir: modelDir } = await resolveModel(request.model);
-  const model = await readDecoderConfig(modelDir);
-  const tok = await loadTokenizer(modelDir);
-  const maxLength = config.max_length ?? Math.min(model.maxPositionEmbeddings, 2048);
-  if (maxLength > model.maxPositionEmbeddings) {
-    throw withCode(
-      new RangeError(
-        `max_length is ${maxLength}, over the model's max_position_embeddings ${model.maxPositionEmbeddings}; lower it`,
-      ),
-      "E_CONFIG",
-    );
-  }
-  return { config, modelDir, model, tok, maxLength };
+  return { config, ...(await prepareTraining(request.model, config.max_length)) };
 }
 
 /** The adapter a run trains: fresh from the config, or `init_from` checked against it. */
@@ -244,14 +214,12 @@ async function trainHirpf(
   request: TrainRequest,
   options: HirpfTrainerOptions,
 ): Promise<TrainResult> {
-  if (request.signal?.aborted) throw aborted(request.signal);
-  const emit = (e: TrainEvent) => request.onEvent?.(e);
+  if (request.signal?.aborted) throw trainingAborted(request.signal);
   const s = await setup(request, options.defaults ?? {});
   const { config, model } = s;
   const data = await prepareHisData(s.tok, request.data, config, s.maxLength, {
     strict: request.strict,
   });
-  for (const message of dataReportLines(data)) emit({ type: "log", message });
   const weights = await loadWeights(s.modelDir, model);
   const adapter = await makeAdapter(s, request.model);
   adapter.setTraining(true);
@@ -264,80 +232,43 @@ async function trainHirpf(
     shape: p.shape,
     data: p.data,
   }));
-  await Deno.mkdir(request.out, { recursive: true });
-  await writeJsonAtomic(join(request.out, "train_config.json"), {
-    model: request.model,
-    data: request.data,
-    ...config,
-  });
-  const trained = graph.trainable.length;
-  emit({
-    type: "log",
-    message: `identity-expert training (${config.insert_mode}, ${
-      config.sparse ? "hard mask" : "no mask"
-    }, gates ${
-      config.train_gates ? "trained" : "frozen"
-    }) on ${data.train.length} dialogues (${data.eval.length} eval, ${data.skipped.length} skipped), ${trained} trained tensors`,
-  });
-  const pendingSaves: Promise<void>[] = [];
-  const onEvent = (e: TrainEvent) => {
-    if (e.type === "checkpoint") {
-      // checkpointTensors() copies now: the loop mutates the live arrays on the next step.
-      pendingSaves.push(writeIdentityCheckpoint(join(e.path, "adapter"), {
-        config: adapter.config,
-        numLayers: adapter.numLayers,
-        tensors: adapter.checkpointTensors(),
-      }));
-    }
-    emit(e);
-  };
-  const result = await trainLoop(
+  return await runTraining({
+    request,
+    config,
+    setup: s,
+    data,
     graph,
     params,
-    data.train,
-    data.eval.length ? data.eval : undefined,
-    {
-      steps: config.steps,
+    schedule: {
+      lr: config.lr,
       epochs: Math.max(1, Math.round(config.epochs)),
       microBatchSize: config.micro_batch_size,
       gradAccumulation: config.batch_size / config.micro_batch_size,
-      lr: config.lr,
       warmupSteps: config.warmup_steps,
-      decay: config.lr_scheduler_type,
-      minLrRatio: config.min_lr_ratio,
-      maxGradNorm: config.max_grad_norm,
-      weightDecay: config.weight_decay,
-      betas: [config.adam_beta1, config.adam_beta2],
-      eps: config.adam_epsilon,
-      seed: config.seed,
-      bucketing: config.group_by_length,
-      padTokenId: s.tok.padTokenId ?? s.tok.eosTokenIds[0] ?? 0,
-      evalEvery: config.eval_every,
-      evalAtStart: config.eval_at_start,
-      out: request.out,
-      checkpointEvery: config.save_every,
-      keepCheckpoints: config.save_total_limit || undefined,
-      resume: config.resume,
-      progress: options.progress ?? Deno.stderr.isTerminal(),
-      runner: options.runner,
-      threads: config.threads,
-      adapters: [adapter],
-      onEvent,
-      signal: request.signal,
     },
-  );
-  await Promise.all(pendingSaves);
-  adapter.setTraining(false);
-  // The final adapter reflects the parameters reached, also when the run was interrupted.
-  await adapter.save(request.out);
-  if (request.signal?.aborted) throw aborted(request.signal);
-  const metrics = trainMetrics(
-    result,
-    data,
-    params.filter((p) => graph.trainable.includes(p.name)).reduce((a, p) => a + p.data.length, 0),
-  );
-  await writeTrainResult(request.out, metrics, result, data, { eval_source: data.evalSource });
-  return { out: request.out, steps: result.steps, metrics };
+    adapters: [adapter],
+    description: `identity-expert training (${config.insert_mode}, ${
+      config.sparse ? "hard mask" : "no mask"
+    }, gates ${
+      config.train_gates ? "trained" : "frozen"
+    }) on ${data.train.length} dialogues (${data.eval.length} eval, ${data.skipped.length} skipped), ${graph.trainable.length} trained tensors`,
+    // checkpointTensors() copies at once: the loop mutates the live arrays on the next step.
+    snapshot: (dir) =>
+      writeIdentityCheckpoint(dir, {
+        config: adapter.config,
+        numLayers: adapter.numLayers,
+        tensors: adapter.checkpointTensors(),
+      }),
+    async finish() {
+      adapter.setTraining(false);
+      await adapter.save(request.out);
+    },
+    trainedValues: params.filter((p) => graph.trainable.includes(p.name))
+      .reduce((a, p) => a + p.data.length, 0),
+    resultExtra: { eval_source: data.evalSource },
+    progress: options.progress,
+    runner: options.runner,
+  });
 }
 
 /** What {@link hirpfLosses} needs. */

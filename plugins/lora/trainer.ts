@@ -14,20 +14,12 @@
  * @module
  */
 
-import { dataReportLines, trainMetrics, writeTrainResult } from "../../core/train/train_result.ts";
-import { join } from "node:path";
 import type { ResidualEdit } from "../../core/contracts/steerer.ts";
-import type {
-  Trainer,
-  TrainEvent,
-  TrainRequest,
-  TrainResult,
-} from "../../core/contracts/trainer.ts";
+import type { Trainer, TrainRequest, TrainResult } from "../../core/contracts/trainer.ts";
 import { withCode } from "../../core/errors.ts";
-import { type DecoderConfig, readDecoderConfig } from "../../core/model/config.ts";
-import { resolveModel } from "../../core/model/model_dir.ts";
+import type { DecoderConfig } from "../../core/model/config.ts";
 import { decodeSafetensors, toFloat32 } from "../../core/model/safetensors.ts";
-import { loadTokenizer, type ModelTokenizer } from "../../core/model/tokenizer.ts";
+import type { ModelTokenizer } from "../../core/model/tokenizer.ts";
 import { loadWeights } from "../../core/model/weights.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
 import {
@@ -44,10 +36,14 @@ import {
   buildTrainGraph,
   type TrainGraph,
 } from "../../core/train/train_graph.ts";
-import { evalLossDetail, stepFeeds, trainLoop } from "../../core/train/train_loop.ts";
+import { evalLossDetail, stepFeeds } from "../../core/train/train_loop.ts";
 import { writeHfModel } from "../../core/train/write_model.ts";
-import { writeJsonAtomic } from "../../core/util/atomic.ts";
-import { Prng } from "../../core/util/prng.ts";
+import {
+  prepareTraining,
+  runTraining,
+  splitEval,
+  trainingAborted,
+} from "../../core/services/training_driver.ts";
 import { LoraAdapter } from "./lora_adapter.ts";
 import { loadLora } from "./load_lora.ts";
 import { loraOptionsFromConfig } from "./options.ts";
@@ -113,12 +109,8 @@ export async function prepareChatData(
     trimmed.push(...ev.trimmed);
     truncated.push(...evt.truncated);
     evalSet = evt.examples;
-  } else if (config.eval_split > 0 && train.length >= 2) {
-    const n = Math.min(train.length - 1, Math.max(1, Math.round(train.length * config.eval_split)));
-    const order = new Prng(config.seed ^ 0x3e7a1).shuffle(train.map((_, i) => i));
-    const held = new Set(order.slice(0, n));
-    evalSet = train.filter((_, i) => held.has(i));
-    train = train.filter((_, i) => !held.has(i));
+  } else {
+    ({ train, eval: evalSet } = splitEval(train, config));
   }
   if (train.length === 0) {
     throw withCode(
@@ -205,36 +197,10 @@ export async function loadTrainSteering(
   return edits;
 }
 
-function aborted(signal?: AbortSignal): Error {
-  const reason = signal?.reason instanceof Error ? signal.reason.message : "aborted";
-  const error = new Error(
-    `training stopped (${reason}); the last checkpoint is kept, run again with the same --out to resume`,
-  );
-  error.name = "AbortError";
-  return withCode(error, "E_USAGE");
-}
-
-/** What the trainer builds for one model and config (shared by train and eval). */
-interface Setup {
-  config: LoraTrainConfig;
-  modelDir: string;
-  model: DecoderConfig;
-  tok: ModelTokenizer;
-  maxLength: number;
-}
-
-async function setup(request: Pick<TrainRequest, "model" | "config">): Promise<Setup> {
+/** The config and the model side of a run (shared by train and eval). */
+async function setup(request: Pick<TrainRequest, "model" | "config">) {
   const config = parseLoraTrainConfig(request.config ?? {});
-  const { dir: modelDir } = await resolveModel(request.model);
-  const model = await readDecoderConfig(modelDir);
-  const tok = await loadTokenizer(modelDir);
-  const maxLength = config.max_length ?? Math.min(model.maxPositionEmbeddings, 2048);
-  if (maxLength > model.maxPositionEmbeddings) {
-    throw configError(
-      `max_length is ${maxLength}, over the model's max_position_embeddings ${model.maxPositionEmbeddings}; lower it`,
-    );
-  }
-  return { config, modelDir, model, tok, maxLength };
+  return { config, ...(await prepareTraining(request.model, config.max_length)) };
 }
 
 /**
@@ -259,12 +225,10 @@ export function createLoraTrainer(options: LoraTrainerOptions = {}): Trainer {
 }
 
 async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Promise<TrainResult> {
-  if (request.signal?.aborted) throw aborted(request.signal);
-  const emit = (e: TrainEvent) => request.onEvent?.(e);
+  if (request.signal?.aborted) throw trainingAborted(request.signal);
   const s = await setup(request);
   const { config, model } = s;
   const data = await prepareChatData(s.tok, request.data, config, s.maxLength);
-  for (const message of dataReportLines(data)) emit({ type: "log", message });
   const edits = await loadTrainSteering(config.steering, model);
   const weights = await loadWeights(s.modelDir, model);
   const full = config.trainable === "all";
@@ -284,7 +248,7 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
       baseModel: request.model,
     });
   if (config.init_from) {
-    emit({
+    request.onEvent?.({
       type: "log",
       message: `starting from the adapter in ${config.init_from} (r ${lora!.options.r}, alpha ` +
         `${lora!.options.alpha}, rsLoRA ${
@@ -301,89 +265,52 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
   const params: NamedTensor[] = lora
     ? lora.parameters().map((p) => ({ name: p.name, shape: p.shape, data: p.data }))
     : baseParameterValues(graph, weights);
-  await Deno.mkdir(request.out, { recursive: true });
-  await writeJsonAtomic(join(request.out, "train_config.json"), {
-    model: request.model,
-    data: request.data,
-    ...config,
-  });
-  emit({
-    type: "log",
-    message: `${full ? "full-parameter" : "LoRA"} training on ${data.train.length} examples` +
-      ` (${data.eval.length} eval, ${data.skipped.length} skipped), ${graph.trainable.length} trained tensors, ${
-        params.reduce((a, p) => a + p.data.length, 0)
-      } values`,
-  });
-  const pendingSaves: Promise<void>[] = [];
-  const onEvent = (e: TrainEvent) => {
-    if (e.type === "checkpoint" && lora) {
-      // The PEFT copy is taken now: the loop mutates the live arrays on the next step.
-      const copy = LoraAdapter.fromModules(
-        lora.hooks,
-        lora.options,
-        lora.modules().map((m) => ({
-          hook: m.hook.name,
-          A: m.A.slice(),
-          B: m.B.slice(),
-          alpha: m.alpha,
-        })),
-      );
-      pendingSaves.push(copy.save(join(e.path, "adapter")));
-    }
-    emit(e);
-  };
-  const result = await trainLoop(
+  return await runTraining({
+    request,
+    config,
+    setup: s,
+    data,
     graph,
     params,
-    data.train,
-    data.eval.length ? data.eval : undefined,
-    {
-      steps: config.steps,
+    schedule: {
+      lr: config.learning_rate,
       epochs: config.epochs,
       microBatchSize: config.batch_size,
       gradAccumulation: config.gradient_accumulation_steps,
-      lr: config.learning_rate,
       warmupSteps: config.warmup_steps,
-      decay: config.lr_scheduler_type,
-      minLrRatio: config.min_lr_ratio,
-      maxGradNorm: config.max_grad_norm,
-      weightDecay: config.weight_decay,
-      betas: [config.adam_beta1, config.adam_beta2],
-      eps: config.adam_epsilon,
-      seed: config.seed,
-      bucketing: config.group_by_length,
-      padTokenId: s.tok.padTokenId ?? s.tok.eosTokenIds[0] ?? 0,
-      evalEvery: config.eval_every,
-      evalAtStart: config.eval_at_start,
-      out: request.out,
-      checkpointEvery: config.save_every,
-      keepCheckpoints: config.save_total_limit || undefined,
-      resume: config.resume,
-      progress: options.progress ?? Deno.stderr.isTerminal(),
-      runner: options.runner,
-      threads: config.threads,
-      adapters: lora ? [lora] : [],
-      residualEdits: edits,
-      onEvent,
-      signal: request.signal,
     },
-  );
-  await Promise.all(pendingSaves);
-  if (lora) lora.training = false;
-  // Final artifacts reflect the parameters reached, also when the run was interrupted.
-  if (lora) await lora.save(request.out);
-  else {
-    const hf = baseParametersToHf(graph, params);
-    await writeHfModel(s.modelDir, model, hf, request.out);
-  }
-  if (request.signal?.aborted) throw aborted(request.signal);
-  const metrics = trainMetrics(
-    result,
-    data,
-    params.reduce((a, p) => a + p.data.length, 0),
-  );
-  await writeTrainResult(request.out, metrics, result, data);
-  return { out: request.out, steps: result.steps, metrics };
+    adapters: lora ? [lora] : [],
+    residualEdits: edits,
+    description: `${full ? "full-parameter" : "LoRA"} training on ${data.train.length} examples` +
+      ` (${data.eval.length} eval, ${data.skipped.length} skipped), ${graph.trainable.length} trained tensors, ${
+        params.reduce((a, p) => a + p.data.length, 0)
+      } values`,
+    // The PEFT copy is taken at once: the loop mutates the live arrays on the next step.
+    snapshot: lora
+      ? (dir) =>
+        LoraAdapter.fromModules(
+          lora.hooks,
+          lora.options,
+          lora.modules().map((m) => ({
+            hook: m.hook.name,
+            A: m.A.slice(),
+            B: m.B.slice(),
+            alpha: m.alpha,
+          })),
+        ).save(dir)
+      : undefined,
+    async finish() {
+      if (lora) {
+        lora.training = false;
+        await lora.save(request.out);
+      } else {
+        const hf = baseParametersToHf(graph, params);
+        await writeHfModel(s.modelDir, model, hf, request.out);
+      }
+    },
+    progress: options.progress,
+    runner: options.runner,
+  });
 }
 
 /** What {@link evalLoraLoss} needs. */

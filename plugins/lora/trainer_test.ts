@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { pluginContext } from "../../core/services/plugin_context.ts";
 import { join } from "node:path";
 import type { TrainEvent } from "../../core/contracts/trainer.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
@@ -36,7 +37,10 @@ Deno.test("lora plugin trainer passes the Trainer conformance suite", async (t) 
   const plugin = lora();
   assert.equal(plugin.name, "lora");
   assert.deepEqual([...plugin.provides], ["adapter", "trainer"]);
-  const roles = await plugin.create(plugin.options.parse({ progress: false }));
+  const roles = await plugin.create(
+    plugin.options.parse({ progress: false }),
+    pluginContext("lora"),
+  );
   await trainerConformance(t, {
     trainer: roles.trainers!.lora,
     request: { model: await tinyModel(), data: DATA, out: "", config: { steps: 3 } },

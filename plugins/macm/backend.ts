@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { ModelHub } from "../../core/services/model_hub.ts";
 import { z } from "zod";
 import { CachedChatModel } from "../../core/chat/cached_chat_model.ts";
 import { responseToChunks } from "../../core/chat/chunks.ts";
@@ -59,6 +60,8 @@ export type MacmBackendOptions = z.infer<typeof macmBackendOptionsSchema>;
 
 /** Defaults a plugin instance gives its backends (from the plugin options). */
 export interface MacmBackendDefaults {
+  /** Loads a local `embed` model (the plugin context's hub). */
+  models?: ModelHub;
   method?: MacmBackendOptions["method"];
   character?: string;
   memoryLimit?: number;
@@ -202,7 +205,16 @@ export class MacmChatModel implements ChatModel {
             "E_CONFIG",
           );
         }
-        const inner = await openEmbedder(o.embed);
+        if (!o.models) {
+          throw withCode(
+            new TypeError(
+              "method rag embeds with options.embed, which needs the plugin context's model hub; " +
+                "build the backend through the plugin registry",
+            ),
+            "E_CONFIG",
+          );
+        }
+        const inner = await openEmbedder(o.embed, o.models);
         this.#embedder = o.cache ? new CachedEmbedder(inner, o.cache) : inner;
         rag = await buildRagIndex(character.story.join("\n"), this.#embedder.embed, {
           size: o.ragChunkSize,

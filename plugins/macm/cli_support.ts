@@ -7,6 +7,7 @@
 
 import type { CommandContext, FlagSpec, ParsedArgs } from "../../core/contracts/plugin.ts";
 import type { ChatModel } from "../../core/contracts/chat_model.ts";
+import type { ModelHub } from "../../core/services/model_hub.ts";
 import { UsageError } from "../../core/errors.ts";
 import { type CharacterFolder, loadCharacterDir, shippedCharacterDir } from "./character_dir.ts";
 import { CachedEmbedder, type Embedder, openEmbedder } from "./embeddings.ts";
@@ -104,6 +105,8 @@ export function num(
 
 /** The models a command uses, behind one cache file. */
 export interface CommandModels {
+  /** The command's model hub (local embedders load through it). */
+  hub: ModelHub;
   simulacrum: ChatModel;
   agent: ChatModel;
   /** Model calls that missed the cache (the number of real calls) and cache hits. */
@@ -118,18 +121,24 @@ export interface CommandModels {
  * ```ts ignore
  * import { openCommandModels } from "./cli_support.ts";
  * declare const args: import("../../core/contracts/plugin.ts").ParsedArgs;
- * const models = await openCommandModels(args);
+ * const models = await openCommandModels(args, ctx);
  * ```
  */
-export async function openCommandModels(args: ParsedArgs): Promise<CommandModels> {
+export async function openCommandModels(
+  args: ParsedArgs,
+  ctx: Pick<CommandContext, "models">,
+): Promise<CommandModels> {
   const model = str(args, "model");
   if (!model) throw new UsageError(`--model is required (${MODEL_HELP})`);
   const cacheFlag = str(args, "cache") ?? DEFAULT_CACHE;
   const cache = cacheFlag === "off" ? undefined : cacheFlag;
-  const opened: OpenedModel[] = [await openChatModel(model, { cache })];
+  const opened: OpenedModel[] = [await openChatModel(model, { cache, models: ctx.models })];
   const agentSpec = str(args, "agent-model");
-  if (agentSpec && agentSpec !== model) opened.push(await openChatModel(agentSpec, { cache }));
+  if (agentSpec && agentSpec !== model) {
+    opened.push(await openChatModel(agentSpec, { cache, models: ctx.models }));
+  }
   return {
+    hub: ctx.models,
     simulacrum: opened[0].model,
     agent: opened[opened.length - 1].model,
     stats() {
@@ -150,7 +159,10 @@ export async function openCommandModels(args: ParsedArgs): Promise<CommandModels
  * Opens the `--embed` embedder (default: `--model` when it is a local directory), cached in the
  * `--cache` file.
  */
-export async function openCommandEmbedder(args: ParsedArgs): Promise<Embedder & { close(): void }> {
+export async function openCommandEmbedder(
+  args: ParsedArgs,
+  ctx: Pick<CommandContext, "models">,
+): Promise<Embedder & { close(): void }> {
   const model = str(args, "model") ?? "";
   const spec = str(args, "embed") ??
     (model && !model.startsWith("openai:") && !/^https?:/i.test(model) ? model : undefined);
@@ -160,7 +172,7 @@ export async function openCommandEmbedder(args: ParsedArgs): Promise<Embedder & 
         "openai:<name> or http://host:port/v1#<name>",
     );
   }
-  const inner = await openEmbedder(spec);
+  const inner = await openEmbedder(spec, ctx.models);
   const cacheFlag = str(args, "cache") ?? DEFAULT_CACHE;
   if (cacheFlag === "off") return { ...inner, close: () => {} };
   const cached = new CachedEmbedder(inner, cacheFlag);
@@ -240,7 +252,7 @@ export function simulacrumMaker(
       }
       if (method === "rag" && !rag) {
         rag = (async () => {
-          embedder = await openCommandEmbedder(args);
+          embedder = await openCommandEmbedder(args, { models: models.hub });
           return buildRagIndex(character.story.join("\n"), embedder.embed);
         })();
       }

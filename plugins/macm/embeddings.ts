@@ -14,7 +14,8 @@ import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sha256Hex } from "../../core/chat/canonical_json.ts";
 import { withCode } from "../../core/errors.ts";
-import { sharedEngine } from "../../core/host/model_factory.ts";
+import type { ModelHub } from "../../core/services/model_hub.ts";
+import { parseModelRef } from "../../core/services/model_ref.ts";
 import type { Engine } from "../../core/model/engine.ts";
 import type { EmbedFn } from "./story_expansion.ts";
 
@@ -141,29 +142,34 @@ function env(name: string): string | undefined {
  * @example
  * ```ts ignore
  * import { openEmbedder } from "./embeddings.ts";
- * const e = await openEmbedder("./models/tiny");
+ * const e = await openEmbedder("./models/tiny", ctx.models);
  * ```
  */
-export async function openEmbedder(spec: string): Promise<Embedder> {
-  if (spec.startsWith("openai:")) {
-    const base = (env("OPENAI_BASE_URL") ?? "https://api.openai.com/v1").replace(/\/+$/, "");
-    return endpointEmbedder(base, spec.slice("openai:".length), env("OPENAI_API_KEY"));
-  }
-  if (/^https?:\/\//i.test(spec)) {
-    const hash = spec.indexOf("#");
-    if (hash < 0) {
+export async function openEmbedder(spec: string, models: ModelHub): Promise<Embedder> {
+  const ref = parseModelRef(spec);
+  switch (ref.kind) {
+    case "openai": {
+      const base = (env("OPENAI_BASE_URL") ?? "https://api.openai.com/v1").replace(/\/+$/, "");
+      return endpointEmbedder(base, ref.model, env("OPENAI_API_KEY"));
+    }
+    case "url":
+      if (!ref.model) {
+        throw withCode(
+          new TypeError(`--embed is "${spec}"; name the model: ${spec}#<name>`),
+          "E_USAGE",
+        );
+      }
+      return endpointEmbedder(ref.baseURL, ref.model, env("OPENAI_API_KEY"));
+    case "persona":
       throw withCode(
-        new TypeError(`--embed is "${spec}"; name the model: ${spec}#<name>`),
+        new TypeError(
+          `--embed is "${spec}", a persona; embed with a model directory, openai:<name> or URL#name`,
+        ),
         "E_USAGE",
       );
-    }
-    return endpointEmbedder(
-      spec.slice(0, hash).replace(/\/+$/, ""),
-      spec.slice(hash + 1),
-      env("OPENAI_API_KEY"),
-    );
+    case "local":
+      return engineEmbedder(await models.engine(ref.path), spec);
   }
-  return engineEmbedder(await sharedEngine(spec), spec);
 }
 
 /**

@@ -13,6 +13,13 @@
  * - Cloze items carry `"options": [""]`; the questionnaire reader drops empty options.
  * - `Open-Ended.json` items are human-scored: copied (three characters' are blank placeholders,
  *   reported), never scored.
+ * - The Jungian function stack is not a field of the release, but each profile's 20 `Traits`
+ *   sentences are drawn from `Attributes/traits.txt`, where every sentence sits under its
+ *   function (`Ne`, `Ni`, … `Fi`); a profile draws 4, 3, 2, 1 sentences from its four strongest
+ *   functions and 1, 2, 3, 4 negated ones from its four weakest (true of all 11 released
+ *   profiles), mostly in stack order. The import writes the stack this implies as
+ *   `Function_stack` (a derivation, not a released field); a profile whose sentences do not fit
+ *   gets none, and the import says why.
  *
  * @module
  */
@@ -81,6 +88,91 @@ async function isFile(path: string): Promise<boolean> {
   return await Deno.stat(path).then((s) => s.isFile, () => false);
 }
 
+const FUNCTIONS = ["Ne", "Ni", "Se", "Si", "Te", "Ti", "Fe", "Fi"] as const;
+
+/**
+ * Sentence → Jungian function from `Attributes/traits.txt` (a function label line, then lines of
+ * sentences belonging to it).
+ *
+ * @example
+ * ```ts
+ * import { parseTraitPool } from "./import_release.ts";
+ * parseTraitPool("Ne\nI like ideas. I wonder.\nTi\nI reason.").get("I wonder."); // "Ne"
+ * ```
+ */
+export function parseTraitPool(text: string): Map<string, string> {
+  const pool = new Map<string, string>();
+  let current: string | undefined;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if ((FUNCTIONS as readonly string[]).includes(line)) {
+      current = line;
+      continue;
+    }
+    if (!current || line === "") continue;
+    for (const sentence of line.split(/(?<=[.!?])\s+/)) pool.set(sentence.trim(), current);
+  }
+  return pool;
+}
+
+/**
+ * The function stack a profile's `Traits` imply (the functions ranked by their sentence counts
+ * 4, 3, 2, 1 | 1, 2, 3, 4 and, within a count, by position), or the reason none can be given.
+ *
+ * @example
+ * ```ts
+ * import { functionStackOf, parseTraitPool } from "./import_release.ts";
+ * const pool = parseTraitPool("Ne\nA.\nTi\nB.");
+ * functionStackOf("- A. - B.", pool); // { reason: "…" } (only 2 of the 8 functions)
+ * ```
+ */
+export function functionStackOf(
+  traits: string,
+  pool: ReadonlyMap<string, string>,
+): { stack: string[]; approximate: string[] } | { reason: string } {
+  const sentences = traits.split(/(?:^|\s)- /).map((s) => s.trim()).filter((s) => s !== "");
+  const found: string[] = [];
+  const approximate: string[] = [];
+  for (const s of sentences) {
+    let fn = pool.get(s);
+    if (!fn) {
+      // Released profile 003 lost a sentence's first word ("hunches are right …" for "My
+      // hunches are right …"): a unique pool sentence ending with the trait is taken, and noted.
+      const ends = [...pool].filter(([k]) => k.endsWith(` ${s}`));
+      if (ends.length === 1) {
+        fn = ends[0][1];
+        approximate.push(`"${s.slice(0, 50)}" read as "${ends[0][0].slice(0, 60)}"`);
+      }
+    }
+    if (!fn) return { reason: `trait "${s.slice(0, 60)}" is not in Attributes/traits.txt` };
+    found.push(fn);
+  }
+  // Sentences per function, strongest first: 4, 3, 2, 1 (positive), then 1, 2, 3, 4 (negated).
+  // Of the two functions with the same count, the one whose sentences come first is the stronger.
+  const count = new Map<string, number>();
+  const mean = new Map<string, number>();
+  found.forEach((fn, i) => {
+    count.set(fn, (count.get(fn) ?? 0) + 1);
+    mean.set(fn, (mean.get(fn) ?? 0) + i);
+  });
+  for (const [fn, n] of count) mean.set(fn, mean.get(fn)! / n);
+  const stack: string[] = new Array(8);
+  for (const c of [4, 3, 2, 1]) {
+    const pair = [...count].filter(([, n]) => n === c).map(([fn]) => fn)
+      .sort((a, b) => mean.get(a)! - mean.get(b)!);
+    if (pair.length !== 2) {
+      return {
+        reason: `the sentence counts per function (${
+          [...count].map(([f, n]) => `${f} ${n}`).join(", ")
+        }) are not 4, 3, 2, 1 twice over`,
+      };
+    }
+    stack[4 - c] = pair[0];
+    stack[3 + c] = pair[1];
+  }
+  return { stack, approximate };
+}
+
 /** `Mary Jones` → `mary_jones`. */
 export function characterSlug(name: string): string {
   return name.normalize("NFKD").replace(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, "")
@@ -126,6 +218,10 @@ export async function importHumanSimulacra(
   const introsPath = join(characters, "character_introductions.json");
   const profiles = recordsById(await readJsonFile(profilesPath), profilesPath);
   const intros = recordsById(await readJsonFile(introsPath), introsPath);
+  const poolPath = join(characters, "Attributes", "traits.txt");
+  const pool = await isFile(poolPath)
+    ? parseTraitPool(await Deno.readTextFile(poolPath))
+    : undefined;
   // Validate everything that can be validated before writing anything.
   const plans: { id: string; profile: Record<string, unknown>; intro?: Record<string, unknown> }[] =
     [];
@@ -144,11 +240,22 @@ export async function importHumanSimulacra(
       );
       name = intro.Name;
     }
-    const parsed = parseProfile({ ...profile, Name: name }, `${profilesPath} ID ${id}`);
+    let stack: string[] | undefined;
+    if (pool && typeof profile.Traits === "string") {
+      const r = functionStackOf(profile.Traits, pool);
+      if ("stack" in r) {
+        stack = r.stack;
+        for (const a of r.approximate) notes.push(`Function_stack of ID ${id}: trait ${a}`);
+      } else notes.push(`no Function_stack for ID ${id}: ${r.reason}`);
+    } else if (!pool) missing.push("Function_stack (Attributes/traits.txt is absent)");
+    const parsed = parseProfile(
+      { ...profile, Name: name, ...(stack ? { Function_stack: stack } : {}) },
+      `${profilesPath} ID ${id}`,
+    );
     const dir = join(out, characterSlug(name));
     await Deno.mkdir(dir, { recursive: true });
     await writeTextAtomic(join(dir, "profile.json"), JSON.stringify(parsed, null, 2) + "\n");
-    parts.push("profile");
+    parts.push(stack ? "profile (with Function_stack)" : "profile");
     const biography = typeof intro?.Content === "string" ? intro.Content.trim() : "";
     if (biography) {
       await writeTextAtomic(join(dir, "biography.txt"), biography + "\n");

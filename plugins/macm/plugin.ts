@@ -32,7 +32,7 @@ export function macm(): Plugin<MacmOptions> {
       "agents) over a character's life story; questionnaires, Jung test, bandwagon experiment.",
     options: macmOptionsSchema,
     provides: ["simulator", "judge"],
-    create(o) {
+    create(o, context) {
       return {
         simulators: {
           macm: macmSimulator({
@@ -49,6 +49,7 @@ export function macm(): Plugin<MacmOptions> {
         },
         backends: {
           macm: macmBackend({
+            models: context.models,
             method: o.method,
             character: o.character,
             memoryLimit: o.memoryLimit,

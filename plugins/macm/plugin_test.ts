@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { pluginContext } from "../../core/services/plugin_context.ts";
 import { ScriptedChatModel } from "../../core/chat/testing/mod.ts";
 import { PersonaSchema } from "../../core/contracts/persona.ts";
 import { PluginRegistry } from "../../core/plugin/registry.ts";
-import { personaBackend } from "../../core/host/model_factory.ts";
+import { ModelHub } from "../../core/services/model_hub.ts";
 import { judgeConformance, simulatorConformance } from "../../tests/conformance/mod.ts";
 import { TRIALS } from "./bandwagon.ts";
 import { loadCharacterDir, shippedCharacterDir } from "./character_dir.ts";
@@ -34,7 +35,7 @@ Deno.test("macm() registers, lists its roles and commands, and validates options
 });
 
 Deno.test("macm judges pass the judge conformance suite", async (t) => {
-  const roles = await macm().create(macm().options.parse({}));
+  const roles = await macm().create(macm().options.parse({}), pluginContext("macm"));
   const item = {
     type: "Single_choice" as const,
     question: "Q?",
@@ -54,7 +55,10 @@ Deno.test("macm judges pass the judge conformance suite", async (t) => {
 });
 
 Deno.test("macm simulator passes the simulator conformance suite", async (t) => {
-  const roles = await macm().create(macm().options.parse({ method: "prompt" }));
+  const roles = await macm().create(
+    macm().options.parse({ method: "prompt" }),
+    pluginContext("macm"),
+  );
   const character = await loadCharacterDir(shippedCharacterDir());
   await simulatorConformance<MacmSimulationInput>(t, {
     simulator: roles.simulators!.macm as never,
@@ -63,7 +67,7 @@ Deno.test("macm simulator passes the simulator conformance suite", async (t) => 
   });
 });
 
-Deno.test("the host's personaBackend() builds the macm backend for a persona that names it", async () => {
+Deno.test("the model hub's personaBackend() builds the macm backend for a persona that names it", async () => {
   const registry = new PluginRegistry();
   registry.register(macm());
   const persona = PersonaSchema.parse({
@@ -74,7 +78,7 @@ Deno.test("the host's personaBackend() builds the macm backend for a persona tha
   const key = Deno.env.get("OPENAI_API_KEY");
   Deno.env.set("OPENAI_API_KEY", key ?? "unused"); // the base model is built, never called
   try {
-    const model = await personaBackend({}, registry)(persona);
+    const model = await new ModelHub({ registry }).personaBackend(persona);
     assert.match(model.id, /^macm:prompt:.*hazel_okafor@openai:none/);
   } finally {
     if (key === undefined) Deno.env.delete("OPENAI_API_KEY");

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { pluginContext } from "../../core/services/plugin_context.ts";
 import { createTinyModel } from "../../core/model/tiny.ts";
 import { judgeConformance } from "../../tests/conformance/judge.ts";
 import { steererConformance } from "../../tests/conformance/steerer.ts";
@@ -9,7 +10,10 @@ import { LogprobChatModel } from "./testing/logprob_chat_model.ts";
 import { loadVectorFile, saveVectorFile } from "./vector_io.ts";
 
 Deno.test("persona_vectors judges pass the Judge conformance suite", async (t) => {
-  const roles = await personaVectors().create(PersonaVectorsOptionsSchema.parse({}));
+  const roles = await personaVectors().create(
+    PersonaVectorsOptionsSchema.parse({}),
+    pluginContext("persona_vectors"),
+  );
   const model = new LogprobChatModel((r) =>
     r.messages[0].content.includes("UNSCORABLE")
       ? { content: "hmm", top: [{ token: "hmm", logprob: 0 }] }
@@ -46,7 +50,10 @@ Deno.test("persona_vectors steerer passes the Steerer conformance suite", async 
       n_neg: 1,
       threshold: 50,
     });
-    const roles = await personaVectors().create(PersonaVectorsOptionsSchema.parse({ layer: 2 }));
+    const roles = await personaVectors().create(
+      PersonaVectorsOptionsSchema.parse({ layer: 2 }),
+      pluginContext("persona_vectors"),
+    );
     const steerer = await roles.steerers!.persona_vectors({
       entries: [{ vector: path, coefficient: 1.5 }, { vector: path, layer: 1, type: "ablate" }],
     });
@@ -89,6 +96,7 @@ Deno.test("persona_vectors preventative trainer passes the Trainer conformance s
     );
     const roles = await personaVectors().create(
       PersonaVectorsOptionsSchema.parse({ preventative: { layers: [1], coefficient: 2 } }),
+      pluginContext("persona_vectors"),
     );
     await trainerConformance(t, {
       trainer: roles.trainers!.preventative,

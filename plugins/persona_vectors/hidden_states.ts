@@ -15,11 +15,8 @@ export interface HiddenStates {
 }
 
 /** A persona vector (or any per-layer direction set): `[rows = L+1][cols = d]`, row-major. */
-export interface LayerVectors {
-  rows: number;
-  cols: number;
-  data: Float32Array;
-}
+export type { LayerVectors } from "../../core/steering/vector_file.ts";
+import type { LayerVectors } from "../../core/steering/vector_file.ts";
 
 /**
  * Builds {@link HiddenStates} from nested arrays, checking the shape.

@@ -116,8 +116,11 @@ export interface LocalNumberJudgeOptions {
   engine: Pick<Engine, "forward"> & { tokenizer: JudgeTokenizer };
   /** Default 0.25. */
   minMass?: number;
-  /** Rows per forward call when expanding candidate prefixes (default 8). */
-  batchSize?: number;
+  /**
+   * Tokens per forward call when expanding candidate prefixes (default 16384): prefixes of one
+   * depth go out together, as many rows of prompt + prefix as fit.
+   */
+  batchTokens?: number;
   /** Strip reasoning up to `</think>` (default true). */
   stripThink?: boolean;
 }
@@ -138,8 +141,9 @@ export interface LocalNumberJudgeOptions {
 export function localNumberJudge(options: LocalNumberJudgeOptions): CountingJudge {
   const stats = { calls: 0, nulls: 0, reasons: {} as Record<string, number> };
   let continuation: Uint8Array | undefined;
+  const candidateCache = new Map<string, NumberSequence[]>();
   const tok = options.engine.tokenizer;
-  const batch = options.batchSize ?? 8;
+  const batchTokens = options.batchTokens ?? 16384;
   const fail = (reason: string): Verdict<JudgeValue> => {
     stats.nulls++;
     const key = reason.replace(/[0-9.]+/g, "#");
@@ -165,9 +169,17 @@ export function localNumberJudge(options: LocalNumberJudgeOptions): CountingJudg
         addGenerationPrompt: true,
       });
       const prompt = tok.encode(text, { addSpecialTokens: false });
-      const candidates = numberSequences(tok, text, prompt);
+      // How numbers tokenize after the prompt depends only on the prompt's end (the template's
+      // generation prompt, after special tokens split): computed once per distinct ending.
+      const tail = text.slice(-64);
+      let candidates = candidateCache.get(tail);
+      if (!candidates) {
+        candidates = numberSequences(tok, text, prompt);
+        candidateCache.set(tail, candidates);
+      }
       const next = async (prefixes: number[][]): Promise<Float64Array[]> => {
         const rows: Float64Array[] = [];
+        const batch = Math.max(1, Math.floor(batchTokens / (prompt.length + 4)));
         for (let i = 0; i < prefixes.length; i += batch) {
           context.signal?.throwIfAborted();
           const part = prefixes.slice(i, i + batch).map((p) => [...prompt, ...p]);

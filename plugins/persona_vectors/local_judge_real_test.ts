@@ -23,6 +23,7 @@ for (const preset of REAL_TOKENIZER_PRESETS) {
         const judge = localNumberJudge({ name: "coherence", template: COHERENCE_PROMPT, engine });
         const v = await judge.judge({ question: "How are you?", answer: "Fine, thanks." }, {});
         assert.ok(v.value, `null verdict: ${v.reason}`);
+        console.log(`${preset}: rigged-85 judge score ${v.value.score}, mass ${v.value.mass}`);
         assert.ok(Math.abs(v.value.score - 85) <= 1, `score ${v.value.score}`);
         assert.ok(v.value.mass > 0.9, `mass ${v.value.mass}`);
       } finally {

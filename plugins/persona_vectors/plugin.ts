@@ -12,11 +12,12 @@ import type { Plugin, PluginRoles } from "../../core/contracts/plugin.ts";
 import type { SteeringEntry } from "../../core/contracts/steerer.ts";
 import type { Trainer } from "../../core/contracts/trainer.ts";
 import { withCode } from "../../core/errors.ts";
-import { createLoraTrainer } from "../lora/trainer.ts";
+import { createLoraTrainer } from "../lora/mod.ts";
 import { PERSONA_VECTORS_COMMANDS } from "./commands/mod.ts";
 import { COHERENCE_PROMPT } from "./judge_prompts.ts";
 import { type PersonaVectorsOptions, PersonaVectorsOptionsSchema } from "./options.ts";
 import { withPaperDefaults } from "./paper_training.ts";
+import { withProjections } from "./projection_model.ts";
 import { personaVectorSteerer } from "./steering.ts";
 import {
   loadTraitArtifact,
@@ -145,6 +146,8 @@ const personaVectorsPlugin: Plugin<PersonaVectorsOptions> = {
     };
   },
   commands: PERSONA_VECTORS_COMMANDS,
+  // Every local model the host builds answers the `projections` request extension.
+  wrapLocalModel: (model, engine, services) => withProjections(model, engine, services.vectors),
 };
 
 export default personaVectorsPlugin;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { pluginContext } from "../../core/services/plugin_context.ts";
 import { join } from "node:path";
 import { parseSteerFlags } from "./commands/common.ts";
 import { classifyCosine } from "./geometry.ts";
@@ -11,7 +12,10 @@ import { judgeInputOf } from "./trait_judge.ts";
 import { loadVectorFile, registerVector, saveVectorFile, unregisterVector } from "./vector_io.ts";
 
 Deno.test("personaVectors().create() gives trait, coherence and per-trait judges, a steerer and a trainer", async () => {
-  const roles = await personaVectors().create(PersonaVectorsOptionsSchema.parse({ layer: 2 }));
+  const roles = await personaVectors().create(
+    PersonaVectorsOptionsSchema.parse({ layer: 2 }),
+    pluginContext("persona_vectors"),
+  );
   assert.deepEqual(Object.keys(roles.judges!).slice(0, 3), ["trait", "coherence", "optimistic"]);
   assert.equal(roles.judges!.trait.name, "optimistic");
   registerVector("pv_test", { rows: 3, cols: 2, data: new Float32Array([0, 0, 0, 0, 1, 2]) });

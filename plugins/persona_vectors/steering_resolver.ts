@@ -1,78 +1,8 @@
 /**
- * The host-facing steering resolver: turns steering entries (from personas, server requests and
- * experiments) into residual edits for one model. The host injects it into `LocalChatModel` and
- * the server (`new LocalChatModel(engine, { steering: steeringResolver })`).
- *
- * Layer convention: an entry's `layer` L is the Hugging Face `hidden_states` index (1..numLayers);
- * row `v[L]` is applied to the residual after decoder block L-1 (before the final norm, also at
- * L = numLayers, whose row was measured after it).
+ * The steering resolver over vector files lives in core (core/steering) and every local model the
+ * model hub builds uses it; this module keeps the plugin's own import path.
  *
  * @module
  */
 
-import type { ResidualEdit, SteeringEntry } from "../../core/contracts/steerer.ts";
-import type { LayerVectors } from "./hidden_states.ts";
-import { mergeAddEdits, personaVectorSteerer } from "./steering.ts";
-import { loadVectorFile } from "./vector_io.ts";
-
-/** Options of {@link createSteeringResolver}. */
-export interface SteeringResolverOptions {
-  /** Reads a vector (default {@link loadVectorFile}: registered names, then files). */
-  loadVector?: (ref: string) => Promise<LayerVectors>;
-  /** Keep loaded files in memory, re-reading a file when its mtime or size changes (default true). */
-  cache?: boolean;
-}
-
-/**
- * Builds a resolver with its own vector cache.
- *
- * @example
- * ```ts
- * import { createSteeringResolver } from "./steering_resolver.ts";
- * const resolve = createSteeringResolver();
- * // new LocalChatModel(engine, { steering: resolve })
- * ```
- */
-export function createSteeringResolver(
-  options: SteeringResolverOptions = {},
-): (
-  entries: readonly SteeringEntry[],
-  model: { numLayers: number; hiddenSize: number },
-) => Promise<ResidualEdit[]> {
-  const load = options.loadVector ?? loadVectorFile;
-  const cache = new Map<string, { stamp: string; vector: LayerVectors }>();
-  const cached = async (ref: string): Promise<LayerVectors> => {
-    if (options.cache === false) return await load(ref);
-    const st = await Deno.stat(ref).catch(() => null);
-    const stamp = st ? `${st.size}:${st.mtime?.getTime()}` : "registered";
-    const hit = cache.get(ref);
-    if (hit && hit.stamp === stamp && st) return hit.vector;
-    const vector = await load(ref);
-    if (st) cache.set(ref, { stamp, vector });
-    return vector;
-  };
-  return async (entries, model) => {
-    const steerer = personaVectorSteerer({ entries });
-    const edits = await steerer.resolve({ ...model, loadVector: cached });
-    return mergeAddEdits(edits);
-  };
-}
-
-/**
- * The shared default resolver (files are cached by path, size and mtime). Same-block additions
- * with one position mode are merged into one edit `Σ cᵢ vᵢ`.
- *
- * @example
- * ```ts
- * import { steeringResolver } from "./steering_resolver.ts";
- * const edits = await steeringResolver(
- *   [{ vector: "runs/optimistic_response_avg_diff.safetensors", coefficient: 2, layer: 20 }],
- *   { numLayers: 28, hiddenSize: 3584 },
- * );
- * console.log(edits[0].block); // 19
- * ```
- */
-export const steeringResolver: (
-  entries: readonly SteeringEntry[],
-  model: { numLayers: number; hiddenSize: number },
-) => Promise<ResidualEdit[]> = createSteeringResolver();
+export * from "../../core/steering/steering_resolver.ts";

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { loadExperimentFile } from "../../core/experiment/load_experiment.ts";
 import { prepareExperiment } from "../../core/experiment/prepare_experiment.ts";
 import { runExperiment } from "../../core/experiment/run_experiment.ts";
-import { closeSharedEngines, hostModelFactory } from "../../core/host/model_factory.ts";
+import { ModelHub } from "../../core/services/model_hub.ts";
 import { createTinyModel } from "../../core/model/tiny.ts";
 import { PluginRegistry } from "../../core/plugin/registry.ts";
 import { roleplay } from "./plugin.ts";
@@ -26,6 +26,7 @@ Deno.test("examples/roleplay.json passes the experiment loader's up-front checks
 
 Deno.test("examples/roleplay.json runs end to end on a tiny model and resumes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dramatis_roleplay_example_" });
+  const hubs: ModelHub[] = [];
   try {
     // The example expects examples/roleplay/tiny-llama; the test makes its own and points the
     // personas and the judge at it.
@@ -43,7 +44,9 @@ Deno.test("examples/roleplay.json runs end to end on a tiny model and resumes", 
     };
     const registry = new PluginRegistry();
     registry.register(roleplay());
-    const options = { registry, modelFactory: hostModelFactory(), out: join(dir, "run") };
+    const hub = new ModelHub({ registry });
+    hubs.push(hub);
+    const options = { registry, modelFactory: hub.experimentFactory(), out: join(dir, "run") };
     const first = await runExperiment({ ...loaded, experiment }, options);
     assert.deepEqual(first.steps.map((s) => [s.id, s.status, s.items]), [
       ["dialogues", "ran", 4],
@@ -69,7 +72,7 @@ Deno.test("examples/roleplay.json runs end to end on a tiny model and resumes", 
     const second = await runExperiment({ ...loaded, experiment }, options);
     assert.deepEqual(second.steps.map((s) => s.status), ["skipped", "skipped"]);
   } finally {
-    await closeSharedEngines();
+    for (const h of hubs) await h.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

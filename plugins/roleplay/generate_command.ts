@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { CachedChatModel } from "../../core/chat/cached_chat_model.ts";
 import type { CommandContext, ParsedArgs, PluginCommand } from "../../core/contracts/plugin.ts";
 import { UsageError, withCode } from "../../core/errors.ts";
-import { closeSharedEngines } from "../../core/host/model_factory.ts";
 import type { PluginRegistry } from "../../core/plugin/registry.ts";
 import { type Provider, PROVIDERS } from "../../core/runtime/providers.ts";
 import { generateDialogs } from "./generate_dialogs.ts";
@@ -23,11 +22,11 @@ import {
   type RoleplayPersona,
 } from "./persona.ts";
 import {
-  MODEL_SYNTAX as MODEL_SPEC_SYNTAX,
-  openModelSpec,
-  parseModelSpec,
-} from "../../core/host/model_spec.ts";
+  MODEL_REF_SYNTAX as MODEL_SPEC_SYNTAX,
+  parseModelRef as parseModelSpec,
+} from "../../core/services/model_ref.ts";
 import { modelShortName } from "./model_spec.ts";
+import { loadUpstreamConfig } from "./upstream_config.ts";
 
 /** The host extends the command context with its registry and `--plugin-options`. */
 export type RoleplayCommandContext = CommandContext & {
@@ -99,10 +98,16 @@ export const generateCommand: PluginCommand = {
       description: "chatbot under test: a model spec of the same forms as --inquirer",
     },
     out: { type: "string", required: true, description: "output root folder" },
+    config: {
+      type: "string",
+      description: "the upstream LLM Roleplay action config (configs/action_config/" +
+        "dialogue_generator.yaml): goals, personas (fixed list or features), num_turns, stop " +
+        "token and seed from it; flags given here override it",
+    },
     goals: {
       type: "string",
-      description: "goals JSONL file, one {id, kind, instruction} per line (default: the 30 " +
-        "shipped goals)",
+      description: "goals JSONL file, one {instruction} (optionally id, kind) per line (default: " +
+        "the 30 shipped goals)",
     },
     samples: { type: "number", description: "use only the first n goals (default: all)" },
     personas: {
@@ -176,6 +181,20 @@ async function runGenerate(args: ParsedArgs, ctx: RoleplayCommandContext): Promi
   }
   const base = baseOptions(ctx);
   const raw: Record<string, unknown> = { ...base };
+  const upstream = f.config !== undefined
+    ? await loadUpstreamConfig(f.config as string)
+    : undefined;
+  if (upstream) {
+    if (f.goals !== undefined) throw new UsageError("give --config or --goals, not both");
+    if (upstream.numTurns !== undefined) raw.numTurns = upstream.numTurns;
+    if (upstream.stopToken !== undefined) raw.stopToken = upstream.stopToken;
+    if (upstream.seed !== undefined) raw.seed = upstream.seed;
+    ctx.log(
+      `${upstream.path}: ${upstream.goals.length} goals, ${upstream.personas.length} ` +
+        `${upstream.personaMode} personas, ${upstream.numTurns ?? "default"} turns, stop token ` +
+        `${upstream.stopToken ?? "default"}, seed ${upstream.seed ?? "default"}`,
+    );
+  }
   if (f.turns !== undefined) raw.numTurns = positiveInt("turns", f.turns);
   if (f.seed !== undefined) raw.seed = f.seed;
   if (f.goals !== undefined) raw.goals = f.goals;
@@ -206,32 +225,30 @@ async function runGenerate(args: ParsedArgs, ctx: RoleplayCommandContext): Promi
   }
   const options = parsed.data;
 
-  let goals = await loadGoals(options.goals);
+  let goals = upstream ? upstream.goals : await loadGoals(options.goals);
   const samples = positiveInt("samples", f.samples);
   if (samples !== undefined) goals = goals.slice(0, samples);
   const personas = f["persona-features"] !== undefined
     ? await readPersonaFeatures(f["persona-features"] as string)
     : options.personas.mode === "random"
     ? randomPersonas(options.personas.count, options.seed)
+    : upstream
+    ? upstream.personas
     : fixedPersonas();
 
   const out = f.out as string;
   const cachePath = (f.cache as string | undefined) ?? join(out, "cache.sqlite");
-  const modelOptions = {
-    provider: f.provider as Provider,
+  const models = ctx.models.with({
+    provider: f.provider as Provider | undefined,
     threads: f.threads as number | undefined,
-    registry: ctx.registry,
-  };
-  const usesLocal = [inquirerSpec, responderSpec].some((s) =>
-    ["local", "persona"].includes(parseModelSpec(s).kind)
-  );
+  });
   const opened: CachedChatModel[] = [];
   try {
-    const inquirer = new CachedChatModel(await openModelSpec(inquirerSpec, modelOptions), {
+    const inquirer = new CachedChatModel(await models.chatModel(inquirerSpec), {
       path: cachePath,
     });
     opened.push(inquirer);
-    const responder = new CachedChatModel(await openModelSpec(responderSpec, modelOptions), {
+    const responder = new CachedChatModel(await models.chatModel(responderSpec), {
       path: cachePath,
     });
     opened.push(responder);
@@ -293,6 +310,5 @@ async function runGenerate(args: ParsedArgs, ctx: RoleplayCommandContext): Promi
     return 0;
   } finally {
     for (const m of opened) m.close();
-    if (usesLocal) await closeSharedEngines();
   }
 }

@@ -1,3 +1,4 @@
+import { ModelHub } from "../../core/services/model_hub.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseArgs } from "../../core/host/args.ts";
@@ -14,6 +15,7 @@ const features = {
 };
 
 const ctx = {
+  models: new ModelHub(),
   json: true,
   log: () => {},
   signal: new AbortController().signal,

@@ -26,15 +26,19 @@ export const GOAL_KINDS = [
 /** One goal kind. */
 export type GoalKind = typeof GOAL_KINDS[number];
 
-/** The schema of one line of `goals.jsonl`. */
+/** The schema of one line of `goals.jsonl`; `id` and `kind` may be left out (instruction-only goals). */
 export const goalSchema = z.object({
-  id: z.string().min(1),
-  kind: z.string().min(1),
+  id: z.string().min(1).optional(),
+  kind: z.string().min(1).optional(),
   instruction: z.string().min(1),
 });
 
-/** One goal. */
-export type Goal = z.infer<typeof goalSchema>;
+/** One goal (`id` defaults to `goal-<record>`, `kind` to `custom`). */
+export interface Goal {
+  id: string;
+  kind: string;
+  instruction: string;
+}
 
 /** The shipped dataset's location. */
 export const DEFAULT_GOALS_URL: URL = new URL("./data/goals.jsonl", import.meta.url);
@@ -76,12 +80,16 @@ export function parseGoals(text: string, source = "goals.jsonl"): Goal[] {
             parsed.error.issues.map((x) => `${x.path.join(".") || "(root)"} ${x.message}`).join(
               "; ",
             )
-          }; each line needs string fields id, kind and instruction`,
+          }; each line needs a string instruction (id and kind are optional)`,
         ),
         "E_DATA",
       );
     }
-    out.push(parsed.data);
+    out.push({
+      id: parsed.data.id ?? `goal-${out.length}`,
+      kind: parsed.data.kind ?? "custom",
+      instruction: parsed.data.instruction,
+    });
   }
   return out;
 }

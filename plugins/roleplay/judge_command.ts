@@ -9,12 +9,11 @@ import { dirname, join } from "node:path";
 import { CachedChatModel } from "../../core/chat/cached_chat_model.ts";
 import type { ParsedArgs, PluginCommand } from "../../core/contracts/plugin.ts";
 import { UsageError } from "../../core/errors.ts";
-import { closeSharedEngines } from "../../core/host/model_factory.ts";
 import { writeFileAtomic } from "../../core/util/atomic.ts";
 import { type Provider, PROVIDERS } from "../../core/runtime/providers.ts";
 import { baseOptions, MODEL_SPEC_HELP, type RoleplayCommandContext } from "./generate_command.ts";
 import { judgeDialogs } from "./judge_dialogs.ts";
-import { openModelSpec, parseModelSpec } from "../../core/host/model_spec.ts";
+import { parseModelRef } from "../../core/services/model_ref.ts";
 
 /** The `judge` command. */
 export const judgeCommand: PluginCommand = {
@@ -69,16 +68,15 @@ async function runJudge(args: ParsedArgs, ctx: RoleplayCommandContext): Promise<
     );
   }
   const spec = f.judge as string;
-  parseModelSpec(spec);
+  parseModelRef(spec);
   const options = baseOptions(ctx);
   const cachePath = (f.cache as string | undefined) ??
     join(dirname(files[0]), "judge_cache.sqlite");
   const model = new CachedChatModel(
-    await openModelSpec(spec, {
-      provider: f.provider as Provider,
+    await ctx.models.with({
+      provider: f.provider as Provider | undefined,
       threads: f.threads as number | undefined,
-      registry: ctx.registry,
-    }),
+    }).chatModel(spec),
     { path: cachePath },
   );
   try {
@@ -128,6 +126,5 @@ async function runJudge(args: ParsedArgs, ctx: RoleplayCommandContext): Promise<
     return 0;
   } finally {
     model.close();
-    if (["local", "persona"].includes(parseModelSpec(spec).kind)) await closeSharedEngines();
   }
 }

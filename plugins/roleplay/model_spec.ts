@@ -1,12 +1,12 @@
 /**
- * The roleplay commands take the host's `<model>` strings (core/host/model_spec.ts); this module
+ * The roleplay commands take the host's `<model>` strings (core/services/model_ref.ts); this module
  * adds the short model name the dialogue output layout uses.
  *
  * @module
  */
 
 import { basename, extname } from "node:path";
-import { parseModelSpec } from "../../core/host/model_spec.ts";
+import { parseModelRef as parseModelSpec } from "../../core/services/model_ref.ts";
 
 /**
  * A short, file-name-safe name for a model spec, used as the `<inquirer>` folder of the dialogue

@@ -89,9 +89,12 @@ const FIXED_ROWS: readonly (readonly [string, string, string, string, string])[]
  * ```
  */
 export function pythonDictRepr(dict: Record<string, string>): string {
+  const escape = (s: string) =>
+    s.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll("\r", "\\r")
+      .replaceAll("\t", "\\t");
   const repr = (s: string) => {
-    if (s.includes("'") && !s.includes('"')) return `"${s.replaceAll("\\", "\\\\")}"`;
-    return `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+    if (s.includes("'") && !s.includes('"')) return `"${escape(s)}"`;
+    return `'${escape(s).replaceAll("'", "\\'")}'`;
   };
   return "{" + Object.entries(dict).map(([k, v]) => `${repr(k)}: ${repr(v)}`).join(", ") + "}";
 }

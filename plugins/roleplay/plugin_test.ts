@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { pluginContext } from "../../core/services/plugin_context.ts";
 import { formatHelp } from "../../core/host/args.ts";
-import { main } from "../../core/host/cli.ts";
+import { main } from "../../main.ts";
 import { ScriptedChatModel } from "../../core/chat/testing/mod.ts";
 import { PLUGIN_NAME_RULE } from "../../core/contracts/plugin.ts";
 import { PluginRegistry } from "../../core/plugin/registry.ts";
@@ -26,7 +27,10 @@ Deno.test("roleplay() is a valid plugin the registry accepts, with defaults that
 });
 
 Deno.test("roleplay() options reach the simulator: numTurns caps the dialogue", async () => {
-  const roles = await roleplay().create(roleplay().options.parse({ numTurns: 2 }));
+  const roles = await roleplay().create(
+    roleplay().options.parse({ numTurns: 2 }),
+    pluginContext("roleplay"),
+  );
   const sim = roles.simulators!.roleplay;
   const models = {
     inquirer: new ScriptedChatModel({ reply: () => '"tea?"' }),
@@ -46,7 +50,10 @@ Deno.test("roleplay() options reach the simulator: numTurns caps the dialogue", 
 });
 
 Deno.test("roleplay simulator passes the Simulator conformance suite", async (t) => {
-  const roles = await roleplay().create(roleplay().options.parse({ numTurns: 3 }));
+  const roles = await roleplay().create(
+    roleplay().options.parse({ numTurns: 3 }),
+    pluginContext("roleplay"),
+  );
   await simulatorConformance(t, {
     simulator: roles.simulators!.roleplay,
     input: { persona: fixedPersonas()[1], goal: "You want a flat hike." },
@@ -58,7 +65,7 @@ Deno.test("roleplay simulator passes the Simulator conformance suite", async (t)
 });
 
 Deno.test("roleplay indistinguishability judge passes the Judge conformance suite", async (t) => {
-  const roles = await roleplay().create(roleplay().options.parse({}));
+  const roles = await roleplay().create(roleplay().options.parse({}), pluginContext("roleplay"));
   await judgeConformance(t, {
     judge: roles.judges!.indistinguishability,
     inputs: [{ dialog: [{ turn: 0, model_inquirer: "hikes?", model_responder: "Loire." }] }],

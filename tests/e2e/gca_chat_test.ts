@@ -9,11 +9,12 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import type { PluginCommand } from "../../core/contracts/plugin.ts";
 import { parseArgs } from "../../core/host/args.ts";
-import { personaBackend } from "../../core/host/model_factory.ts";
 import type { ServerHandle } from "../../core/host/server/serve.ts";
 import { createServeVerb } from "../../core/host/verbs/serve.ts";
 import { createTinyModel } from "../../core/model/tiny.ts";
 import { PluginRegistry } from "../../core/plugin/registry.ts";
+import { ModelHub } from "../../core/services/model_hub.ts";
+import { commandContext } from "../../core/services/plugin_context.ts";
 import { chatCommand, personaCommand } from "../../plugins/gca/commands/chat_command.ts";
 
 async function run(cmd: PluginCommand, argv: string[], json = true): Promise<string> {
@@ -21,11 +22,13 @@ async function run(cmd: PluginCommand, argv: string[], json = true): Promise<str
   const printed: string[] = [];
   const log = console.log;
   console.log = (...xs: unknown[]) => printed.push(xs.join(" "));
+  const ctx = commandContext({ json });
   try {
-    const code = await cmd.run(args, { json, log: () => {}, signal: new AbortController().signal });
+    const code = await cmd.run(args, ctx);
     assert.equal(code ?? 0, 0);
   } finally {
     console.log = log;
+    await ctx.models.close();
   }
   return printed.join("\n");
 }
@@ -54,6 +57,7 @@ Deno.test("gca chat --message answers in the CoSER format and gca persona serves
   Deno.env.set("DRAMATIS_CACHE", join(dir, "cache"));
   let server: ServerHandle | undefined;
   const controller = new AbortController();
+  let hub: ModelHub | undefined;
   let serving: Promise<unknown> | undefined;
   try {
     const model = join(dir, "tiny");
@@ -116,9 +120,9 @@ Deno.test("gca chat --message answers in the CoSER format and gca persona serves
     const persona = JSON.parse(await Deno.readTextFile(written.file));
     assert.equal(persona.system_prompt, chat.messages[0].content);
     const registry = new PluginRegistry();
+    hub = new ModelHub({ registry });
     const listening = Promise.withResolvers<void>();
     const verb = createServeVerb({
-      backend: (p) => personaBackend({}, registry)(p),
       onListen: (s) => {
         server = s;
         listening.resolve();
@@ -132,6 +136,7 @@ Deno.test("gca chat --message answers in the CoSER format and gca persona serves
     serving = Promise.resolve(verb.run!(args, {
       registry,
       pluginOptions: new Map(),
+      models: hub,
       json: false,
       log: () => {},
       signal: controller.signal,
@@ -155,6 +160,7 @@ Deno.test("gca chat --message answers in the CoSER format and gca persona serves
   } finally {
     controller.abort();
     await serving?.catch(() => {});
+    await hub?.close();
     if (oldCache === undefined) Deno.env.delete("DRAMATIS_CACHE");
     else Deno.env.set("DRAMATIS_CACHE", oldCache);
     await Deno.remove(dir, { recursive: true });
@@ -193,4 +199,67 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("gca chat reads turns from standard input until /quit and saves the transcript", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gca_chat_stdin_" });
+  try {
+    const model = join(dir, "tiny");
+    await createTinyModel(model, { preset: "tiny-llama", seed: 3 });
+    const bookFile = join(dir, "The Light.json");
+    await Deno.writeTextFile(bookFile, JSON.stringify(BOOK));
+    const saved = join(dir, "chat.json");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../main.ts", import.meta.url).pathname,
+        "gca",
+        "chat",
+        "--book",
+        bookFile,
+        "--character",
+        "Tom Venn",
+        "--user-name",
+        "Ada",
+        "--model",
+        model,
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "6",
+        "--save",
+        saved,
+      ],
+      env: { NO_COLOR: "1", DRAMATIS_CACHE: join(dir, "cache") },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(
+      new TextEncoder().encode("Hello there\n\n(waves) Still awake?\n/quit\nignored\n"),
+    );
+    await w.close();
+    const out = await child.output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal((stdout.match(/Tom Venn: /g) ?? []).length, 2, stdout);
+    assert.ok(stdout.includes("Ada> "), stdout);
+    const t = JSON.parse(await Deno.readTextFile(saved));
+    assert.deepEqual(t.turns.map((x: { user: string }) => x.user), [
+      "Hello there",
+      "(waves) Still awake?",
+    ]);
+    // CoSER's multi-character form: the user's turns carry their character's name.
+    assert.deepEqual(
+      t.messages.filter((m: { role: string }) => m.role === "user").map((m: { content: string }) =>
+        m.content
+      ),
+      ["Ada: Hello there", "Ada: (waves) Still awake?"],
+    );
+    assert.ok(t.messages[0].content.includes("You are talking with Ada"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -22,7 +22,8 @@ import { PluginRegistry } from "../../core/plugin/registry.ts";
 import { constructBook } from "../../plugins/gca/construction/pipeline.ts";
 import { createGcaJudge } from "../../plugins/gca/judge.ts";
 import { judgeSimulations } from "../../plugins/gca/judge_simulations.ts";
-import { ModelResolver } from "../../core/host/model_spec.ts";
+import { ModelHub } from "../../core/services/model_hub.ts";
+import { ModelResolver } from "../../core/services/model_resolver.ts";
 import { gca } from "../../plugins/gca/plugin.ts";
 import { parseBook, parseTestRecord } from "../../plugins/gca/schemas.ts";
 import { simulateRecords } from "../../plugins/gca/simulate_records.ts";
@@ -86,7 +87,7 @@ async function serveTiny(dir: string): Promise<Served> {
 const SIM_OPTIONS = { maxRounds: 4, maxTokens: 12, maxRetries: 1 };
 
 async function simulateAndJudge(served: Served, cachePath: string) {
-  const resolver = new ModelResolver({ cachePath });
+  const resolver = new ModelResolver({ hub: new ModelHub(), cachePath });
   try {
     const model = await resolver.get(served.url);
     const file = await simulateRecords(records, {
@@ -319,7 +320,10 @@ Deno.test("gca builds a book from the shipped story with a local model, repairin
   const dir = await Deno.makeTempDir();
   const served = await serveTiny(dir);
   try {
-    const resolver = new ModelResolver({ cachePath: join(dir, "build.sqlite") });
+    const resolver = new ModelResolver({
+      hub: new ModelHub(),
+      cachePath: join(dir, "build.sqlite"),
+    });
     const tiny = await resolver.get(served.url);
     const model = new FirstChunkScript(tiny);
     const logs: string[] = [];

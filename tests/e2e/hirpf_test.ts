@@ -29,7 +29,8 @@ import OpenAI from "openai";
 import { LocalChatModel } from "../../core/chat/local_chat_model.ts";
 import type { PluginCommand } from "../../core/contracts/plugin.ts";
 import { parseArgs } from "../../core/host/args.ts";
-import { closeSharedEngines } from "../../core/host/model_factory.ts";
+import { ModelHub } from "../../core/services/model_hub.ts";
+import { pluginContext } from "../../core/services/plugin_context.ts";
 import { startServer } from "../../core/host/server/serve.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
 import { Engine } from "../../core/model/engine.ts";
@@ -39,6 +40,9 @@ import { loadHisConversations } from "../../plugins/hirpf/his_conversations.ts";
 import { hirpf } from "../../plugins/hirpf/plugin.ts";
 import { hirpfLosses } from "../../plugins/hirpf/trainer.ts";
 import { createLoraTrainer } from "../../plugins/lora/trainer.ts";
+
+/** Builds the models the commands open (closed at the end of the test). */
+const hub = new ModelHub();
 
 const DIALOGUES = new URL("../../plugins/hirpf/data/dialogues/", import.meta.url).pathname;
 
@@ -53,6 +57,7 @@ async function command(name: string, argv: string[]): Promise<Record<string, unk
       json: true,
       log: () => {},
       signal: new AbortController().signal,
+      models: hub,
     });
     assert.equal(status ?? 0, 0, `${name} exit status`);
   } finally {
@@ -104,6 +109,7 @@ Deno.test("hirpf end to end on tiny-llama: train experts, opposite identities di
     // 2. Identity experts through the plugin's trainer (A5 defaults except the short-run knobs).
     const roles = await hirpf().create(
       hirpf().options.parse({ progress: false, runner: "in-process" }),
+      pluginContext("hirpf"),
     );
     const experts = join(root, "experts");
     const result = await roles.trainers!.hirpf.train({
@@ -236,7 +242,7 @@ Deno.test("hirpf end to end on tiny-llama: train experts, opposite identities di
   } finally {
     await server?.shutdown();
     await engine?.close();
-    await closeSharedEngines();
+    await hub.close();
     if (oldCache === undefined) Deno.env.delete("DRAMATIS_CACHE");
     else Deno.env.set("DRAMATIS_CACHE", oldCache);
     await Deno.remove(root, { recursive: true });

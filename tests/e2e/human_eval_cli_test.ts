@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fromCsv, toCsv } from "../../core/human_eval/csv.ts";
 import { readKey } from "../../core/human_eval/key.ts";
 
-const MAIN = new URL("../../core/host/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 async function cli(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {

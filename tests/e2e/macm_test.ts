@@ -10,6 +10,7 @@
  * counted, never a crash.
  */
 
+import { commandContext } from "../../core/services/plugin_context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -22,7 +23,7 @@ import type {
 } from "../../core/contracts/chat_model.ts";
 import type { CommandContext, PluginCommand } from "../../core/contracts/plugin.ts";
 import { PersonaSchema } from "../../core/contracts/persona.ts";
-import { closeSharedEngines, personaBackend } from "../../core/host/model_factory.ts";
+import { ModelHub } from "../../core/services/model_hub.ts";
 import { PersonaResolver } from "../../core/host/server/persona_resolver.ts";
 import { startServer } from "../../core/host/server/serve.ts";
 import { Engine } from "../../core/model/engine.ts";
@@ -62,7 +63,7 @@ async function runJson(
   const printed: string[] = [];
   const original = console.log;
   console.log = (...parts: unknown[]) => printed.push(parts.map(String).join(" "));
-  const ctx: CommandContext = { json: true, log: () => {}, signal: new AbortController().signal };
+  const ctx: CommandContext = commandContext({ json: true });
   try {
     const status = await command.run(
       { flags: { ...defaults, ...flags, json: true }, positionals: [] },
@@ -71,6 +72,7 @@ async function runJson(
     assert.equal(status ?? 0, 0);
   } finally {
     console.log = original;
+    await ctx.models.close();
   }
   return JSON.parse(printed.join("\n"));
 }
@@ -86,6 +88,7 @@ Deno.test("macm end to end on tiny-llama through our server: memory, questionnai
   const plugin = macm();
   const registry = new PluginRegistry();
   registry.register(plugin);
+  const hub = new ModelHub({ registry });
   const command = (name: string) => plugin.commands!.find((c) => c.name === name)!;
   const memoryDir = join(dir, "memory");
   const hazel = PersonaSchema.parse({
@@ -100,7 +103,7 @@ Deno.test("macm end to end on tiny-llama through our server: memory, questionnai
   const resolver = new PersonaResolver({
     fixed: [PersonaSchema.parse({ name: "tiny", model }), hazel],
     // The serve verb's code path: plain personas on the engine, plugin backends via the registry.
-    backend: (p) => p.backend ? personaBackend({}, registry)(p) : counted,
+    backend: (p) => p.backend ? hub.personaBackend(p) : counted,
   });
   const server = startServer({
     port: 0,
@@ -230,7 +233,7 @@ Deno.test("macm end to end on tiny-llama through our server: memory, questionnai
   } finally {
     await server.shutdown();
     await engine.close();
-    await closeSharedEngines();
+    await hub.close();
     if (previousCache === undefined) Deno.env.delete("DRAMATIS_CACHE");
     else Deno.env.set("DRAMATIS_CACHE", previousCache);
     await Deno.remove(dir, { recursive: true });

@@ -10,6 +10,7 @@
  * numbers dominate its first token (testing/digit_judge_model.ts); the mass floor stays at 0.25.
  */
 
+import { commandContext } from "../../core/services/plugin_context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalChatModel } from "../../core/chat/local_chat_model.ts";
@@ -33,15 +34,13 @@ async function cli(name: string, argv: string[]): Promise<Record<string, unknown
   const printed: string[] = [];
   const log = console.log;
   console.log = (...xs: unknown[]) => printed.push(xs.join(" "));
+  const ctx = commandContext({ json: true });
   try {
-    const status = await cmd.run(args, {
-      json: true,
-      log: () => {},
-      signal: new AbortController().signal,
-    });
+    const status = await cmd.run(args, ctx);
     assert.equal(status ?? 0, 0, `${name} exit status`);
   } finally {
     console.log = log;
+    await ctx.models.close();
   }
   return JSON.parse(printed.join("\n"));
 }

@@ -57,14 +57,29 @@ Deno.test({
         samples: {},
       });
       const charts = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
-      assert.equal(charts.length, 4, "loss, sweep, identity and distribution charts");
-      // Pin each chart (one per kind here) to a known 560×400 cell so regions can be checked.
-      const kinds = ["loss", "sweep", "identity", "distribution"];
+      assert.equal(
+        charts.length,
+        5,
+        "loss, sweep heatmap, sweep lines by layer, identity and distribution charts",
+      );
+      // Pin each chart to a known 560×400 cell so regions can be checked; the sweep group holds
+      // the heatmap and then the lines by layer.
+      const figures: [string, string, number][] = [
+        ["loss", "loss", 1],
+        ["sweep", "sweep", 1],
+        ["sweep lines", "sweep", 2],
+        ["identity", "identity", 1],
+        ["distribution", "distribution", 1],
+      ];
+      const kinds = figures.map(([name]) => name);
       const cell = (i: number) => ({ x: (i % 2) * 600, y: Math.floor(i / 2) * 440 });
       const layout = `<style>body>*:not(.charts){display:none}figure.chart{position:absolute;` +
         `width:560px;height:400px;overflow:hidden;margin:0;padding:0;border:0}${
-          kinds.map((k, i) => `figure[data-chart=${k}]{left:${cell(i).x}px;top:${cell(i).y}px}`)
-            .join("")
+          figures.map(([, group, nth], i) =>
+            `figure[data-chart=${group}]:nth-of-type(${nth}){left:${cell(i).x}px;top:${
+              cell(i).y
+            }px}`
+          ).join("")
         }</style></head>`;
       const page = html.replace("</head>", layout);
       // The same page with each chart replaced by an empty box of its size.
@@ -82,7 +97,7 @@ Deno.test({
         const after = colouredPixels(drawn, x, y, 560, 400);
         assert.ok(before < 200, `the empty ${kind} cell has ${before} coloured pixels`);
         // A line chart colours a thin stroke; bars and heat cells cover large areas.
-        const least = kind === "loss" ? 800 : 10_000;
+        const least = kind === "loss" || kind === "sweep lines" ? 800 : 10_000;
         assert.ok(
           after - before > least,
           `the ${kind} chart drew ${after - before} coloured pixels`,

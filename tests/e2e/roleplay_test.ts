@@ -6,6 +6,7 @@
  * the trace events), and that a rerun is answered by the cache alone.
  */
 
+import { ModelHub } from "../../core/services/model_hub.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CachedChatModel } from "../../core/chat/cached_chat_model.ts";
@@ -134,6 +135,7 @@ Deno.test("roleplay generate: two server personas on tiny-llama, records match t
   await createTinyModel(modelDir, { preset: "tiny-llama", seed: 5 });
   const engine = await Engine.load(modelDir, { steering: true, cacheDir: join(dir, "graphs") });
   const backend = counting(new LocalChatModel(engine, { id: "tiny" }));
+  const hub = new ModelHub();
   const store = new PersonaStore(join(dir, "personas"));
   // A test-only user persona that asks for quotes (random weights do not follow it, but the
   // prompt text is part of every request, like a real persona's).
@@ -256,6 +258,7 @@ Deno.test("roleplay generate: two server personas on tiny-llama, records match t
             json: true,
             log: () => {},
             signal: new AbortController().signal,
+            models: hub,
             // The host passes --plugin-options roleplay=JSON like this.
             pluginOptions: new Map([[
               "roleplay",
@@ -286,6 +289,7 @@ Deno.test("roleplay generate: two server personas on tiny-llama, records match t
   } finally {
     await server.shutdown();
     await engine.close();
+    await hub.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

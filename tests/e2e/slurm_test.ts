@@ -26,7 +26,7 @@ async function dramatis(
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(REPO, "core/host/main.ts"), ...args],
+    args: ["run", "-A", join(REPO, "main.ts"), ...args],
     cwd: REPO,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { strictOpenAI } from "../../core/chat/testing/strict_openai.ts";
 
-const MAIN = new URL("../../core/host/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const GCA_RECORDS = new URL("../../plugins/gca/data/test_records.json", import.meta.url).pathname;
 
 interface Case {

@@ -7,7 +7,7 @@ const DATA = join(ROOT, "datasets/train/lighthouse_keeper.jsonl");
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "core/host/main.ts"), ...args],
+    args: ["run", "-A", join(ROOT, "main.ts"), ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -70,7 +70,7 @@ Deno.test("dramatis train --plugin lora trains a tiny model and prints the final
     assert.equal(bad.code, 2);
     assert.match(
       bad.stderr,
-      /error\[E_CONFIG\]: lora trainer config field "learning_rat" is 0\.001: unknown field/,
+      /error\[E_CONFIG\]: plugin lora \(trainer lora\): lora trainer config field "learning_rat" is 0\.001: unknown field/,
     );
 
     // Skipped records are counted and reported.

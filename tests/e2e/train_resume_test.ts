@@ -14,7 +14,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 
 function spawnRun(experiment: string, out: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "core/host/main.ts"), "run", experiment, "--out", out],
+    args: ["run", "-A", join(ROOT, "main.ts"), "run", experiment, "--out", out],
     cwd: ROOT,
     stdout: "null",
     stderr: "piped",
@@ -72,7 +72,7 @@ async function killAndResume(
   assert.ok(Number.isFinite(firstLoss));
 
   const second = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "core/host/main.ts"), "run", experiment, "--out", out],
+    args: ["run", "-A", join(ROOT, "main.ts"), "run", experiment, "--out", out],
     cwd: ROOT,
     stdout: "null",
     stderr: "piped",

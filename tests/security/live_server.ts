@@ -88,7 +88,7 @@ export async function runCli(
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "core/host/main.ts"), ...args],
+    args: ["run", "-A", join(ROOT, "main.ts"), ...args],
     env,
     stdout: "piped",
     stderr: "piped",
@@ -98,6 +98,15 @@ export async function runCli(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/** `extra` flags plus each default flag that `extra` does not set itself. */
+function withDefaults(extra: string[], defaults: Record<string, string>): string[] {
+  const out = [...extra];
+  for (const [flag, value] of Object.entries(defaults)) {
+    if (!extra.includes(flag)) out.push(flag, value);
+  }
+  return out;
+}
+
 /** Starts `serve` on the fixture with short connection timeouts; extra flags are appended. */
 export async function startLiveServer(extra: string[] = []): Promise<LiveServer> {
   const fx = await makeFixture();
@@ -105,7 +114,7 @@ export async function startLiveServer(extra: string[] = []): Promise<LiveServer>
     args: [
       "run",
       "-A",
-      join(ROOT, "core/host/main.ts"),
+      join(ROOT, "main.ts"),
       "serve",
       "--model",
       fx.model,
@@ -120,15 +129,12 @@ export async function startLiveServer(extra: string[] = []): Promise<LiveServer>
       fx.personas,
       "--vectors",
       fx.vectors,
-      "--header-timeout",
-      "1",
-      "--body-timeout",
-      "1",
-      "--idle-timeout",
-      "1",
-      "--timeout",
-      "30",
-      ...extra,
+      ...withDefaults(extra, {
+        "--header-timeout": "1",
+        "--body-timeout": "1",
+        "--idle-timeout": "1",
+        "--timeout": "30",
+      }),
     ],
     cwd: ROOT,
     stdout: "piped",

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { callHook } from "../../plugin/hooks.ts";
 import { z } from "zod";
 import type { FlagSpec, PluginCommand } from "../../contracts/plugin.ts";
 import { PluginError } from "../../errors.ts";
@@ -148,11 +149,17 @@ export function commandStep(
       };
       let status: number | void;
       try {
-        status = await command.run({ flags, positionals: w.positionals }, {
-          json: true,
-          log: ctx.log,
-          signal: ctx.signal,
-        });
+        status = await callHook(
+          ctx.plugin.name,
+          `command ${command.name}`,
+          () =>
+            command.run({ flags, positionals: w.positionals }, {
+              json: true,
+              log: ctx.log,
+              signal: ctx.signal,
+              models: ctx.models,
+            }),
+        );
       } finally {
         console.log = original;
       }

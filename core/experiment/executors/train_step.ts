@@ -132,6 +132,8 @@ export const trainStep: StepExecutor<TrainWith> = {
       out: ctx.artifactsDir,
       config: w.config,
       signal: ctx.signal,
+      provider: ctx.models.options.provider,
+      threads: ctx.models.options.threads,
       onEvent(event) {
         if (event.type === "step") {
           live.push({ name: "loss", value: event.loss, x: event.step });

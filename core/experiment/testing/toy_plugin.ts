@@ -44,7 +44,7 @@ export function echoModel(id: string): ChatModel {
       count("chat");
       const last = request.messages.at(-1)?.content ?? "";
       const steer = (request.steering ?? []).map((s) =>
-        "!".repeat(Math.max(0, Math.round(s.layer * s.coefficient)))
+        "steerer" in s ? "" : "!".repeat(Math.max(0, Math.round(s.layer * s.coefficient)))
       )
         .join("");
       const worn = request.identities?.length ? ` wearing ${request.identities.join("+")}` : "";

@@ -216,31 +216,30 @@ async function checkLimits(
     });
   }
   const window = limits.maxContextTokens ?? backend.contextWindow?.();
-  request.max_tokens ??= Math.min(
-    limits.defaultMaxTokens,
-    limits.maxTokens,
-    window !== undefined ? Math.max(1, Math.floor(window / 2)) : Infinity,
-  );
+  // A max_tokens the client asked for must fit with the prompt (as OpenAI checks it); without
+  // one, the default shrinks to the room the prompt leaves.
+  const asked = request.max_tokens !== undefined;
+  request.max_tokens ??= Math.min(limits.defaultMaxTokens, limits.maxTokens);
   if (window === undefined) return;
-  const tooLong = (prompt: string) =>
+  const wanted = asked ? request.max_tokens : 1;
+  const tooLong = (total: string) =>
     new HttpError(
       400,
       `This model's maximum context length is ${window} tokens. However, you requested ` +
-        `${prompt} tokens (the messages plus ${request.max_tokens} in max_tokens). Please reduce ` +
+        `${total} tokens (the messages plus ${wanted} in max_tokens). Please reduce ` +
         "the length of the messages or max_tokens.",
       { param: "messages", code: "context_length_exceeded" },
     );
-  if (request.max_tokens >= window) throw tooLong(`at least ${request.max_tokens + 1}`);
+  if (wanted >= window) throw tooLong(`at least ${wanted + 1}`);
   // Before tokenizing (which costs time on a huge prompt): no tokenizer makes a token of more
   // than 64 bytes on average, so more bytes than that cannot fit.
   const bytes = request.messages.reduce((s, m) => s + encoder.encode(m.content).length, 0);
   const floor = Math.ceil(bytes / 64);
-  if (floor + request.max_tokens > window) {
-    throw tooLong(`at least ${floor + request.max_tokens}`);
-  }
+  if (floor + wanted > window) throw tooLong(`at least ${floor + wanted}`);
   const exact = await backend.countPromptTokens?.(request.messages);
   const prompt = exact ?? await ctx.countTokens(request.messages, model);
-  if (prompt + request.max_tokens > window) throw tooLong(String(prompt + request.max_tokens));
+  if (prompt + wanted > window) throw tooLong(String(prompt + wanted));
+  if (!asked) request.max_tokens = Math.min(request.max_tokens, window - prompt);
 }
 
 const encoder = new TextEncoder();

@@ -139,7 +139,8 @@ export interface ConnectionGuard {
 }
 
 /**
- * Starts the guard on `hostname:port`, forwarding to the Unix socket at `upstream`.
+ * Starts the guard on `hostname:port`, forwarding to the app at `upstream`: a Unix socket path,
+ * or a loopback TCP port where Unix sockets are not available.
  *
  * @example
  * ```ts ignore
@@ -150,7 +151,7 @@ export interface ConnectionGuard {
 export function startConnectionGuard(options: {
   hostname: string;
   port: number;
-  upstream: string;
+  upstream: string | number;
   limits?: Partial<ConnectionLimits>;
   /** Told about each connection cut by a limit (for metrics). */
   onCut?: (why: "idle" | "header" | "body" | "cap" | "head_size") => void;
@@ -269,7 +270,9 @@ export function startConnectionGuard(options: {
           head = new Uint8Array(0);
           const entry = open.get(conn);
           if (entry) entry.waiting = false;
-          upstream = await Deno.connect({ transport: "unix", path: options.upstream });
+          upstream = typeof options.upstream === "number"
+            ? await Deno.connect({ hostname: "127.0.0.1", port: options.upstream })
+            : await Deno.connect({ transport: "unix", path: options.upstream });
           await writeAll(upstream, encoder.encode(kept.join("\r\n")));
           void pump(upstream);
           if (isChunked) chunked = new ChunkedEnd();

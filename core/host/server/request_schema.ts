@@ -8,7 +8,7 @@
 
 import { z } from "zod";
 import type { ChatMessage, ChatRequest } from "../../contracts/chat_model.ts";
-import { SteeringEntrySchema } from "../../contracts/persona.ts";
+import { SteererEntrySchema, SteeringEntrySchema } from "../../contracts/persona.ts";
 import { HttpError } from "./http_error.ts";
 
 const TextPart = z.object({ type: z.literal("text"), text: z.string() });
@@ -77,7 +77,9 @@ export const ChatCompletionRequestSchema = z.object({
   user: z.string().optional(),
   tools: Empty,
   functions: Empty,
-  steering: z.array(SteeringEntrySchema.partial({ positions: true, type: true })).optional(),
+  steering: z.array(
+    z.union([SteererEntrySchema, SteeringEntrySchema.partial({ positions: true, type: true })]),
+  ).optional(),
   identities: z.array(z.string().min(1)).optional(),
   projections: z.object({
     vectors: z.array(z.string().min(1)).min(1).max(16),

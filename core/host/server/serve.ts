@@ -74,17 +74,29 @@ export function startServer(options: ServerOptions): ServerHandle {
       finished: server.finished,
     };
   }
-  // The app listens on a private Unix socket; clients reach it only through the guard.
+  // The app listens on a private Unix socket (a loopback port where there are none); clients
+  // reach it only through the guard.
   const dir = Deno.makeTempDirSync({ prefix: "dramatis-serve-" });
-  Deno.chmodSync(dir, 0o700);
-  const path = join(dir, "app.sock");
   let guard: ConnectionGuard;
-  const server = Deno.serve({ path, onListen: () => {} }, (request) => app.fetch(request));
+  let server: Deno.HttpServer;
+  let upstream: string | number;
+  try {
+    Deno.chmodSync(dir, 0o700);
+    const path = join(dir, "app.sock");
+    server = Deno.serve({ path, onListen: () => {} }, (request) => app.fetch(request));
+    upstream = path;
+  } catch {
+    server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (request) => app.fetch(request),
+    );
+    upstream = (server.addr as Deno.NetAddr).port;
+  }
   try {
     guard = startConnectionGuard({
       hostname,
       port: options.port ?? 8000,
-      upstream: path,
+      upstream,
       limits: options.connections,
       onCut: (why) => app.metrics.connectionCut(why),
     });

@@ -211,7 +211,7 @@ Deno.test("OpenAIChatModel talks to this server, Dramatis extras included", asyn
     assert.equal(r.choices[0].logprobs!.content.length, 4);
     assert.equal(r.metadata?.system_fingerprint, "fp_dramatis");
     assert.deepEqual(backend.calls[0].identities, ["Doctor"]);
-    assert.equal(backend.calls[0].steering![0].coefficient, 1.5);
+    assert.equal((backend.calls[0].steering![0] as { coefficient: number }).coefficient, 1.5);
     assert.equal(backend.calls[0].top_k, 5);
     let text = "";
     for await (const c of model.stream({ messages: user("streamed") })) {

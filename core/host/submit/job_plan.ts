@@ -46,7 +46,7 @@ export const REPO_ROOT: string = fileURLToPath(new URL("../../../", import.meta.
  * ```ts
  * import { dramatisCommand } from "./job_plan.ts";
  * console.log(dramatisCommand("deno", "/srv/dramatis/").join(" "));
- * // deno run -A --config /srv/dramatis/deno.json /srv/dramatis/core/host/main.ts
+ * // deno run -A --config /srv/dramatis/deno.json /srv/dramatis/main.ts
  * ```
  */
 export function dramatisCommand(deno: string, repoRoot: string = REPO_ROOT): string[] {
@@ -58,7 +58,7 @@ export function dramatisCommand(deno: string, repoRoot: string = REPO_ROOT): str
     "-A",
     "--config",
     join(repoRoot, "deno.json"),
-    join(repoRoot, "core", "host", "main.ts"),
+    join(repoRoot, "main.ts"),
   ];
 }
 

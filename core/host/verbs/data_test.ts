@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { realTokenizerModelDir } from "../../model/testing/real_models.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../../main.ts", import.meta.url).pathname;
 
 Deno.test("data inspect --json shows each example's tokens with the loss mask on the replies", async () => {
   const model = await realTokenizerModelDir({ preset: "tiny-llama31" });

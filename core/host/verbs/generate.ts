@@ -1,39 +1,52 @@
 /**
- * `dramatis generate`: generates text from a local model directory or hub id, optionally as a
- * persona, streaming tokens to a terminal and printing one JSON document with `--json`.
+ * `dramatis generate`: generates text from a model reference (local directory, hub id,
+ * `openai:<name>`, `http(s)://…#<name>`), optionally as a persona — played exactly as `serve`
+ * plays it (system prompt, adapters, steering, identities, plugin backend), since both build it
+ * through the model hub. Streams tokens to a terminal; prints one JSON document with `--json`.
  *
  * @module
  */
 
-import { PersonaSchema } from "../../contracts/persona.ts";
-import type { ChatMessage } from "../../contracts/chat_model.ts";
-import { UsageError, withCode } from "../../errors.ts";
-import { Engine, type EngineGenerateOptions } from "../../model/engine.ts";
-import { type Provider, PROVIDERS } from "../../runtime/providers.ts";
+import type { ChatMessage, ChatRequest, ChatResponse } from "../../contracts/chat_model.ts";
+import type { Persona } from "../../contracts/persona.ts";
+import { UsageError } from "../../errors.ts";
+import type { Engine, EngineGenerateOptions } from "../../model/engine.ts";
+import { buildPersonaMessages } from "../../persona/persona_messages.ts";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { personaNearFile, readPersonaFile } from "../../services/model_hub.ts";
+import { MODEL_REF_SYNTAX, parseModelRef } from "../../services/model_ref.ts";
+import { registrySteering } from "../../services/registry_steering.ts";
 import { printJson } from "../verb.ts";
-import type { HostVerb } from "../verb.ts";
+import type { HostContext, HostVerb } from "../verb.ts";
 
-async function readPersona(path: string) {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await Deno.readTextFile(path));
-  } catch (error) {
-    throw withCode(
-      new TypeError(`--persona ${path}: ${(error as Error).message}; pass a persona JSON file`),
-      "E_CONFIG",
-    );
-  }
-  const parsed = PersonaSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw withCode(
-      new TypeError(
-        `--persona ${path}: field '${issue.path.join(".")}': ${issue.message}`,
-      ),
-      "E_CONFIG",
-    );
-  }
-  return parsed.data;
+/** What one generation produced, whatever path it took. */
+interface Generated {
+  text: string;
+  tokenIds: number[] | null;
+  finishReason: string;
+  promptTokens: number;
+  completionTokens: number;
+  decodeTps: number | null;
+  prefillTps: number | null;
+  seed: number | null;
+}
+
+const num = (v: unknown) => (typeof v === "number" ? v : null);
+
+function fromResponse(r: ChatResponse): Generated {
+  const m = r.metadata ?? {};
+  const ids = (m.token_ids as number[][] | undefined)?.[0];
+  return {
+    text: r.choices[0]?.message.content ?? "",
+    tokenIds: ids ?? null,
+    finishReason: r.choices[0]?.finish_reason ?? "stop",
+    promptTokens: r.usage.prompt_tokens,
+    completionTokens: r.usage.completion_tokens,
+    decodeTps: num(m.decode_tokens_per_second),
+    prefillTps: num(m.prefill_tokens_per_second),
+    seed: num(m.seed),
+  };
 }
 
 /**
@@ -59,15 +72,95 @@ function checkOptions(f: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Never runs past the model's positions silently: refuses a prompt that fills them, and says so
+ * (returning the smaller budget) when `maxTokens` would.
+ */
+function fitWindow(
+  engine: Engine,
+  input: string | ChatMessage[],
+  maxTokens: number,
+  ctx: HostContext,
+): number {
+  const window = engine.config.maxPositionEmbeddings;
+  const promptTokens = engine.encode(input)[0].length;
+  if (promptTokens >= window) {
+    throw new UsageError(
+      `generate: the prompt takes ${promptTokens} tokens, and this model's context is ${window}; ` +
+        "shorten the prompt",
+    );
+  }
+  if (promptTokens + maxTokens > window) {
+    ctx.log(
+      `generate: warning: ${promptTokens} prompt tokens + --max-tokens ${maxTokens} ` +
+        `pass the model's context of ${window}; generation stops at ${
+          window - promptTokens
+        } new tokens`,
+    );
+    return window - promptTokens;
+  }
+  return maxTokens;
+}
+
+/** Plain text through the engine, without a chat template (`--raw`). */
+async function generateRaw(
+  ctx: HostContext,
+  model: string,
+  persona: Persona | undefined,
+  prompt: string,
+  options: EngineGenerateOptions,
+  live: boolean,
+): Promise<Generated> {
+  const ref = parseModelRef(model);
+  if (ref.kind !== "local") {
+    throw new UsageError(`generate --raw needs a local model, not ${model}; drop --raw`);
+  }
+  const engine = await ctx.models.engine(ref.path, { adapters: persona?.adapters });
+  options.maxNewTokens = fitWindow(engine, prompt, options.maxNewTokens!, ctx);
+  if (persona?.identities.length) options.identities = persona.identities;
+  if (persona?.steering.length) {
+    const { numLayers, hiddenSize } = engine.config;
+    options.edits = await registrySteering(ctx.registry)(persona.steering, {
+      numLayers,
+      hiddenSize,
+    });
+  }
+  const encoder = new TextEncoder();
+  let result;
+  for await (const ev of engine.stream(prompt, options)) {
+    if (ev.type === "delta" && live) Deno.stdout.writeSync(encoder.encode(ev.text));
+    if (ev.type === "finish" && live && ev.text) Deno.stdout.writeSync(encoder.encode(ev.text));
+    if (ev.type === "done") result = ev.result;
+  }
+  const c = result!.completions[0];
+  return {
+    text: c.text,
+    tokenIds: c.tokens,
+    finishReason: c.finishReason,
+    promptTokens: result!.promptTokens[0].length,
+    completionTokens: c.tokens.length,
+    decodeTps: result!.stats.decodeTokensPerSecond,
+    prefillTps: result!.stats.prefillTokensPerSecond,
+    seed: result!.seed,
+  };
+}
+
 /** The `generate` verb. */
 export const generateVerb: HostVerb = {
   name: "generate",
-  description: "Generate text from a model (directory or hub id), optionally as a persona. The " +
-    "prompt is sent as a user message through the model's chat template unless --raw is given.",
+  description: "Generate text from a model, optionally as a persona (played as serve plays it: " +
+    "prompt, adapters, steering, identities). The prompt is sent as a user message through the " +
+    "model's chat template unless --raw is given.",
   flags: {
-    model: { type: "string", required: true, description: "model directory or hub id" },
+    model: {
+      type: "string",
+      description: `the model: ${MODEL_REF_SYNTAX} (default: the persona's model)`,
+    },
     prompt: { type: "string", required: true, description: "the prompt text" },
-    persona: { type: "string", description: "a persona JSON file (system prompt, identities)" },
+    persona: {
+      type: "string",
+      description: "a persona JSON file (system prompt, adapters, steering, identities, backend)",
+    },
     system: { type: "string", description: "a system prompt (overrides the persona's)" },
     raw: { type: "boolean", description: "feed the prompt as plain text, without chat template" },
     "max-tokens": { type: "number", description: "most new tokens", default: 64 },
@@ -77,93 +170,116 @@ export const generateVerb: HostVerb = {
     "repetition-penalty": { type: "number", description: "HF repetition penalty", default: 1 },
     seed: { type: "number", description: "seed of every random choice", default: 0 },
     stop: { type: "string", multiple: true, description: "stop string (repeatable)" },
-    provider: {
-      type: "string",
-      description: "execution provider",
-      choices: PROVIDERS,
-      default: "cpu",
-    },
-    threads: { type: "number", description: "threads per op (default: one per core)" },
   },
   async run(args, ctx) {
     const f = args.flags;
     checkOptions(f);
-    const persona = typeof f.persona === "string" ? await readPersona(f.persona) : undefined;
-    const engine = await Engine.load(f.model as string, {
-      provider: f.provider as Provider,
-      threads: f.threads as number | undefined,
-      onProgress: ctx.json ? undefined : (step) => ctx.log(step),
-    });
-    try {
-      const system = (f.system as string | undefined) ?? persona?.system_prompt;
-      const messages: ChatMessage[] = [];
-      if (system) messages.push({ role: "system", content: system });
-      messages.push({ role: "user", content: f.prompt as string });
-      const options: EngineGenerateOptions = {
+    const file = typeof f.persona === "string" ? f.persona : undefined;
+    let persona = file ? personaNearFile(await readPersonaFile(file), file) : undefined;
+    const model = (f.model as string | undefined) ?? persona?.model;
+    if (!model) {
+      throw new UsageError("generate needs --model <model>, or --persona <file> with a model");
+    }
+    if (persona) {
+      persona = { ...persona, model };
+      if (typeof f.system === "string") persona = { ...persona, system_prompt: f.system };
+    }
+    const live = !ctx.json && Deno.stdout.isTerminal();
+    if (!ctx.json) ctx.models = ctx.models.with({ onProgress: (step) => ctx.log(step) });
+    const stop = f.stop as string[] | undefined;
+    let out: Generated;
+    if (f.raw) {
+      out = await generateRaw(ctx, model, persona, f.prompt as string, {
         maxNewTokens: f["max-tokens"] as number,
         temperature: f.temperature as number,
         topP: f["top-p"] as number,
         topK: f["top-k"] as number,
         repetitionPenalty: f["repetition-penalty"] as number,
         seed: f.seed as number,
-        stop: f.stop as string[] | undefined,
+        stop,
+        signal: ctx.signal,
+      }, live);
+    } else {
+      const messages: ChatMessage[] = [];
+      if (!persona && typeof f.system === "string") {
+        messages.push({ role: "system", content: f.system });
+      }
+      messages.push({ role: "user", content: f.prompt as string });
+      const request: ChatRequest = {
+        messages,
+        max_tokens: f["max-tokens"] as number,
+        temperature: f.temperature as number,
+        top_p: f["top-p"] as number,
+        top_k: f["top-k"] as number,
+        repetition_penalty: f["repetition-penalty"] as number,
+        seed: f.seed as number,
         signal: ctx.signal,
       };
-      if (persona?.identities.length) options.identities = persona.identities;
-      const input = f.raw ? f.prompt as string : messages;
-      // Never run past the model's positions silently: refuse a prompt that fills them, and say
-      // so when the budget would.
-      const window = engine.config.maxPositionEmbeddings;
-      const promptTokens = engine.encode(input)[0].length;
-      if (promptTokens >= window) {
-        throw new UsageError(
-          `generate: the prompt takes ${promptTokens} tokens, and this model's context is ${window}; ` +
-            "shorten the prompt",
-        );
+      if (stop?.length) request.stop = stop;
+      // A local model's context bounds the budget (the persona's own messages included).
+      const ref = parseModelRef(model);
+      if (ref.kind === "local") {
+        const path = persona ? model : existsSync(ref.path) ? resolve(ref.path) : ref.path;
+        const engine = await ctx.models.engine(path, { adapters: persona?.adapters });
+        const sent = persona ? buildPersonaMessages(persona, messages) : messages;
+        request.max_tokens = fitWindow(engine, sent, request.max_tokens!, ctx);
       }
-      if (promptTokens + options.maxNewTokens! > window) {
-        ctx.log(
-          `generate: warning: ${promptTokens} prompt tokens + --max-tokens ${options.maxNewTokens} ` +
-            `pass the model's context of ${window}; generation stops at ${
-              window - promptTokens
-            } new tokens`,
-        );
-        options.maxNewTokens = window - promptTokens;
+      const chat = persona
+        ? await ctx.models.personaModel(persona)
+        : await ctx.models.chatModel(model, { id: model });
+      if (live) {
+        const encoder = new TextEncoder();
+        let text = "", finish = "stop";
+        let usage = { prompt_tokens: 0, completion_tokens: 0 };
+        let meta: Record<string, unknown> = {};
+        for await (const chunk of chat.stream(request)) {
+          const c = chunk.choices[0];
+          if (c?.delta.content) {
+            text += c.delta.content;
+            Deno.stdout.writeSync(encoder.encode(c.delta.content));
+          }
+          if (c?.finish_reason) finish = c.finish_reason;
+          if (chunk.usage) usage = chunk.usage;
+          if (chunk.metadata) meta = chunk.metadata;
+        }
+        out = fromResponse({
+          id: "",
+          model,
+          created: 0,
+          choices: [{
+            index: 0,
+            message: { role: "assistant", content: text },
+            finish_reason: finish as "stop",
+          }],
+          usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+          metadata: meta,
+        });
+      } else {
+        out = fromResponse(await chat.chat(request));
       }
-      const live = !ctx.json && Deno.stdout.isTerminal();
-      const encoder = new TextEncoder();
-      let result;
-      for await (const ev of engine.stream(input, options)) {
-        if (ev.type === "delta" && live) Deno.stdout.writeSync(encoder.encode(ev.text));
-        if (ev.type === "finish" && live && ev.text) Deno.stdout.writeSync(encoder.encode(ev.text));
-        if (ev.type === "done") result = ev.result;
-      }
-      const c = result!.completions[0];
-      const out = {
-        model: f.model,
-        text: c.text,
-        token_ids: c.tokens,
-        finish_reason: c.finishReason,
-        prompt_tokens: result!.promptTokens[0].length,
-        completion_tokens: c.tokens.length,
-        tokens_per_second: result!.stats.decodeTokensPerSecond,
-        prefill_tokens_per_second: result!.stats.prefillTokensPerSecond,
-        seed: result!.seed,
-        ...(c.notice ? { notice: c.notice } : {}),
-      };
-      if (c.notice) ctx.log(`note: ${c.notice}`);
-      if (ctx.json) printJson(out);
-      else {
-        if (!live) console.log(c.text);
-        else console.log();
-        ctx.log(
-          `${c.tokens.length} tokens, ${out.tokens_per_second.toFixed(1)} tok/s decode, ` +
-            `finish: ${c.finishReason}, seed ${out.seed}`,
-        );
-      }
-      return 0;
-    } finally {
-      await engine.close();
     }
+    const doc = {
+      model,
+      ...(file ? { persona: file } : {}),
+      text: out.text,
+      token_ids: out.tokenIds,
+      finish_reason: out.finishReason,
+      prompt_tokens: out.promptTokens,
+      completion_tokens: out.completionTokens,
+      tokens_per_second: out.decodeTps,
+      prefill_tokens_per_second: out.prefillTps,
+      seed: out.seed,
+    };
+    if (ctx.json) printJson(doc);
+    else {
+      if (!live) console.log(out.text);
+      else console.log();
+      ctx.log(
+        `${out.completionTokens} tokens` +
+          (out.decodeTps === null ? "" : `, ${out.decodeTps.toFixed(1)} tok/s decode`) +
+          `, finish: ${out.finishReason}` + (out.seed === null ? "" : `, seed ${out.seed}`),
+      );
+    }
+    return 0;
   },
 };

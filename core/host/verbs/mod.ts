@@ -1,5 +1,6 @@
 /**
- * The host verbs of DESIGN §5, in the order `--help` lists them.
+ * The core host verbs of DESIGN §5, in the order `--help` lists them (the repository's `main.ts`
+ * adds `bench`, which lives with the benchmarks).
  *
  * @module
  */
@@ -12,10 +13,8 @@ import { setupCudaVerb } from "./setup_cuda.ts";
 import { createRunVerb } from "./run.ts";
 import { mergeVerb } from "./merge.ts";
 import { submitVerb } from "./submit.ts";
-import { hostModelFactory, personaBackend } from "../model_factory.ts";
 import { createServeVerb } from "./serve.ts";
 import { startVerb } from "./start.ts";
-import { benchVerb } from "./bench.ts";
 import { trainVerb } from "./train.ts";
 import { dataVerb } from "./data.ts";
 import { humanEvalVerb } from "./human_eval.ts";
@@ -28,13 +27,10 @@ export const HOST_VERBS: HostVerb[] = [
   generateVerb,
   trainVerb,
   dataVerb,
-  createRunVerb({ modelFactoryFor: (ctx) => hostModelFactory({}, ctx.registry) }),
+  createRunVerb(),
   mergeVerb,
   submitVerb,
-  createServeVerb({
-    backend: (persona, ctx, resources) => personaBackend(resources, ctx.registry)(persona),
-  }),
-  benchVerb,
+  createServeVerb(),
   humanEvalVerb,
   setupCudaVerb,
 ];

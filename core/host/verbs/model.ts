@@ -199,7 +199,7 @@ export const modelVerb: HostVerb = {
   description:
     "Model utilities. 'model new <dir> --preset tiny-llama|tiny-qwen3|tiny-llama2-chat|" +
     "tiny-llama31|tiny-qwen3-real' creates a tiny seeded model in Hugging Face layout; " +
-    "'model export-gguf <dir> --out model.gguf --dtype f32|f16' writes it for llama.cpp.",
+    "'model export-gguf <dir> --out model.gguf --dtype f32|f16|q8_0|q4_0' writes it for llama.cpp.",
   positionals: ["new|export-gguf", "<dir>"],
   subcommands: [modelNewVerb, modelExportGgufVerb],
 };

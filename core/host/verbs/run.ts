@@ -12,15 +12,16 @@ import type { ChatModelFactory } from "../../experiment/model_pool.ts";
 import { runExperiment } from "../../experiment/run_experiment.ts";
 import { parseShardOption, schedulerEnvironment, shardDirName } from "../../experiment/shard.ts";
 import { writeReport } from "../../report/write_report.ts";
-import type { HostContext, HostVerb } from "../verb.ts";
+import type { HostVerb } from "../verb.ts";
 import { printJson } from "../verb.ts";
 
-/** What the host plugs into the run verb. */
+/** What a test may plug into the run verb. */
 export interface RunVerbOptions {
-  /** Builds ChatModels for the experiment's `models` (local engine, OpenAI-compatible, persona). */
+  /**
+   * Builds ChatModels for the experiment's `models`; default the context's model hub (local
+   * engine with `--provider` / `--threads` and each entry's `options`, OpenAI-compatible, persona).
+   */
   modelFactory?: ChatModelFactory;
-  /** Alternatively, makes the factory from the host context (registry, plugin options, signal). */
-  modelFactoryFor?: (context: HostContext) => ChatModelFactory;
 }
 
 /**
@@ -84,11 +85,12 @@ export function createRunVerb(options: RunVerbOptions = {}): HostVerb {
         : typeof args.flags.out === "string"
         ? args.flags.out
         : undefined;
-      const modelFactory = options.modelFactoryFor?.(ctx) ?? options.modelFactory;
+      const modelFactory = options.modelFactory ?? ctx.models.experimentFactory();
       const loaded = await loadExperimentFile(file);
       const result = await runExperiment(loaded, {
         registry: ctx.registry,
         modelFactory,
+        models: ctx.models,
         out,
         shard,
         force: args.flags.force === true,
@@ -127,5 +129,5 @@ export function createRunVerb(options: RunVerbOptions = {}): HostVerb {
   };
 }
 
-/** The `run` verb without a ChatModel factory (steps that need models fail with a clear error). */
+/** The `run` verb (models built by the context's model hub). */
 export const runVerb: HostVerb = createRunVerb();

@@ -1,3 +1,8 @@
+import { ModelHub } from "../../services/model_hub.ts";
+import { errorCode } from "../../errors.ts";
+import { createTinyModel } from "../../model/tiny.ts";
+import { hasCudaProvider } from "../../runtime/providers.ts";
+import { RUN_FLAGS } from "../cli.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseArgs } from "../args.ts";
@@ -22,6 +27,7 @@ async function call(
   const ctx: HostContext = {
     registry: toyRegistry(),
     pluginOptions: new Map(),
+    models: new ModelHub(),
     json: args.flags.json === true,
     log: (m) => logs.push(m),
     signal: new AbortController().signal,
@@ -85,7 +91,7 @@ Deno.test("run verb rejects a bad shard or a missing file before anything runs",
   assert.deepEqual(toyState.calls, {});
 });
 
-Deno.test("run verb without a model factory fails clearly when a step needs a model", async () => {
+Deno.test("run verb builds models with the context's model hub (a missing model fails clearly)", async () => {
   resetToy();
   const dir = await Deno.makeTempDir({ prefix: "run_verb_" });
   try {
@@ -93,10 +99,39 @@ Deno.test("run verb without a model factory fails clearly when a step needs a mo
     await Deno.writeTextFile(file, JSON.stringify(await toyExperiment(dir, 2)));
     await assert.rejects(
       call(runVerb, [file, "--out", join(dir, "run")]),
-      (e: Error & { code?: string }) =>
-        e.code === "E_NOT_AVAILABLE" && /no ChatModel factory/.test(e.message),
+      (e: Error & { code?: string }) => /tiny-model/.test(e.message),
     );
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run --provider reaches the experiment's local models: cuda on a machine without it is E_PROVIDER", async () => {
+  if (hasCudaProvider()) return; // the point is the refusal where the provider is missing
+  resetToy();
+  const dir = await Deno.makeTempDir({ prefix: "run_verb_" });
+  const hub = new ModelHub({ cacheDir: join(dir, "g") });
+  try {
+    await createTinyModel(join(dir, "tiny-model"), { preset: "tiny-llama", seed: 1 });
+    const file = join(dir, "exp.json");
+    await Deno.writeTextFile(file, JSON.stringify(await toyExperiment(dir, 2)));
+    const argv = [file, "--out", join(dir, "run"), "--provider", "cuda", "--threads", "1"];
+    const verb = createRunVerb();
+    const args = parseArgs(argv, { ...verb.flags, ...RUN_FLAGS }, "dramatis run");
+    const models = hub.with({ provider: args.flags.provider as "cuda", threads: 1 });
+    await assert.rejects(
+      Promise.resolve(verb.run!(args, {
+        registry: toyRegistry(),
+        pluginOptions: new Map(),
+        models,
+        json: true,
+        log: () => {},
+        signal: new AbortController().signal,
+      })),
+      (e: Error) => errorCode(e) === "E_PROVIDER" && /cuda/.test(e.message),
+    );
+  } finally {
+    await hub.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

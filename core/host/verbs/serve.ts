@@ -1,8 +1,8 @@
 /**
- * `dramatis serve`: serves personas behind an OpenAI-compatible endpoint (DESIGN §4). The backend
- * that plays a persona is injected (`createServeVerb({ backend })`), so the local engine and
- * plugin backends plug in without this file knowing them; without one, `--model openai:<name>`
- * proxies to an OpenAI-compatible API (`OPENAI_BASE_URL`, `OPENAI_API_KEY`).
+ * `dramatis serve`: serves personas behind an OpenAI-compatible endpoint (DESIGN §4). Each
+ * persona's model is built by the context's model hub (`--provider`, `--threads`; local engine
+ * with adapters and steering, plugin backends, or any OpenAI-compatible endpoint); tests may
+ * inject another backend (`createServeVerb({ backend })`).
  *
  * @module
  */
@@ -10,11 +10,10 @@
 import { basename, resolve } from "node:path";
 import type { ChatModel, ChatRequest } from "../../contracts/chat_model.ts";
 import { type Persona, PersonaSchema } from "../../contracts/persona.ts";
+import { isSteererEntry } from "../../contracts/steerer.ts";
 import { UsageError } from "../../errors.ts";
-import { type HostModelOptions, vectorsFrom } from "../model_factory.ts";
 import { HttpError } from "../server/http_error.ts";
 import { ResourceDir, resourcesDisabled } from "../server/resources.ts";
-import { OpenAIChatModel } from "../../chat/openai_chat_model.ts";
 import { personaNameFor } from "../../persona/character_card.ts";
 import { PersonaStore } from "../../persona/persona_store.ts";
 import { PersonaResolver } from "../server/persona_resolver.ts";
@@ -25,9 +24,11 @@ import { printJson } from "../verb.ts";
 
 /** What the serve verb hands a backend besides the persona: the confined vector lookups. */
 export interface ServeResources {
-  /** Steering and projections whose vector refs are ids in `--vectors` (absent: no `--vectors`). */
-  steering?: HostModelOptions["steering"];
-  project?: HostModelOptions["project"];
+  /**
+   * Turns a vector id of a request or persona (steering, projections) into its file inside
+   * `--vectors`; absent without `--vectors`.
+   */
+  locateVector?: (id: string) => Promise<string>;
 }
 
 /**
@@ -42,40 +43,12 @@ export type ServeBackend = (
 
 /** Options of {@link createServeVerb}. */
 export interface ServeVerbOptions {
-  /** The backend factory (default {@link defaultServeBackend}). */
+  /** The backend factory (default: the context's model hub, `ctx.models.personaBackend`). */
   backend?: ServeBackend;
   /** Called once the server listens (tests use it to find the port). */
   onListen?: (server: ServerHandle) => void;
   /** Prompt token counter for `--context` (default: a byte-length estimate). */
   countTokens?: AppOptions["countTokens"];
-}
-
-/**
- * The backend used until the local engine is plugged in: `openai:<model>` personas go to an
- * OpenAI-compatible API; anything else is refused with a message naming the way forward.
- *
- * @example
- * ```ts
- * import { defaultServeBackend } from "./serve.ts";
- * console.log(typeof defaultServeBackend);
- * ```
- */
-export function defaultServeBackend(persona: Persona): ChatModel {
-  if (persona.backend) {
-    throw new UsageError(
-      `persona ${persona.name} asks for the ${persona.backend.plugin} backend, which this build of ` +
-        "serve does not wire yet",
-      "E_NOT_AVAILABLE",
-    );
-  }
-  if (persona.model.startsWith("openai:")) {
-    return new OpenAIChatModel({ model: persona.model.slice("openai:".length) });
-  }
-  throw new UsageError(
-    `cannot serve ${persona.model}: the local engine backend is not wired into serve yet; ` +
-      "use --model openai:<model> with OPENAI_BASE_URL / OPENAI_API_KEY to serve a remote model",
-    "E_NOT_AVAILABLE",
-  );
 }
 
 /**
@@ -154,7 +127,9 @@ function positiveInt(flags: Record<string, unknown>, name: string): number | und
  * ```
  */
 export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
-  const backend = options.backend ?? defaultServeBackend;
+  const backend: ServeBackend = options.backend ??
+    ((persona, ctx, resources) =>
+      ctx.models.with({ locateVector: resources.locateVector }).personaBackend(persona));
   return {
     name: "serve",
     description:
@@ -355,7 +330,7 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
         }
         return vectors.resolve(id, param);
       };
-      const resources: ServeResources = vectors ? vectorsFrom(locateVector("steering")) : {};
+      const resources: ServeResources = vectors ? { locateVector: locateVector("steering") } : {};
       const store = personasDir ? new PersonaStore(personasDir) : undefined;
       const base = PersonaSchema.parse({
         name: defaultPersonaName(model),
@@ -373,7 +348,10 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
             { param: "model", code: "invalid_persona" },
           );
         }
-        for (const entry of p.steering) await locateVector("steering")(entry.vector);
+        for (const entry of p.steering) {
+          // A plugin steerer entry names no file; its plugin reads vectors through the hub.
+          if (!isSteererEntry(entry)) await locateVector("steering")(entry.vector);
+        }
         const adapters = [];
         for (const a of p.adapters) {
           if (!adapterDir) throw resourcesDisabled("persona adapters", "adapters", "--adapters");
@@ -394,7 +372,9 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
 
       if (!apiKey) ctx.log(`serve: no API key: any client that can reach ${host} may use it`);
       const checkRequest = async (request: ChatRequest) => {
-        for (const entry of request.steering ?? []) await locateVector("steering")(entry.vector);
+        for (const entry of request.steering ?? []) {
+          if (!isSteererEntry(entry)) await locateVector("steering")(entry.vector);
+        }
         for (const id of request.projections?.vectors ?? []) {
           await locateVector("projections.vectors")(id);
         }
@@ -463,7 +443,7 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
 }
 
 /**
- * The `serve` verb with the default backend.
+ * The `serve` verb with the model hub's backend.
  *
  * @example
  * ```ts

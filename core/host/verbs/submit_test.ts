@@ -1,3 +1,4 @@
+import { ModelHub } from "../../services/model_hub.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Job } from "kubernetes-models/batch/v1/Job";
@@ -15,6 +16,7 @@ async function call(argv: string[]): Promise<{ out: unknown; printed: string[] }
   const ctx: HostContext = {
     registry: toyRegistry(),
     pluginOptions: new Map([["toy", { scale: 3 }]]),
+    models: new ModelHub(),
     json: args.flags.json === true,
     log: () => {},
     signal: new AbortController().signal,

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { callHook, wrapRoles } from "../../plugin/hooks.ts";
+import { pluginContext } from "../../services/plugin_context.ts";
 import type { Plugin } from "../../contracts/plugin.ts";
 import type { Trainer, TrainEvent } from "../../contracts/trainer.ts";
 import { UsageError, withCode } from "../../errors.ts";
@@ -96,7 +98,11 @@ async function chooseTrainer(plugin: Plugin, ctx: HostContext, name?: string): P
   const options = ctx.pluginOptions.has(plugin.name)
     ? ctx.pluginOptions.get(plugin.name)
     : parsePluginOptions(plugin, {});
-  const roles = await plugin.create(options);
+  const context = pluginContext(plugin.name, ctx);
+  const roles = wrapRoles(
+    plugin.name,
+    await callHook(plugin.name, "create", () => plugin.create(options, context)),
+  );
   const trainers = roles.trainers ?? {};
   const keys = Object.keys(trainers);
   const pick = name ?? (keys.length === 1 ? keys[0] : plugin.name);
@@ -112,6 +118,32 @@ async function chooseTrainer(plugin: Plugin, ctx: HostContext, name?: string): P
     );
   }
   return trainer;
+}
+
+/**
+ * Checks the paths before any model loads: the data must exist, an explicit model path (absolute,
+ * `./`, `../`) must be a folder, and `--out` must not be a file.
+ */
+async function checkPaths(flags: Record<string, unknown>): Promise<void> {
+  const stat = (p: string) => Deno.stat(p).catch(() => null);
+  const data = String(flags.data);
+  if (!(await stat(data))) {
+    throw new UsageError(
+      `train: --data ${data} does not exist; pass a dataset file or folder`,
+      "E_PATH",
+    );
+  }
+  const model = String(flags.model);
+  if (/^(\/|\.{1,2}[/\\]|\.{1,2}$)/.test(model) && !(await stat(model))?.isDirectory) {
+    throw new UsageError(
+      `train: --model ${model} is not a model folder; pass one, or a hub id`,
+      "E_PATH",
+    );
+  }
+  const out = await stat(String(flags.out));
+  if (out && !out.isDirectory) {
+    throw new UsageError(`train: --out ${flags.out} is a file; pass a folder`, "E_PATH");
+  }
 }
 
 /**
@@ -166,6 +198,7 @@ export const trainVerb: HostVerb = {
     const plugin = choosePlugin(names, ctx);
     const trainer = await chooseTrainer(plugin, ctx, args.flags.trainer as string | undefined);
     const config = await readConfigFlag(args.flags.config as string | undefined);
+    await checkPaths(args.flags);
     const skipped: string[] = [];
     const onEvent = (e: TrainEvent) => {
       if (e.type === "log") {
@@ -189,6 +222,8 @@ export const trainVerb: HostVerb = {
       strict: args.flags.strict === true,
       signal: ctx.signal,
       onEvent,
+      provider: ctx.models.options.provider,
+      threads: ctx.models.options.threads,
     });
     if (ctx.json) {
       printJson({

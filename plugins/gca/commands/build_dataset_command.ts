@@ -9,7 +9,8 @@ import { basename, extname } from "node:path";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { withCode } from "../../../core/errors.ts";
 import { constructBook } from "../construction/pipeline.ts";
-import { MODEL_SYNTAX, ModelResolver } from "../../../core/host/model_spec.ts";
+import { MODEL_REF_SYNTAX as MODEL_SYNTAX } from "../../../core/services/model_ref.ts";
+import { ModelResolver } from "../../../core/services/model_resolver.ts";
 import type { GcaPluginOptions } from "../plugin_options.ts";
 import { ProgressChatModel } from "../progress_chat_model.ts";
 import { intFlag, optionalString, stringFlag, writeJsonFile } from "./io.ts";
@@ -86,7 +87,10 @@ export function buildDatasetCommand(defaults: GcaPluginOptions): PluginCommand {
         );
       }
       const title = storyTitle(storyPath, text, optionalString(args, "title"));
-      const resolver = new ModelResolver({ cachePath: stringFlag(args, "cache", c) });
+      const resolver = new ModelResolver({
+        hub: ctx.models,
+        cachePath: stringFlag(args, "cache", c),
+      });
       try {
         const model = new ProgressChatModel(
           await resolver.get(stringFlag(args, "model", c)),

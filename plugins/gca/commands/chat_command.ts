@@ -11,8 +11,8 @@ import type { ChatMessage } from "../../../core/contracts/chat_model.ts";
 import { type Persona, PersonaSchema } from "../../../core/contracts/persona.ts";
 import type { ParsedArgs, PluginCommand } from "../../../core/contracts/plugin.ts";
 import { UsageError } from "../../../core/errors.ts";
-import { closeSharedEngines } from "../../../core/host/model_factory.ts";
-import { MODEL_SYNTAX, ModelResolver } from "../../../core/host/model_spec.ts";
+import { MODEL_REF_SYNTAX as MODEL_SYNTAX } from "../../../core/services/model_ref.ts";
+import { ModelResolver } from "../../../core/services/model_resolver.ts";
 import { writeJsonAtomic } from "../../../core/util/atomic.ts";
 import {
   assistantTurn,
@@ -93,7 +93,7 @@ export const chatCommand: PluginCommand = {
     });
     const messages: ChatMessage[] = [{ role: "system", content: system }];
     const turns: { user: string; reply: string; segments: ReturnType<typeof replySegments> }[] = [];
-    const resolver = new ModelResolver({ cachePath: null });
+    const resolver = new ModelResolver({ hub: ctx.models, cachePath: null });
     const color = !ctx.json && Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
     try {
       const model = await resolver.get(args.flags.model as string);
@@ -136,7 +136,6 @@ export const chatCommand: PluginCommand = {
       }
     } finally {
       resolver.close();
-      await closeSharedEngines();
     }
     const transcript = {
       character: character.name,

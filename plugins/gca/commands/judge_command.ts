@@ -8,7 +8,8 @@
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { createGcaJudge } from "../judge.ts";
 import { type EvaluationFile, judgeSimulations } from "../judge_simulations.ts";
-import { MODEL_SYNTAX, ModelResolver } from "../../../core/host/model_spec.ts";
+import { MODEL_REF_SYNTAX as MODEL_SYNTAX } from "../../../core/services/model_ref.ts";
+import { ModelResolver } from "../../../core/services/model_resolver.ts";
 import type { GcaPluginOptions } from "../plugin_options.ts";
 import { simulationsOf, validateSimulations } from "../simulate_records.ts";
 import { intFlag, readJsonFile, stringFlag, writeJsonFile } from "./io.ts";
@@ -83,7 +84,10 @@ export function judgeCommand(defaults: GcaPluginOptions): PluginCommand {
         }
         : undefined;
       const done = previous?.complete === false ? previous.cases : undefined;
-      const resolver = new ModelResolver({ cachePath: stringFlag(args, "cache", c) });
+      const resolver = new ModelResolver({
+        hub: ctx.models,
+        cachePath: stringFlag(args, "cache", c),
+      });
       try {
         const model = await resolver.get(stringFlag(args, "judge", c));
         const judge = createGcaJudge({

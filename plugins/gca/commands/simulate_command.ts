@@ -9,7 +9,8 @@ import type { ChatModel } from "../../../core/contracts/chat_model.ts";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { EMBEDDINGS_SYNTAX, embeddingsFor } from "../embeddings.ts";
-import { MODEL_SYNTAX, ModelResolver } from "../../../core/host/model_spec.ts";
+import { MODEL_REF_SYNTAX as MODEL_SYNTAX } from "../../../core/services/model_ref.ts";
+import { ModelResolver } from "../../../core/services/model_resolver.ts";
 import { type GcaPluginOptions, simulationOptionsOf } from "../plugin_options.ts";
 import { RETRIEVAL_VARIANTS } from "../retrieval.ts";
 import type { Book } from "../schemas.ts";
@@ -186,7 +187,7 @@ export function simulateCommand(defaults: GcaPluginOptions): PluginCommand {
       const out = stringFlag(args, "out", c);
       const done = await previousSimulations(out, intFlag(args, "seed", c, 42));
       const cachePath = stringFlag(args, "cache", c);
-      const resolver = new ModelResolver({ cachePath });
+      const resolver = new ModelResolver({ hub: ctx.models, cachePath });
       try {
         const models: Record<string, ChatModel> = {};
         if (actor) models.actor = await resolver.get(actor);
@@ -202,7 +203,9 @@ export function simulateCommand(defaults: GcaPluginOptions): PluginCommand {
         if (!models.actor) models.actor = Object.values(models)[0];
         models.environment = await resolver.get(stringFlag(args, "env", c));
         models.nsp = await resolver.get(stringFlag(args, "nsp", c));
-        const embed = retrieval ? embeddingsFor(embeddingsSpec!, { cachePath }) : undefined;
+        const embed = retrieval
+          ? embeddingsFor(embeddingsSpec!, { cachePath, models: ctx.models })
+          : undefined;
         const options = {
           ...simulationOptionsOf(defaults),
           retrieval,

@@ -72,3 +72,26 @@ export function rougeL(hypothesis: string, reference: string): RougeScore {
   const p = union.size / n;
   return { p, r, f: 2 * ((p * r) / (p + r + 1e-8)) };
 }
+
+/**
+ * Sentence-level ROUGE-L over the whole texts: one LCS of the whitespace tokens of hypothesis
+ * and reference (case-sensitive, no sentence split), R = LCS / |reference|, P = LCS / |hypothesis|,
+ * F = 2PR / (P + R + 1e-8). Not what the current `rouge` package computes for CoSER's strings
+ * ({@link rougeL}), but within 0.0001 of the ROUGE-L CoSER released for its GPT-4o run (see the
+ * plugin README, "ROUGE-L and the released number").
+ *
+ * @example
+ * ```ts
+ * import { rougeLTokens } from "./rouge_l.ts";
+ * rougeLTokens("a b c", "a c d").f; // LCS 2 of 3 tokens each side: ≈ 0.6667
+ * ```
+ */
+export function rougeLTokens(hypothesis: string, reference: string): RougeScore {
+  const hyp = hypothesis.split(/\s+/u).filter((w) => w !== "");
+  const ref = reference.split(/\s+/u).filter((w) => w !== "");
+  if (hyp.length === 0 || ref.length === 0) return { p: 0, r: 0, f: 0 };
+  const lcs = lcsWords(ref, hyp).length;
+  const r = lcs / ref.length;
+  const p = lcs / hyp.length;
+  return { p, r, f: 2 * ((p * r) / (p + r + 1e-8)) };
+}

@@ -16,6 +16,11 @@ import { Prng } from "../../../core/util/prng.ts";
 import { BF_MARKER_100, PROFESSION_SCALE, SITUATIONAL_TESTS } from "../eval/items.ts";
 import { runBigFiveScale, runProfessionScale, type ScaleRunResult } from "../eval/scale_eval.ts";
 import {
+  HIS_FACTOR_CODES,
+  loadProfessionScale,
+  loadSituationalTests,
+} from "../eval/his_benchmark.ts";
+import {
   accuracyByIdentityCount,
   allIdentityCombinations,
   judgeIdentity,
@@ -122,6 +127,11 @@ function scaleCommand(
             type: "string" as const,
             description: "profession whose items to use when --identities holds none (expect low)",
           },
+          scale: {
+            type: "string" as const,
+            description: "item bank file: HIS's published benchmark/profession_scale.json " +
+              "([{question, profession}]); default: the shipped bank",
+          },
         }
         : {}),
       interviewer: { type: "string", description: "interviewer <model> (default: --judge)" },
@@ -139,7 +149,13 @@ function scaleCommand(
       if (kind === "scale" && identities.length === 0) {
         throw usage(`--identities names no trait; pass e.g. --identities EXT_high,AGR_low`);
       }
+      const scaleFile = kind === "profession" ? str(args, "scale") : undefined;
+      const professionBank = scaleFile
+        ? await loadProfessionScale(scaleFile, professions)
+        : PROFESSION_SCALE;
+      if (scaleFile) ctx.log(`${scaleFile}: ${professionBank.length} item(s)`);
       const models = new HirpfModels({
+        hub: ctx.models,
         cachePath: str(args, "cache") ?? null,
         threads: args.flags.threads as number | undefined,
       });
@@ -175,7 +191,7 @@ function scaleCommand(
           result = await runBigFiveScale({ ...common, items });
         } else {
           const seen = new Map<string, number>();
-          const items = PROFESSION_SCALE.filter((i) => {
+          const items = professionBank.filter((i) => {
             const n = seen.get(i.profession) ?? 0;
             seen.set(i.profession, n + 1);
             return n < perFactor;
@@ -243,6 +259,12 @@ function situationsCommand(defaults: Partial<HirpfOptions>): PluginCommand {
         description:
           "scenarios to run by dimension, e.g. Extraversion or Doctor (repeatable; default all 8)",
       },
+      scenarios: {
+        type: "string",
+        description: "scenario file: HIS's published benchmark/open_situational_test.json " +
+          "({Openness: {Scenario, NPC_Setting, NPC_prompt, Interaction}, …}); default: the " +
+          "shipped scenarios",
+      },
       exchanges: { type: "number", default: 4, description: "agent turns per dialogue" },
       "max-tokens": { type: "number", default: 32, description: "max_tokens per agent reply" },
     },
@@ -258,20 +280,23 @@ function situationsCommand(defaults: Partial<HirpfOptions>): PluginCommand {
             all[i]
           );
       }
-      const wanted = (args.flags.tests as string[] | undefined) ?? [];
-      const tests = wanted.length
-        ? SITUATIONAL_TESTS.filter((t) => wanted.includes(t.dimension))
-        : [
-          ...SITUATIONAL_TESTS,
-        ];
+      const scenarioFile = str(args, "scenarios");
+      const bank = scenarioFile
+        ? await loadSituationalTests(scenarioFile, professions)
+        : SITUATIONAL_TESTS;
+      const wanted = ((args.flags.tests as string[] | undefined) ?? []).map((w) =>
+        HIS_FACTOR_CODES[w] ?? w
+      );
+      const tests = wanted.length ? bank.filter((t) => wanted.includes(t.dimension)) : [...bank];
       if (tests.length === 0) {
         throw usage(
           `--tests ${wanted.join(", ")} names no scenario; use ${
-            SITUATIONAL_TESTS.map((t) => t.dimension).join(", ")
+            bank.map((t) => t.dimension).join(", ")
           }`,
         );
       }
       const models = new HirpfModels({
+        hub: ctx.models,
         cachePath: str(args, "cache") ?? null,
         threads: args.flags.threads as number | undefined,
       });

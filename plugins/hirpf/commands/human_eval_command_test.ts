@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { commandContext } from "../../../core/services/plugin_context.ts";
 import { join } from "node:path";
 import { parseArgs } from "../../../core/host/args.ts";
 import { readHumanEvalSet } from "../../../core/human_eval/key.ts";
@@ -41,7 +42,7 @@ Deno.test("hirpf human-eval-set turns situational outcomes into identity items w
     const log = console.log;
     console.log = () => {};
     try {
-      await cmd.run(args, { json: false, log: () => {}, signal: new AbortController().signal });
+      await cmd.run(args, commandContext());
     } finally {
       console.log = log;
     }

@@ -1,7 +1,8 @@
 /**
- * The models of the hirpf evaluation commands. Every `<model>` string uses the host's syntax
- * (`core/host/model_spec.ts`: a local directory, `openai:<name>`, `http(s)://host/v1#<name>`,
- * `persona:<file.json>`), and every model sits behind one SQLite response cache. The agent may
+ * The models of the hirpf evaluation commands. Every `<model>` string is a core model reference
+ * (`core/services/model_ref.ts`: a local directory, `openai:<name>`, `http(s)://host/v1#<name>`,
+ * `persona:<file.json>`), built by the command's model hub, and every model sits behind one
+ * SQLite response cache. The agent may
  * additionally carry a trained hirpf adapter (`--adapter <dir>`, local models only): it then runs
  * on an engine built with that adapter, so each request's `identities` switch its experts.
  *
@@ -11,13 +12,17 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CachedChatModel } from "../../../core/chat/cached_chat_model.ts";
-import { LocalChatModel } from "../../../core/chat/local_chat_model.ts";
 import type { ChatModel } from "../../../core/contracts/chat_model.ts";
 import { withCode } from "../../../core/errors.ts";
 import { readDecoderConfig } from "../../../core/model/config.ts";
-import { Engine } from "../../../core/model/engine.ts";
+import type { Engine } from "../../../core/model/engine.ts";
 import { resolveModel } from "../../../core/model/model_dir.ts";
-import { MODEL_SYNTAX, ModelResolver, parseModelSpec } from "../../../core/host/model_spec.ts";
+import type { ModelHub } from "../../../core/services/model_hub.ts";
+import {
+  MODEL_REF_SYNTAX as MODEL_SYNTAX,
+  parseModelRef,
+} from "../../../core/services/model_ref.ts";
+import { ModelResolver } from "../../../core/services/model_resolver.ts";
 import { IdentityAdapter } from "../adapter.ts";
 import { IDENTITY_WEIGHTS_FILE } from "../checkpoint.ts";
 
@@ -25,6 +30,8 @@ export { MODEL_SYNTAX };
 
 /** Options of {@link HirpfModels}. */
 export interface HirpfModelsOptions {
+  /** The model hub that builds every model (the command context's). */
+  hub: ModelHub;
   /** SQLite cache file, `:memory:`, or null for no cache. */
   cachePath: string | null;
   /** onnxruntime threads of local engines with an adapter. */
@@ -38,7 +45,7 @@ export interface HirpfModelsOptions {
  * @example
  * ```ts ignore
  * import { HirpfModels } from "./models.ts";
- * const models = new HirpfModels({ cachePath: ".cache/hirpf.sqlite" });
+ * const models = new HirpfModels({ hub: ctx.models, cachePath: ".cache/hirpf.sqlite" });
  * const agent = await models.agent("./models/tiny", "./runs/his");
  * const judge = await models.get("openai:gpt-4o-mini");
  * await models.close();
@@ -53,7 +60,7 @@ export class HirpfModels {
 
   constructor(options: HirpfModelsOptions) {
     this.#options = options;
-    this.#resolver = new ModelResolver({ cachePath: options.cachePath });
+    this.#resolver = new ModelResolver({ hub: options.hub, cachePath: options.cachePath });
   }
 
   /** A model by `<model>` string (cached responses; local models decode constrained JSON). */
@@ -79,7 +86,7 @@ export class HirpfModels {
   }
 
   async #loadAgent(spec: string, adapterDir: string): Promise<ChatModel> {
-    const parsed = parseModelSpec(spec);
+    const parsed = parseModelRef(spec);
     if (parsed.kind !== "local") {
       throw withCode(
         new TypeError(
@@ -93,14 +100,14 @@ export class HirpfModels {
     const { dir } = await resolveModel(path);
     const config = await readDecoderConfig(dir);
     const adapter = await IdentityAdapter.load(adapterDir, { model: config });
-    const engine = await Engine.load(path, {
+    const engine = await this.#options.hub.openEngine(path, {
       adapters: [adapter],
       threads: this.#options.threads,
     });
     this.#engines.push(engine);
     const st = await Deno.stat(join(adapterDir, IDENTITY_WEIGHTS_FILE));
     const id = `hirpf:${path}+${resolve(adapterDir)}@${st.size}:${st.mtime?.getTime() ?? 0}`;
-    const local = new LocalChatModel(engine, { id });
+    const local = await this.#options.hub.localChatModel(engine, id);
     if (this.#options.cachePath === null) return local;
     const cached = new CachedChatModel(local, { path: this.#options.cachePath });
     this.#caches.push(cached);

@@ -98,8 +98,8 @@ export function firstPersonStatement(content: string): string {
 }
 
 /**
- * The interviewer's opening question for a statement (our rewording; the paper's question file is
- * not published).
+ * The interviewer's opening question for a statement (our rewording; the paper's question rewrites
+ * are not published).
  *
  * @example
  * ```ts

@@ -68,7 +68,7 @@ export const addMemoryCommand: PluginCommand = {
       ctx.log(`wrote ${join(dir, "extra.json")}`);
     }
     const memory = await loadMemory(memoryDir);
-    const models = await openCommandModels(args);
+    const models = await openCommandModels(args, ctx);
     try {
       const agentMax = num(args, "agent-max-tokens", { int: true, min: 1 });
       const id = await addLongMemory(models.agent, character.profile, memory, text, extra, {

@@ -48,7 +48,7 @@ export const askCommand: PluginCommand = {
     if (!question) throw new UsageError("--question is required");
     const method = (str(args, "method") ?? "macm") as SimulacrumMethod;
     const character = await loadCommandCharacter(args);
-    const models = await openCommandModels(args);
+    const models = await openCommandModels(args, ctx);
     const maker = simulacrumMaker(args, character, models, ctx.signal);
     try {
       const turn = await (await maker.make(method)).chat(question, []);

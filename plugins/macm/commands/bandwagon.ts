@@ -46,7 +46,7 @@ export const bandwagonCommand: PluginCommand = {
   async run(args, ctx) {
     const method = (str(args, "method") ?? "macm") as SimulacrumMethod;
     const character = await loadCommandCharacter(args);
-    const models = await openCommandModels(args);
+    const models = await openCommandModels(args, ctx);
     const maker = simulacrumMaker(args, character, models, ctx.signal);
     try {
       const runs: Partial<Record<BandwagonRun["condition"], BandwagonRun>> = {};

@@ -40,7 +40,7 @@ export const biographyCommand: PluginCommand = {
       JSON.parse(await Deno.readTextFile(join(dir, "profile.json"))),
       join(dir, "profile.json"),
     );
-    const models = await openCommandModels(args);
+    const models = await openCommandModels(args, ctx);
     try {
       ctx.log(`writing the biography of ${profile.Name} …`);
       const text = await writeBiography(models.simulacrum, profile);

@@ -53,7 +53,7 @@ export const buildMemoryCommand: PluginCommand = {
         "E_DATA",
       );
     }
-    const models = await openCommandModels(args);
+    const models = await openCommandModels(args, ctx);
     try {
       const agentMax = num(args, "agent-max-tokens", { int: true, min: 1 });
       const memory = await buildLongMemory(models.agent, character.profile, story, {

@@ -58,7 +58,7 @@ export const jungTestCommand: PluginCommand = {
       );
     }
     const method = (str(args, "method") ?? "macm") as SimulacrumMethod;
-    const models = await openCommandModels(args);
+    const models = await openCommandModels(args, ctx);
     const maker = simulacrumMaker(args, character, models, ctx.signal);
     try {
       const s = await maker.make(method);

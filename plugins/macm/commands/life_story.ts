@@ -55,8 +55,8 @@ export const lifeStoryCommand: PluginCommand = {
       ? character.story
       : splitParagraphs(character.biography);
     const iterations = num(args, "iterations", { int: true, min: 0 }) ?? 10;
-    const models = await openCommandModels(args);
-    const embedder = await openCommandEmbedder(args);
+    const models = await openCommandModels(args, ctx);
+    const embedder = await openCommandEmbedder(args, ctx);
     const path = join(dir, "story.txt");
     const steps: { index: number; score: number; paragraphs: number }[] = [];
     let stopped = false;

@@ -96,7 +96,7 @@ export const questionnaireCommand: PluginCommand = {
         "E_DATA",
       );
     }
-    const models = await openCommandModels(args);
+    const models = await openCommandModels(args, ctx);
     const maker = simulacrumMaker(args, character, models, ctx.signal);
     const results: QuestionnaireResult[] = [];
     const scores: Record<string, MethodScore> = {};

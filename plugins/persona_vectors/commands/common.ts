@@ -7,16 +7,14 @@
  */
 
 import { join } from "node:path";
-import { LocalChatModel } from "../../../core/chat/local_chat_model.ts";
-import { OpenAIChatModel } from "../../../core/chat/openai_chat_model.ts";
 import type { ChatModel, ChatRequest } from "../../../core/contracts/chat_model.ts";
 import type { CommandContext, FlagSpec, ParsedArgs } from "../../../core/contracts/plugin.ts";
 import { UsageError, withCode } from "../../../core/errors.ts";
 import { readDecoderConfig } from "../../../core/model/config.ts";
-import { Engine } from "../../../core/model/engine.ts";
+import type { Engine } from "../../../core/model/engine.ts";
 import { resolveModel } from "../../../core/model/model_dir.ts";
-import { loadLora } from "../../lora/load_lora.ts";
-import { steeringResolver } from "../steering_resolver.ts";
+import type { ModelHub } from "../../../core/services/model_hub.ts";
+import { loadLora } from "../../lora/mod.ts";
 import {
   loadTraitArtifact,
   SHIPPED_TRAITS,
@@ -40,7 +38,7 @@ export const MODEL_FLAGS: Record<string, FlagSpec> = {
 export const JUDGE_FLAGS: Record<string, FlagSpec> = {
   "judge-model": {
     type: "string",
-    description: "local judge model directory (number-token scoring)",
+    description: "local judge model directory (each number 0-100 scored as a token sequence)",
   },
   "judge-base-url": {
     type: "string",
@@ -81,7 +79,7 @@ export { num, str };
  */
 export async function openModel(
   args: ParsedArgs,
-  ctx: Pick<CommandContext, "log">,
+  ctx: Pick<CommandContext, "log" | "models">,
   prefix = "",
   required = true,
 ): Promise<OpenedModel | undefined> {
@@ -91,21 +89,17 @@ export async function openModel(
     throw new UsageError(`pass --${prefix}model or --${prefix}base-url, not both`);
   }
   if (baseURL) {
-    const chat = new OpenAIChatModel({
-      baseURL,
-      model: str(args, `${prefix}api-model`),
-      apiKey: str(args, "api-key"),
-    });
+    const chat = await ctx.models.chatModel(
+      { kind: "url", baseURL: baseURL.replace(/\/+$/, ""), model: str(args, `${prefix}api-model`) },
+      { apiKey: str(args, "api-key"), retries: 0 },
+    );
     return { chat, close: () => Promise.resolve() };
   }
   if (dir) {
-    const engine = await Engine.load(dir, {
-      steering: true,
-      threads: num(args, "threads"),
-      onProgress: (s) => ctx.log(`${prefix}model: ${s}`),
-    });
+    const engine = await ctx.models.with({ onProgress: (s) => ctx.log(`${prefix}model: ${s}`) })
+      .openEngine(dir, { steering: true, threads: num(args, "threads") });
     return {
-      chat: new LocalChatModel(engine, { steering: steeringResolver }),
+      chat: await ctx.models.localChatModel(engine),
       engine,
       close: () => engine.close(),
     };
@@ -238,10 +232,11 @@ export function parseSteerFlags(
  * @example
  * ```ts ignore
  * import { openEngine } from "./common.ts";
- * const engine = await openEngine("./models/qwen", { adapter: "runs/ft/adapter" });
+ * const engine = await openEngine(ctx.models, "./models/qwen", { adapter: "runs/ft/adapter" });
  * ```
  */
 export async function openEngine(
+  models: ModelHub,
   dir: string,
   options: { adapter?: string; threads?: number; steering?: boolean; log?: (s: string) => void } =
     {},
@@ -251,10 +246,9 @@ export async function openEngine(
     const { dir: modelDir } = await resolveModel(dir);
     adapters.push(await loadLora(options.adapter, await readDecoderConfig(modelDir)));
   }
-  return await Engine.load(dir, {
+  return await models.with({ onProgress: options.log }).openEngine(dir, {
     steering: options.steering ?? false,
     threads: options.threads,
     adapters,
-    onProgress: options.log,
   });
 }

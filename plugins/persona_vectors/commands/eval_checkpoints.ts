@@ -253,13 +253,13 @@ export const evalCheckpointsCommand: PluginCommand = {
     const judging = Boolean(args.flags["judge-model"] || args.flags["judge-base-url"]);
     const judges = new Map<string, OpenedJudges>();
     const rows: CheckpointRow[] = [];
-    const base = await openEngine(model, { threads });
+    const base = await openEngine(ctx.models, model, { threads });
     try {
       if (judging) { for (const a of traits) judges.set(a.trait, await openJudges(args, ctx, a)); }
       for (const [k, ref] of refs.entries()) {
         ctx.log(`checkpoint ${k + 1}/${refs.length}: ${ref.run} step ${ref.step}`);
         const engine = ref.adapter
-          ? await openEngine(model, { adapter: ref.adapter, threads })
+          ? await openEngine(ctx.models, model, { adapter: ref.adapter, threads })
           : base;
         try {
           for (const a of traits) {

@@ -8,7 +8,6 @@
 import { join } from "node:path";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { UsageError } from "../../../core/errors.ts";
-import { Engine } from "../../../core/model/engine.ts";
 import { extractVectors } from "../extract_vectors.ts";
 import { readRows } from "../rows_file.ts";
 import { VECTOR_TYPES } from "../vectors.ts";
@@ -68,10 +67,8 @@ export const extractCommand: PluginCommand = {
     const threshold = num(args, "threshold") ?? 50;
     const coherence = num(args, "coherence-threshold") ?? 50;
     const modelDir = need(args, "model", "extract");
-    const engine = await Engine.load(modelDir, {
-      threads: num(args, "threads"),
-      onProgress: (s) => ctx.log(`model: ${s}`),
-    });
+    const engine = await ctx.models.with({ onProgress: (s) => ctx.log(`model: ${s}`) })
+      .openEngine(modelDir, { threads: num(args, "threads") });
     try {
       const r = await extractVectors(engine, pos, neg, { trait: threshold, coherence }, {
         batchSize: num(args, "batch-size") ?? 4,

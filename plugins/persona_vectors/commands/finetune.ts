@@ -10,7 +10,7 @@
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { writeJsonAtomic } from "../../../core/util/atomic.ts";
-import { createLoraTrainer } from "../../lora/trainer.ts";
+import { createLoraTrainer } from "../../lora/mod.ts";
 import { PAPER_TARGET_MODULES, withPaperDefaults } from "../paper_training.ts";
 import { emit, need, str } from "./common.ts";
 import { join } from "node:path";

@@ -6,10 +6,8 @@
  * @module
  */
 
-import { OpenAIChatModel } from "../../../core/chat/openai_chat_model.ts";
 import type { CommandContext, ParsedArgs } from "../../../core/contracts/plugin.ts";
 import { UsageError } from "../../../core/errors.ts";
-import { Engine } from "../../../core/model/engine.ts";
 import { COHERENCE_PROMPT } from "../judge_prompts.ts";
 import { localNumberJudge } from "../local_judge.ts";
 import { type CountingJudge, type JudgeMode, logprobJudge } from "../trait_judge.ts";
@@ -37,7 +35,7 @@ export interface OpenedJudges {
  */
 export async function openJudges(
   args: ParsedArgs,
-  ctx: Pick<CommandContext, "log">,
+  ctx: Pick<CommandContext, "log" | "models">,
   artifact: Pick<TraitArtifact, "trait" | "eval_prompt">,
 ): Promise<OpenedJudges> {
   const minMass = num(args, "min-mass");
@@ -46,11 +44,10 @@ export async function openJudges(
   const url = str(args, "judge-base-url");
   if (dir && url) throw new UsageError("pass --judge-model or --judge-base-url, not both");
   if (url) {
-    const model = new OpenAIChatModel({
-      baseURL: url,
-      model: str(args, "judge-api-model"),
-      apiKey: str(args, "api-key"),
-    });
+    const model = await ctx.models.chatModel(
+      { kind: "url", baseURL: url.replace(/\/+$/, ""), model: str(args, "judge-api-model") },
+      { apiKey: str(args, "api-key"), retries: 0 },
+    );
     const mode = (str(args, "judge-mode") ?? "0_100") as JudgeMode;
     return {
       trait: logprobJudge({ name, template: artifact.eval_prompt, model, minMass, mode }),
@@ -60,10 +57,8 @@ export async function openJudges(
     };
   }
   if (dir) {
-    const engine = await Engine.load(dir, {
-      threads: num(args, "threads"),
-      onProgress: (s) => ctx.log(`judge: ${s}`),
-    });
+    const engine = await ctx.models.with({ onProgress: (s) => ctx.log(`judge: ${s}`) })
+      .openEngine(dir, { threads: num(args, "threads") });
     return {
       trait: localNumberJudge({ name, template: artifact.eval_prompt, engine, minMass }),
       coherence: localNumberJudge({
@@ -77,7 +72,7 @@ export async function openJudges(
     };
   }
   throw new UsageError(
-    "give a judge: --judge-model <dir> (local, number-token scoring) or --judge-base-url <url> " +
+    "give a judge: --judge-model <dir> (local, every 0-100 number scored as a token sequence) or --judge-base-url <url> " +
       "with --judge-api-model <name> (top_logprobs scoring)",
   );
 }

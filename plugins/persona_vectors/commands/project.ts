@@ -107,7 +107,11 @@ export const projectCommand: PluginCommand = {
     for (const file of (args.flags.in as string[] | undefined) ?? []) {
       inputs.set(file, await readRows(file, undefined, { require: ["answer"] }));
     }
-    const engine = await openEngine(modelDir, { adapter: str(args, "adapter"), threads, log });
+    const engine = await openEngine(ctx.models, modelDir, {
+      adapter: str(args, "adapter"),
+      threads,
+      log,
+    });
     let base: Engine | undefined;
     const baseDir = str(args, "base-model");
     const tag = basename(modelDir) +
@@ -121,7 +125,12 @@ export const projectCommand: PluginCommand = {
       tags: Record<string, string>;
     }[] = [];
     try {
-      if (baseDir) base = await openEngine(baseDir, { threads, log: (s) => ctx.log(`base: ${s}`) });
+      if (baseDir) {
+        base = await openEngine(ctx.models, baseDir, {
+          threads,
+          log: (s) => ctx.log(`base: ${s}`),
+        });
+      }
       for (const file of (args.flags.in as string[] | undefined) ?? []) {
         const { rows, traitColumn } = inputs.get(file)!;
         const items = rows.map((r) => rowPromptAnswer(engine, r));

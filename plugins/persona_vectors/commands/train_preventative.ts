@@ -12,7 +12,7 @@ import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { UsageError } from "../../../core/errors.ts";
 import type { Engine } from "../../../core/model/engine.ts";
 import { writeJsonAtomic } from "../../../core/util/atomic.ts";
-import { createLoraTrainer } from "../../lora/trainer.ts";
+import { createLoraTrainer } from "../../lora/mod.ts";
 import { judgeRows } from "../judge_rows.ts";
 import { chatPrompt } from "../model_states.ts";
 import { projectRows } from "../project_rows.ts";
@@ -221,7 +221,10 @@ export const trainPreventativeCommand: PluginCommand = {
         if (!args.flags["no-baseline"]) runs.push(["base", undefined]);
         for (const [name, adapter] of runs) {
           ctx.log(`evaluating the ${name} model without steering`);
-          const engine = await openEngine(model, { adapter, threads: num(args, "threads") });
+          const engine = await openEngine(ctx.models, model, {
+            adapter,
+            threads: num(args, "threads"),
+          });
           try {
             const r = await evaluate(engine, prompts, vector, evalLayer, maxTokens);
             let meanTrait: number | null | undefined;

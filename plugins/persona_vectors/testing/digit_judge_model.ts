@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import { readDecoderConfig } from "../../../core/model/config.ts";
-import { Engine } from "../../../core/model/engine.ts";
+import { ModelHub } from "../../../core/services/model_hub.ts";
 import { writeSafetensors } from "../../../core/model/safetensors.ts";
 import { createTinyModel } from "../../../core/model/tiny.ts";
 import { loadWeights } from "../../../core/model/weights.ts";
@@ -33,7 +33,7 @@ export async function createDigitJudgeModel(
   seed = 2,
 ): Promise<void> {
   await createTinyModel(dir, { preset: "tiny-llama", seed });
-  const engine = await Engine.load(dir, { threads: 1, cacheDir });
+  const engine = await new ModelHub({ threads: 1, cacheDir }).openEngine(dir);
   let h0: Float32Array;
   let ids: number[];
   try {

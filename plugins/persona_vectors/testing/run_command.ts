@@ -4,6 +4,7 @@
  * @module
  */
 
+import { commandContext } from "../../../core/services/plugin_context.ts";
 import assert from "node:assert/strict";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { parseArgs } from "../../../core/host/args.ts";
@@ -25,15 +26,13 @@ export async function runCommand(name: string, argv: string[]): Promise<Record<s
   const printed: string[] = [];
   const log = console.log;
   console.log = (...xs: unknown[]) => printed.push(xs.join(" "));
+  const ctx = commandContext({ json: true });
   try {
-    const status = await cmd.run(args, {
-      json: true,
-      log: () => {},
-      signal: new AbortController().signal,
-    });
+    const status = await cmd.run(args, ctx);
     assert.equal(status ?? 0, 0, `${name} exit status`);
   } finally {
     console.log = log;
+    await ctx.models.close();
   }
   return JSON.parse(printed.join("\n"));
 }

@@ -12,7 +12,7 @@ import { ScriptedChatModel } from "../../../chat/testing/mod.ts";
 import { PersonaStore } from "../../../persona/persona_store.ts";
 import type { AppOptions } from "../app.ts";
 import { PersonaResolver } from "../persona_resolver.ts";
-import { type ServerHandle, startServer } from "../serve.ts";
+import { type ServerHandle, type ServerOptions, startServer } from "../serve.ts";
 
 /** What a test gets. */
 export interface Harness {
@@ -32,6 +32,8 @@ export interface HarnessOptions extends Partial<Omit<AppOptions, "resolve" | "li
   /** Extra always-served personas, each `{ name, model }` (default one: `echo` on `base`). */
   fixed?: { name: string; model: string }[];
   apiKey?: string;
+  /** Connection limits of the guard (see `startServer`). */
+  connections?: ServerOptions["connections"];
 }
 
 /**

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { UsageError } from "../../errors.ts";
-import type { HostVerb } from "../verb.ts";
-import { printJson } from "../verb.ts";
+import { UsageError } from "../core/errors.ts";
+import type { HostVerb } from "../core/host/verb.ts";
+import { printJson } from "../core/host/verb.ts";
 
 /** A benchmark suite the verb can run. */
 export interface BenchSuite {
@@ -29,7 +29,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
     description: "prefill/decode tokens/s vs transformers.js on the same ONNX file; bytes/token " +
       "vs measured memory bandwidth",
     async load() {
-      const m = await import("../../../benchmark/decode.ts");
+      const m = await import("./decode.ts");
       return {
         run: (flags, log) =>
           m.benchDecode({
@@ -42,11 +42,30 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       };
     },
   },
+  quant: {
+    description: "weight formats f32/int8/int4 at the 0.5B shape: first-load and cached-load " +
+      "peak RSS, weight bytes, prefill/decode tokens/s",
+    async load() {
+      const m = await import("./quant.ts");
+      const list = (v: unknown) =>
+        v === undefined ? undefined : String(v).split(",").map((x) => x.trim()).filter(Boolean);
+      return {
+        run: (flags, log) =>
+          m.benchQuant({
+            shape: flags.shape as never,
+            threads: num(flags.threads),
+            dtypes: list(flags.dtypes),
+            log,
+          }),
+        format: fmt(m.formatQuantBench),
+      };
+    },
+  },
   long: {
     description: "prefill/decode tokens/s and prefill peak RSS at long contexts vs llama.cpp " +
       "(same weights, GGUF f32) and transformers.js; multi-turn scene with vs without prefix reuse",
     async load() {
-      const m = await import("../../../benchmark/long.ts");
+      const m = await import("./long.ts");
       const list = (v: unknown) =>
         v === undefined ? undefined : String(v).split(",").map((x) => x.trim()).filter(Boolean);
       return {
@@ -69,7 +88,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
     description: "LoRA (r=16, q/k/v/o) training tokens/s and GFLOP/s vs measured fp32 MatMul " +
       "throughput (MFU)",
     async load() {
-      const m = await import("../../../benchmark/train.ts");
+      const m = await import("./train.ts");
       return {
         run: (flags, log) =>
           m.benchTrain({
@@ -88,7 +107,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
     description: "steered (one vector) vs unsteered decode tokens/s on the same graph, and vs " +
       "the plain graph without steering inputs",
     async load() {
-      const m = await import("../../../benchmark/steer.ts");
+      const m = await import("./steer.ts");
       return {
         run: (flags, log) =>
           m.benchSteer({
@@ -104,7 +123,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
   identities: {
     description: "decode tokens/s with 0, 1 and 3 active hirpf identities vs the plain model",
     async load() {
-      const m = await import("../../../benchmark/identities.ts");
+      const m = await import("./identities.ts");
       return {
         run: (flags, log) =>
           m.benchIdentities({
@@ -121,7 +140,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
     description: "server requests/s and p50/p95 latency at concurrency 1, 4, 16 vs direct " +
       "engine calls (the server's overhead as a ratio)",
     async load() {
-      const m = await import("../../../benchmark/serve.ts");
+      const m = await import("./serve.ts");
       return {
         run: (flags, log) =>
           m.benchServe({
@@ -141,14 +160,14 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
  *
  * @example
  * ```ts
- * import { benchVerb, BENCH_SUITES } from "./bench.ts";
+ * import { benchVerb, BENCH_SUITES } from "./bench_verb.ts";
  * console.log(benchVerb.name, Object.keys(BENCH_SUITES)); // bench ["decode", "train"]
  * ```
  */
 export const benchVerb: HostVerb = {
   name: "bench",
   description: "Run a benchmark suite and print ratios against its peer, measured in one run. " +
-    "Suites: decode, long, train, steer, identities, serve.",
+    "Suites: decode, long, quant, train, steer, identities, serve.",
   positionals: ["<suite>"],
   flags: {
     shape: {
@@ -168,6 +187,7 @@ export const benchVerb: HostVerb = {
     turns: { type: "number", description: "long: simulation turns (0 = none; default 20)" },
     "system-tokens": { type: "number", description: "long: simulation system prompt tokens" },
     "new-tokens": { type: "number", description: "long: tokens generated per prompt" },
+    dtypes: { type: "string", description: "quant: weight formats, e.g. f32,int8,int4" },
   },
   async run(args, ctx) {
     const [suite, extra] = args.positionals;

@@ -2,31 +2,44 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ScriptedChatModel } from "../chat/testing/mod.ts";
 import { errorCode } from "../errors.ts";
-import { startServer } from "./server/serve.ts";
-import { ModelResolver, parseModelSpec } from "./model_spec.ts";
+import { startServer } from "../host/server/serve.ts";
+import { ModelHub } from "./model_hub.ts";
+import { formatModelRef, parseModelRef } from "./model_ref.ts";
+import { ModelResolver } from "./model_resolver.ts";
 
-Deno.test("parseModelSpec() reads every documented form and names what is wrong", () => {
-  assert.deepEqual(parseModelSpec("openai:gpt-4o"), { kind: "openai", model: "gpt-4o" });
-  assert.deepEqual(parseModelSpec("http://127.0.0.1:8000/v1/#ada"), {
+Deno.test("parseModelRef() reads every documented form and names what is wrong", () => {
+  assert.deepEqual(parseModelRef("openai:gpt-4o"), { kind: "openai", model: "gpt-4o" });
+  assert.deepEqual(parseModelRef("http://127.0.0.1:8000/v1/#ada"), {
     kind: "url",
     baseURL: "http://127.0.0.1:8000/v1",
     model: "ada",
   });
-  assert.deepEqual(parseModelSpec("https://example.org/v1"), {
+  assert.deepEqual(parseModelRef("https://example.org/v1"), {
     kind: "url",
     baseURL: "https://example.org/v1",
   });
-  assert.deepEqual(parseModelSpec("dramatis+http://10.0.0.2:8000/v1#ada"), {
+  assert.deepEqual(parseModelRef("dramatis+http://10.0.0.2:8000/v1#ada"), {
     kind: "url",
     baseURL: "http://10.0.0.2:8000/v1",
     model: "ada",
     extensions: "dramatis",
   });
-  assert.deepEqual(parseModelSpec("persona:./ada.json"), { kind: "persona", file: "./ada.json" });
-  assert.deepEqual(parseModelSpec("./models/tiny"), { kind: "local", path: "./models/tiny" });
-  assert.throws(() => parseModelSpec(" "), (e) => errorCode(e) === "E_USAGE");
-  assert.throws(() => parseModelSpec("openai:"), /names no model/);
-  assert.throws(() => parseModelSpec("persona:"), /names no persona file/);
+  assert.deepEqual(parseModelRef("persona:./ada.json"), { kind: "persona", file: "./ada.json" });
+  assert.deepEqual(parseModelRef("./models/tiny"), { kind: "local", path: "./models/tiny" });
+  assert.throws(() => parseModelRef(" "), (e) => errorCode(e) === "E_USAGE");
+  assert.throws(() => parseModelRef("openai:"), /names no model/);
+  assert.throws(() => parseModelRef("persona:"), /names no persona file/);
+  for (
+    const s of [
+      "openai:gpt-4o",
+      "http://h:1/v1#m",
+      "dramatis+http://h:1/v1#m",
+      "persona:a.json",
+      "./m",
+    ]
+  ) {
+    assert.equal(formatModelRef(parseModelRef(s)), s);
+  }
 });
 
 Deno.test("ModelResolver caches under a persona, so its prompt is part of the key", async () => {
@@ -56,7 +69,7 @@ Deno.test("ModelResolver caches under a persona, so its prompt is part of the ke
     await write("b", "You are B.");
     const cachePath = join(dir, "cache.sqlite");
     const ask = { messages: [{ role: "user" as const, content: "hi" }], max_tokens: 4 };
-    const resolver = new ModelResolver({ cachePath });
+    const resolver = new ModelResolver({ hub: new ModelHub(), cachePath });
     await (await resolver.get(`persona:${join(dir, "a.json")}`)).chat(ask);
     await (await resolver.get(`persona:${join(dir, "a.json")}`)).chat(ask);
     assert.equal(calls, 1, "the repeated call is a cache hit");

@@ -10,8 +10,10 @@ import { Prng } from "../util/prng.ts";
 import { builtinPlugins } from "../../plugins/mod.ts";
 import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
 import { saveLora } from "../../plugins/lora/save_lora.ts";
-import { encodeVectorFile } from "../../plugins/persona_vectors/vector_file.ts";
-import { closeSharedEngines, personaBackend } from "./model_factory.ts";
+import { encodeVectorFile } from "../steering/vector_file.ts";
+import { errorCode } from "../errors.ts";
+import { hasCudaProvider, hasVulkanLoader } from "../runtime/providers.ts";
+import { ModelHub } from "./model_hub.ts";
 
 const ask = {
   messages: [{ role: "user" as const, content: "How is the weather?" }],
@@ -19,8 +21,9 @@ const ask = {
   temperature: 0,
 };
 
-Deno.test("personaBackend() loads a persona's saved LoRA adapter and steering vector", async () => {
+Deno.test("ModelHub.personaBackend() loads a persona's saved LoRA adapter and steering vector", async () => {
   const dir = await Deno.makeTempDir();
+  const hubs: ModelHub[] = [];
   try {
     const model = join(dir, "m");
     await createTinyModel(model, { preset: "tiny-llama", seed: 4 });
@@ -52,7 +55,9 @@ Deno.test("personaBackend() loads a persona's saved LoRA adapter and steering ve
 
     const registry = new PluginRegistry();
     for (const p of builtinPlugins) registry.register(p);
-    const backend = personaBackend({ cacheDir: join(dir, "g") }, registry);
+    const hub = new ModelHub({ cacheDir: join(dir, "g"), registry });
+    hubs.push(hub);
+    const backend = (p: Parameters<ModelHub["personaBackend"]>[0]) => hub.personaBackend(p);
     const plain = await backend(PersonaSchema.parse({ name: "p", model }));
     const adapted = await backend(
       PersonaSchema.parse({
@@ -104,7 +109,71 @@ Deno.test("personaBackend() loads a persona's saved LoRA adapter and steering ve
       /plugin 'nope', which is not loaded/,
     );
   } finally {
-    await closeSharedEngines();
+    for (const h of hubs) await h.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ModelHub experiment entries: options.provider / threads reach the onnxruntime session", async () => {
+  const dir = await Deno.makeTempDir();
+  const hub = new ModelHub({ cacheDir: join(dir, "g") });
+  try {
+    const model = join(dir, "m");
+    await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
+    const factory = hub.experimentFactory();
+    const entry = (options: Record<string, unknown>) => ({
+      id: "tiny",
+      spec: { kind: "local" as const, path: model, options },
+      baseDir: dir,
+    });
+    const chat = await factory(entry({ provider: "cpu", threads: 1 }));
+    const r = await chat.chat({ ...ask, max_tokens: 2 });
+    assert.equal(r.usage.completion_tokens, 2);
+    const engine = await hub.engine(model, { provider: "cpu", threads: 1 });
+    assert.deepEqual(engine.session, { provider: "cpu", intraOpThreads: 1 });
+    // Another thread count is another session.
+    const two = await hub.engine(model, { threads: 2 });
+    assert.equal(two.session.intraOpThreads, 2);
+    assert.notEqual(two, engine);
+
+    if (!hasCudaProvider()) {
+      await assert.rejects(
+        () => Promise.resolve(factory(entry({ provider: "cuda" }))),
+        (e) => errorCode(e) === "E_PROVIDER" && /cuda/.test((e as Error).message),
+      );
+    }
+    if (!hasVulkanLoader()) {
+      await assert.rejects(
+        () => Promise.resolve(factory(entry({ provider: "webgpu" }))),
+        (e) => errorCode(e) === "E_PROVIDER",
+      );
+    }
+    await assert.rejects(
+      () => Promise.resolve(factory(entry({ dtype: "int3" }))),
+      (e) => errorCode(e) === "E_CONFIG" && /options\.dtype/.test((e as Error).message),
+    );
+    await assert.rejects(
+      () => Promise.resolve(factory(entry({ executionProvider: "cuda" }))),
+      (e) => errorCode(e) === "E_CONFIG" && /executionProvider/.test((e as Error).message),
+    );
+  } finally {
+    await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ModelHub.openEngine() gives an owned engine that close() also releases", async () => {
+  const dir = await Deno.makeTempDir();
+  const hub = new ModelHub({ cacheDir: join(dir, "g"), threads: 1 });
+  try {
+    const model = join(dir, "m");
+    await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
+    const owned = await hub.openEngine(model);
+    assert.equal(owned.steering, false);
+    assert.equal(owned.session.intraOpThreads, 1);
+    assert.notEqual(owned, await hub.openEngine(model).then(async (e) => (await e.close(), e)));
+  } finally {
+    await hub.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { benchQuant, formatQuantBench } from "./quant.ts";
+
+Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and named ratios", async () => {
+  const workDir = await Deno.makeTempDir({ prefix: "dramatis_bench_quant_" });
+  try {
+    const r = await benchQuant({
+      shape: "small",
+      dtypes: ["f32", "int4"],
+      threads: 1,
+      promptTokens: 8,
+      newTokens: 4,
+      workDir,
+      log: () => {},
+    });
+    assert.deepEqual(r.points.map((p) => p.error), [undefined, undefined]);
+    const [f32, int4] = r.points;
+    assert.ok(int4.weightBytes > 0 && int4.weightBytes < 0.4 * f32.weightBytes);
+    for (const p of r.points) assert.ok(p.firstLoadPeakRss > r.baselineRss);
+    for (
+      const k of ["int4_weight_bytes_vs_f32", "int4_decode_vs_f32", "int4_decode_vs_llamacpp_q4_0"]
+    ) {
+      assert.ok(Number.isFinite(r.ratios[k]), k);
+    }
+    assert.equal(int4.llamacpp?.format, "q4_0");
+    assert.ok(int4.top1AgreementWithF32! >= 0 && int4.top1AgreementWithF32! <= 1);
+    if (f32.babyllamaPerplexity !== undefined) {
+      // A trained model predicts its held-out text far better than chance (vocab 105).
+      assert.ok(f32.babyllamaPerplexity > 1 && f32.babyllamaPerplexity < 10);
+    }
+    assert.match(formatQuantBench(r), /int4/);
+  } finally {
+    await Deno.remove(workDir, { recursive: true });
+  }
+});

@@ -1,0 +1,224 @@
+/**
+ * Graph fragments for stored-weight formats other than float32: float16 / bfloat16 storage
+ * (cast to float32 once, at session start) and int8 / int4 block quantization through
+ * onnxruntime's `com.microsoft` `MatMulNBits` (linear layers, lm_head) and `GatherBlockQuantized`
+ * (embedding table). Quantization runs lazily, when the model is written, one tensor at a time.
+ *
+ * @module
+ */
+
+import type { GraphBuilder } from "../onnx/builder.ts";
+import type { LazyData } from "../onnx/ir.ts";
+import { withCode } from "../errors.ts";
+import { transposedWeight } from "./graph_layers.ts";
+import {
+  bitsOf,
+  isQuantized,
+  type QuantizedMatrix,
+  quantizeMatrix,
+  toHalfBits,
+  type WeightFormat,
+} from "./quantize.ts";
+
+/**
+ * A weight's float32 values, or a function that reads them (streamed weights: each call reads
+ * the tensor from its file, so a lazy initializer holds nothing until the model is written).
+ */
+export type WeightData = Float32Array | (() => Float32Array);
+
+const valuesOf = (data: WeightData): Float32Array => typeof data === "function" ? data() : data;
+
+/** A linear weight as the graph uses it: a `[in, out]` float32 value, or a product function. */
+export type LinearWeight = string | ((x: string) => string);
+
+/** One quantization per tensor, shared by the lazy readers of its packed values and scales. */
+function quantizedOnce(
+  data: WeightData,
+  rows: number,
+  cols: number,
+  bits: 4 | 8,
+  blockSize: number,
+  readers: number,
+): { packed: LazyData; scales: LazyData } {
+  let q: QuantizedMatrix | undefined;
+  let left = readers;
+  const get = () => {
+    q ??= quantizeMatrix(valuesOf(data), rows, cols, bits, blockSize);
+    const out = q;
+    if (--left <= 0) q = undefined;
+    return out;
+  };
+  const nb = Math.ceil(cols / blockSize);
+  return {
+    packed: { byteLength: rows * nb * (blockSize * bits) / 8, read: () => get().packed },
+    scales: { byteLength: rows * nb * 4, read: () => get().scales },
+  };
+}
+
+function checkFloat32(b: GraphBuilder, format: Required<WeightFormat>): void {
+  if (format.dtype !== "f32" && b.floatType !== "float32") {
+    throw withCode(
+      new RangeError(
+        `weight dtype ${format.dtype} needs a float32 graph (this one is ${b.floatType}); ` +
+          "gradient checks build float64 graphs from dequantized weights instead",
+      ),
+      "E_GRAPH",
+    );
+  }
+}
+
+/**
+ * An HF `[out, in]` linear weight in the given format: float32 → transposed `[in, out]`
+ * initializer; f16/bf16 → half initializer cast to float32; int4/int8 → a `MatMulNBits` product.
+ */
+export function linearWeight(
+  b: GraphBuilder,
+  name: string,
+  shape: number[],
+  data: WeightData,
+  format: Required<WeightFormat>,
+): LinearWeight {
+  checkFloat32(b, format);
+  const [rows, cols] = shape;
+  if (format.dtype === "f32" && (typeof data !== "function" || b.floatType !== "float32")) {
+    return transposedWeight(b, `${name}_t`, shape, valuesOf(data));
+  }
+  if (!isQuantized(format.dtype)) {
+    const half = format.dtype === "f32" ? undefined : format.dtype;
+    const init = b.initializer(
+      `${name}_t`,
+      half === undefined ? "float32" : half === "f16" ? "float16" : "bfloat16",
+      [cols, rows],
+      {
+        byteLength: rows * cols * (half ? 2 : 4),
+        read: () => {
+          const src = valuesOf(data);
+          const t = new Float32Array(rows * cols);
+          for (let r = 0; r < rows; r++) {
+            for (let c = 0; c < cols; c++) t[c * rows + r] = src[r * cols + c];
+          }
+          return half ? toHalfBits(t, half) : t;
+        },
+      },
+    );
+    return half ? b.op1("Cast", [init], { to: "float32" }) : init;
+  }
+  return quantizedProduct(b, name, rows, cols, data, format);
+}
+
+/** `x @ Wᵀ` for an HF `[out, in]` weight through `MatMulNBits` (the weight stays `[out, in]`). */
+function quantizedProduct(
+  b: GraphBuilder,
+  name: string,
+  rows: number,
+  cols: number,
+  data: WeightData,
+  format: Required<WeightFormat>,
+  shared?: { packed: LazyData; scales: LazyData },
+): (x: string) => string {
+  const bits = bitsOf(format.dtype as "int4" | "int8");
+  const bs = format.blockSize;
+  const nb = Math.ceil(cols / bs);
+  const q = shared ?? quantizedOnce(data, rows, cols, bits, bs, 2);
+  const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, nb, (bs * bits) / 8], q.packed);
+  const scales = b.initializer(`${name}.scales`, "float32", [rows * nb], q.scales);
+  return (x: string) =>
+    b.op1("MatMulNBits", [x, packed, scales], {
+      K: cols,
+      N: rows,
+      bits,
+      block_size: bs,
+      accuracy_level: format.accuracyLevel,
+    }, { domain: "com.microsoft" });
+}
+
+/**
+ * The token embedding `[vocab, hidden]` in the given format. Returns the gathered hidden states
+ * and, for tied embeddings, the lm_head weight: the float table (Gemm with transB, as in the
+ * float32 graph) or a `MatMulNBits` product over the same quantized bytes (written once).
+ * Quantized tables whose hidden size is not a multiple of the block size are stored as the
+ * float32 of their dequantized values (the same numbers, without the packing).
+ */
+export function embedding(
+  b: GraphBuilder,
+  name: string,
+  shape: number[],
+  data: WeightData,
+  inputIds: string,
+  format: Required<WeightFormat>,
+  tied: boolean,
+): { hidden: string; lmHead?: LinearWeight; hfLayout: boolean } {
+  checkFloat32(b, format);
+  const [rows, cols] = shape;
+  const gather = (table: string) =>
+    b.op1("Gather", [table, inputIds], {}, { outputNames: [b.fresh("embed")] });
+  if (format.dtype === "f32") {
+    const w = b.initializer(
+      name,
+      "float32",
+      shape,
+      typeof data === "function" ? { byteLength: rows * cols * 4, read: data } : data,
+    );
+    return { hidden: gather(w), lmHead: tied ? w : undefined, hfLayout: true };
+  }
+  if (!isQuantized(format.dtype)) {
+    const half = format.dtype;
+    const init = b.initializer(name, half === "f16" ? "float16" : "bfloat16", shape, {
+      byteLength: rows * cols * 2,
+      read: () => toHalfBits(valuesOf(data), half),
+    });
+    const w = b.op1("Cast", [init], { to: "float32" });
+    return { hidden: gather(w), lmHead: tied ? w : undefined, hfLayout: true };
+  }
+  const bits = bitsOf(format.dtype);
+  const bs = format.blockSize;
+  const nb = Math.ceil(cols / bs);
+  if (cols % bs !== 0) {
+    let deq: Float32Array | undefined;
+    const table = b.initializer(name, "float32", shape, {
+      byteLength: rows * cols * 4,
+      read: () => {
+        deq ??= dequantizedFloat32(quantizeMatrix(valuesOf(data), rows, cols, bits, bs));
+        return deq;
+      },
+    });
+    const lmHead = tied
+      ? quantizedProduct(b, `${name}.lm_head`, rows, cols, data, format)
+      : undefined;
+    return { hidden: gather(table), lmHead, hfLayout: false };
+  }
+  const q = quantizedOnce(data, rows, cols, bits, bs, tied ? 4 : 2);
+  const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, (cols * bits) / 8], q.packed);
+  const scales = b.initializer(`${name}.scales`, "float32", [rows, nb], q.scales);
+  const hidden = b.op1("GatherBlockQuantized", [packed, inputIds, scales], {
+    gather_axis: 0,
+    quantize_axis: 1,
+    block_size: bs,
+    bits,
+  }, { domain: "com.microsoft", outputNames: [b.fresh("embed")] });
+  const lmHead = tied
+    ? quantizedProduct(b, `${name}.lm_head`, rows, cols, data, format, q)
+    : undefined;
+  return { hidden, lmHead, hfLayout: false };
+}
+
+function dequantizedFloat32(q: QuantizedMatrix): Float32Array {
+  const { rows, cols, bits, blockSize, blocksPerRow: nb, packed, scales } = q;
+  const blob = (blockSize * bits) / 8;
+  const zp = bits === 4 ? 8 : 128;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const k = Math.floor(c / blockSize);
+      const i = c - k * blockSize;
+      const base = (r * nb + k) * blob;
+      const v = bits === 8
+        ? packed[base + i]
+        : (i & 1)
+        ? packed[base + (i >> 1)] >> 4
+        : packed[base + (i >> 1)] & 0x0f;
+      out[r * cols + c] = (v - zp) * scales[r * nb + k];
+    }
+  }
+  return out;
+}

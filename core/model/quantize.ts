@@ -1,0 +1,290 @@
+/**
+ * Weight storage types of inference graphs (`--dtype`): float32, float16 / bfloat16 storage, and
+ * symmetric block-quantized int8 / int4 in the layout of onnxruntime's `com.microsoft`
+ * `MatMulNBits` and `GatherBlockQuantized` contrib ops.
+ *
+ * Quantization (per output row, blocks of `blockSize` consecutive input features):
+ * `scale = max|w| / qmax` (qmax 7 for int4, 127 for int8), `q = clamp(round(w / scale), -qmax, qmax)`,
+ * stored unsigned as `q + zp` with the ops' default zero point `zp = 2^(bits-1)` (8 or 128), so no
+ * zero-point tensor is needed; `w ≈ (stored - zp) · scale`. int4 packs two values per byte, the
+ * lower-indexed one in the low nibble. A last partial block is padded with `zp` (value 0).
+ *
+ * @module
+ */
+
+import { withCode } from "../errors.ts";
+import {
+  bfloat16ToFloat32,
+  float16ToFloat32,
+  float32ToBfloat16,
+  float32ToFloat16,
+} from "../onnx/float16.ts";
+
+/** Weight storage types of an inference graph. */
+export type WeightDtype = "f32" | "f16" | "bf16" | "int8" | "int4";
+
+/** Every {@link WeightDtype}, in order of size. */
+export const WEIGHT_DTYPES: readonly WeightDtype[] = ["f32", "f16", "bf16", "int8", "int4"];
+
+/** Quantization settings of an inference graph. */
+export interface WeightFormat {
+  dtype: WeightDtype;
+  /** Input features per scale (int4 / int8): 32 or 128. Default 32. */
+  blockSize?: number;
+  /**
+   * `MatMulNBits` `accuracy_level`: 4 quantizes activations to int8 inside the kernel (fastest
+   * on CPU, measured), 0 computes in float32. Default 4.
+   */
+  accuracyLevel?: number;
+}
+
+/** The block sizes {@link parseWeightFormat} accepts. */
+export const BLOCK_SIZES: readonly number[] = [32, 128];
+
+/**
+ * Parses `--dtype` (`f32`, `f16`, `bf16`, `int8`, `int4`, optionally `int4:128` / `int8:32` for
+ * the block size), also accepting the long names `float32`, `float16`, `bfloat16`.
+ *
+ * @example
+ * ```ts
+ * import { parseWeightFormat } from "./quantize.ts";
+ * console.log(parseWeightFormat("int4:128")); // { dtype: "int4", blockSize: 128 }
+ * ```
+ */
+export function parseWeightFormat(text: string, where = "--dtype"): WeightFormat {
+  const [raw, block, ...rest] = String(text).trim().toLowerCase().split(":");
+  const alias: Record<string, WeightDtype> = {
+    float32: "f32",
+    fp32: "f32",
+    float16: "f16",
+    fp16: "f16",
+    bfloat16: "bf16",
+  };
+  const dtype = (alias[raw] ?? raw) as WeightDtype;
+  if (!WEIGHT_DTYPES.includes(dtype) || rest.length > 0) {
+    throw withCode(
+      new RangeError(
+        `${where} is ${JSON.stringify(text)}; use one of ${
+          WEIGHT_DTYPES.join(", ")
+        } (int4/int8 take an optional block size, e.g. int4:128)`,
+      ),
+      "E_USAGE",
+    );
+  }
+  if (block === undefined) return { dtype };
+  const blockSize = Number(block);
+  if (!isQuantized(dtype) || !BLOCK_SIZES.includes(blockSize)) {
+    throw withCode(
+      new RangeError(
+        `${where} is ${JSON.stringify(text)}; a block size goes only with int4/int8 and is one of ${
+          BLOCK_SIZES.join(", ")
+        }`,
+      ),
+      "E_USAGE",
+    );
+  }
+  return { dtype, blockSize };
+}
+
+/** Checks a {@link WeightFormat} (e.g. from an experiment file) and fills the defaults. */
+export function normalizeWeightFormat(
+  format: WeightFormat | WeightDtype | string | undefined,
+  where = "dtype",
+): Required<WeightFormat> {
+  const f: WeightFormat = format === undefined
+    ? { dtype: "f32" }
+    : typeof format === "string"
+    ? parseWeightFormat(format, where)
+    : format;
+  if (!WEIGHT_DTYPES.includes(f.dtype)) {
+    throw withCode(
+      new RangeError(`${where} is ${JSON.stringify(f.dtype)}; use one of ${WEIGHT_DTYPES}`),
+      "E_USAGE",
+    );
+  }
+  const blockSize = f.blockSize ?? 32;
+  if (!BLOCK_SIZES.includes(blockSize)) {
+    throw withCode(
+      new RangeError(`${where} block size is ${blockSize}; use one of ${BLOCK_SIZES.join(", ")}`),
+      "E_USAGE",
+    );
+  }
+  const accuracyLevel = f.accuracyLevel ?? 4;
+  if (![0, 1, 2, 3, 4].includes(accuracyLevel)) {
+    throw withCode(
+      new RangeError(`${where} accuracy level is ${accuracyLevel}; use 0..4`),
+      "E_USAGE",
+    );
+  }
+  return { dtype: f.dtype, blockSize, accuracyLevel };
+}
+
+/** Whether the dtype is block-quantized (int4 / int8). */
+export function isQuantized(dtype: WeightDtype): dtype is "int4" | "int8" {
+  return dtype === "int4" || dtype === "int8";
+}
+
+/** Bits per weight of a quantized dtype. */
+export function bitsOf(dtype: "int4" | "int8"): 4 | 8 {
+  return dtype === "int4" ? 4 : 8;
+}
+
+/** A block-quantized `[rows, cols]` matrix. */
+export interface QuantizedMatrix {
+  rows: number;
+  cols: number;
+  bits: 4 | 8;
+  blockSize: number;
+  /** `ceil(cols / blockSize)`. */
+  blocksPerRow: number;
+  /** `[rows, blocksPerRow, blockSize·bits/8]` packed unsigned values. */
+  packed: Uint8Array;
+  /** `[rows, blocksPerRow]` float32 scales. */
+  scales: Float32Array;
+}
+
+/**
+ * Quantizes a row-major `[rows, cols]` float matrix (Hugging Face `[out, in]` linear layout, or
+ * an embedding table) along its rows, in blocks of `blockSize` columns.
+ *
+ * @example
+ * ```ts
+ * import { dequantizeMatrix, quantizeMatrix } from "./quantize.ts";
+ * const q = quantizeMatrix(new Float32Array([0.5, -1, 0.25, 1]), 1, 4, 4, 32);
+ * console.log(Array.from(dequantizeMatrix(q))); // ≈ [0.571, -1, 0.286, 1]
+ * ```
+ */
+export function quantizeMatrix(
+  data: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  bits: 4 | 8,
+  blockSize: number,
+): QuantizedMatrix {
+  if (data.length !== rows * cols) {
+    throw withCode(
+      new RangeError(`quantizeMatrix got ${data.length} values for [${rows}, ${cols}]`),
+      "E_WEIGHTS",
+    );
+  }
+  const nb = Math.ceil(cols / blockSize);
+  const blob = (blockSize * bits) / 8;
+  const packed = new Uint8Array(rows * nb * blob);
+  const scales = new Float32Array(rows * nb);
+  const qmax = bits === 4 ? 7 : 127;
+  const zp = bits === 4 ? 8 : 128;
+  if (bits === 4) packed.fill(0x88);
+  else packed.fill(128);
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    for (let k = 0; k < nb; k++) {
+      const start = k * blockSize;
+      const end = Math.min(start + blockSize, cols);
+      let max = 0;
+      for (let c = start; c < end; c++) {
+        const a = Math.abs(data[row + c]);
+        if (a > max) max = a;
+      }
+      const scale = Math.fround(max / qmax);
+      scales[r * nb + k] = scale;
+      const inv = scale > 0 ? 1 / scale : 0;
+      const base = (r * nb + k) * blob;
+      for (let c = start; c < end; c++) {
+        let q = Math.round(data[row + c] * inv);
+        if (q > qmax) q = qmax;
+        else if (q < -qmax) q = -qmax;
+        const v = q + zp;
+        const i = c - start;
+        if (bits === 8) packed[base + i] = v;
+        else {
+          const at = base + (i >> 1);
+          packed[at] = (i & 1) ? (packed[at] & 0x0f) | (v << 4) : (packed[at] & 0xf0) | v;
+        }
+      }
+    }
+  }
+  return { rows, cols, bits, blockSize, blocksPerRow: nb, packed, scales };
+}
+
+/**
+ * The float64 values a {@link QuantizedMatrix} stands for, `[rows, cols]` — the reference the
+ * onnxruntime kernels are checked against.
+ *
+ * @example
+ * ```ts
+ * import { dequantizeMatrix, quantizeMatrix } from "./quantize.ts";
+ * console.log(dequantizeMatrix(quantizeMatrix(new Float32Array([1, -1]), 1, 2, 8, 32)));
+ * ```
+ */
+export function dequantizeMatrix(q: QuantizedMatrix): Float64Array {
+  const { rows, cols, bits, blockSize, blocksPerRow: nb, packed, scales } = q;
+  const blob = (blockSize * bits) / 8;
+  const zp = bits === 4 ? 8 : 128;
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const k = Math.floor(c / blockSize);
+      const i = c - k * blockSize;
+      const base = (r * nb + k) * blob;
+      const v = bits === 8
+        ? packed[base + i]
+        : (i & 1)
+        ? packed[base + (i >> 1)] >> 4
+        : packed[base + (i >> 1)] & 0x0f;
+      out[r * cols + c] = (v - zp) * scales[r * nb + k];
+    }
+  }
+  return out;
+}
+
+/** Bytes a `[rows, cols]` weight takes on disk in this format (packed values plus scales). */
+export function weightBytes(rows: number, cols: number, format: WeightFormat): number {
+  const f = normalizeWeightFormat(format);
+  if (f.dtype === "f32") return rows * cols * 4;
+  if (f.dtype === "f16" || f.dtype === "bf16") return rows * cols * 2;
+  const nb = Math.ceil(cols / f.blockSize);
+  return rows * nb * ((f.blockSize * bitsOf(f.dtype)) / 8 + 4);
+}
+
+/** float32 values as float16 or bfloat16 bits. */
+export function toHalfBits(data: Float32Array, dtype: "f16" | "bf16"): Uint16Array {
+  return dtype === "f16" ? float32ToFloat16(data) : float32ToBfloat16(data);
+}
+
+/**
+ * The float32 weights a graph built with this format computes with: every 2-D weight (linear
+ * layers, embedding, lm_head) rounded to f16/bf16 or quantized and dequantized; norms and biases
+ * as they are. A float32 (or float64) graph of these weights is the reference of the quantized
+ * graph (gradient checks, tolerance tests).
+ *
+ * @example
+ * ```ts
+ * import { dequantizedWeights } from "./quantize.ts";
+ * const w = new Map([["w", { shape: [1, 2], data: new Float32Array([1, -0.3]) }]]);
+ * console.log(dequantizedWeights(w, { dtype: "int4" }).get("w")!.data); // [1, -0.2857…]
+ * ```
+ */
+export function dequantizedWeights(
+  weights: Map<string, { shape: number[]; data: Float32Array }>,
+  format: WeightFormat,
+): Map<string, { shape: number[]; data: Float32Array }> {
+  const f = normalizeWeightFormat(format);
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, t] of weights) {
+    if (t.shape.length !== 2 || f.dtype === "f32") {
+      out.set(name, t);
+      continue;
+    }
+    const [rows, cols] = t.shape;
+    let data: Float32Array;
+    if (f.dtype === "f16") data = float16ToFloat32(float32ToFloat16(t.data));
+    else if (f.dtype === "bf16") data = bfloat16ToFloat32(float32ToBfloat16(t.data));
+    else {
+      data = Float32Array.from(
+        dequantizeMatrix(quantizeMatrix(t.data, rows, cols, bitsOf(f.dtype), f.blockSize)),
+      );
+    }
+    out.set(name, { shape: t.shape, data });
+  }
+  return out;
+}

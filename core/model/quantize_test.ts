@@ -1,0 +1,315 @@
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { errorCode } from "../errors.ts";
+import { bfloat16ToFloat32, float16ToFloat32 } from "../onnx/float16.ts";
+import { serializeModel } from "../onnx/serialize.ts";
+import { Prng } from "../util/prng.ts";
+import type { DecoderConfig } from "./config.ts";
+import { buildDecoderGraph, type DecoderWeightMap } from "./decoder_graph.ts";
+import {
+  dequantizeMatrix,
+  parseWeightFormat,
+  quantizeMatrix,
+  toHalfBits,
+  type WeightFormat,
+} from "./quantize.ts";
+import { referenceForward } from "./testing/reference.ts";
+import { expectedWeightShapes, loadWeights } from "./weights.ts";
+import { readDecoderConfig } from "./config.ts";
+import { createTinyModel } from "./tiny.ts";
+import { join } from "node:path";
+
+function config(over: Partial<DecoderConfig> = {}): DecoderConfig {
+  return {
+    modelType: "qwen2",
+    vocabSize: 41,
+    hiddenSize: 64,
+    intermediateSize: 96,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 16,
+    rmsNormEps: 1e-6,
+    ropeTheta: 10000,
+    ropeScaling: null,
+    maxPositionEmbeddings: 64,
+    tieWordEmbeddings: true,
+    attentionBias: true,
+    qkNorm: false,
+    bosTokenId: 1,
+    eosTokenIds: [2],
+    padTokenId: 0,
+    raw: {},
+    ...over,
+  };
+}
+
+function weights(c: DecoderConfig, seed: number): DecoderWeightMap {
+  const r = new Prng(seed);
+  const out: DecoderWeightMap = new Map();
+  for (const [name, shape] of expectedWeightShapes(c)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const norm = name.endsWith("norm.weight");
+    out.set(name, {
+      shape,
+      data: Float32Array.from(
+        { length: n },
+        () => norm ? 1 + 0.1 * r.normal() : (name.includes("embed") ? 1 : 0.1) * r.normal(),
+      ),
+    });
+  }
+  return out;
+}
+
+/** The weights the quantized graph stands for, computed independently of the graph code. */
+function storedValues(w: DecoderWeightMap, f: WeightFormat): DecoderWeightMap {
+  const out: DecoderWeightMap = new Map();
+  for (const [name, t] of w) {
+    if (t.shape.length !== 2 || f.dtype === "f32") {
+      out.set(name, t);
+      continue;
+    }
+    const [rows, cols] = t.shape;
+    let data: Float32Array;
+    if (f.dtype === "f16") data = float16ToFloat32(toHalfBits(t.data, "f16"));
+    else if (f.dtype === "bf16") data = bfloat16ToFloat32(toHalfBits(t.data, "bf16"));
+    else {
+      const q = quantizeMatrix(t.data, rows, cols, f.dtype === "int4" ? 4 : 8, f.blockSize ?? 32);
+      data = Float32Array.from(dequantizeMatrix(q));
+    }
+    out.set(name, { shape: t.shape, data });
+  }
+  return out;
+}
+
+const i64 = (rows: number[][]) =>
+  new ort.Tensor("int64", BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0].length]);
+
+async function logitsOf(
+  c: DecoderConfig,
+  w: DecoderWeightMap,
+  f: WeightFormat,
+  ids: number[][],
+  steer?: { block: number; vector: Float32Array; scale: number },
+): Promise<Float32Array> {
+  const built = buildDecoderGraph(c, w, {
+    cache: false,
+    numLogitsToKeep: false,
+    hiddenStates: false,
+    steering: steer !== undefined,
+    weights: f,
+  });
+  const { model, externalData } = serializeModel(built.model, {
+    externalData: { location: "w.bin", threshold: 256 },
+  });
+  const s = await ort.InferenceSession.create(model, { externalData });
+  const [B, S] = [ids.length, ids[0].length];
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: i64(ids),
+    attention_mask: i64(ids.map((r) => r.map(() => 1))),
+    position_ids: i64(ids.map((r) => r.map((_, i) => i))),
+  };
+  if (steer) {
+    for (let i = 0; i < c.numLayers; i++) {
+      const on = i === steer.block;
+      feeds[`steer.${i}.vectors`] = new ort.Tensor(
+        "float32",
+        on ? steer.vector : new Float32Array(0),
+        [on ? 1 : 0, c.hiddenSize],
+      );
+      feeds[`steer.${i}.scales`] = new ort.Tensor(
+        "float32",
+        new Float32Array(on ? B * S : 0).fill(steer.scale),
+        [B, S, on ? 1 : 0],
+      );
+      feeds[`ablate.${i}.directions`] = new ort.Tensor("float32", new Float32Array(0), [
+        0,
+        c.hiddenSize,
+      ]);
+      feeds[`ablate.${i}.mask`] = new ort.Tensor("float32", new Float32Array(0), [B, S, 0]);
+    }
+  }
+  const out = await s.run(feeds);
+  await s.release();
+  return out.logits.data as Float32Array;
+}
+
+function maxRelErr(got: Float32Array, want: Float64Array[][][] | number[]): number {
+  const flat = Array.isArray(want) && typeof want[0] === "number"
+    ? want as number[]
+    : (want as Float64Array[][][]).flat(2).flatMap((r) => Array.from(r));
+  const scale = Math.max(...flat.map(Math.abs));
+  let m = 0;
+  for (let i = 0; i < flat.length; i++) m = Math.max(m, Math.abs(got[i] - flat[i]) / scale);
+  return m;
+}
+
+Deno.test("quantizeMatrix() rounds each weight to the nearest level of its block scale", () => {
+  const r = new Prng(3);
+  const [rows, cols] = [5, 70]; // 70 = two full blocks of 32 and a padded partial block
+  const data = Float32Array.from({ length: rows * cols }, () => r.normal());
+  for (const bits of [4, 8] as const) {
+    const q = quantizeMatrix(data, rows, cols, bits, 32);
+    assert.equal(q.blocksPerRow, 3);
+    assert.equal(q.packed.length, rows * 3 * (32 * bits) / 8);
+    const deq = dequantizeMatrix(q);
+    const qmax = bits === 4 ? 7 : 127;
+    for (let row = 0; row < rows; row++) {
+      for (let c = 0; c < cols; c++) {
+        const k = Math.floor(c / 32);
+        let max = 0;
+        for (let j = k * 32; j < Math.min(cols, k * 32 + 32); j++) {
+          max = Math.max(max, Math.abs(data[row * cols + j]));
+        }
+        const step = max / qmax;
+        const err = Math.abs(deq[row * cols + c] - data[row * cols + c]);
+        assert.ok(
+          err <= step / 2 + 1e-6 * max,
+          `bits ${bits} [${row},${c}] err ${err} step ${step}`,
+        );
+      }
+      // The block's largest magnitude is represented exactly (symmetric scale).
+    }
+  }
+});
+
+Deno.test("quantized decoder graphs match the float64 reference on the dequantized weights", async () => {
+  const ids = [[3, 5, 7, 11, 13, 17, 19], [2, 4, 6, 8, 10, 12, 40]];
+  for (const tied of [true, false]) {
+    const c = config({ tieWordEmbeddings: tied });
+    const w = weights(c, tied ? 7 : 8);
+    for (
+      const f of [
+        { dtype: "int4", blockSize: 32 },
+        { dtype: "int4", blockSize: 128 }, // hidden 64 / intermediate 96: padded blocks
+        { dtype: "int8", blockSize: 32 },
+        { dtype: "int8", blockSize: 128 },
+        { dtype: "f16" },
+        { dtype: "bf16" },
+      ] as WeightFormat[]
+    ) {
+      const ref = referenceForward(c, storedValues(w, f), {
+        inputIds: ids,
+        attentionMask: ids.map((r) => r.map(() => 1)),
+        positionIds: ids.map((r) => r.map((_, i) => i)),
+      });
+      // accuracy_level 0: the kernels compute in float32 on the dequantized weights.
+      const got = await logitsOf(c, w, { ...f, accuracyLevel: 0 }, ids);
+      const err = maxRelErr(got, ref.logits as unknown as Float64Array[][][]);
+      assert.ok(err < 1e-4, `${JSON.stringify(f)} tied=${tied}: max relative error ${err}`);
+    }
+  }
+});
+
+Deno.test("int8/int4 logits stay within stated tolerances of float32 (accuracy_level 4)", async () => {
+  const c = config();
+  const w = weights(c, 11);
+  const ids = [[3, 5, 7, 11, 13, 17, 19, 23, 29, 31]];
+  const f32 = await logitsOf(c, w, { dtype: "f32" }, ids);
+  const V = c.vocabSize;
+  const top = (x: Float32Array, t: number) => {
+    let best = 0;
+    for (let v = 1; v < V; v++) if (x[t * V + v] > x[t * V + best]) best = v;
+    return best;
+  };
+  // Stated tolerances (relative to the largest |logit|): int8 2%, int4 15%.
+  for (const [dtype, tol] of [["int8", 0.02], ["int4", 0.15]] as const) {
+    const got = await logitsOf(c, w, { dtype }, ids);
+    const err = maxRelErr(got, Array.from(f32));
+    assert.ok(err < tol, `${dtype}: max relative error ${err} >= ${tol}`);
+    if (dtype === "int8") {
+      for (let t = 0; t < ids[0].length; t++) assert.equal(top(got, t), top(f32, t), `top-1 @${t}`);
+    }
+  }
+});
+
+Deno.test("steering on a quantized base equals steering on the float32 graph of the same weights", async () => {
+  const c = config();
+  const w = weights(c, 5);
+  const ids = [[1, 2, 3, 4, 5, 6]];
+  const r = new Prng(9);
+  const vector = Float32Array.from({ length: c.hiddenSize }, () => r.normal());
+  const steer = { block: 0, vector, scale: 2 };
+  const f = { dtype: "int4", blockSize: 32, accuracyLevel: 0 } as const;
+  const q = await logitsOf(c, w, f, ids, steer);
+  const ref = await logitsOf(c, storedValues(w, f), { dtype: "f32" }, ids, steer);
+  const plain = await logitsOf(c, w, f, ids);
+  assert.ok(maxRelErr(q, Array.from(ref)) < 1e-4);
+  assert.ok(maxRelErr(q, Array.from(plain)) > 1e-3, "steering changed nothing");
+});
+
+Deno.test("the tied quantized embedding is written once and read by Gather and lm_head", () => {
+  const c = config();
+  const w = weights(c, 1);
+  const built = buildDecoderGraph(c, w, { cache: false, weights: { dtype: "int4" } });
+  const { externalData } = serializeModel(built.model, {
+    externalData: { location: "w.bin", threshold: 256 },
+  });
+  const ops = built.model.graph.nodes.map((n) => n.opType);
+  assert.ok(ops.includes("GatherBlockQuantized"));
+  assert.equal(ops.filter((o) => o === "MatMulNBits").length, 7 * c.numLayers + 1);
+  const plan = (dedupe: boolean) => {
+    const seen = new Set<unknown>();
+    let offset = 0;
+    for (const t of built.model.graph.initializers) {
+      const data = t.data as { byteLength: number };
+      if (data.byteLength < 256 || (dedupe && seen.has(t.data))) continue;
+      seen.add(t.data);
+      offset = Math.ceil(offset / 4096) * 4096 + data.byteLength;
+    }
+    return offset;
+  };
+  assert.equal(externalData[0].data.length, plan(true));
+  // The packed table (V·D/2 bytes) and its scales are not written a second time for lm_head.
+  assert.ok(plan(false) - plan(true) >= c.vocabSize * c.hiddenSize / 2);
+});
+
+Deno.test("parseWeightFormat() reads --dtype values and rejects bad ones with E_USAGE", () => {
+  assert.deepEqual(parseWeightFormat("int4"), { dtype: "int4" });
+  assert.deepEqual(parseWeightFormat("INT8:128"), { dtype: "int8", blockSize: 128 });
+  assert.deepEqual(parseWeightFormat("float16"), { dtype: "f16" });
+  for (const bad of ["int3", "int4:64", "f16:32", "int4:32:1"]) {
+    assert.throws(() => parseWeightFormat(bad), (e: unknown) => errorCode(e) === "E_USAGE", bad);
+  }
+});
+
+Deno.test("weight bytes shrink with the dtype: f16 1/2, int8 ≈ 0.28, int4 ≈ 0.16 of float32", () => {
+  const c = config({ tieWordEmbeddings: false });
+  const w = weights(c, 2);
+  const size = (f: WeightFormat) => {
+    const built = buildDecoderGraph(c, w, { cache: false, weights: f });
+    const seen = new Set<unknown>();
+    let n = 0;
+    for (const t of built.model.graph.initializers) {
+      if (!/^(model\.|lm_head)/.test(t.name) || seen.has(t.data)) continue;
+      seen.add(t.data);
+      n += (t.data as { byteLength: number }).byteLength;
+    }
+    return n;
+  };
+  let norms = 0;
+  for (const t of w.values()) if (t.shape.length === 1) norms += t.data.length * 4;
+  const f32 = size({ dtype: "f32" }) - norms;
+  // Per block of 32: 32 bytes + a 4-byte scale (int8), 16 + 4 (int4); f16/bf16: 2 bytes a value.
+  assert.equal(size({ dtype: "f16" }) - norms, f32 / 2);
+  assert.equal(size({ dtype: "bf16" }) - norms, f32 / 2);
+  assert.equal(size({ dtype: "int8" }) - norms, (f32 / 4 / 32) * 36);
+  assert.equal(size({ dtype: "int4" }) - norms, (f32 / 4 / 32) * 20);
+});
+
+Deno.test("a GPTQ/AWQ checkpoint (quantization_config) is refused with E_WEIGHTS naming the fix", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dramatis_gptq_" });
+  try {
+    await createTinyModel(dir, { preset: "tiny-llama", seed: 1 });
+    const raw = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
+    raw.quantization_config = { quant_method: "gptq", bits: 4, group_size: 128 };
+    await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(raw));
+    const c = await readDecoderConfig(dir);
+    await assert.rejects(
+      () => loadWeights(dir, c),
+      (e: Error) => errorCode(e) === "E_WEIGHTS" && /gptq.*--dtype int8 or int4/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,117 @@
+/**
+ * The layer rules of DESIGN §1, checked on every import in the repository:
+ *
+ * - core (files that are not tests) never imports `plugins/` or `benchmark/`;
+ * - a plugin never imports the host (`core/host/`) outside its tests (tests may drive the real
+ *   host end to end);
+ * - a plugin imports another plugin only through that plugin's `mod.ts`;
+ * - the third-party examples import only the public API (`mod.ts`, `core/mod.ts`) and npm (their
+ *   tests may add the shared conformance suites in `tests/` and drive the host end to end).
+ *
+ * Imports are read from the source text (static `import`/`export … from` and dynamic
+ * `import("…")` with a string literal), resolved relative to the importing file.
+ */
+
+import assert from "node:assert/strict";
+import { dirname, join, relative, resolve } from "node:path";
+
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
+const SKIP = new Set(["node_modules", ".cache", "runs", ".git"]);
+
+async function* sourceFiles(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    if (SKIP.has(e.name)) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory) yield* sourceFiles(path);
+    else if (/\.(ts|tsx|js|mjs)$/.test(e.name)) yield path;
+  }
+}
+
+/** The relative specifiers a source file imports, resolved to repository paths. */
+export function importsOf(text: string, file: string): string[] {
+  const out: string[] = [];
+  const patterns = [
+    /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']/g,
+    /(?:^|\n)\s*import\s*["']([^"']+)["']/g,
+    /\bimport\(\s*["']([^"']+)["']\s*\)/g,
+  ];
+  // Doc comments hold example imports; they are not imports of this file.
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:])\/\/[^\n]*/g, "$1");
+  for (const re of patterns) {
+    for (const m of code.matchAll(re)) {
+      const spec = m[1];
+      if (spec.startsWith(".")) out.push(relative(ROOT, resolve(dirname(file), spec)));
+      else out.push(spec);
+    }
+  }
+  return out;
+}
+
+/** Tests and their support folders (`testing/`) may drive the real host end to end. */
+const isTest = (path: string) => /_test\.ts$/.test(path) || /(^|\/)testing\//.test(path);
+const pluginOf = (path: string) => path.match(/^plugins\/([^/]+)\//)?.[1];
+
+/** The rule an import breaks, or null. */
+export function violation(from: string, to: string): string | null {
+  if (from.startsWith("core/") && !isTest(from) && /^(plugins|benchmark)(\/|$)/.test(to)) {
+    return "core imports a plugin or the benchmarks; pass them in from main.ts";
+  }
+  const plugin = pluginOf(from);
+  if (plugin) {
+    if (to.startsWith("core/host/") && !isTest(from)) {
+      return "a plugin imports the host; use core services";
+    }
+    const other = pluginOf(to);
+    if (other && other !== plugin && to !== `plugins/${other}/mod.ts`) {
+      return `a plugin imports ${other}'s internals; import plugins/${other}/mod.ts`;
+    }
+  }
+  const example = /^examples\/(third_party_plugin|nudge_plugin)\//.test(from);
+  if (example && !to.startsWith("examples/")) {
+    const publicApi = ["mod.ts", "core/mod.ts"].includes(to) ||
+      (!/^[a-z_]+\//.test(to) && !to.endsWith(".ts")) ||
+      (isTest(from) && /^(tests|core\/host)\//.test(to));
+    if (!publicApi) return "the third-party example imports beyond the public API (mod.ts)";
+  }
+  return null;
+}
+
+Deno.test("violation() names each broken layer rule", () => {
+  assert.match(violation("core/host/cli.ts", "plugins/mod.ts")!, /core imports a plugin/);
+  assert.match(violation("core/host/verbs/x.ts", "benchmark/decode.ts")!, /benchmarks/);
+  assert.equal(violation("core/host/cli_test.ts", "plugins/mod.ts"), null);
+  assert.match(violation("plugins/gca/a.ts", "core/host/model_spec.ts")!, /imports the host/);
+  assert.match(violation("plugins/persona_vectors/a.ts", "plugins/lora/load_lora.ts")!, /lora/);
+  assert.equal(violation("plugins/persona_vectors/a.ts", "plugins/lora/mod.ts"), null);
+  assert.equal(violation("plugins/gca/a.ts", "plugins/gca/b.ts"), null);
+  assert.match(
+    violation("examples/third_party_plugin/mod.ts", "core/model/engine.ts")!,
+    /public API/,
+  );
+  assert.equal(violation("examples/third_party_plugin/mod.ts", "mod.ts"), null);
+  assert.equal(violation("examples/third_party_plugin/mod.ts", "zod"), null);
+  assert.equal(violation("plugins/gca/a_test.ts", "core/host/server/serve.ts"), null);
+  assert.equal(
+    violation("examples/third_party_plugin/a_test.ts", "tests/conformance/judge.ts"),
+    null,
+  );
+  assert.deepEqual(
+    importsOf(
+      'import { a } from "../../plugins/mod.ts";\nconst m = await import("./x.ts");',
+      join(ROOT, "core/host/cli.ts"),
+    ),
+    ["plugins/mod.ts", "core/host/x.ts"],
+  );
+});
+
+Deno.test("no import in the repository crosses a layer boundary", async () => {
+  const broken: string[] = [];
+  for await (const file of sourceFiles(ROOT)) {
+    const from = relative(ROOT, file);
+    for (const to of importsOf(await Deno.readTextFile(file), file)) {
+      const why = violation(from, to);
+      if (why) broken.push(`${from} → ${to}: ${why}`);
+    }
+  }
+  assert.deepEqual(broken, [], broken.join("\n"));
+});
