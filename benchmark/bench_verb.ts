@@ -46,7 +46,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
     description: "weight formats f32/int8/int4 at the 0.5B shape: first-load and cached-load " +
       "peak RSS, weight bytes, prefill/decode tokens/s",
     async load() {
-      const m = await import("../../../benchmark/quant.ts");
+      const m = await import("./quant.ts");
       const list = (v: unknown) =>
         v === undefined ? undefined : String(v).split(",").map((x) => x.trim()).filter(Boolean);
       return {
@@ -65,7 +65,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
     description: "prefill/decode tokens/s and prefill peak RSS at long contexts vs llama.cpp " +
       "(same weights, GGUF f32) and transformers.js; multi-turn scene with vs without prefix reuse",
     async load() {
-      const m = await import("../../../benchmark/long.ts");
+      const m = await import("./long.ts");
       const list = (v: unknown) =>
         v === undefined ? undefined : String(v).split(",").map((x) => x.trim()).filter(Boolean);
       return {

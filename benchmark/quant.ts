@@ -10,13 +10,29 @@
  */
 
 import { join, resolve } from "node:path";
+import { readDecoderConfig } from "../core/model/config.ts";
 import { Engine } from "../core/model/engine.ts";
+import { type GgufDType, writeGguf } from "../core/model/gguf.ts";
+import { streamWeights } from "../core/model/weights.ts";
 import { createTinyModel } from "../core/model/tiny.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
 
 /** The weight formats the suite compares. */
 export const QUANT_DTYPES = ["f32", "int8", "int4"] as const;
+
+/** llama.cpp's encoding at the same bits as each of ours. */
+const PEER: Record<string, GgufDType> = { f32: "f32", int8: "q8_0", int4: "q4_0" };
+
+/**
+ * A held-out text for perplexity: a short story in the style of TinyStories (the training data
+ * of babyllama-105), written for this benchmark, so the model has never seen it.
+ */
+const HELD_OUT = "Once upon a time, there was a little girl named Mia. She had a red ball that " +
+  "she loved very much. One day, Mia went to the park with her mom. She threw the ball high " +
+  "in the sky. The ball fell in the pond! Mia was sad. A big duck swam to the ball and pushed " +
+  'it back to Mia with its beak. Mia laughed and said, "Thank you, duck!" The duck quacked ' +
+  "and swam away. Mia and her mom went home and had a warm cookie. Mia was happy.";
 
 /** One dtype's figures. */
 export interface QuantPoint {
@@ -26,6 +42,18 @@ export interface QuantPoint {
   cachedLoadPeakRss: number;
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
+  /** Share of the prompt positions whose top-1 token equals the f32 model's. */
+  top1AgreementWithF32?: number;
+  /** llama.cpp on the same weights in its format at the same bits. */
+  llamacpp?: {
+    format: string;
+    fileBytes: number;
+    prefillTokensPerSecond: number;
+    decodeTokensPerSecond: number;
+    peakRss: number;
+  };
+  /** Perplexity of babyllama-105 on the held-out text in this dtype (absent without ../shared). */
+  babyllamaPerplexity?: number;
   error?: string;
 }
 
@@ -46,8 +74,12 @@ export interface QuantBenchOptions {
   promptTokens?: number;
   newTokens?: number;
   workDir?: string;
+  /** Measure llama.cpp on the same weights (default true). */
+  llamacpp?: boolean;
   log?: (line: string) => void;
 }
+
+const BABYLLAMA = new URL("../../shared/models/babyllama-105/", import.meta.url);
 
 function procStatus(field: string): number {
   const m = Deno.readTextFileSync("/proc/self/status").match(new RegExp(`${field}:\\s+(\\d+) kB`));
@@ -64,7 +96,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 interface Child {
-  kind: "baseline" | "load";
+  kind: "baseline" | "load" | "llamacpp" | "ppl";
+  gguf?: string;
   modelDir: string;
   cacheDir: string;
   dtype: string;
@@ -76,9 +109,11 @@ interface Child {
 /** Runs in the child process: one load (and timing), then `VmHWM`. */
 async function child(t: Child): Promise<Record<string, number>> {
   if (t.kind === "baseline") {
-    // The same modules and an onnxruntime session of a trivial graph, no weights.
+    // The same modules, no weights.
     return { peakRss: procStatus("VmHWM") };
   }
+  if (t.kind === "llamacpp") return await childLlamaCpp(t);
+  if (t.kind === "ppl") return await childPerplexity(t);
   const engine = await Engine.load(t.modelDir, {
     cacheDir: t.cacheDir,
     dtype: t.dtype,
@@ -95,11 +130,90 @@ async function child(t: Child): Promise<Record<string, number>> {
       temperature: 0,
       eosTokenIds: [],
     });
+    const peakRss = procStatus("VmHWM");
+    // Top-1 token at every prompt position (compared with f32 by the parent).
+    const f = await engine.forward([prompt]);
+    const V = engine.config.vocabSize;
+    const logits = f.logits.data as Float32Array;
+    const top1: number[] = [];
+    for (let i = 0; i < prompt.length; i++) {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits[i * V + v] > logits[i * V + best]) best = v;
+      top1.push(best);
+    }
     return {
-      peakRss: procStatus("VmHWM"),
+      peakRss,
       prefillTokensPerSecond: out.stats.prefillTokensPerSecond,
       decodeTokensPerSecond: out.stats.decodeTokensPerSecond,
+      top1: top1 as never,
     };
+  } finally {
+    await engine.close();
+  }
+}
+
+async function childLlamaCpp(t: Child): Promise<Record<string, number>> {
+  const { getLlama } = await import("node-llama-cpp");
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" } as never);
+  const model = await llama.loadModel({ modelPath: t.gguf! });
+  const ctx = await model.createContext({ contextSize: 512, batchSize: 512, threads: t.threads });
+  try {
+    const r = new Prng(1);
+    const prompt = Array.from({ length: t.promptTokens }, () => 10 + r.int(1000));
+    const warm = ctx.getSequence();
+    let k = 0;
+    for await (const _ of warm.evaluate(prompt.slice(0, 8) as never, { temperature: 0 })) {
+      if (++k >= 2) break;
+    }
+    warm.dispose();
+    const seq = ctx.getSequence();
+    const times: number[] = [];
+    const t0 = performance.now();
+    for await (const _ of seq.evaluate(prompt as never, { temperature: 0 })) {
+      times.push(performance.now());
+      if (times.length >= t.newTokens) break;
+    }
+    const n = times.length;
+    return {
+      peakRss: procStatus("VmHWM"),
+      prefillTokensPerSecond: t.promptTokens / ((times[0] - t0) / 1000),
+      decodeTokensPerSecond: (n - 1) / ((times[n - 1] - times[0]) / 1000),
+    };
+  } finally {
+    await ctx.dispose();
+    await model.dispose();
+  }
+}
+
+/** Perplexity of the model in `t.modelDir` on {@link HELD_OUT} at `t.dtype`. */
+async function childPerplexity(t: Child): Promise<Record<string, number>> {
+  const engine = await Engine.load(t.modelDir, {
+    cacheDir: t.cacheDir,
+    dtype: t.dtype,
+    threads: t.threads,
+    prefixCacheBytes: 0,
+  });
+  try {
+    const all = engine.tokenizer.encode(HELD_OUT);
+    const V = engine.config.vocabSize;
+    const window = engine.config.maxPositionEmbeddings;
+    let nll = 0;
+    let count = 0;
+    // Windows of at most max_position_embeddings tokens, each scored on its own.
+    for (let start = 0; start + 1 < all.length; start += window) {
+      const ids = all.slice(start, start + window);
+      const f = await engine.forward([ids]);
+      const logits = f.logits.data as Float32Array;
+      for (let i = 0; i + 1 < ids.length; i++) {
+        let max = -Infinity;
+        for (let v = 0; v < V; v++) max = Math.max(max, logits[i * V + v]);
+        let sum = 0;
+        for (let v = 0; v < V; v++) sum += Math.exp(logits[i * V + v] - max);
+        nll -= logits[i * V + ids[i + 1]] - max - Math.log(sum);
+        count++;
+      }
+    }
+    return { perplexity: Math.exp(nll / count), tokens: count };
   } finally {
     await engine.close();
   }
@@ -162,6 +276,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
   const start = Deno.loadavg()[0];
   const baseline = await runChild({ ...base, kind: "baseline", cacheDir: "", dtype: "f32" });
   const points: QuantPoint[] = [];
+  const top1 = new Map<string, number[]>();
   for (const dtype of options.dtypes ?? QUANT_DTYPES) {
     const cacheDir = join(dir, `graphs-${dtype}`);
     await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
@@ -170,14 +285,58 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
       const first = await runChild({ ...base, kind: "load", cacheDir, dtype });
       log(`${dtype}: cached load`);
       const cached = await runChild({ ...base, kind: "load", cacheDir, dtype });
-      points.push({
+      top1.set(dtype, cached.top1 as unknown as number[]);
+      const point: QuantPoint = {
         dtype,
         weightBytes: await weightsFileBytes(cacheDir),
         firstLoadPeakRss: first.peakRss,
         cachedLoadPeakRss: cached.peakRss,
         prefillTokensPerSecond: cached.prefillTokensPerSecond,
         decodeTokensPerSecond: cached.decodeTokensPerSecond,
-      });
+      };
+      const f32Top = top1.get("f32");
+      if (f32Top) {
+        const mine = top1.get(dtype)!;
+        point.top1AgreementWithF32 = mine.filter((x, i) => x === f32Top[i]).length / mine.length;
+      }
+      if (options.llamacpp ?? true) {
+        const format = PEER[dtype];
+        const gguf = join(dir, `model-${format}.gguf`);
+        if (format && !(await exists(gguf))) {
+          log(`writing ${gguf} (the same weights for llama.cpp)`);
+          const config = await readDecoderConfig(modelDir);
+          const { weights, close } = await streamWeights(modelDir, config);
+          try {
+            const tokenizer = JSON.parse(await Deno.readTextFile(join(modelDir, "tokenizer.json")));
+            await writeGguf(gguf, config, weights, { tokenizer, dtype: format });
+          } finally {
+            close();
+          }
+        }
+        if (format) {
+          log(`llama.cpp ${format}`);
+          const peer = await runChild({ ...base, kind: "llamacpp", cacheDir, dtype, gguf });
+          point.llamacpp = {
+            format,
+            fileBytes: (await Deno.stat(gguf)).size,
+            prefillTokensPerSecond: peer.prefillTokensPerSecond,
+            decodeTokensPerSecond: peer.decodeTokensPerSecond,
+            peakRss: peer.peakRss,
+          };
+        }
+      }
+      if (await exists(new URL("config.json", BABYLLAMA).pathname)) {
+        log(`${dtype}: babyllama-105 perplexity`);
+        const ppl = await runChild({
+          ...base,
+          kind: "ppl",
+          modelDir: BABYLLAMA.pathname,
+          cacheDir: join(dir, "graphs-babyllama"),
+          dtype,
+        }).catch((e) => ({ perplexity: NaN, error: e.message }));
+        point.babyllamaPerplexity = ppl.perplexity;
+      }
+      points.push(point);
     } catch (e) {
       points.push({
         dtype,
@@ -201,6 +360,17 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
       ratios[`${p.dtype}_decode_vs_f32`] = p.decodeTokensPerSecond / f32.decodeTokensPerSecond;
       ratios[`${p.dtype}_prefill_vs_f32`] = p.prefillTokensPerSecond / f32.prefillTokensPerSecond;
       ratios[`${p.dtype}_weight_bytes_vs_f32`] = p.weightBytes / f32.weightBytes;
+      if (p.babyllamaPerplexity && f32.babyllamaPerplexity) {
+        ratios[`${p.dtype}_perplexity_vs_f32`] = p.babyllamaPerplexity / f32.babyllamaPerplexity;
+      }
+    }
+    if (p.llamacpp) {
+      const peer = `llamacpp_${p.llamacpp.format}`;
+      ratios[`${p.dtype}_decode_vs_${peer}`] = p.decodeTokensPerSecond /
+        p.llamacpp.decodeTokensPerSecond;
+      ratios[`${p.dtype}_prefill_vs_${peer}`] = p.prefillTokensPerSecond /
+        p.llamacpp.prefillTokensPerSecond;
+      ratios[`${p.dtype}_cached_load_rss_vs_${peer}`] = p.cachedLoadPeakRss / p.llamacpp.peakRss;
     }
   }
   return {
@@ -230,6 +400,25 @@ export function formatQuantBench(r: QuantBenchResult): string {
           p.prefillTokensPerSecond.toFixed(1).padEnd(14)
         } ${p.decodeTokensPerSecond.toFixed(1)}`,
     );
+  }
+  for (const p of r.points) {
+    if (p.llamacpp) {
+      const c = p.llamacpp;
+      lines.push(
+        `llama.cpp ${c.format}: file ${mib(c.fileBytes)}, peak ${mib(c.peakRss)}, prefill ` +
+          `${c.prefillTokensPerSecond.toFixed(1)} tok/s, decode ${
+            c.decodeTokensPerSecond.toFixed(1)
+          } tok/s`,
+      );
+    }
+    if (p.top1AgreementWithF32 !== undefined) {
+      lines.push(
+        `${p.dtype}: top-1 agreement with f32 ${(100 * p.top1AgreementWithF32).toFixed(1)}%`,
+      );
+    }
+    if (p.babyllamaPerplexity !== undefined) {
+      lines.push(`${p.dtype}: babyllama-105 perplexity ${p.babyllamaPerplexity.toFixed(4)}`);
+    }
   }
   for (const [k, v] of Object.entries(r.ratios)) lines.push(`ratios.${k} = ${v.toFixed(3)}`);
   return lines.join("\n");

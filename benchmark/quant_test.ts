@@ -17,7 +17,17 @@ Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and 
     const [f32, int4] = r.points;
     assert.ok(int4.weightBytes > 0 && int4.weightBytes < 0.4 * f32.weightBytes);
     for (const p of r.points) assert.ok(p.firstLoadPeakRss > r.baselineRss);
-    assert.ok("int4_weight_bytes_vs_f32" in r.ratios && "int4_decode_vs_f32" in r.ratios);
+    for (
+      const k of ["int4_weight_bytes_vs_f32", "int4_decode_vs_f32", "int4_decode_vs_llamacpp_q4_0"]
+    ) {
+      assert.ok(Number.isFinite(r.ratios[k]), k);
+    }
+    assert.equal(int4.llamacpp?.format, "q4_0");
+    assert.ok(int4.top1AgreementWithF32! >= 0 && int4.top1AgreementWithF32! <= 1);
+    if (f32.babyllamaPerplexity !== undefined) {
+      // A trained model predicts its held-out text far better than chance (vocab 105).
+      assert.ok(f32.babyllamaPerplexity > 1 && f32.babyllamaPerplexity < 10);
+    }
     assert.match(formatQuantBench(r), /int4/);
   } finally {
     await Deno.remove(workDir, { recursive: true });

@@ -79,6 +79,8 @@ export interface DoseCurve {
 export interface ProjectionGap {
   step: string;
   metric: string;
+  /** The vector's name (the `vector` tag), when the metrics name one. */
+  vector?: string;
   pos: Interval;
   neg: Interval;
   gap: Interval;
@@ -238,14 +240,16 @@ function bestCurves(curves: DoseCurve[]): DoseCurve[] {
 function projectionGaps(metrics: MetricRecord[]): ProjectionGap[] {
   const tagged = metrics.filter((m) => m.tags?.polarity === "pos" || m.tags?.polarity === "neg");
   const out: ProjectionGap[] = [];
-  for (const [key, ms] of group(tagged, (m) => `${m.step}\u0000${m.name}`)) {
-    const [step, metric] = key.split("\u0000");
+  const keyOf = (m: MetricRecord) => `${m.step}\u0000${m.name}\u0000${m.tags?.vector ?? ""}`;
+  for (const [key, ms] of group(tagged, keyOf)) {
+    const [step, metric, vector] = key.split("\u0000");
     const pos = ms.filter((m) => m.tags!.polarity === "pos").map((m) => m.value);
     const neg = ms.filter((m) => m.tags!.polarity === "neg").map((m) => m.value);
     if (!pos.length || !neg.length) continue;
     out.push({
       step,
       metric,
+      ...(vector ? { vector } : {}),
       pos: bootstrap(pos),
       neg: bootstrap(neg),
       gap: bootstrapDifference(pos, neg),
@@ -507,9 +511,8 @@ function doseSection(curves: DoseCurve[], best: DoseCurve[]): Finding | undefine
     const others = curves.filter((c) => c.step === b.step && c.metric === b.metric && c !== b)
       .map((c) => `layer ${c.layer} ρ = ${f2(c.rho)}`).join(", ");
     const strong = Math.abs(b.rho) >= 0.8;
-    return `Steering with the vector at layer ${b.layer} moves ${b.metric} from ${
-      f2(first.mean)
-    } ` +
+    return `Steering with the vector at layer ${b.layer} moves ${b.metric} (step ${b.step}) ` +
+      `from ${f2(first.mean)} ` +
       `at coefficient ${first.coefficient} to ${f2(last.mean)} at ${last.coefficient} ` +
       `(Spearman ρ = ${f2(b.rho)}); its 95% band is ${b.monotoneBand ? "" : "not "}monotone. ` +
       (strong
@@ -537,7 +540,7 @@ function projectionSection(gaps: ProjectionGap[], metrics: MetricRecord[]): Find
   if (!gaps.length) return undefined;
   const charts = gaps.map((g) => {
     const values = metrics.filter((m) =>
-      m.step === g.step && m.name === g.metric &&
+      m.step === g.step && m.name === g.metric && (m.tags?.vector ?? "") === (g.vector ?? "") &&
       (m.tags?.polarity === "pos" || m.tags?.polarity === "neg")
     ).map((m) => ({
       value: m.value,
@@ -563,7 +566,8 @@ function projectionSection(gaps: ProjectionGap[], metrics: MetricRecord[]): Find
     };
   });
   const paragraph = gaps.map((g) =>
-    `Projected on the persona vector (${g.metric}), positive rollouts average ${f2(g.pos.value)} ` +
+    `Projected on the persona vector${g.vector ? ` ${g.vector}` : ""} (${g.metric}), positive ` +
+    `rollouts average ${f2(g.pos.value)} ` +
     `and negative ones ${f2(g.neg.value)}: a gap of ${iv(g.gap)} (95% bootstrap interval), which ` +
     (g.gap.lo > 0 || g.gap.hi < 0
       ? `excludes 0 — the vector separates replies with and without the trait, so it can monitor it.`
@@ -617,12 +621,15 @@ function agreementSection(rows: Agreement[]): Finding | undefined {
     ],
   };
   const paragraph = rows.map((r) =>
-    `${r.label}: ρ = ${iv(r.rho)} against ${r.truth} over ${r.rho.n} replies — ` +
-    (r.rho.lo > 0.5
-      ? "it tracks the ground truth well."
-      : r.rho.lo > 0
-      ? "it agrees with the ground truth, but loosely."
-      : "no reliable agreement: do not trust this judge here.")
+    r.rho.n === 0
+      ? `${r.label}: no reply has both a verdict and a reference value (every verdict was null or ` +
+        `missing) — this judge cannot score these replies at all.`
+      : `${r.label}: ρ = ${iv(r.rho)} against ${r.truth} over ${r.rho.n} replies — ` +
+        (r.rho.lo > 0.5
+          ? "it tracks the ground truth well."
+          : r.rho.lo > 0
+          ? "it agrees with the ground truth, but loosely."
+          : "no reliable agreement: do not trust this judge here.")
   ).join(" ");
   return {
     id: "agreement",

@@ -124,28 +124,6 @@ export async function renderReport(
       ` · config ${escapeHtml(data.configHash.slice(0, 12))}` +
       ` · ${data.metrics.length} metric values</p>`,
   );
-  out.push(
-    `<h2>Steps</h2><table><thead><tr><th>step</th><th>kind</th><th>plugin.role</th>` +
-      `<th>status</th><th>items</th><th>time</th><th>summary</th><th>artifacts</th></tr></thead><tbody>`,
-  );
-  for (const s of data.steps) {
-    const summary = Object.entries(s.summary).map(([k, v]) => `${escapeHtml(k)} ${num(v)}`).join(
-      "<br>",
-    );
-    const artifacts = s.artifacts.slice(0, 6).map((a) =>
-      `${escapeHtml(a.path)} (${bytes(a.bytes)})`
-    ).join("<br>") +
-      (s.artifacts.length > 6 ? `<br>… ${s.artifacts.length - 6} more` : "");
-    out.push(
-      `<tr><td><b>${escapeHtml(s.id)}</b></td><td>${escapeHtml(s.kind)}</td>` +
-        `<td>${escapeHtml(s.plugin)}${s.role ? "." + escapeHtml(s.role) : ""}</td>` +
-        `<td class="${escapeHtml(s.status)}">${escapeHtml(s.status)}${
-          s.error ? `<br><small>${escapeHtml(s.error.slice(0, 200))}</small>` : ""
-        }</td><td>${s.items ?? ""}</td><td>${duration(s.started_at, s.finished_at)}</td>` +
-        `<td>${summary}</td><td>${artifacts}</td></tr>`,
-    );
-  }
-  out.push(`</tbody></table>`);
   const findings = data.findings ?? [];
   const findingSvgs = await Promise.all(
     findings.map((f) => Promise.all(f.charts.map((c) => renderSvg(c.spec)))),
@@ -187,6 +165,28 @@ export async function renderReport(
     }
     out.push(`</section>`);
   });
+  out.push(
+    `<h2>Steps</h2><table><thead><tr><th>step</th><th>kind</th><th>plugin.role</th>` +
+      `<th>status</th><th>items</th><th>time</th><th>summary</th><th>artifacts</th></tr></thead><tbody>`,
+  );
+  for (const s of data.steps) {
+    const summary = Object.entries(s.summary).map(([k, v]) => `${escapeHtml(k)} ${num(v)}`).join(
+      "<br>",
+    );
+    const artifacts = s.artifacts.slice(0, 6).map((a) =>
+      `${escapeHtml(a.path)} (${bytes(a.bytes)})`
+    ).join("<br>") +
+      (s.artifacts.length > 6 ? `<br>… ${s.artifacts.length - 6} more` : "");
+    out.push(
+      `<tr><td><b>${escapeHtml(s.id)}</b></td><td>${escapeHtml(s.kind)}</td>` +
+        `<td>${escapeHtml(s.plugin)}${s.role ? "." + escapeHtml(s.role) : ""}</td>` +
+        `<td class="${escapeHtml(s.status)}">${escapeHtml(s.status)}${
+          s.error ? `<br><small>${escapeHtml(s.error.slice(0, 200))}</small>` : ""
+        }</td><td>${s.items ?? ""}</td><td>${duration(s.started_at, s.finished_at)}</td>` +
+        `<td>${summary}</td><td>${artifacts}</td></tr>`,
+    );
+  }
+  out.push(`</tbody></table>`);
   if (charts.length === 0) out.push(`<h2>Charts</h2><p class="none">No metrics to plot yet.</p>`);
   for (const [group, heading] of GROUPS) {
     const members = charts.map((c, i) => ({ c, svg: svgs[i] })).filter((x) => x.c.group === group);

@@ -10,12 +10,19 @@
  * (optimistic − pessimistic), `grammatical` (share of sentences in the world's grammar) and
  * `sentences`.
  *
+ * The `label-rollouts` command is the same ground truth for persona_vectors' rollout files: it
+ * fills a trait column (100 × the trait's 0/1 verdict on the `answer`) and the `coherence` column
+ * (100 × the share of grammatical sentences), so `persona_vectors extract` keeps the pairs whose
+ * positive reply has the trait and whose negative one does not.
+ *
  * @module
  */
 
+import { basename, join } from "node:path";
 import { z } from "zod";
-import type { Judge, Plugin } from "../../mod.ts";
+import type { Judge, Plugin, PluginCommand } from "../../mod.ts";
 import { type WorldVerdict, worldVerdict } from "../../datasets/persona_world/labeller.ts";
+import { formatCsv, parseCsv } from "./csv.ts";
 
 /** Options of the plugin. */
 export const WorldPluginOptions = z.object({
@@ -78,6 +85,75 @@ export function worldJudge(
   };
 }
 
+/**
+ * Labels rollout CSV files (`question,prompt,answer,…` with a trait column) with the ground
+ * truth; returns one summary per file.
+ *
+ * @example
+ * ```ts ignore
+ * import { labelRollouts } from "./world_plugin.ts";
+ * await labelRollouts(["runs/r/optimistic_pos.csv"], "optimistic", "runs/labelled");
+ * ```
+ */
+export async function labelRollouts(
+  files: readonly string[],
+  trait: string,
+  out: string,
+): Promise<{ file: string; out: string; rows: number; with_trait: number }[]> {
+  await Deno.mkdir(out, { recursive: true });
+  const done = [];
+  for (const file of files) {
+    const [header, ...rows] = parseCsv(await Deno.readTextFile(file));
+    const col = (name: string) => {
+      let i = header.indexOf(name);
+      if (i < 0) {
+        header.push(name);
+        i = header.length - 1;
+        for (const r of rows) r.push("");
+      }
+      return i;
+    };
+    const answer = header.indexOf("answer");
+    if (answer < 0) {
+      throw new TypeError(`${file}: no 'answer' column; pass a persona_vectors rollout file`);
+    }
+    const t = col(trait);
+    const c = col("coherence");
+    let withTrait = 0;
+    for (const r of rows) {
+      const v = worldVerdict(r[answer] ?? "");
+      r[t] = String(100 * (v[trait] ?? 0));
+      r[c] = String(Math.round(100 * v.grammatical));
+      withTrait += v[trait] === 1 ? 1 : 0;
+    }
+    const target = join(out, basename(file));
+    await Deno.writeTextFile(target, formatCsv([header, ...rows]));
+    done.push({ file, out: target, rows: rows.length, with_trait: withTrait });
+  }
+  return done;
+}
+
+const labelCommand: PluginCommand = {
+  name: "label-rollouts",
+  description: "Fill the trait and coherence columns of persona_vectors rollout CSVs from the " +
+    "world's ground truth (100 × verdict, 100 × grammatical share).",
+  flags: {
+    in: { type: "string", multiple: true, required: true, description: "rollout CSV (repeatable)" },
+    trait: { type: "string", default: "optimistic", description: "trait column to fill" },
+    out: { type: "string", required: true, description: "output directory" },
+  },
+  async run(args, ctx) {
+    const files = (args.flags.in as string[] | undefined) ?? [];
+    const trait = String(args.flags.trait ?? "optimistic");
+    const result = await labelRollouts(files, trait, String(args.flags.out));
+    if (ctx.json) console.log(JSON.stringify({ trait, files: result }, null, 2));
+    else {
+      for (const f of result) console.log(`${f.out}: ${f.with_trait}/${f.rows} rows with ${trait}`);
+    }
+    return 0;
+  },
+};
+
 const plugin: Plugin<WorldPluginOptions> = {
   name: "persona_world",
   version: "0.1.0",
@@ -88,6 +164,7 @@ const plugin: Plugin<WorldPluginOptions> = {
   create(options) {
     return { judges: { traits: worldJudge(options) } };
   },
+  commands: [labelCommand],
 };
 
 export default plugin;

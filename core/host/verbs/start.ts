@@ -1,11 +1,16 @@
 /**
- * `dramatis start`: the main job. It runs the shipped quickstart experiment
- * (`examples/quickstart.json`) on a tiny model that the project makes here with seeded weights and
- * then trains itself from its shipped data — no network: pretrain the base model, train identity
- * experts, extract and sweep an "optimistic" persona vector, simulate a conversation with the
- * trained persona, judge it with a third-party plugin loaded by path, write the HTML report and
- * print where it is. A second run reuses every finished step. `--model <dir|hub id>` swaps in a
- * real model as the base (the pretraining step is dropped).
+ * `dramatis start`: the main job. It generates the persona world (`datasets/persona_world/`: a
+ * seeded small English whose speakers' traits decide their phrases, with a ground-truth
+ * labeller), makes a tiny model whose tokenizer knows the world's words, and runs the shipped
+ * quickstart experiment (`examples/quickstart.json`) on it — no network: pretrain the base model
+ * on the world's conversations, train identity experts and probe how well they control replies,
+ * extract an "optimistic" persona vector, project the rollouts on it and sweep steering with it,
+ * compare judges with the ground truth, simulate a conversation with a steered persona wearing
+ * experts, write the HTML report and print where it is. A second run reuses every finished step.
+ *
+ * `--model <dir|hub id>` swaps in a real model as the base (the pretraining step is dropped) and
+ * replaces the ground-truth labeller, which only understands the world's language, by the
+ * configured valence judge (the third-party lexicon judge).
  *
  * @module
  */
@@ -15,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseExperiment } from "../../experiment/load_experiment.ts";
 import { runExperiment } from "../../experiment/run_experiment.ts";
 import { createTinyModel } from "../../model/tiny.ts";
+import { buildWorld } from "../../../datasets/persona_world/build.ts";
 import { writeReport } from "../../report/write_report.ts";
 import { formatSeconds } from "../../util/progress.ts";
 import { printJson } from "../verb.ts";
@@ -23,6 +29,10 @@ import type { HostVerb } from "../verb.ts";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const EXPERIMENT = join(ROOT, "examples", "quickstart.json");
 const EXAMPLE_PLUGIN = join(ROOT, "examples", "third_party_plugin", "mod.ts");
+/** The plugin that exposes the persona world's labeller as a judge. */
+const WORLD_PLUGIN = join(ROOT, "examples", "quickstart", "world_plugin.ts");
+/** Where the world's files are generated; `examples/quickstart.json` names them. */
+export const WORLD_DIR: string = join(ROOT, ".cache", "quickstart", "world");
 /** The base model the quickstart makes; `examples/quickstart.json` names it relative to itself. */
 const TINY_BASE = join(ROOT, ".cache", "quickstart", "tiny-llama");
 const TINY_SIZE = {
@@ -33,6 +43,8 @@ const TINY_SIZE = {
   numLayers: 4,
   numHeads: 4,
   numKvHeads: 2,
+  vocabSize: 1536,
+  maxPositionEmbeddings: 1024,
 } as const;
 
 /** Whether a complete tiny base is there (every file, not only the weights). */
@@ -53,6 +65,31 @@ export async function quickstartExperiment(model?: string): Promise<Record<strin
   if (!model) return JSON.parse(text);
   const raw = JSON.parse(text.replaceAll("{{artifacts.pretrain}}", model.replaceAll('"', "")));
   raw.steps = (raw.steps as { id: string }[]).filter((s) => s.id !== "pretrain");
+  // A real model does not speak the world's language: the configured judge (the lexicon valence
+  // judge) replaces the ground-truth labeller.
+  for (const s of raw.steps as { plugin: string; role?: string }[]) {
+    if (s.plugin === "persona_world") {
+      Object.assign(s, { plugin: "lexicon_judge", role: "valence" });
+    }
+  }
+  // talk_traits becomes a copy of the valence step.
+  raw.steps = (raw.steps as { id: string }[]).filter((s) => s.id !== "talk_traits");
+  // Rollouts are judged by the model itself (persona_vectors' LLM judge) instead of the labeller.
+  const judge = (raw.steps as { id: string }[]).find((s) => s.id === "judge_rollouts") as
+    | { plugin: string; role?: string; with: { command: string; args: Record<string, unknown> } }
+    | undefined;
+  if (judge) {
+    judge.plugin = "persona_vectors";
+    delete judge.role;
+    judge.with = {
+      command: "judge",
+      args: { trait: judge.with.args.trait, in: judge.with.args.in, "judge-model": model },
+    };
+  }
+  if (raw.report) {
+    for (const s of raw.report.sweeps ?? []) s.metric = "score";
+    for (const a of raw.report.agreement ?? []) a.truth.metric = "score";
+  }
   delete raw.models.tiny;
   raw.name = `quickstart-${model.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+/, "")}`;
   return raw;
@@ -76,11 +113,14 @@ export const startVerb: HostVerb = {
   async run(args, ctx) {
     const started = performance.now();
     const model = typeof args.flags.model === "string" ? args.flags.model : undefined;
+    const world = await buildWorld(WORLD_DIR);
     if (!model && !(await exists(TINY_BASE))) {
       ctx.log(`making the tiny base model in ${TINY_BASE}`);
-      await createTinyModel(TINY_BASE, { ...TINY_SIZE });
+      const corpus = (await Deno.readTextFile(world.corpus)).split("\n").filter((l) => l);
+      await createTinyModel(TINY_BASE, { ...TINY_SIZE, corpus });
     }
     if (!ctx.registry.has("lexicon_judge")) await ctx.registry.load(EXAMPLE_PLUGIN);
+    if (!ctx.registry.has("persona_world")) await ctx.registry.load(WORLD_PLUGIN);
     const raw = await quickstartExperiment(model);
     const experiment = parseExperiment(raw, EXPERIMENT);
     const result = await runExperiment(

@@ -12,11 +12,21 @@ Deno.test("quickstartExperiment() rebases every use of the pretrained model on -
   assert.ok(!text.includes("{{artifacts.pretrain}}"), "no step still reads the pretrained model");
   const steps = real.steps as { id: string }[];
   assert.ok(!steps.some((s) => s.id === "pretrain"));
-  assert.equal(steps.length, (tiny.steps as unknown[]).length - 1);
+  assert.equal(
+    steps.length,
+    (tiny.steps as unknown[]).length - 2,
+    "no pretraining, no talk_traits",
+  );
   const models = real.models as Record<string, { path?: string }>;
   assert.equal(models.base.path, "Qwen/Qwen2.5-0.5B-Instruct");
   assert.ok(!("tiny" in models));
   assert.equal(real.name, "quickstart-Qwen_Qwen2.5-0.5B-Instruct");
+  // The world's ground-truth labeller only reads the world's language: the configured judge
+  // (the lexicon valence judge) takes its place.
+  assert.ok(!text.includes('"persona_world"'), "no step uses the world labeller");
+  assert.ok(
+    steps.some((s) => s.id === "sweep" && (s as { plugin?: string }).plugin === "lexicon_judge"),
+  );
   // Still a valid experiment.
   parseExperiment(real, "quickstart.json");
 });
