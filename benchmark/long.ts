@@ -403,6 +403,7 @@ export async function benchLong(options: LongBenchOptions = {}): Promise<LongBen
             vocab: config.vocabSize,
           }) as LongPoint,
         );
+        log(`  ${JSON.stringify(points[points.length - 1])}`);
       } catch (e) {
         points.push({
           engine,

@@ -144,7 +144,7 @@ Deno.test({
         args: [
           "run",
           "-A",
-          new URL("../../core/host/main.ts", import.meta.url).pathname,
+          new URL("../../main.ts", import.meta.url).pathname,
           "macm",
           "ask",
           "--character",

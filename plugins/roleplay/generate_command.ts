@@ -10,7 +10,6 @@ import { CachedChatModel } from "../../core/chat/cached_chat_model.ts";
 import type { CommandContext, ParsedArgs, PluginCommand } from "../../core/contracts/plugin.ts";
 import { UsageError, withCode } from "../../core/errors.ts";
 import type { PluginRegistry } from "../../core/plugin/registry.ts";
-import { type Provider, PROVIDERS } from "../../core/runtime/providers.ts";
 import { generateDialogs } from "./generate_dialogs.ts";
 import { loadGoals } from "./goals.ts";
 import { type RoleplayOptions, roleplayOptionsSchema } from "./options.ts";
@@ -151,16 +150,6 @@ export const generateCommand: PluginCommand = {
       type: "number",
       description: "responder sampling temperature (default: the model's own)",
     },
-    provider: {
-      type: "string",
-      choices: PROVIDERS,
-      default: "cpu",
-      description: "execution provider of local models",
-    },
-    threads: {
-      type: "number",
-      description: "threads per op of local models (default: one per core)",
-    },
   },
   run: (args, ctx) => runGenerate(args, ctx as RoleplayCommandContext),
 };
@@ -238,10 +227,8 @@ async function runGenerate(args: ParsedArgs, ctx: RoleplayCommandContext): Promi
 
   const out = f.out as string;
   const cachePath = (f.cache as string | undefined) ?? join(out, "cache.sqlite");
-  const models = ctx.models.with({
-    provider: f.provider as Provider | undefined,
-    threads: f.threads as number | undefined,
-  });
+  // The host configured the hub from --provider, --threads and --dtype (its run flags).
+  const models = ctx.models;
   const opened: CachedChatModel[] = [];
   try {
     const inquirer = new CachedChatModel(await models.chatModel(inquirerSpec), {

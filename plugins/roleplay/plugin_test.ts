@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { pluginContext } from "../../core/services/plugin_context.ts";
 import { formatHelp } from "../../core/host/args.ts";
 import { main } from "../../main.ts";
+import { RUN_FLAGS } from "../../core/host/cli.ts";
 import { ScriptedChatModel } from "../../core/chat/testing/mod.ts";
 import { PLUGIN_NAME_RULE } from "../../core/contracts/plugin.ts";
 import { PluginRegistry } from "../../core/plugin/registry.ts";
@@ -112,7 +113,10 @@ Deno.test("roleplay generate --help documents every option", async () => {
   }
   assert.equal(status, 0);
   const help = printed.join("\n");
-  assert.equal(help, formatHelp("dramatis roleplay generate", generate));
+  // The host adds the run settings (--provider, --threads, --dtype) the command does not declare.
+  const extra = Object.entries(RUN_FLAGS).filter(([name]) => !(name in generate.flags!));
+  const withRun = { ...generate, flags: { ...generate.flags, ...Object.fromEntries(extra) } };
+  assert.equal(help, formatHelp("dramatis roleplay generate", withRun));
   for (const name of GENERATE_OPTIONS) {
     assert.match(help, new RegExp(`^  --${name}\\b.{10,}`, "m"), `--${name} is documented`);
   }
