@@ -22,6 +22,7 @@ import { runExperiment } from "../../experiment/run_experiment.ts";
 import { createTinyModel } from "../../model/tiny.ts";
 import { buildWorld } from "../../../datasets/persona_world/build.ts";
 import { writeReport } from "../../report/write_report.ts";
+import { writeFileAtomic } from "../../util/atomic.ts";
 import { formatSeconds } from "../../util/progress.ts";
 import { printJson } from "../verb.ts";
 import type { HostVerb } from "../verb.ts";
@@ -47,13 +48,28 @@ const TINY_SIZE = {
   maxPositionEmbeddings: 1024,
 } as const;
 
-/** Whether a complete tiny base is there (every file, not only the weights). */
-async function exists(path: string): Promise<boolean> {
+/** The file in the tiny base that names the recipe (sizes and world corpus) it was made from. */
+const RECIPE_FILE = "quickstart_recipe.sha256";
+
+/** A digest of what the tiny base is made from: its sizes and the generated world's corpus. */
+export async function recipeDigest(corpus: string): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(TINY_SIZE) + "\n" + corpus);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Whether a complete tiny base made from this recipe is there (every file, not only the
+ * weights). A base made from another world (an older checkout's generator) does not count: its
+ * tokenizer would not know the current world's words.
+ */
+export async function tinyBaseIsCurrent(path: string, digest: string): Promise<boolean> {
   const files = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"];
   for (const file of files) {
     if (!(await Deno.stat(join(path, file)).catch(() => null))?.isFile) return false;
   }
-  return true;
+  const stamp = await Deno.readTextFile(join(path, RECIPE_FILE)).catch(() => "");
+  return stamp.trim() === digest;
 }
 
 /**
@@ -114,10 +130,19 @@ export const startVerb: HostVerb = {
     const started = performance.now();
     const model = typeof args.flags.model === "string" ? args.flags.model : undefined;
     const world = await buildWorld(WORLD_DIR);
-    if (!model && !(await exists(TINY_BASE))) {
-      ctx.log(`making the tiny base model in ${TINY_BASE}`);
-      const corpus = (await Deno.readTextFile(world.corpus)).split("\n").filter((l) => l);
-      await createTinyModel(TINY_BASE, { ...TINY_SIZE, corpus });
+    // A remade base invalidates every step trained or run on the old one: rerun them all.
+    let remade = false;
+    if (!model) {
+      const text = await Deno.readTextFile(world.corpus);
+      const digest = await recipeDigest(text);
+      if (!(await tinyBaseIsCurrent(TINY_BASE, digest))) {
+        ctx.log(`making the tiny base model in ${TINY_BASE}`);
+        await Deno.remove(TINY_BASE, { recursive: true }).catch(() => {});
+        const corpus = text.split("\n").filter((l) => l);
+        await createTinyModel(TINY_BASE, { ...TINY_SIZE, corpus });
+        await writeFileAtomic(join(TINY_BASE, RECIPE_FILE), digest + "\n");
+        remade = true;
+      }
     }
     if (!ctx.registry.has("lexicon_judge")) await ctx.registry.load(EXAMPLE_PLUGIN);
     if (!ctx.registry.has("persona_world")) await ctx.registry.load(WORLD_PLUGIN);
@@ -132,7 +157,7 @@ export const startVerb: HostVerb = {
         out: typeof args.flags.out === "string"
           ? resolve(args.flags.out)
           : join(ROOT, "runs", experiment.name),
-        force: args.flags.force === true,
+        force: args.flags.force === true || remade,
         signal: ctx.signal,
         log: ctx.log,
         progress: !ctx.json,

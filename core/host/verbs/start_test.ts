@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseExperiment } from "../../experiment/load_experiment.ts";
-import { quickstartExperiment } from "./start.ts";
+import { join } from "node:path";
+import { quickstartExperiment, recipeDigest, tinyBaseIsCurrent } from "./start.ts";
 
 Deno.test("quickstartExperiment() rebases every use of the pretrained model on --model", async () => {
   const tiny = await quickstartExperiment();
@@ -29,4 +30,24 @@ Deno.test("quickstartExperiment() rebases every use of the pretrained model on -
   );
   // Still a valid experiment.
   parseExperiment(real, "quickstart.json");
+});
+
+Deno.test("tinyBaseIsCurrent() reuses a base only when it was made from the current world", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dramatis_tiny_base_" });
+  try {
+    for (const file of ["config.json", "model.safetensors", "tokenizer.json"]) {
+      await Deno.writeTextFile(join(dir, file), "{}");
+    }
+    const digest = await recipeDigest("the keeper smiles\nthe baker frowns\n");
+    assert.equal(await tinyBaseIsCurrent(dir, digest), false, "a file is missing");
+    await Deno.writeTextFile(join(dir, "tokenizer_config.json"), "{}");
+    assert.equal(await tinyBaseIsCurrent(dir, digest), false, "no recipe stamp (an older start)");
+    await Deno.writeTextFile(join(dir, "quickstart_recipe.sha256"), digest + "\n");
+    assert.equal(await tinyBaseIsCurrent(dir, digest), true);
+    const other = await recipeDigest("the keeper smiles\nthe baker sings\n");
+    assert.notEqual(other, digest);
+    assert.equal(await tinyBaseIsCurrent(dir, other), false, "the world's corpus changed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
