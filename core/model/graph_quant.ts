@@ -13,6 +13,7 @@ import { withCode } from "../errors.ts";
 import { transposedWeight } from "./graph_layers.ts";
 import {
   bitsOf,
+  dequantizeInto,
   isQuantized,
   type QuantizedMatrix,
   quantizeMatrix,
@@ -203,22 +204,7 @@ export function embedding(
 }
 
 function dequantizedFloat32(q: QuantizedMatrix): Float32Array {
-  const { rows, cols, bits, blockSize, blocksPerRow: nb, packed, scales } = q;
-  const blob = (blockSize * bits) / 8;
-  const zp = bits === 4 ? 8 : 128;
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const k = Math.floor(c / blockSize);
-      const i = c - k * blockSize;
-      const base = (r * nb + k) * blob;
-      const v = bits === 8
-        ? packed[base + i]
-        : (i & 1)
-        ? packed[base + (i >> 1)] >> 4
-        : packed[base + (i >> 1)] & 0x0f;
-      out[r * cols + c] = (v - zp) * scales[r * nb + k];
-    }
-  }
+  const out = new Float32Array(q.rows * q.cols);
+  dequantizeInto(q, out);
   return out;
 }

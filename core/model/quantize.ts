@@ -217,10 +217,16 @@ export function quantizeMatrix(
  * ```
  */
 export function dequantizeMatrix(q: QuantizedMatrix): Float64Array {
+  const out = new Float64Array(q.rows * q.cols);
+  dequantizeInto(q, out);
+  return out;
+}
+
+/** Writes the float values of a quantized matrix, row-major, into `out` (`rows · cols` long). */
+export function dequantizeInto(q: QuantizedMatrix, out: Float32Array | Float64Array): void {
   const { rows, cols, bits, blockSize, blocksPerRow: nb, packed, scales } = q;
   const blob = (blockSize * bits) / 8;
   const zp = bits === 4 ? 8 : 128;
-  const out = new Float64Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const k = Math.floor(c / blockSize);
@@ -234,7 +240,6 @@ export function dequantizeMatrix(q: QuantizedMatrix): Float64Array {
       out[r * cols + c] = (v - zp) * scales[r * nb + k];
     }
   }
-  return out;
 }
 
 /** Bytes a `[rows, cols]` weight takes on disk in this format (packed values plus scales). */
