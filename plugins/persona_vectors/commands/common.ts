@@ -15,6 +15,8 @@ import type { Engine } from "../../../core/model/engine.ts";
 import { resolveModel } from "../../../core/model/model_dir.ts";
 import type { ModelHub } from "../../../core/services/model_hub.ts";
 import { loadLora } from "../../lora/mod.ts";
+import { chatPrompt } from "../model_states.ts";
+import type { StoredRow } from "../rows_file.ts";
 import {
   loadTraitArtifact,
   SHIPPED_TRAITS,
@@ -166,6 +168,44 @@ export function need(args: ParsedArgs, name: string, command: string): string {
     throw new UsageError(`persona_vectors ${command}: --${name} is required`);
   }
   return v;
+}
+
+/** `--config` as inline JSON or the path of a JSON file; `{}` when the flag is absent. */
+export async function configFlag(args: ParsedArgs): Promise<Record<string, unknown>> {
+  const cfg = str(args, "config");
+  if (!cfg) return {};
+  try {
+    return JSON.parse(cfg.trim().startsWith("{") ? cfg : await Deno.readTextFile(cfg));
+  } catch (e) {
+    throw new UsageError(
+      `--config is not JSON or a readable JSON file: ${(e as Error).message}`,
+      "E_CONFIG",
+    );
+  }
+}
+
+/** One greedy reply per question (seed 0), as unjudged rows ready for judging and projection. */
+export async function greedyRows(
+  engine: Engine,
+  questions: readonly string[],
+  maxNewTokens: number,
+): Promise<StoredRow[]> {
+  const rows: StoredRow[] = [];
+  for (const [q, question] of questions.entries()) {
+    const messages = [{ role: "user" as const, content: question }];
+    const g = await engine.generate(messages, { maxNewTokens, temperature: 0, seed: 0 });
+    rows.push({
+      question_id: q,
+      instruction_index: 0,
+      sample: 0,
+      question,
+      prompt: chatPrompt(engine, messages),
+      answer: g.completions[0].text,
+      trait: null,
+      coherence: null,
+    });
+  }
+  return rows;
 }
 
 /** A ChatModel that drops `response_format` (for local models without a constraint compiler). */

@@ -12,20 +12,26 @@
 import { basename, dirname, join, resolve } from "node:path";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
 import { UsageError } from "../../../core/errors.ts";
-import type { Engine } from "../../../core/model/engine.ts";
 import { toCsv } from "../../../core/human_eval/csv.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../../../core/util/atomic.ts";
 import { writeSvg } from "../heatmap.ts";
 import type { LayerVectors } from "../hidden_states.ts";
 import { judgeRows } from "../judge_rows.ts";
-import { chatPrompt } from "../model_states.ts";
 import { checkpointLinesSpec, type CheckpointPoint } from "../multi_persona_plots.ts";
 import { finetuningShifts, projectRows } from "../project_rows.ts";
 import { mean } from "../projection.ts";
-import type { StoredRow } from "../rows_file.ts";
 import { splitArtifact, type TraitArtifact, traitBaseName } from "../trait_artifact.ts";
 import { loadVectorFile } from "../vector_io.ts";
-import { emit, JUDGE_FLAGS, need, num, openEngine, resolveArtifact, str } from "./common.ts";
+import {
+  emit,
+  greedyRows,
+  JUDGE_FLAGS,
+  need,
+  num,
+  openEngine,
+  resolveArtifact,
+  str,
+} from "./common.ts";
 import { type OpenedJudges, openJudges } from "./judges.ts";
 
 /** One checkpoint to evaluate. */
@@ -144,29 +150,6 @@ export interface CheckpointRow {
   shift: Record<string, number | null>;
 }
 
-async function replies(
-  engine: Engine,
-  questions: readonly string[],
-  maxNewTokens: number,
-): Promise<StoredRow[]> {
-  const rows: StoredRow[] = [];
-  for (const [q, question] of questions.entries()) {
-    const messages = [{ role: "user" as const, content: question }];
-    const g = await engine.generate(messages, { maxNewTokens, temperature: 0, seed: 0 });
-    rows.push({
-      question_id: q,
-      instruction_index: 0,
-      sample: 0,
-      question,
-      prompt: chatPrompt(engine, messages),
-      answer: g.completions[0].text,
-      trait: null,
-      coherence: null,
-    });
-  }
-  return rows;
-}
-
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
 /**
@@ -263,7 +246,7 @@ export const evalCheckpointsCommand: PluginCommand = {
           : base;
         try {
           for (const a of traits) {
-            const rs = await replies(engine, questions.get(a.trait)!, maxTokens);
+            const rs = await greedyRows(engine, questions.get(a.trait)!, maxTokens);
             let score: number | null = null, coherence: number | null = null;
             const j = judges.get(a.trait);
             if (j) {

@@ -8,11 +8,10 @@
  */
 
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
-import { UsageError } from "../../../core/errors.ts";
 import { writeJsonAtomic } from "../../../core/util/atomic.ts";
 import { createLoraTrainer } from "../../lora/mod.ts";
 import { PAPER_TARGET_MODULES, withPaperDefaults } from "../paper_training.ts";
-import { emit, need, str } from "./common.ts";
+import { configFlag, emit, need, str } from "./common.ts";
 import { join } from "node:path";
 
 /**
@@ -65,18 +64,7 @@ export const finetuneCommand: PluginCommand = {
   async run(args, ctx) {
     const model = need(args, "model", "finetune");
     const out = need(args, "out", "finetune");
-    let extra: Record<string, unknown> = {};
-    const cfg = str(args, "config");
-    if (cfg) {
-      try {
-        extra = JSON.parse(cfg.trim().startsWith("{") ? cfg : await Deno.readTextFile(cfg));
-      } catch (e) {
-        throw new UsageError(
-          `--config is not JSON or a readable JSON file: ${(e as Error).message}`,
-          "E_CONFIG",
-        );
-      }
-    }
+    const extra = await configFlag(args);
     const flagged: Record<string, unknown> = {};
     const put = (flag: string, field: string) => {
       if (args.flags[flag] !== undefined) flagged[field] = args.flags[flag];

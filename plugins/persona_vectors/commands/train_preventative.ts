@@ -9,12 +9,10 @@
 
 import { basename, join } from "node:path";
 import type { PluginCommand } from "../../../core/contracts/plugin.ts";
-import { UsageError } from "../../../core/errors.ts";
 import type { Engine } from "../../../core/model/engine.ts";
 import { writeJsonAtomic } from "../../../core/util/atomic.ts";
 import { createLoraTrainer } from "../../lora/mod.ts";
 import { judgeRows } from "../judge_rows.ts";
-import { chatPrompt } from "../model_states.ts";
 import { projectRows } from "../project_rows.ts";
 import { mean } from "../projection.ts";
 import type { StoredRow } from "../rows_file.ts";
@@ -22,7 +20,9 @@ import { writeRows } from "../rows_file.ts";
 import { splitArtifact, type TraitArtifact, traitBaseName } from "../trait_artifact.ts";
 import { loadVectorFile } from "../vector_io.ts";
 import {
+  configFlag,
   emit,
+  greedyRows,
   JUDGE_FLAGS,
   need,
   num,
@@ -43,21 +43,7 @@ async function evaluate(
   layer: number,
   maxNewTokens: number,
 ): Promise<{ rows: StoredRow[]; meanProj: number }> {
-  const rows: StoredRow[] = [];
-  for (const [q, question] of prompts.entries()) {
-    const messages = [{ role: "user" as const, content: question }];
-    const g = await engine.generate(messages, { maxNewTokens, temperature: 0, seed: 0 });
-    rows.push({
-      question_id: q,
-      instruction_index: 0,
-      sample: 0,
-      question,
-      prompt: chatPrompt(engine, messages),
-      answer: g.completions[0].text,
-      trait: null,
-      coherence: null,
-    });
-  }
+  const rows = await greedyRows(engine, prompts, maxNewTokens);
   const v = await loadVectorFile(vectorPath);
   const per = await projectRows(engine, rows, { v }, layer);
   rows.forEach((r, i) => r.extra = { proj: per[i].v?.proj ?? null });
@@ -143,18 +129,7 @@ export const trainPreventativeCommand: PluginCommand = {
     const vector = need(args, "vector", "train-preventative");
     const layers = numberList(str(args, "layers") ?? "20", "layers");
     const type = (str(args, "type") ?? "steer") as "steer" | "ablate";
-    let extra: Record<string, unknown> = {};
-    const cfg = str(args, "config");
-    if (cfg) {
-      try {
-        extra = JSON.parse(cfg.trim().startsWith("{") ? cfg : await Deno.readTextFile(cfg));
-      } catch (e) {
-        throw new UsageError(
-          `--config is not JSON or a readable JSON file: ${(e as Error).message}`,
-          "E_CONFIG",
-        );
-      }
-    }
+    const extra = await configFlag(args);
     const steering = layers.map((layer) => ({
       vector,
       coefficient: num(args, "coefficient") ?? 5,
