@@ -16,10 +16,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { withCode } from "../errors.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { parseDecoderConfig } from "./config.ts";
-import { f32ToBf16, f32ToF16, type RawTensor, writeSafetensors } from "./safetensors.ts";
-import { type TinyModelInfo, tinyWeights } from "./tiny.ts";
+import { type TinyModelInfo, writeTinyModelDir } from "./tiny.ts";
 
 /** The presets with real tokenizers. */
 export const REAL_TOKENIZER_PRESETS = [
@@ -252,30 +250,13 @@ export async function createRealTokenizerModel(
     await Deno.readTextFile(packageTokenizerFile(spec.pkg, "tokenizer_config.json")),
   );
   Object.assign(tokCfg, spec.tokenizerConfig);
-  const dtype = options.dtype ?? "F32";
-  const tensors = new Map<string, RawTensor>();
-  for (const [name, t] of tinyWeights(config, seed)) {
-    tensors.set(name, {
-      dtype,
-      shape: t.shape,
-      data: dtype === "F32" ? t.data : dtype === "F16" ? f32ToF16(t.data) : f32ToBf16(t.data),
-    });
-  }
-  await Deno.mkdir(dir, { recursive: true });
-  await writeJsonAtomic(join(dir, "config.json"), json);
-  await writeJsonAtomic(join(dir, "generation_config.json"), spec.generation);
-  await writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
-  await writeFileAtomic(join(dir, "tokenizer.json"), tokenizerJson);
-  await writeJsonAtomic(join(dir, "tokenizer_config.json"), tokCfg);
-  return {
-    dir,
+  return await writeTinyModelDir(dir, {
     config,
-    files: [
-      "config.json",
-      "generation_config.json",
-      "model.safetensors",
-      "tokenizer.json",
-      "tokenizer_config.json",
-    ],
-  };
+    configJson: json,
+    generationConfig: spec.generation,
+    tokenizerJson,
+    tokenizerConfig: tokCfg,
+    seed,
+    dtype: options.dtype ?? "F32",
+  });
 }

@@ -432,28 +432,57 @@ export async function createTinyModel(
     pad_token_id: idOf(spec.pad),
   };
 
-  const dtype = options.dtype ?? "F32";
+  return await writeTinyModelDir(dir, {
+    config,
+    configJson: json,
+    generationConfig,
+    tokenizerJson: JSON.stringify(tokenizerJson) + "\n",
+    tokenizerConfig,
+    seed,
+    dtype: options.dtype ?? "F32",
+  });
+}
+
+/** What {@link writeTinyModelDir} writes besides the seeded weights. */
+export interface TinyModelFiles {
+  config: DecoderConfig;
+  configJson: Record<string, unknown>;
+  generationConfig: Record<string, unknown>;
+  /** tokenizer.json, as text. */
+  tokenizerJson: string;
+  tokenizerConfig: Record<string, unknown>;
+  seed: number;
+  dtype: "F32" | "F16" | "BF16";
+}
+
+/**
+ * Writes a model folder in HF layout with seeded weights ({@link tinyWeights}) stored in `dtype`.
+ * The whole folder appears at once (written beside it, then renamed): a run killed midway leaves
+ * no half-made model for a later run to reuse.
+ */
+export async function writeTinyModelDir(
+  dir: string,
+  files: TinyModelFiles,
+): Promise<TinyModelInfo> {
+  const { dtype } = files;
   const tensors = new Map<string, RawTensor>();
-  for (const [name, t] of tinyWeights(config, seed)) {
+  for (const [name, t] of tinyWeights(files.config, files.seed)) {
     tensors.set(name, {
       dtype,
       shape: t.shape,
       data: dtype === "F32" ? t.data : dtype === "F16" ? f32ToF16(t.data) : f32ToBf16(t.data),
     });
   }
-
-  // The whole folder appears at once (written beside it, then renamed): a run killed midway
-  // leaves no half-made model for a later run to reuse.
   await writeDirAtomic(dir, async (tmp) => {
-    await writeJsonAtomic(join(tmp, "config.json"), json);
-    await writeJsonAtomic(join(tmp, "generation_config.json"), generationConfig);
+    await writeJsonAtomic(join(tmp, "config.json"), files.configJson);
+    await writeJsonAtomic(join(tmp, "generation_config.json"), files.generationConfig);
     await writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" });
-    await writeFileAtomic(join(tmp, "tokenizer.json"), JSON.stringify(tokenizerJson) + "\n");
-    await writeJsonAtomic(join(tmp, "tokenizer_config.json"), tokenizerConfig);
+    await writeFileAtomic(join(tmp, "tokenizer.json"), files.tokenizerJson);
+    await writeJsonAtomic(join(tmp, "tokenizer_config.json"), files.tokenizerConfig);
   });
   return {
     dir,
-    config,
+    config: files.config,
     files: [
       "config.json",
       "generation_config.json",
