@@ -331,36 +331,7 @@ export async function writeModel(
     return { modelPath: path, dataPath: null, dataBytes: 0 };
   }
   const dataPath = join(dir, location);
-  const tmp = join(dir, `.${crypto.randomUUID()}.data.tmp`);
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    let pos = 0;
-    const written = new Set<ExternalRef>();
-    for (const [t, ref] of plan.refs) {
-      if (written.has(ref) || ref.location !== location) continue;
-      written.add(ref);
-      if (ref.offset > pos) await writeAll(file, new Uint8Array(ref.offset - pos));
-      const bytes = tensorBytes(t);
-      if (bytes.byteLength !== ref.length) {
-        throw withCode(
-          new RangeError(
-            `initializer "${t.name}" produced ${bytes.byteLength} bytes; it declared ${ref.length}`,
-          ),
-          "E_GRAPH",
-        );
-      }
-      await writeAll(file, bytes);
-      pos = ref.offset + ref.length;
-    }
-    file.close();
-    await Deno.rename(tmp, dataPath);
-  } catch (error) {
-    try {
-      file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
+  await writeRefsAtomic(dataPath, plan.refs, (ref) => ref.location === location);
   const bytes = encode(model, plan.refs);
   if (bytes.length > LIMIT) throw tooLarge(bytes.length);
   await writeFileAtomic(path, bytes);
@@ -371,6 +342,48 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   const CHUNK = 1 << 24;
   for (let off = 0; off < bytes.length;) {
     off += await file.write(bytes.subarray(off, Math.min(off + CHUNK, bytes.length)));
+  }
+}
+
+/**
+ * Writes each distinct external tensor that `keep` selects at its planned offset (zero-filled
+ * gaps) into `path`, atomically: a temporary file beside it, synced, then renamed.
+ */
+async function writeRefsAtomic(
+  path: string,
+  refs: ReadonlyMap<TensorProtoData, ExternalRef>,
+  keep: (ref: ExternalRef) => boolean,
+): Promise<void> {
+  const tmp = join(dirname(path), `.${crypto.randomUUID()}.data.tmp`);
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    let pos = 0;
+    const written = new Set<ExternalRef>();
+    for (const [t, ref] of refs) {
+      if (written.has(ref) || !keep(ref)) continue;
+      written.add(ref);
+      if (ref.offset > pos) await writeAll(file, new Uint8Array(ref.offset - pos));
+      const bytes = tensorBytes(t);
+      if (bytes.byteLength !== ref.length) {
+        throw withCode(
+          new RangeError(
+            `tensor "${t.name}" produced ${bytes.byteLength} bytes; it declared ${ref.length}`,
+          ),
+          "E_GRAPH",
+        );
+      }
+      await writeAll(file, bytes);
+      pos = ref.offset + ref.length;
+    }
+    await file.sync();
+    file.close();
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
   }
 }
 
@@ -399,38 +412,8 @@ export async function writeTensorFile(
     align,
   );
   await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${crypto.randomUUID()}.data.tmp`);
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   const index: Record<string, { offset: number; length: number }> = {};
-  try {
-    let pos = 0;
-    const written = new Set<ExternalRef>();
-    for (const [t, ref] of plan.refs) {
-      index[t.name] = { offset: ref.offset, length: ref.length };
-      if (written.has(ref)) continue;
-      written.add(ref);
-      if (ref.offset > pos) await writeAll(file, new Uint8Array(ref.offset - pos));
-      const bytes = tensorBytes(t);
-      if (bytes.byteLength !== ref.length) {
-        throw withCode(
-          new RangeError(
-            `tensor "${t.name}" produced ${bytes.byteLength} bytes; it declared ${ref.length}`,
-          ),
-          "E_GRAPH",
-        );
-      }
-      await writeAll(file, bytes);
-      pos = ref.offset + ref.length;
-    }
-    await file.sync();
-    file.close();
-    await Deno.rename(tmp, path);
-  } catch (error) {
-    try {
-      file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
+  for (const [t, ref] of plan.refs) index[t.name] = { offset: ref.offset, length: ref.length };
+  await writeRefsAtomic(path, plan.refs, () => true);
   return index;
 }
