@@ -26,6 +26,12 @@ export interface SessionOptions {
    * rejected runs carrying onnxruntime's message, so its stderr copy is noise.
    */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * onnxruntime's CPU memory arena (default on). Train steps turn it off: the arena grows by
+   * doubling and keeps its high-water mark, which a step's large transient buffers (logits,
+   * their gradient, dequantized weight chunks) push far above what is live at any moment.
+   */
+  cpuMemArena?: boolean;
 }
 
 /** Name, element type and shape (symbolic dims as strings) of a graph input or output. */
@@ -129,6 +135,7 @@ export class OrtSession {
       logSeverityLevel: options.logSeverityLevel ?? 4,
     };
     if (t !== undefined) ortOptions.intraOpNumThreads = t;
+    if (options.cpuMemArena === false) ortOptions.enableCpuMemArena = false;
     if (options.optimizedModelFilePath) {
       ortOptions.optimizedModelFilePath = options.optimizedModelFilePath;
     }
