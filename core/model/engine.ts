@@ -194,6 +194,7 @@ export class Engine {
         numKvHeads: c.numKvHeads,
         headDim: c.headDim,
         hiddenSize: c.hiddenSize,
+        numHeads: c.numHeads,
       },
       eosTokenIds: eos,
       padTokenId: init.tokenizer.padTokenId ?? c.padTokenId ?? eos[0] ?? 0,
@@ -286,6 +287,9 @@ export class Engine {
     const session = await OrtSession.create(graphPath, {
       provider: options.provider ?? "cpu",
       intraOpThreads: options.threads,
+      // Float32 weights stay in the mapped data file (once, even the tied embedding) instead of
+      // being repacked into private copies; quantized kernels want their repacked layout.
+      prepacking: weightFormat.dtype !== "f32",
     });
     try {
       const bytes = options.prefixCacheBytes ?? 256 * 1024 * 1024;
