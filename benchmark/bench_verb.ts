@@ -97,6 +97,8 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
             steps: num(flags.steps),
             seq: num(flags.seq),
             batch: num(flags.batch),
+            dtype: flags.dtype as string | undefined,
+            workDir: flags["work-dir"] as string | undefined,
             log,
           }),
         format: fmt(m.formatTrainBench),
@@ -180,6 +182,11 @@ export const benchVerb: HostVerb = {
     steps: { type: "number", description: "train: timed optimizer steps" },
     seq: { type: "number", description: "train: tokens per row" },
     batch: { type: "number", description: "train: rows per step" },
+    "work-dir": {
+      type: "string",
+      description:
+        "train: folder holding (or receiving) the seeded model/ (default .cache/bench/decode-<shape>)",
+    },
     requests: { type: "number", description: "serve: requests per concurrency level and path" },
     rounds: { type: "number", description: "serve: rounds (alternating path order)" },
     contexts: { type: "string", description: "long: prompt lengths, e.g. 64,128,512,2048,4096" },

@@ -21,11 +21,11 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readDecoderConfig } from "../core/model/config.ts";
-import { Engine } from "../core/model/engine.ts";
 import { exportForTransformersJs } from "../core/model/export.ts";
 import { writeGguf } from "../core/model/gguf.ts";
 import { createTinyModel } from "../core/model/tiny.ts";
 import { loadWeights } from "../core/model/weights.ts";
+import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { bytesPerToken, SHAPES } from "./decode.ts";
 
@@ -152,11 +152,8 @@ interface ChildTask {
 }
 
 async function pointDramatis(t: ChildTask): Promise<LongPoint> {
-  const engine = await Engine.load(t.paths.modelDir, {
-    cacheDir: t.paths.graphs,
-    threads: t.threads,
-    prefixCacheBytes: 0,
-  });
+  const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
+    .openEngine(t.paths.modelDir, { prefixCacheBytes: 0 });
   try {
     const V = engine.config.vocabSize;
     await engine.generate({ inputIds: [promptOf(16, 1, V)] }, { maxNewTokens: 2, eosTokenIds: [] });
@@ -271,10 +268,8 @@ async function pointTransformersJs(t: ChildTask): Promise<LongPoint> {
 
 /** The multi-turn scene: a shared system prompt, then user and reply turns, greedy. */
 async function simulation(t: ChildTask): Promise<NonNullable<LongBenchResult["simulation"]>> {
-  const engine = await Engine.load(t.paths.modelDir, {
-    cacheDir: t.paths.graphs,
-    threads: t.threads,
-  });
+  const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
+    .openEngine(t.paths.modelDir);
   const turns = t.turns ?? 20;
   const S = t.systemTokens ?? 2048;
   const U = 24;

@@ -11,10 +11,10 @@
 
 import { join, resolve } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
-import { Engine } from "../core/model/engine.ts";
 import { type GgufDType, writeGguf } from "../core/model/gguf.ts";
 import { streamWeights } from "../core/model/weights.ts";
 import { createTinyModel } from "../core/model/tiny.ts";
+import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
 
@@ -114,12 +114,8 @@ async function child(t: Child): Promise<Record<string, number>> {
   }
   if (t.kind === "llamacpp") return await childLlamaCpp(t);
   if (t.kind === "ppl") return await childPerplexity(t);
-  const engine = await Engine.load(t.modelDir, {
-    cacheDir: t.cacheDir,
-    dtype: t.dtype,
-    threads: t.threads,
-    prefixCacheBytes: 0,
-  });
+  const engine = await new ModelHub({ cacheDir: t.cacheDir, dtype: t.dtype, threads: t.threads })
+    .openEngine(t.modelDir, { prefixCacheBytes: 0 });
   try {
     const r = new Prng(1);
     const prompt = Array.from({ length: t.promptTokens }, () => 10 + r.int(1000));
@@ -187,12 +183,8 @@ async function childLlamaCpp(t: Child): Promise<Record<string, number>> {
 
 /** Perplexity of the model in `t.modelDir` on {@link HELD_OUT} at `t.dtype`. */
 async function childPerplexity(t: Child): Promise<Record<string, number>> {
-  const engine = await Engine.load(t.modelDir, {
-    cacheDir: t.cacheDir,
-    dtype: t.dtype,
-    threads: t.threads,
-    prefixCacheBytes: 0,
-  });
+  const engine = await new ModelHub({ cacheDir: t.cacheDir, dtype: t.dtype, threads: t.threads })
+    .openEngine(t.modelDir, { prefixCacheBytes: 0 });
   try {
     const all = engine.tokenizer.encode(HELD_OUT);
     const V = engine.config.vocabSize;

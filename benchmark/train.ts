@@ -29,7 +29,8 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { type DecoderConfig, readDecoderConfig } from "../core/model/config.ts";
 import { createTinyModel, type TinyModelOptions } from "../core/model/tiny.ts";
-import { loadWeights } from "../core/model/weights.ts";
+import { normalizeWeightFormat } from "../core/model/quantize.ts";
+import { loadWeights, streamWeights } from "../core/model/weights.ts";
 import { GraphBuilder, makeModel } from "../core/onnx/mod.ts";
 import { serializeModel } from "../core/onnx/serialize.ts";
 import { buildTrainGraph } from "../core/train/train_graph.ts";
@@ -52,12 +53,21 @@ export interface TrainBenchOptions {
   threads?: number;
   /** Where the model is built and cached; default `.cache/bench/decode-<shape>` (shared). */
   workDir?: string;
+  /**
+   * Storage of the frozen base (`f32` default; `int4` / `int8` train LoRA over a quantized base,
+   * QLoRA-style, with the weights streamed from safetensors instead of loaded whole).
+   */
+  dtype?: string;
   log?: (line: string) => void;
 }
 
 /** What {@link benchTrain} measured. */
 export interface TrainBenchResult {
   shape: string;
+  /** Storage of the frozen base weights. */
+  dtype: string;
+  /** Peak resident memory of this process (VmHWM) at the end, bytes; 0 where unknown. */
+  peakRssBytes: number;
   model: { layers: number; hidden: number; vocab: number; parameters: number };
   lora: { r: number; targets: string[]; parameters: number };
   batch: number;
@@ -147,6 +157,16 @@ async function matmulGflops(
   return (2 * m * k * n) / best / 1e9;
 }
 
+/** VmHWM of this process in bytes (Linux), 0 elsewhere. */
+function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 function loadAvg(): number[] {
   try {
     return Deno.loadavg().map((v) => Math.round(v * 100) / 100);
@@ -187,14 +207,16 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     await Deno.mkdir(dir, { recursive: true });
     config = (await createTinyModel(dir, { ...spec, seed: 1 })).config;
   }
-  const weights = await loadWeights(dir, config);
+  const format = normalizeWeightFormat(options.dtype, "--dtype");
+  const streamed = format.dtype === "f32" ? undefined : await streamWeights(dir, config);
+  const weights = streamed?.weights ?? await loadWeights(dir, config);
   const r = 16;
   const targets = ["q_proj", "k_proj", "v_proj", "o_proj"];
   const lora = LoraAdapter.forConfig(config, { r, alpha: 32, targetModules: targets, seed: 1 });
   // A non-zero B so every LoRA path carries signal from the first step.
   for (const m of lora.modules()) m.B.fill(1e-3);
   log(`building the train graph (${config.numLayers} layers, LoRA r=${r} on ${targets.join("/")})`);
-  const graph = buildTrainGraph(config, weights, { adapters: [lora] });
+  const graph = buildTrainGraph(config, weights, { adapters: [lora], weights: format });
   const params = lora.parameters().map((p) => ({ name: p.name, shape: p.shape, data: p.data }));
   const rng = new Prng(7);
   const examples = Array.from({ length: batch }, () => {
@@ -227,6 +249,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
       },
     });
   } finally {
+    streamed?.close();
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
   const per: number[] = [];
@@ -237,9 +260,11 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   const peakAfter = await matmulGflops(...mm, threads);
   const peak = Math.max(peakBefore, peakAfter);
   const achieved = flops.total / secondsPerStep / 1e9;
-  const nParams = [...weights.values()].reduce((a, w) => a + w.data.length, 0);
+  const nParams = [...weights.values()].reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
   return {
     shape,
+    dtype: format.dtype === "f32" ? "f32" : `${format.dtype}:${format.blockSize}`,
+    peakRssBytes: peakRss(),
     model: {
       layers: config.numLayers,
       hidden: config.hiddenSize,
@@ -281,6 +306,7 @@ export function formatTrainBench(r: TrainBenchResult): string {
     }M params), LoRA r=${r.lora.r} on ${
       r.lora.targets.join("/")
     }, ${r.batch}×${r.seq} tokens/step, ${r.threads} threads`,
+    `  base ${r.dtype}, peak RSS ${(r.peakRssBytes / 2 ** 30).toFixed(2)} GiB`,
     `  ${r.secondsPerStep.toFixed(2)} s/step, ${r.tokensPerSecond.toFixed(1)} tokens/s`,
     `  ${(r.flopsPerStep / 1e9).toFixed(1)} GFLOP/step → ${
       r.achievedGflops.toFixed(1)

@@ -42,6 +42,12 @@ export interface TrainRequest {
   provider?: Provider;
   /** onnxruntime intra-op threads (`--threads`); a config's own `threads` wins. */
   threads?: number;
+  /**
+   * Storage of the frozen base weights (`--dtype`: f32, f16, bf16, int8, int4[:block]). Adapters
+   * train in float32 over a quantized base (QLoRA-style); trainers that train base weights
+   * refuse anything but f32. Default f32.
+   */
+  dtype?: string;
 }
 
 /** The result of a training run. */

@@ -233,6 +233,36 @@ RULES.MatMul = (
   dtype: req(ctx, i, 0).dtype,
   shape: matmulShape(ctx, req(ctx, i, 0).shape, req(ctx, i, 1).shape),
 }];
+/**
+ * onnxruntime contrib ops the quantized graphs use (graph_quant.ts), keyed `domain::op`.
+ * `MatMulNBits`: `A[..., K] × B[N, K]ᵀ → [..., N]`; `GatherBlockQuantized`: rows of a packed
+ * `[rows, cols·bits/8]` table gathered along axis 0 → `indices.shape ++ [cols]`.
+ */
+const CONTRIB_RULES: Record<string, Rule> = {
+  "com.microsoft::MatMulNBits": (ctx, i) => {
+    const a = req(ctx, i, 0);
+    const k = intAttr(ctx.node, "K");
+    const n = intAttr(ctx.node, "N");
+    if (k === undefined || n === undefined) throw fail(ctx.node, "attributes K and N are required");
+    const last = a.shape[a.shape.length - 1];
+    if (typeof last === "number" && last !== k) {
+      throw fail(ctx.node, `input has ${last} features; K is ${k}`);
+    }
+    return [{ dtype: a.dtype, shape: [...a.shape.slice(0, -1), n] }];
+  },
+  "com.microsoft::GatherBlockQuantized": (ctx, i) => {
+    const data = req(ctx, i, 0);
+    const idx = req(ctx, i, 1);
+    const scales = req(ctx, i, 2);
+    if (data.shape.length !== 2 || (intAttr(ctx.node, "gather_axis") ?? 0) !== 0) {
+      throw fail(ctx.node, "only a 2-D table gathered along axis 0 is supported");
+    }
+    const bits = intAttr(ctx.node, "bits") ?? 4;
+    const cols = data.shape[1];
+    const width = typeof cols === "number" ? (cols * 8) / bits : freshDim(ctx, 1);
+    return [{ dtype: scales.dtype, shape: [...idx.shape, width] }];
+  },
+};
 RULES.Gemm = (ctx, i) => {
   const a = req(ctx, i, 0).shape;
   const b = req(ctx, i, 1).shape;
@@ -618,7 +648,7 @@ export function inferShapes(graph: Graph): Map<string, ValueType> {
   }
   for (const node of graph.nodes) {
     const isDefault = node.domain === "" || node.domain === "ai.onnx";
-    const rule = isDefault ? RULES[node.opType] : undefined;
+    const rule = isDefault ? RULES[node.opType] : CONTRIB_RULES[`${node.domain}::${node.opType}`];
     if (!rule) {
       throw withCode(
         new TypeError(

@@ -11,6 +11,7 @@
  * @module
  */
 
+export * from "./embedder.ts";
 export * from "./model_hub.ts";
 export * from "./model_ref.ts";
 export * from "./model_resolver.ts";

@@ -32,6 +32,12 @@ import { createSteeringResolver } from "../steering/steering_resolver.ts";
 import { type VectorSource, vectorSource } from "../steering/vector_source.ts";
 import { registrySteering } from "./registry_steering.ts";
 import { formatModelRef, type ModelRef, parseModelRef } from "./model_ref.ts";
+import {
+  type Embedder,
+  type EmbedderRequest,
+  endpointEmbedder,
+  engineEmbedder,
+} from "./embedder.ts";
 
 /** How local models run: what `--provider`, `--threads` and experiment model `options` set. */
 export interface RunSettings {
@@ -71,6 +77,13 @@ export interface EngineRequest extends RunSettings {
   steering?: boolean;
   /** Saved adapters (`{plugin, path}`, built through the plugins) or adapter objects. */
   adapters?: readonly (PersonaAdapter | Adapter)[];
+  /**
+   * Bytes of saved prompt prefixes the engine keeps for reuse (0 turns reuse off; default the
+   * engine's, 256 MiB). Benchmarks set 0 to time cold prompts.
+   */
+  prefixCacheBytes?: number;
+  /** Prompt tokens per prefill call (default the engine's, 256). */
+  prefillChunk?: number;
 }
 
 /** Options of {@link ModelHub.chatModel}. */
@@ -261,6 +274,10 @@ export class ModelHub {
       cacheDir: s.cacheDir,
       hub: this.#options.hub,
       onProgress: this.#options.onProgress,
+      ...(request.prefixCacheBytes !== undefined
+        ? { prefixCacheBytes: request.prefixCacheBytes }
+        : {}),
+      ...(request.prefillChunk !== undefined ? { prefillChunk: request.prefillChunk } : {}),
     });
   }
 
@@ -278,6 +295,8 @@ export class ModelHub {
       s.cacheDir ?? null,
       request.steering ?? true,
       (request.adapters ?? []).map((a) => this.#adapterKey(a)),
+      request.prefixCacheBytes ?? null,
+      request.prefillChunk ?? null,
     ]);
     let engine = this.#state.engines.get(key);
     if (!engine) {
@@ -519,6 +538,32 @@ export class ModelHub {
           return await this.personaModel(request.persona!);
       }
     };
+  }
+
+  /**
+   * The text embedder a model reference names: a local model's mean-pooled final hidden states
+   * (its shared engine) or an OpenAI-compatible embeddings endpoint (`openai:<name>`,
+   * `http(s)://…#<name>`); see core/services/embedder.ts. A persona is an `E_USAGE` error.
+   */
+  async embedder(ref: string | ModelRef, request: EmbedderRequest = {}): Promise<Embedder> {
+    const parsed = parseModelRef(ref);
+    switch (parsed.kind) {
+      case "openai":
+      case "url":
+        return endpointEmbedder(parsed, request);
+      case "local": {
+        const path = existsSync(parsed.path) ? resolve(parsed.path) : parsed.path;
+        return engineEmbedder(await this.engine(path), path, request);
+      }
+      case "persona":
+        throw withCode(
+          new TypeError(
+            `embeddings '${formatModelRef(parsed)}' name a persona; embed with a model ` +
+              "directory, openai:<name> or http(s)://host:port/v1#<name>",
+          ),
+          "E_USAGE",
+        );
+    }
   }
 
   /** Closes every engine the hub loaded (shared ones and owned ones the caller left open). */

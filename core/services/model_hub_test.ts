@@ -177,3 +177,30 @@ Deno.test("ModelHub.openEngine() gives an owned engine that close() also release
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ModelHub engines honour prefixCacheBytes (0 turns prompt reuse off) and key the cache on it", async () => {
+  const dir = await Deno.makeTempDir();
+  const hub = new ModelHub({ cacheDir: join(dir, "g"), threads: 1 });
+  try {
+    const model = join(dir, "m");
+    await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
+    const prompt = { inputIds: [Array.from({ length: 48 }, (_, i) => 5 + i)] };
+    const twice = async (e: Engine) => {
+      await e.generate(prompt, { maxNewTokens: 2, temperature: 0, eosTokenIds: [] });
+      return (await e.generate(prompt, { maxNewTokens: 2, temperature: 0, eosTokenIds: [] }))
+        .stats.reusedPromptTokens;
+    };
+    const cold = await hub.openEngine(model, { prefixCacheBytes: 0 });
+    const warm = await hub.openEngine(model);
+    assert.equal(await twice(cold), 0, "no prefix is kept without a prefix cache");
+    assert.ok(await twice(warm) > 0, "the default engine reuses the saved prompt prefix");
+    assert.notEqual(
+      await hub.engine(model, { prefixCacheBytes: 0 }),
+      await hub.engine(model),
+      "shared engines with other prefix caches are distinct",
+    );
+  } finally {
+    await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -16,6 +16,7 @@ import { buildGradientGraph } from "../onnx/autodiff/gradient.ts";
 import { GraphBuilder } from "../onnx/builder.ts";
 import { type Graph, makeModel, type Model, type ValueInfo } from "../onnx/ir.ts";
 import { expectedWeightShapes } from "../model/weights.ts";
+import { normalizeWeightFormat, type WeightFormat } from "../model/quantize.ts";
 import { appendCausalLmLoss } from "./loss_graph.ts";
 
 /** Options of {@link buildTrainGraph}. */
@@ -28,6 +29,13 @@ export interface TrainGraphOptions {
   adapters: Adapter[];
   /** Float type; float64 serves gradient checks. Default float32. */
   dtype?: "float32" | "float64";
+  /**
+   * Storage of the frozen base weights (float32 graphs): int4 / int8 keep every frozen linear
+   * layer, the lm_head and the embedding block-quantized (QLoRA-style: adapters train in float32
+   * over the quantized base; the activation gradients flow through the dequantized weights).
+   * Default f32. Not combinable with `trainBase`.
+   */
+  weights?: WeightFormat;
   /** Loss reduction: `sum` (default, the trainer normalizes per optimizer step) or `mean`. */
   reduction?: "mean" | "sum";
   /**
@@ -180,8 +188,18 @@ export function buildTrainGraph(
 ): TrainGraph {
   const dtype = options.dtype ?? "float32";
   const steering = options.steering ?? false;
+  const format = normalizeWeightFormat(options.weights, "weights.dtype");
+  if (format.dtype !== "f32" && options.trainBase !== undefined) {
+    throw withCode(
+      new RangeError(
+        `trainBase trains base weights, which must be float32; drop trainBase or build with weights.dtype f32 (got ${format.dtype})`,
+      ),
+      "E_USAGE",
+    );
+  }
   const b = new GraphBuilder({ name: `dramatis_train_${config.modelType}`, floatType: dtype });
   const values = buildDecoderInto(b, config, weights, {
+    weights: format,
     adapters: options.adapters,
     cache: false,
     numLogitsToKeep: false,

@@ -1,12 +1,12 @@
 /**
- * Text embeddings for the retrieval variants, from one of two sources, behind a SQLite cache so a
- * rerun embeds nothing twice:
+ * Text embeddings for the retrieval variants, built by the model hub (`ModelHub.embedder`) from
+ * one of two sources, behind a SQLite cache so a rerun embeds nothing twice:
  *
  * - an OpenAI-compatible embeddings endpoint: `openai:<name>` (OPENAI_BASE_URL / OPENAI_API_KEY)
  *   or `http(s)://host:port/v1#<name>` (CoSER deploys BGE-M3 this way);
  * - this project's engine: `local:<model dir>` — the mean over the text's tokens of the final
- *   hidden state (`hidden_states[numLayers]`, one `Engine.forward` per text, at most
- *   `maxTokens` tokens), L2-normalised. Any decoder the engine loads works; quality is that of a
+ *   hidden state (`hidden_states[numLayers]`, at most `maxTokens` tokens per text, padding left
+ *   out), L2-normalised. Any decoder the engine loads works; quality is that of a
  *   decoder's mean-pooled states, not a trained embedding model.
  *
  * @module
@@ -15,10 +15,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import OpenAI from "openai";
 import { canonicalJson, sha256Hex } from "../../core/chat/canonical_json.ts";
 import { withCode } from "../../core/errors.ts";
-import type { ModelHub } from "../../core/services/model_hub.ts";
+import type { Embedder, EmbedderRequest, ModelHub } from "../../core/services/mod.ts";
 import type { EmbedFn } from "./retrieval.ts";
 
 /** Options of {@link embeddingsFor}. */
@@ -38,63 +37,6 @@ export const EMBEDDINGS_SYNTAX = "openai:<name>, http(s)://host:port/v1#<name> (
   "OpenAI-compatible embeddings endpoint) or local:<model dir> (mean-pooled final hidden states " +
   "of our engine)";
 
-/** Mean over rows of a `[S, H]` slice, L2-normalised. */
-export function meanPool(
-  data: Float32Array,
-  offset: number,
-  rows: number,
-  hidden: number,
-): number[] {
-  const v = new Array<number>(hidden).fill(0);
-  for (let r = 0; r < rows; r++) {
-    for (let h = 0; h < hidden; h++) v[h] += data[offset + r * hidden + h];
-  }
-  let norm = 0;
-  for (let h = 0; h < hidden; h++) {
-    v[h] /= Math.max(rows, 1);
-    norm += v[h] * v[h];
-  }
-  norm = Math.sqrt(norm) || 1;
-  return v.map((x) => x / norm);
-}
-
-function endpointEmbed(baseURL: string | undefined, model: string, batch: number): EmbedFn {
-  const apiKey = Deno.env.get("OPENAI_API_KEY") || (baseURL ? "unused" : undefined);
-  if (!apiKey) {
-    throw withCode(
-      new TypeError("embeddings: OPENAI_API_KEY is not set; export it or use a URL endpoint"),
-      "E_CONFIG",
-    );
-  }
-  const client = new OpenAI({ apiKey, baseURL: baseURL ?? Deno.env.get("OPENAI_BASE_URL") });
-  return async (texts) => {
-    const out: number[][] = [];
-    for (let i = 0; i < texts.length; i += batch) {
-      const r = await client.embeddings.create({ model, input: texts.slice(i, i + batch) });
-      const rows = [...r.data].sort((a, b) => a.index - b.index);
-      out.push(...rows.map((d) => d.embedding as number[]));
-    }
-    return out;
-  };
-}
-
-function localEmbed(models: ModelHub, path: string, maxTokens: number): EmbedFn {
-  return async (texts) => {
-    const engine = await models.engine(path);
-    const layer = engine.config.numLayers;
-    const hidden = engine.config.hiddenSize;
-    const out: number[][] = [];
-    for (const text of texts) {
-      const ids = engine.tokenizer.encode(text).slice(0, maxTokens);
-      if (ids.length === 0) ids.push(engine.decoder.padTokenId);
-      const r = await engine.forward([ids], { hiddenStates: true });
-      const states = r.hiddenStates![layer].data as Float32Array;
-      out.push(meanPool(states, 0, ids.length, hidden));
-    }
-    return out;
-  };
-}
-
 /**
  * An {@link EmbedFn} for an `--embeddings` value, cached per (source, text).
  *
@@ -109,8 +51,12 @@ export function embeddingsFor(spec: string, options: EmbeddingOptions): EmbedFn 
   const s = spec.trim();
   let inner: EmbedFn;
   let id: string;
+  const lazy = (ref: string, request: EmbedderRequest): EmbedFn => {
+    let built: Promise<Embedder> | undefined;
+    return async (texts) => (await (built ??= options.models.embedder(ref, request))).embed(texts);
+  };
   if (s.startsWith("openai:")) {
-    inner = endpointEmbed(undefined, s.slice(7), options.batch ?? 64);
+    inner = lazy(s, { batch: options.batch ?? 64 });
     id = s;
   } else if (/^https?:\/\//i.test(s)) {
     const hash = s.indexOf("#");
@@ -122,11 +68,11 @@ export function embeddingsFor(spec: string, options: EmbeddingOptions): EmbedFn 
         "E_USAGE",
       );
     }
-    inner = endpointEmbed(s.slice(0, hash), s.slice(hash + 1), options.batch ?? 64);
+    inner = lazy(s, { batch: options.batch ?? 64 });
     id = s;
   } else if (s.startsWith("local:") && s.length > 6) {
     const path = resolve(s.slice(6));
-    inner = localEmbed(options.models, path, options.maxTokens ?? 512);
+    inner = lazy(path, { maxTokens: options.maxTokens ?? 512, normalize: true });
     id = `local:${path}:${options.maxTokens ?? 512}`;
   } else {
     throw withCode(

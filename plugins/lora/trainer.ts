@@ -20,7 +20,8 @@ import { withCode } from "../../core/errors.ts";
 import type { DecoderConfig } from "../../core/model/config.ts";
 import { decodeSafetensors, toFloat32 } from "../../core/model/safetensors.ts";
 import type { ModelTokenizer } from "../../core/model/tokenizer.ts";
-import { loadWeights } from "../../core/model/weights.ts";
+import { normalizeWeightFormat } from "../../core/model/quantize.ts";
+import { loadWeights, streamWeights } from "../../core/model/weights.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
 import {
   readChatData,
@@ -230,8 +231,33 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
   const { config, model } = s;
   const data = await prepareChatData(s.tok, request.data, config, s.maxLength);
   const edits = await loadTrainSteering(config.steering, model);
-  const weights = await loadWeights(s.modelDir, model);
   const full = config.trainable === "all";
+  // A quantized (or half) base is read tensor by tensor while the train graph is written, so the
+  // float32 model is never held whole (QLoRA-style: the base stays int4/int8, adapters train in
+  // float32).
+  const format = normalizeWeightFormat(request.dtype, "--dtype");
+  const streamed = format.dtype !== "f32" && !full
+    ? await streamWeights(s.modelDir, model)
+    : undefined;
+  try {
+    const weights = streamed?.weights ?? await loadWeights(s.modelDir, model);
+    return await trainLoraOn(request, options, s, data, edits, weights, format, full);
+  } finally {
+    streamed?.close();
+  }
+}
+
+async function trainLoraOn(
+  request: TrainRequest,
+  options: LoraTrainerOptions,
+  s: Awaited<ReturnType<typeof setup>>,
+  data: Awaited<ReturnType<typeof prepareChatData>>,
+  edits: ResidualEdit[],
+  weights: Awaited<ReturnType<typeof loadWeights>>,
+  format: ReturnType<typeof normalizeWeightFormat>,
+  full: boolean,
+): Promise<TrainResult> {
+  const { config, model } = s;
   if (full && config.init_from) {
     throw configError(
       `init_from is ${JSON.stringify(config.init_from)} but trainable is "all"; ` +
@@ -261,6 +287,7 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
     adapters: lora ? [lora] : [],
     trainBase: full ? "all" : undefined,
     steering: edits.length > 0,
+    weights: format,
   });
   const params: NamedTensor[] = lora
     ? lora.parameters().map((p) => ({ name: p.name, shape: p.shape, data: p.data }))

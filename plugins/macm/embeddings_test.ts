@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CachedEmbedder, meanPool } from "./embeddings.ts";
-
-Deno.test("meanPool() averages each row's real tokens and skips left padding", () => {
-  // B=2, S=3, H=2; row 0 has one padding slot, row 1 none
-  const hidden = [100, 100, 1, 2, 3, 4, 1, 1, 2, 2, 3, 3];
-  assert.deepEqual(meanPool(hidden, [2, 3, 2], [1, 0]), [[2, 3], [2, 2]]);
-});
+import { CachedEmbedder } from "./embeddings.ts";
 
 Deno.test("CachedEmbedder() embeds each new text once and keeps vectors across instances", async () => {
   const dir = await Deno.makeTempDir();

@@ -134,6 +134,7 @@ export const trainStep: StepExecutor<TrainWith> = {
       signal: ctx.signal,
       provider: ctx.models.options.provider,
       threads: ctx.models.options.threads,
+      dtype: ctx.models.options.dtype,
       onEvent(event) {
         if (event.type === "step") {
           live.push({ name: "loss", value: event.loss, x: event.step });

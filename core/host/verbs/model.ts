@@ -16,6 +16,7 @@ import { createTinyModel, TINY_PRESETS, type TinyPreset } from "../../model/tiny
 import { readDecoderConfig } from "../../model/config.ts";
 import { GGUF_TENSOR_TYPES, type GgufDType, writeGguf } from "../../model/gguf.ts";
 import { loadWeights } from "../../model/weights.ts";
+import { mergeAdapters } from "../../model/merge_adapters.ts";
 import { printJson } from "../verb.ts";
 import type { HostVerb } from "../verb.ts";
 
@@ -160,6 +161,14 @@ export const modelExportGgufVerb: HostVerb = {
       choices: Object.keys(GGUF_TENSOR_TYPES),
       default: "f32",
     },
+    adapter: {
+      type: "string",
+      description: "an adapter directory to merge into the weights first (e.g. a LoRA run's out)",
+    },
+    "adapter-plugin": {
+      type: "string",
+      description: "the plugin that loads --adapter (default lora)",
+    },
   },
   async run(args, ctx) {
     const [dir, ...extra] = args.positionals;
@@ -172,7 +181,23 @@ export const modelExportGgufVerb: HostVerb = {
     }
     const modelDir = resolve(dir);
     const config = await readDecoderConfig(modelDir);
-    const weights = await loadWeights(modelDir, config);
+    let weights = await loadWeights(modelDir, config);
+    if (typeof args.flags.adapter === "string") {
+      const plugin = String(args.flags["adapter-plugin"] ?? "lora");
+      if (!ctx.registry.has(plugin)) {
+        throw new UsageError(
+          `model export-gguf: --adapter-plugin ${plugin} is not loaded; load it with --plugin ` +
+            "or name a loaded adapter plugin (default lora)",
+        );
+      }
+      const roles = await ctx.registry.instantiate(plugin, ctx.pluginOptions.get(plugin) ?? {});
+      const factory = Object.values(roles.adapters ?? {})[0];
+      if (!factory) {
+        throw new UsageError(`model export-gguf: plugin ${plugin} provides no adapter`);
+      }
+      const adapter = await factory({ model: modelDir, path: resolve(args.flags.adapter) });
+      weights = await mergeAdapters(config, weights, [adapter]);
+    }
     const tokenizerPath = join(modelDir, "tokenizer.json");
     let tokenizer: Record<string, unknown>;
     try {
@@ -199,7 +224,8 @@ export const modelVerb: HostVerb = {
   description:
     "Model utilities. 'model new <dir> --preset tiny-llama|tiny-qwen3|tiny-llama2-chat|" +
     "tiny-llama31|tiny-qwen3-real' creates a tiny seeded model in Hugging Face layout; " +
-    "'model export-gguf <dir> --out model.gguf --dtype f32|f16|q8_0|q4_0' writes it for llama.cpp.",
+    "'model export-gguf <dir> --out model.gguf --dtype f32|f16|q8_0|q4_0 [--adapter <dir>]' " +
+    "writes it (with a LoRA adapter merged in) for llama.cpp.",
   positionals: ["new|export-gguf", "<dir>"],
   subcommands: [modelNewVerb, modelExportGgufVerb],
 };

@@ -224,6 +224,7 @@ export const trainVerb: HostVerb = {
       onEvent,
       provider: ctx.models.options.provider,
       threads: ctx.models.options.threads,
+      dtype: ctx.models.options.dtype,
     });
     if (ctx.json) {
       printJson({

@@ -12,7 +12,7 @@ import { type Graph, isFloat, type Node } from "../ir.ts";
 import { inferShapes, type ValueType } from "../shape.ts";
 import { ConstantTable, GradContext, gradError } from "./context.ts";
 import { reopenGraph } from "./reopen.ts";
-import { GRAD_RULES } from "./rules.ts";
+import { CUSTOM_GRAD_RULES, GRAD_RULES } from "./rules.ts";
 
 /** Options of {@link buildGradientGraph}. */
 export interface GradientOptions {
@@ -143,7 +143,9 @@ export function appendGradients(
     const gradOut = node.outputs.map((o) => (o && active(o) ? total(o) : undefined));
     if (gradOut.every((g) => g === undefined)) continue;
     const isDefault = node.domain === "" || node.domain === "ai.onnx";
-    const rule = isDefault ? GRAD_RULES[node.opType] : undefined;
+    const rule = isDefault
+      ? GRAD_RULES[node.opType]
+      : CUSTOM_GRAD_RULES[`${node.domain}::${node.opType}`];
     if (!rule) {
       throw gradError(
         node,
