@@ -144,7 +144,7 @@ export async function benchIdentities(
             maxNewTokens: n,
             temperature: 0,
             eosTokenIds: [],
-            ...(v.identities ? { identities: [...v.identities] } : {}),
+            ...(v.identities ? { extensions: { identities: [...v.identities] } } : {}),
           });
           const t = (performance.now() - t0) / 1000;
           if (i > 0) times[v.name][n === 1 ? "t1" : "tN"].push(t);

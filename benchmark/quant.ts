@@ -229,13 +229,12 @@ async function childQwen7b(t: Child): Promise<Record<string, number>> {
       temperature: 0,
       eosTokenIds: [],
       edits,
-      identities: ["EXT_high"],
+      extensions: { identities: ["EXT_high"] },
     });
     const plain = await engine.generate({ inputIds: [prompt] }, {
       maxNewTokens: 8,
       temperature: 0,
       eosTokenIds: [],
-      identities: [],
     });
     const a = steered.completions[0].tokens.slice(0, 8);
     const b = plain.completions[0].tokens;

@@ -27,5 +27,7 @@ export * from "./train/mod.ts";
 export * from "./persona/mod.ts";
 export * from "./runtime/mod.ts";
 export * from "./experiment/mod.ts";
+export * from "./human_eval/mod.ts";
+export * from "./report/mod.ts";
 // The engine's tokenizer has a narrower ChatMessage; the contract's is the public one.
 export type { ChatMessage } from "./contracts/chat_model.ts";

@@ -1,11 +1,13 @@
 /**
  * `LocalChatModel`: a ChatModel over the local {@link Engine}. It maps OpenAI-style requests onto
- * generation options, turns `steering` entries into residual edits and `identities` into adapter
- * inputs, and applies decoding constraints for `response_format` / `constraint`.
+ * generation options, turns `steering` entries into residual edits, hands request `extensions`
+ * to the engine's adapters (hirpf's `identities`; the engine refuses a name none of them reads),
+ * and applies decoding constraints for `response_format` / `constraint`.
  *
  * Steering and constraints come from functions the model hub injects (core/services: the vector
- * steering resolver and plugin steerers); request extensions such as persona_vectors'
- * projections are answered by plugin wrappers around this model.
+ * steering resolver and plugin steerers); request extensions answered by a wrapper (such as
+ * persona_vectors' `projections`) are removed by the plugin's wrapper around this model before
+ * they get here (core/contracts/request_extension.ts).
  *
  * @module
  */
@@ -96,7 +98,9 @@ export class LocalChatModel implements ChatModel {
       topLogprobs: top,
       signal: request.signal,
     };
-    if (request.identities?.length) opts.identities = request.identities;
+    if (request.extensions && Object.keys(request.extensions).length) {
+      opts.extensions = request.extensions;
+    }
     if (request.steering?.length) {
       if (!this.#options.steering) {
         throw withCode(
@@ -167,31 +171,15 @@ export class LocalChatModel implements ChatModel {
 
   /** Answers a chat request with the local engine. */
   async chat(request: ChatRequest): Promise<ChatResponse> {
-    this.#refuseUnknownExtensions(request);
     const options = await this.#generateOptions(request);
     const result = await this.engine.generate(request.messages, options);
     return this.#response(result, Math.floor(Date.now() / 1000), newId());
   }
 
-  /** Request extensions are answered by wrappers of the plugins that define them. */
-  #refuseUnknownExtensions(request: ChatRequest): void {
-    if (request.projections) {
-      throw withCode(
-        new TypeError(
-          `${this.id}: the request asks for projections, which the persona_vectors plugin ` +
-            "answers; load it (it is built in) and build the model through the model hub",
-        ),
-        "E_CONFIG",
-      );
-    }
-  }
-
   /**
    * Streams a chat request: one chunk per token with its text, then a final chunk with usage.
-   * `projections` need the whole reply and are answered by `chat` only.
    */
   async *stream(request: ChatRequest): AsyncIterable<ChatChunk> {
-    this.#refuseUnknownExtensions(request);
     const options = await this.#generateOptions(request);
     const id = newId();
     const created = Math.floor(Date.now() / 1000);

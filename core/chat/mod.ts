@@ -24,5 +24,6 @@ export * from "./fifo_limiter.ts";
 export * from "./ledger_chat_model.ts";
 export * from "./local_chat_model.ts";
 export * from "./openai_chat_model.ts";
+export * from "./request_extensions.ts";
 export * from "./with_concurrency.ts";
 export * from "./with_retry.ts";

@@ -2,8 +2,9 @@
  * `OpenAIChatModel`: a ChatModel over any OpenAI-compatible chat-completions endpoint (OpenAI,
  * vLLM, SGLang, TGI, or this project's own server) through the official `openai` client.
  *
- * Dramatis request extensions (`identities`, `steering`, `projections`, `constraint`, and the
- * non-OpenAI sampling knobs `top_k`, `repetition_penalty`) go only to endpoints known to accept
+ * Dramatis request extras (`steering`, `constraint`, the non-OpenAI sampling knobs `top_k`,
+ * `repetition_penalty`, and every plugin-defined request extension in `extensions`, e.g. hirpf's
+ * `identities`, each sent as a top-level field of its name) go only to endpoints known to accept
  * them: this project's server (found by its model list, whose entries are `owned_by: "dramatis"`)
  * or an endpoint declared so (`extensions: "dramatis"`, model reference
  * `dramatis+http(s)://…`). Elsewhere — OpenAI itself answers 400 "Unrecognized request argument
@@ -22,6 +23,7 @@ import type {
   FinishReason,
   TokenLogprob,
 } from "../contracts/chat_model.ts";
+import { CORE_REQUEST_FIELDS } from "../contracts/request_extension.ts";
 import { withCode } from "../errors.ts";
 
 /** Options of {@link OpenAIChatModel}. */
@@ -53,18 +55,17 @@ export interface OpenAIChatModelOptions {
 }
 
 /**
- * Request fields outside OpenAI's chat-completions API, sent only to endpoints that accept them.
+ * Core request fields outside OpenAI's chat-completions API, sent only to endpoints that accept
+ * them (as are the plugin-defined `extensions`).
  *
  * @example
  * ```ts
  * import { REQUEST_EXTENSIONS } from "./openai_chat_model.ts";
- * REQUEST_EXTENSIONS.includes("identities"); // true
+ * REQUEST_EXTENSIONS.includes("steering"); // true
  * ```
  */
 export const REQUEST_EXTENSIONS = [
-  "identities",
   "steering",
-  "projections",
   "constraint",
   "top_k",
   "repetition_penalty",
@@ -108,7 +109,7 @@ function mapFinish(reason: string | null | undefined): FinishReason {
 
 /**
  * A ChatModel speaking the OpenAI chat-completions API. Dramatis extras ({@link
- * REQUEST_EXTENSIONS}) go out as extra body fields only when set and only to an endpoint known
+ * REQUEST_EXTENSIONS} and `extensions`) go out as extra body fields only when set and only to an endpoint known
  * to accept them (see the module doc); elsewhere they are left out with one warning.
  *
  * @example
@@ -168,7 +169,7 @@ export class OpenAIChatModel implements ChatModel {
 
   /**
    * The request body sent for a ChatRequest (exported for inspection and tests);
-   * `extensions: false` leaves out the {@link REQUEST_EXTENSIONS}.
+   * `extensions: false` leaves out the {@link REQUEST_EXTENSIONS} and the plugin extensions.
    */
   body(
     request: ChatRequest,
@@ -203,9 +204,21 @@ export class OpenAIChatModel implements ChatModel {
       repetition_penalty: request.repetition_penalty,
       constraint: request.constraint,
       steering: request.steering,
-      identities: request.identities,
-      projections: request.projections,
     };
+    if (options.extensions !== false) {
+      for (const [key, value] of Object.entries(request.extensions ?? {})) {
+        if (CORE_REQUEST_FIELDS.includes(key)) {
+          throw withCode(
+            new TypeError(
+              `OpenAIChatModel: request extension '${key}' has the name of a core request ` +
+                "field; request extensions take names of their own",
+            ),
+            "E_CONFIG",
+          );
+        }
+        body[key] = value;
+      }
+    }
     for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
     if (options.extensions === false) {
       for (const key of REQUEST_EXTENSIONS) delete body[key];
@@ -215,13 +228,18 @@ export class OpenAIChatModel implements ChatModel {
 
   /** The body to send: extensions kept for endpoints that accept them, else dropped (warned once). */
   async #send(request: ChatRequest): Promise<Record<string, unknown>> {
-    const used = REQUEST_EXTENSIONS.filter((k) => request[k] !== undefined);
+    const used = [
+      ...REQUEST_EXTENSIONS.filter((k) => request[k] !== undefined),
+      ...Object.keys(request.extensions ?? {}).filter((k) => request.extensions![k] !== undefined),
+    ];
     if (used.length === 0) return this.body(request);
     if (await this.acceptsExtensions()) return this.body(request);
     if (!this.#warned) {
       this.#warned = true;
       const message = `${this.id}: this endpoint is not known to accept Dramatis request ` +
-        `extensions (${REQUEST_EXTENSIONS.join(", ")}), so they are left out of every request ` +
+        `extensions (${
+          REQUEST_EXTENSIONS.join(", ")
+        } and plugin extensions), so they are left out of every request ` +
         `(first: ${used.join(", ")}) and the protocol runs as the prompt-only baseline; serve ` +
         `the model with 'dramatis serve', or write the reference as ` +
         `dramatis+${this.#client.baseURL}#<name> if the endpoint accepts them`;

@@ -68,7 +68,7 @@ Deno.test("OpenAIChatModel.chat() maps the request out and the response back", a
         json_schema: { name: "x", schema: { type: "object" } },
       },
       steering: [{ vector: "v.safetensors", coefficient: 2, layer: 3 }],
-      identities: ["EXT_high"],
+      extensions: { identities: ["EXT_high"] },
     });
     assert.deepEqual(bodies[0], {
       model: "gpt-test",
@@ -222,9 +222,11 @@ Deno.test("OpenAIChatModel leaves extensions out for a strict endpoint and warns
     });
     const request = {
       messages: [{ role: "user" as const, content: "hi" }],
-      identities: ["EXT_high"],
+      extensions: {
+        identities: ["EXT_high"],
+        projections: { vectors: ["v.safetensors"], layer: 3 },
+      },
       steering: [{ vector: "v.safetensors", coefficient: 2, layer: 3 }],
-      projections: { vectors: ["v.safetensors"], layer: 3 },
       constraint: { choices: ["a", "b"] },
       top_k: 5,
       repetition_penalty: 1.1,
@@ -283,7 +285,10 @@ Deno.test("OpenAIChatModel sends extensions to a server whose model list is owne
       onWarning: (m) => warnings.push(m),
     });
     assert.equal(await model.acceptsExtensions(), true);
-    await model.chat({ messages: [{ role: "user", content: "hi" }], identities: ["Doctor"] });
+    await model.chat({
+      messages: [{ role: "user", content: "hi" }],
+      extensions: { identities: ["Doctor"] },
+    });
     assert.deepEqual(bodies[0].identities, ["Doctor"]);
     assert.deepEqual(warnings, []);
     // OpenAI's own API is never asked and never sent extensions.

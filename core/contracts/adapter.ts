@@ -54,8 +54,13 @@ export interface AdapterGraphOps {
 /** Per-request state an adapter turns into runtime input tensors. */
 export interface AdapterRuntimeRequest {
   batchSize: number;
-  /** Per batch row: the identities requested (hirpf), empty when none. */
-  identities?: string[][];
+  /**
+   * The request extensions asked for (see core/contracts/request_extension.ts), by name: one
+   * value per batch row, `undefined` for a row that has none (hirpf reads `identities`, a
+   * `string[]` per row). Only names some adapter lists in {@link Adapter.requestExtensions} get
+   * here; the engine refuses the others.
+   */
+  extensions?: Readonly<Record<string, readonly unknown[]>>;
 }
 
 /** A runtime tensor fed to the graph. */
@@ -84,6 +89,11 @@ export interface Adapter {
   parameters(): AdapterTensor[];
   /** Emits the delta added to the hook's output; `input` is the hook's input `[B, S, in]`. */
   emit(hook: LinearHook, input: string, ops: AdapterGraphOps): string;
+  /**
+   * The request extensions this adapter turns into runtime inputs (hirpf: `["identities"]`);
+   * values arrive per batch row in {@link AdapterRuntimeRequest.extensions}.
+   */
+  readonly requestExtensions?: readonly string[];
   /** Runtime inputs for one run (names must match those declared with `runtimeInput`). */
   runtimeInputs?(request: AdapterRuntimeRequest): Record<string, RuntimeTensor>;
   /** Writes the adapter (weights + config) to a directory. */

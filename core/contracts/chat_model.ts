@@ -25,7 +25,10 @@ export type ResponseFormat =
     json_schema: { name: string; schema: Record<string, unknown>; strict?: boolean };
   };
 
-/** A chat request. Dramatis extras (`steering`, `identities`, `constraint`) are optional. */
+/**
+ * A chat request. Dramatis extras (`steering`, `constraint`, `top_k`, `repetition_penalty`) and
+ * plugin-defined request extensions (`extensions`) are optional.
+ */
 export interface ChatRequest {
   messages: ChatMessage[];
   /** Model or persona name; a ChatModel bound to one model may ignore it. */
@@ -45,17 +48,12 @@ export interface ChatRequest {
   constraint?: { choices: string[] } | { regex: string };
   /** Residual-stream steering applied for this request only (see {@link SteeringEntry}). */
   steering?: SteeringItem[];
-  /** Identity experts active for this request (hirpf), e.g. `["EXT_high", "Doctor"]`. */
-  identities?: string[];
   /**
-   * Ask a local model to report each reply's projection onto persona vectors (files `[L+1, d]`)
-   * at one layer; the values come back in `metadata.persona_projections`, one map per choice.
+   * Request extensions the loaded plugins define, by name (e.g. hirpf's
+   * `{ identities: ["EXT_high", "Doctor"] }`, persona_vectors' `{ projections: {...} }`); on the
+   * wire each is a top-level body field. See core/contracts/request_extension.ts.
    */
-  projections?: {
-    vectors: string[];
-    layer: number;
-    metric?: "proj" | "prompt_last_proj" | "prompt_avg_proj" | "cos_sim";
-  };
+  extensions?: Record<string, unknown>;
   /** Cancels the request. Not serialized. */
   signal?: AbortSignal;
 }

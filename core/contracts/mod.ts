@@ -10,6 +10,7 @@ export * from "./chat_model.ts";
 export * from "./judge.ts";
 export * from "./persona.ts";
 export * from "./plugin.ts";
+export * from "./request_extension.ts";
 export * from "./simulator.ts";
 export * from "./steerer.ts";
 export * from "./trainer.ts";

@@ -11,6 +11,7 @@ import type { z } from "zod";
 import type { Adapter } from "./adapter.ts";
 import type { ChatModel } from "./chat_model.ts";
 import type { Persona } from "./persona.ts";
+import type { RequestExtension } from "./request_extension.ts";
 import type { Judge } from "./judge.ts";
 import type { Simulator } from "./simulator.ts";
 import type { Steerer } from "./steerer.ts";
@@ -145,8 +146,16 @@ export interface Plugin<Options = unknown> {
   commands?: PluginCommand[];
   routes?: PluginRoute[];
   /**
+   * The chat-request fields this plugin defines (hirpf: `identities`, answered by its adapter;
+   * persona_vectors: `projections`, answered by its {@link wrapLocalModel}). The server accepts
+   * them while the plugin is loaded, validated with their schemas.
+   */
+  // deno-lint-ignore no-explicit-any
+  requestExtensions?: readonly RequestExtension<any>[];
+  /**
    * Wraps every local ChatModel the model hub builds while this plugin is loaded, to answer a
-   * request extension the plugin defines (persona_vectors answers `projections` this way).
+   * request extension the plugin defines with `appliesTo: "wrapper"` (persona_vectors answers
+   * `projections` this way); the wrapper removes the extension before calling `model`.
    */
   wrapLocalModel?(
     model: ChatModel,

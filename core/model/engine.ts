@@ -100,10 +100,34 @@ export type EngineInput =
   | readonly (readonly ChatMessage[])[]
   | { inputIds: readonly (readonly number[])[] };
 
+/** Request extensions of one prompt that adapters turn into runtime inputs, by name. */
+export type AdapterExtensions = Readonly<Record<string, unknown>>;
+
+/** Whether an extension value asks for anything (undefined, null and empty arrays do not). */
+function asks(value: unknown): boolean {
+  return value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
+}
+
+/** The extensions of prompt `p` that ask for something, in name order. */
+function extensionsOfPrompt(
+  extensions: EngineGenerateOptions["extensions"],
+  p: number,
+): [string, unknown][] {
+  const one = Array.isArray(extensions)
+    ? (extensions as readonly AdapterExtensions[])[p]
+    : extensions as AdapterExtensions | undefined;
+  return Object.entries(one ?? {}).filter(([, v]) => asks(v)).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0
+  );
+}
+
 /** Options of {@link Engine.generate} and {@link Engine.stream}. */
 export interface EngineGenerateOptions extends Omit<GenerateOptions, "runtimeInputs"> {
-  /** Identities per prompt (hirpf), or one list for all prompts. */
-  identities?: readonly string[] | readonly (readonly string[])[];
+  /**
+   * Request extensions the model's adapters read (e.g. hirpf's `{ identities: ["EXT_high"] }`),
+   * one object for all prompts or one per prompt; a name no adapter reads is an `E_USAGE` error.
+   */
+  extensions?: AdapterExtensions | readonly AdapterExtensions[];
   /** A chat template to use instead of the model's own. */
   chatTemplate?: string;
   /** Extra chat-template variables (e.g. `{ enable_thinking: false }`). */
@@ -209,6 +233,7 @@ export class Engine {
         numKvHeads: c.numKvHeads,
         headDim: c.headDim,
         hiddenSize: c.hiddenSize,
+        numHeads: c.numHeads,
       },
       eosTokenIds: eos,
       padTokenId: init.tokenizer.padTokenId ?? c.padTokenId ?? eos[0] ?? 0,
@@ -313,6 +338,9 @@ export class Engine {
     const session = await OrtSession.create(graphPath, {
       provider: options.provider ?? "cpu",
       intraOpThreads: options.threads,
+      // Float32 weights stay in the mapped data file (once, even the tied embedding) instead of
+      // being repacked into private copies; quantized kernels want their repacked layout.
+      prepacking: weightFormat.dtype !== "f32",
     });
     try {
       const bytes = options.prefixCacheBytes ?? 256 * 1024 * 1024;
@@ -377,35 +405,51 @@ export class Engine {
     return (input as readonly (readonly ChatMessage[])[]).map(chat);
   }
 
-  #runtimeInputs(identities: EngineGenerateOptions["identities"]) {
+  #runtimeInputs(extensions: EngineGenerateOptions["extensions"], prompts: number) {
     // Parameters are baked into the graph: only the adapters' runtime inputs go with each call.
-    if (!this.#adapters.some((a) => a.runtimeInputs)) {
-      const asked = (identities ?? []).flat();
-      if (asked.length > 0) {
-        // Never ignore identities silently: a model without identity experts cannot apply them.
-        throw withCode(
-          new RangeError(
-            `identities ${JSON.stringify(asked.slice(0, 8))} were asked for, but this model has ` +
-              "no identity experts; drop identities or use a persona with a hirpf adapter",
-          ),
-          "E_USAGE",
-        );
-      }
-      return undefined;
+    const readers = new Set(
+      this.#adapters.flatMap((a) => (a.runtimeInputs ? a.requestExtensions ?? [] : [])),
+    );
+    const asked = new Set<string>();
+    for (let p = 0; p < Math.max(prompts, 1); p++) {
+      for (const [name] of extensionsOfPrompt(extensions, p)) asked.add(name);
     }
-    const perPrompt = (p: number): string[] => {
-      if (!identities || identities.length === 0) return [];
-      return typeof identities[0] === "string"
-        ? [...identities as readonly string[]]
-        : [...((identities as readonly (readonly string[])[])[p] ?? [])];
-    };
+    const unread = [...asked].filter((name) => !readers.has(name));
+    if (unread.length > 0) {
+      // Never ignore a request extension silently: a model without an adapter that reads it
+      // cannot apply it.
+      const shown = unread.map((name) =>
+        `${name} ${
+          JSON.stringify(extensionsOfPrompt(extensions, 0).find(([n]) => n === name)?.[1] ?? "…")
+            ?.slice(0, 120)
+        }`
+      );
+      throw withCode(
+        new RangeError(
+          `the request extension${unread.length > 1 ? "s" : ""} ${shown.join(", ")} ` +
+            `${unread.length > 1 ? "were" : "was"} asked for, but no adapter of this model ` +
+            `reads ${unread.length > 1 ? "them" : "it"} (${
+              readers.size ? `its adapters read ${[...readers].join(", ")}` : "it has none that do"
+            }); drop ${unread.length > 1 ? "them" : "it"}, or load the plugin that defines ${
+              unread.length > 1 ? "them" : "it"
+            } and build the model through the model hub (with a persona's adapters where an ` +
+            "adapter answers it)",
+        ),
+        "E_USAGE",
+      );
+    }
+    if (!this.#adapters.some((a) => a.runtimeInputs)) return undefined;
     return (promptOfRow: readonly number[]): Record<string, WireTensor> => {
       const feeds: Record<string, WireTensor> = {};
+      const columns: Record<string, unknown[]> = {};
+      for (const name of asked) {
+        columns[name] = promptOfRow.map((p) =>
+          extensionsOfPrompt(extensions, p).find(([n]) => n === name)?.[1]
+        );
+      }
       for (const a of this.#adapters) {
-        const extra = a.runtimeInputs?.({
-          batchSize: promptOfRow.length,
-          identities: promptOfRow.map(perPrompt),
-        }) ?? {};
+        const extra = a.runtimeInputs?.({ batchSize: promptOfRow.length, extensions: columns }) ??
+          {};
         for (const [name, t] of Object.entries(extra)) {
           feeds[name] = { dtype: t.dtype, dims: [...t.shape], data: t.data } as WireTensor;
         }
@@ -460,13 +504,7 @@ export class Engine {
     options: EngineGenerateOptions = {},
   ): AsyncGenerator<EngineEvent, void> {
     const prompts = this.encode(input, options);
-    const { identities, chatTemplate: _t, templateVariables: _v, ...gen } = options;
-    const perPrompt = (p: number) =>
-      !identities || identities.length === 0
-        ? []
-        : typeof identities[0] === "string"
-        ? identities
-        : (identities as readonly (readonly string[])[])[p] ?? [];
+    const { extensions, chatTemplate: _t, templateVariables: _v, ...gen } = options;
     // A chat reply is text of its own: decoded as a whole (a SentencePiece decoder drops the
     // space the template put before it, as transformers does); a raw continuation is spelled
     // after its prompt, leading space kept.
@@ -478,8 +516,9 @@ export class Engine {
       prefillChunk: this.#prefillChunk,
       prefixCache: this.prefixCache,
       ...gen,
-      prefixCondition: (p) => JSON.stringify(perPrompt(p)),
-      runtimeInputs: this.#runtimeInputs(identities),
+      // Prefixes are reused only under the same adapter inputs.
+      prefixCondition: (p) => JSON.stringify(extensionsOfPrompt(extensions, p)),
+      runtimeInputs: this.#runtimeInputs(extensions, prompts.length),
     });
     for (;;) {
       const step = await it.next();
@@ -554,7 +593,8 @@ export class Engine {
     options: {
       hiddenStates?: boolean;
       edits?: readonly ResidualEdit[];
-      identities?: EngineGenerateOptions["identities"];
+      /** Request extensions the adapters read, one object for all rows or one per row. */
+      extensions?: EngineGenerateOptions["extensions"];
       /** Logits of only the last k positions (`[B, k, V]`); default all. */
       logitsToKeep?: number;
     } = {},
@@ -563,7 +603,7 @@ export class Engine {
       hiddenStates: options.hiddenStates,
       edits: options.edits,
       logitsToKeep: options.logitsToKeep,
-      runtimeInputs: this.#runtimeInputs(options.identities),
+      runtimeInputs: this.#runtimeInputs(options.extensions, inputIds.length),
     });
   }
 

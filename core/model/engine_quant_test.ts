@@ -52,7 +52,7 @@ Deno.test("Engine.load({ dtype }) runs LoRA, identity experts and steering on a 
       const feeds: Record<string, WireTensor> = {};
       const m = identity.runtimeInputs({
         batchSize: rows.length,
-        identities: rows.map((r) => identities[r]),
+        extensions: { identities: rows.map((r) => identities[r]) },
       });
       for (const [n, t] of Object.entries(m)) {
         feeds[n] = { dtype: "float32", dims: [...t.shape], data: t.data } as WireTensor;
@@ -86,7 +86,11 @@ Deno.test("Engine.load({ dtype }) runs LoRA, identity experts and steering on a 
       });
       const oracle = await OrtSession.create(join(dir, "model.onnx"), { intraOpThreads: 1 });
       sessions.push(oracle);
-      const got = await engine.forward(ids, { identities, edits, hiddenStates: true });
+      const got = await engine.forward(ids, {
+        extensions: identities.map((i) => ({ identities: i })),
+        edits,
+        hiddenStates: true,
+      });
       const want = await forwardPass({ ...engine.decoder, session: oracle }, ids, {
         edits,
         hiddenStates: true,
@@ -97,7 +101,10 @@ Deno.test("Engine.load({ dtype }) runs LoRA, identity experts and steering on a 
         want.logits.data as Float32Array,
       );
       assert.ok(err < 1e-4, `${format.dtype}: logits differ by ${err} of their scale`);
-      const r = await engine.generate("Hello", { maxNewTokens: 3, identities: ["EXT_high"] });
+      const r = await engine.generate("Hello", {
+        maxNewTokens: 3,
+        extensions: { identities: ["EXT_high"] },
+      });
       assert.ok(r.completions[0].tokens.length > 0);
     }
     // Every dtype is its own cached graph.

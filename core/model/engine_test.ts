@@ -216,7 +216,9 @@ Deno.test("Engine.load() bakes adapter parameters: same logits as feeding them, 
     oracle = await OrtSession.create(join(dir, "model.onnx"), { intraOpThreads: 1 });
     const ids = engine.encode(["I am happy to see you", "Hi"]);
     const identities = [["EXT_high"], ["AGR_low", "Doctor"]];
-    const got = await engine.forward(ids, { identities });
+    const got = await engine.forward(ids, {
+      extensions: identities.map((i) => ({ identities: i })),
+    });
     const want = await forwardPass({ ...engine.decoder, session: oracle }, ids, {
       runtimeInputs: (rows) => {
         const feeds: Record<string, WireTensor> = {};
@@ -225,7 +227,7 @@ Deno.test("Engine.load() bakes adapter parameters: same logits as feeding them, 
         }
         const masks = adapter.runtimeInputs({
           batchSize: rows.length,
-          identities: rows.map((r) => identities[r]),
+          extensions: { identities: rows.map((r) => identities[r]) },
         });
         for (const [n, t] of Object.entries(masks)) {
           feeds[n] = { dtype: "float32", dims: [...t.shape], data: t.data } as WireTensor;
@@ -239,7 +241,10 @@ Deno.test("Engine.load() bakes adapter parameters: same logits as feeding them, 
       Array.from(want.logits.data as Float32Array),
     );
     // Generation feeds only the masks (a parameter feed would be rejected as an unknown input).
-    const r = await engine.generate("Hello", { maxNewTokens: 4, identities: ["EXT_high"] });
+    const r = await engine.generate("Hello", {
+      maxNewTokens: 4,
+      extensions: { identities: ["EXT_high"] },
+    });
     assert.equal(r.completions[0].tokens.length > 0, true);
 
     // Another checkpoint of the same adapter → another cached graph.

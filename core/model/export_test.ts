@@ -235,7 +235,10 @@ async function adapterLogits(
         feeds[p.name] = new ort.Tensor("float32", p.data.slice(), p.shape);
       }
     }
-    const rt = adapter.runtimeInputs?.({ batchSize: ids.length, identities }) ?? {};
+    const rt = adapter.runtimeInputs?.({
+      batchSize: ids.length,
+      ...(identities ? { extensions: { identities } } : {}),
+    }) ?? {};
     for (const [name, t] of Object.entries(rt)) {
       feeds[name] = new ort.Tensor(t.dtype, t.data as Float32Array, t.shape);
     }

@@ -1,6 +1,6 @@
 /**
  * `PersonaChatModel`: a persona played by a base ChatModel. It adds the persona's messages and
- * its steering and identities to each request, so any ChatModel (the local engine, a remote API,
+ * its steering and identities (the `identities` request extension) to each request, so any ChatModel (the local engine, a remote API,
  * a plugin backend) can play any persona.
  *
  * @module
@@ -8,34 +8,38 @@
 
 import type { ChatChunk, ChatModel, ChatRequest, ChatResponse } from "../contracts/chat_model.ts";
 import type { Persona } from "../contracts/persona.ts";
+import { requestExtension, withRequestExtension } from "../chat/request_extensions.ts";
 import { buildPersonaMessages } from "./persona_messages.ts";
 
 /**
  * The request a persona sends for a conversation: its messages (see `buildPersonaMessages`), the
- * persona's steering followed by the request's, and the request's identities when it names any,
- * else the persona's. `model` becomes the persona's base model.
+ * persona's steering followed by the request's, and the request's `identities` extension when it
+ * has one, else the persona's `identities` (the persona file's field for that extension, which
+ * hirpf's adapter reads). `model` becomes the persona's base model.
  *
  * @example
  * ```ts
  * import { personaRequest } from "./persona_chat_model.ts";
  * import { PersonaSchema } from "../contracts/persona.ts";
  * const persona = PersonaSchema.parse({ name: "ada", model: "./tiny", identities: ["EXT_high"] });
- * console.log(personaRequest(persona, { messages: [] }).identities); // ["EXT_high"]
+ * console.log(personaRequest(persona, { messages: [] }).extensions); // { identities: ["EXT_high"] }
  * ```
  */
 export function personaRequest(persona: Persona, request: ChatRequest): ChatRequest {
   const steering = [...persona.steering, ...(request.steering ?? [])];
-  const identities = request.identities ??
+  const identities = requestExtension(request, "identities") ??
     (persona.identities.length ? persona.identities : undefined);
-  const out: ChatRequest = {
-    ...request,
-    model: persona.model,
-    messages: buildPersonaMessages(persona, request.messages),
-  };
+  const out: ChatRequest = withRequestExtension(
+    {
+      ...request,
+      model: persona.model,
+      messages: buildPersonaMessages(persona, request.messages),
+    },
+    "identities",
+    identities,
+  );
   if (steering.length) out.steering = steering;
   else delete out.steering;
-  if (identities) out.identities = identities;
-  else delete out.identities;
   return out;
 }
 

@@ -39,13 +39,21 @@ Deno.test("buildPersonaMessages() skips the greeting when the history opens with
 
 Deno.test("personaRequest() merges steering and lets request identities win", () => {
   const extra = { vector: "calm.safetensors", coefficient: -1, layer: 2 };
-  const r = personaRequest(persona, { messages: [], steering: [extra], identities: ["Doctor"] });
+  const r = personaRequest(persona, {
+    messages: [],
+    steering: [extra],
+    extensions: { identities: ["Doctor"], other: 1 },
+  });
   assert.deepEqual(r.steering?.map((s) => "vector" in s && s.vector), [
     "bold.safetensors",
     "calm.safetensors",
   ]);
-  assert.deepEqual(r.identities, ["Doctor"]);
-  assert.deepEqual(personaRequest(persona, { messages: [] }).identities, ["EXT_high"]);
+  assert.deepEqual(r.extensions, { identities: ["Doctor"], other: 1 });
+  assert.deepEqual(personaRequest(persona, { messages: [] }).extensions, {
+    identities: ["EXT_high"],
+  });
+  const bare = personaRequest({ ...persona, identities: [] }, { messages: [] });
+  assert.equal("extensions" in bare, false);
   assert.equal(r.model, "./tiny");
 });
 

@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PluginError } from "../errors.ts";
 import type { Plugin, PluginRoles } from "../contracts/plugin.ts";
+import type { RequestExtension } from "../contracts/request_extension.ts";
 import { ModelHub } from "../services/model_hub.ts";
 import { pluginContext, type PluginServices } from "../services/plugin_context.ts";
 import { callHook, wrapRoles } from "./hooks.ts";
@@ -70,8 +71,27 @@ export class PluginRegistry {
         `${source}: the name '${plugin.name}' is already taken by ${existing.source}; rename one of them`,
       );
     }
+    for (const ext of plugin.requestExtensions ?? []) {
+      const owner = this.list().find((r) =>
+        r.plugin.requestExtensions?.some((e) => e.name === ext.name)
+      );
+      if (owner) {
+        throw new PluginError(
+          plugin.name,
+          "load",
+          "E_PLUGIN_DUPLICATE",
+          `${source}: the request extension '${ext.name}' is already defined by plugin ` +
+            `'${owner.plugin.name}' (${owner.source}); rename one of them`,
+        );
+      }
+    }
     this.#plugins.set(plugin.name, { plugin, source });
     return plugin;
+  }
+
+  /** The request extensions the registered plugins define, in registration order. */
+  requestExtensions(): RequestExtension[] {
+    return this.list().flatMap((r) => r.plugin.requestExtensions ?? []);
   }
 
   /** Imports a plugin module by file path (relative to the working directory) or URL. */

@@ -109,3 +109,40 @@ Deno.test("PluginRegistry.load() imports a default-exported plugin by relative o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("PluginRegistry.register() checks request extensions: shape, core names, wrappers and one owner per name", () => {
+  const ext = (name: string, appliesTo = "adapter") => ({
+    name,
+    description: "d",
+    schema: z.array(z.string()),
+    appliesTo,
+  });
+  const r = new PluginRegistry();
+  r.register({ ...valid(), requestExtensions: [ext("moods")] });
+  assert.deepEqual(r.requestExtensions().map((e) => e.name), ["moods"]);
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ requestExtensions: [{ name: "x" }] }, "E_PLUGIN_SHAPE", /requestExtensions\[0\]/],
+    [{ requestExtensions: [ext("Bad-Name")] }, "E_PLUGIN_SHAPE", /requestExtensions\[0\]/],
+    [{ requestExtensions: [ext("steering")] }, "E_PLUGIN_SHAPE", /core already defines/],
+    [{ requestExtensions: [ext("temperature")] }, "E_PLUGIN_SHAPE", /core already defines/],
+    [{ requestExtensions: [ext("x", "somewhere")] }, "E_PLUGIN_SHAPE", /appliesTo/],
+    [{ requestExtensions: [ext("x", "wrapper")] }, "E_PLUGIN_SHAPE", /no wrapLocalModel/],
+    [{ requestExtensions: [ext("moods")] }, "E_PLUGIN_DUPLICATE", /'moods' is already defined/],
+  ];
+  for (const [extra, code, message] of cases) {
+    const e = pluginError(() => r.register({ ...valid(), name: "other", ...extra }));
+    assert.equal(e.code, code, e.message);
+    assert.match(e.message, message);
+  }
+  // A wrapper extension with its wrapper is fine.
+  r.register({
+    ...valid(),
+    name: "wrapping",
+    requestExtensions: [ext("lens", "wrapper")],
+    wrapLocalModel: (m: unknown) => m,
+  });
+  assert.deepEqual(r.requestExtensions().map((e) => [e.name, e.appliesTo]), [
+    ["moods", "adapter"],
+    ["lens", "wrapper"],
+  ]);
+});

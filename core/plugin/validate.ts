@@ -9,6 +9,7 @@ import type { z } from "zod";
 import { PluginError } from "../errors.ts";
 import { describeZodIssue } from "../util/zod_issue.ts";
 import { type Plugin, PLUGIN_NAME_RULE, ROLES } from "../contracts/plugin.ts";
+import { CORE_REQUEST_FIELDS, EXTENSION_NAME_RULE } from "../contracts/request_extension.ts";
 
 function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
@@ -112,6 +113,49 @@ export function assertPlugin(value: unknown, source: string): Plugin {
           `${source}: routes[${i}] is ${
             describe(r)
           }; a route needs method, a path starting with '/' and handler()`,
+        );
+      }
+    });
+  }
+  if (v.requestExtensions !== undefined) {
+    if (!Array.isArray(v.requestExtensions)) {
+      fail("requestExtensions", "an array of request extensions");
+    }
+    (v.requestExtensions as unknown[]).forEach((e, i) => {
+      const ext = e as Record<string, unknown> | null;
+      const schema = ext?.schema as { safeParse?: unknown } | undefined;
+      if (
+        typeof ext !== "object" || ext === null || typeof ext.name !== "string" ||
+        !EXTENSION_NAME_RULE.test(ext.name) || typeof ext.description !== "string" ||
+        typeof schema !== "object" || schema === null || typeof schema.safeParse !== "function" ||
+        !["adapter", "wrapper"].includes(ext.appliesTo as string)
+      ) {
+        throw new PluginError(
+          name,
+          "load",
+          "E_PLUGIN_SHAPE",
+          `${source}: requestExtensions[${i}] is ${
+            describe(e)
+          }; a request extension needs name (${EXTENSION_NAME_RULE}), description, a zod ` +
+            "schema and appliesTo ('adapter' or 'wrapper')",
+        );
+      }
+      if (CORE_REQUEST_FIELDS.includes(ext.name as string)) {
+        throw new PluginError(
+          name,
+          "load",
+          "E_PLUGIN_SHAPE",
+          `${source}: requestExtensions[${i}] is named '${ext.name}', a field core already ` +
+            "defines; give the extension another name",
+        );
+      }
+      if (ext.appliesTo === "wrapper" && typeof v.wrapLocalModel !== "function") {
+        throw new PluginError(
+          name,
+          "load",
+          "E_PLUGIN_SHAPE",
+          `${source}: requestExtensions[${i}] ('${ext.name}') is answered by a wrapper, but the ` +
+            "plugin has no wrapLocalModel; add one or declare appliesTo: 'adapter'",
         );
       }
     });

@@ -32,6 +32,15 @@ export interface SessionOptions {
    * their gradient, dequantized weight chunks) push far above what is live at any moment.
    */
   cpuMemArena?: boolean;
+  /**
+   * Let kernels repack constant weights at session start (onnxruntime's default, true). Repacked
+   * weights are private copies: the initializers' memory-mapped file pages are dropped, and a
+   * weight read by two kernels (a tied embedding, read by Gather and the lm_head Gemm) is held
+   * twice. False keeps every float weight where it lies in the mapped data file (shared with
+   * other processes through the page cache; peak RSS ≈ the weights once) and multiplies from
+   * there; quantized `MatMulNBits` weights want their repacked layout, so keep it on for them.
+   */
+  prepacking?: boolean;
 }
 
 /** Name, element type and shape (symbolic dims as strings) of a graph input or output. */
@@ -136,6 +145,9 @@ export class OrtSession {
     };
     if (t !== undefined) ortOptions.intraOpNumThreads = t;
     if (options.cpuMemArena === false) ortOptions.enableCpuMemArena = false;
+    if (options.prepacking === false) {
+      ortOptions.extra = { session: { disable_prepacking: "1" } };
+    }
     if (options.optimizedModelFilePath) {
       ortOptions.optimizedModelFilePath = options.optimizedModelFilePath;
     }

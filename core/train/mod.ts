@@ -24,3 +24,4 @@ export * from "./train_graph.ts";
 export * from "./train_loop.ts";
 export * from "./write_model.ts";
 export * from "./train_result.ts";
+export * from "./truncate.ts";

@@ -4,8 +4,8 @@
  *
  * Runtime request an adapter receives during training (a superset of the contract's
  * `AdapterRuntimeRequest`):
- * `{ batchSize, identities: string[][] (one list per row, [] when the record has none),
- * sequenceLength (padded length of the micro-batch), seed (differs per micro-batch, fixed by the
+ * `{ batchSize, extensions: { identities: string[][] } (the records' `identities` request
+ * extension, one list per row, [] when the record has none), sequenceLength (padded length of the micro-batch), seed (differs per micro-batch, fixed by the
  * run seed and the micro-batch index, so resumed runs see the same masks), phase }`.
  *
  * @module
@@ -21,8 +21,8 @@ import type { TrainGraph } from "./train_graph.ts";
 
 /** What the training engine passes to `Adapter.runtimeInputs` for one micro-batch. */
 export interface TrainRuntimeRequest extends AdapterRuntimeRequest {
-  /** Per row: the example's identities (empty list when it has none). */
-  identities: string[][];
+  /** Per row: the example's `identities` extension (empty list when it has none). */
+  extensions: { identities: string[][] };
   /** Padded sequence length of the micro-batch. */
   sequenceLength: number;
   /** Seed of this micro-batch's random masks (see {@link microSeed}). */
@@ -103,7 +103,7 @@ export function adapterFeeds(
   const out: Record<string, HostTensor> = {};
   const req: TrainRuntimeRequest = {
     batchSize: batch.rows,
-    identities: batch.identities.map((r) => r.slice()),
+    extensions: { identities: batch.identities.map((r) => r.slice()) },
     sequenceLength: batch.seq,
     seed: request.seed,
     phase: request.phase,

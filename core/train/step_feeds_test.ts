@@ -231,7 +231,7 @@ function identityProbe(): Adapter & { requests: AdapterRuntimeRequest[] } {
     runtimeInputs(request): Record<string, RuntimeTensor> {
       requests.push(structuredClone(request));
       const data = Float32Array.from(
-        request.identities!.map((ids) => (ids.includes("on") ? 1 : 0)),
+        (request.extensions!.identities as string[][]).map((ids) => (ids.includes("on") ? 1 : 0)),
       );
       return { "probe.row_mask": { dtype: "float32", shape: [request.batchSize, 1, 1], data } };
     },
@@ -274,7 +274,7 @@ Deno.test("trainLoop() passes per-row identities, sequence length and a per-micr
     assert.equal(req.seed, microSeed(11, k));
     assert.equal(req.phase, "train");
     assert.deepEqual(
-      [...req.identities!].map((x) => x.join()).sort(),
+      [...(req.extensions!.identities as string[][])].map((x) => x.join()).sort(),
       ["", "off", "on"],
     );
   }

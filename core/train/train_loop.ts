@@ -72,7 +72,7 @@ export interface TrainLoopOptions extends AdamWOptions {
   provider?: Provider;
   /**
    * Adapters whose `runtimeInputs()` are fed on every micro-batch, with the request
-   * `{ batchSize, identities (per row, from the records' "identities"), sequenceLength, seed
+   * `{ batchSize, extensions: { identities } (per row, from the records' "identities"), sequenceLength, seed
    * (microSeed(seed, step · gradAccumulation + k)), phase }` (see step_feeds.ts). Eval runs
    * ask them in inference mode.
    */

@@ -5,6 +5,7 @@
  */
 
 export * from "./atomic.ts";
+export * from "./json_extract.ts";
 export * from "./progress.ts";
 export * from "./prng.ts";
 export * from "./zod_issue.ts";

@@ -107,13 +107,18 @@ function hooksOf(model: DecoderConfig | readonly LinearHook[]): LinearHook[] {
  * import type { DecoderConfig } from "../../core/model/config.ts";
  * declare const config: DecoderConfig;
  * const adapter = IdentityAdapter.create(config, { insertMode: "alternate", r: 8 });
- * const feeds = adapter.runtimeInputs({ batchSize: 2, identities: [["Doctor", "EXT_high"], []] });
+ * const feeds = adapter.runtimeInputs({
+ *   batchSize: 2,
+ *   extensions: { identities: [["Doctor", "EXT_high"], []] },
+ * });
  * console.log(adapter.targets(decoderHooks(config)).length, Object.keys(feeds));
  * ```
  */
 export class IdentityAdapter implements Adapter {
   /** Adapter kind. */
   readonly kind = "hirpf";
+  /** Reads the `identities` request extension (one list of identity names per batch row). */
+  readonly requestExtensions: readonly string[] = ["identities"];
   #config: IdentityAdapterConfig;
   #numLayers: number;
   #modules: ExpertModule[];
@@ -416,7 +421,11 @@ export class IdentityAdapter implements Adapter {
    */
   runtimeInputs(request: IdentityRuntimeRequest): Record<string, IdentityRuntimeTensor> {
     const { batchSize } = request;
-    const masks = identityMasks(this.#config, batchSize, request.identities);
+    const masks = identityMasks(
+      this.#config,
+      batchSize,
+      request.extensions?.identities as readonly (readonly string[] | undefined)[] | undefined,
+    );
     const feeds: Record<string, IdentityRuntimeTensor> = {};
     masks.forEach((data, g) => {
       feeds[maskInputName(g)] = {

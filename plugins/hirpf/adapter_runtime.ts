@@ -82,7 +82,7 @@ export function checkRowIdentities(
 export function identityMasks(
   config: IdentityAdapterConfig,
   batchSize: number,
-  identities?: readonly (readonly string[])[],
+  identities?: readonly (readonly string[] | undefined)[],
 ): Float32Array[] {
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw usage(new RangeError(`batchSize is ${batchSize}; pass a whole number >= 1`));

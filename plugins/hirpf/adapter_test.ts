@@ -116,7 +116,7 @@ async function onnxLogits(
     Object.assign(feeds, parameterFeeds(adapter));
     Object.assign(
       feeds,
-      runtimeFeeds(adapter.runtimeInputs({ batchSize: ids.length, identities })),
+      runtimeFeeds(adapter.runtimeInputs({ batchSize: ids.length, extensions: { identities } })),
     );
   }
   // Level "basic": the full optimizer fuses into float32-only contrib kernels.
@@ -270,12 +270,14 @@ Deno.test("IdentityAdapter.runtimeInputs() encodes each row's sanitized identiti
   const adapter = IdentityAdapter.create(config, { r: 2 });
   const feeds = adapter.runtimeInputs({
     batchSize: 3,
-    identities: [["Artist", "AGR_high", "OPE_low"], [], [
-      "EMS_high",
-      "NEU_high",
-      "Doctor",
-      "Programmer",
-    ]],
+    extensions: {
+      identities: [["Artist", "AGR_high", "OPE_low"], [], [
+        "EMS_high",
+        "NEU_high",
+        "Doctor",
+        "Programmer",
+      ]],
+    },
   });
   assert.deepEqual(Object.keys(feeds).sort(), ["hirpf.mask.g0", "hirpf.mask.g1"]);
   assert.deepEqual(feeds["hirpf.mask.g0"].shape, [3, 10]);
@@ -291,7 +293,7 @@ Deno.test("IdentityAdapter.runtimeInputs() encodes each row's sanitized identiti
   // Without identities every row is the base model; sparse off ignores identities.
   assert.ok(adapter.runtimeInputs({ batchSize: 2 })["hirpf.mask.g0"].data.every((v) => v === 0));
   const dense = IdentityAdapter.create(config, { r: 2, sparse: false, insertMode: "flat" });
-  const d = dense.runtimeInputs({ batchSize: 2, identities: [["Doctor"], []] });
+  const d = dense.runtimeInputs({ batchSize: 2, extensions: { identities: [["Doctor"], []] } });
   assert.deepEqual(d["hirpf.mask.g0"].shape, [2, 13]);
   assert.ok(d["hirpf.mask.g0"].data.every((v) => v === 1));
 });
@@ -300,7 +302,11 @@ Deno.test("IdentityAdapter.runtimeInputs() rejects unknown identities naming the
   const { config } = tinyLlama(2);
   const adapter = IdentityAdapter.create(config, { r: 2 });
   assert.throws(
-    () => adapter.runtimeInputs({ batchSize: 2, identities: [["Doctor"], ["EXT_high", "Pirate"]] }),
+    () =>
+      adapter.runtimeInputs({
+        batchSize: 2,
+        extensions: { identities: [["Doctor"], ["EXT_high", "Pirate"]] },
+      }),
     (e: Error) => {
       assert.ok(e instanceof RangeError);
       assert.equal(errorCode(e), "E_USAGE");
@@ -310,16 +316,19 @@ Deno.test("IdentityAdapter.runtimeInputs() rejects unknown identities naming the
     },
   );
   assert.throws(
-    () => adapter.runtimeInputs({ batchSize: 1, identities: [["AGR_medium"]] }),
+    () => adapter.runtimeInputs({ batchSize: 1, extensions: { identities: [["AGR_medium"]] } }),
     /"AGR_medium"/,
   );
   assert.throws(
-    () => adapter.runtimeInputs({ batchSize: 3, identities: [["Doctor"]] }),
+    () => adapter.runtimeInputs({ batchSize: 3, extensions: { identities: [["Doctor"]] } }),
     /identities has 1 rows but batchSize is 3/,
   );
   // The released behaviour (drop unknown names) is available by option.
   const lenient = IdentityAdapter.create(config, { r: 2, unknownIdentities: "drop" });
-  const f = lenient.runtimeInputs({ batchSize: 1, identities: [["Pirate", "Doctor"]] });
+  const f = lenient.runtimeInputs({
+    batchSize: 1,
+    extensions: { identities: [["Pirate", "Doctor"]] },
+  });
   assert.deepEqual(Array.from(f["hirpf.mask.g1"].data), [1, 0, 0]);
 });
 
@@ -427,7 +436,9 @@ for (const mode of INSERT_MODES) {
         const feeds: Record<string, HostTensor> = {
           x: { dtype: "float64", shape: [B, S, din], data: x },
           ...parameterFeeds(adapter),
-          ...runtimeFeeds(adapter.runtimeInputs({ batchSize: B, identities: ROW_IDENTITIES })),
+          ...runtimeFeeds(
+            adapter.runtimeInputs({ batchSize: B, extensions: { identities: ROW_IDENTITIES } }),
+          ),
         };
         const used = new Set(b.graph().inputs.map((i) => i.name));
         for (const k of Object.keys(feeds)) if (!used.has(k)) delete feeds[k];
@@ -552,7 +563,9 @@ Deno.test("IdentityAdapter maskMode multiply leaks an inactive expert whose sigm
     const feeds: Record<string, HostTensor> = {
       x: { dtype: "float64", shape: [1, 1, din], data: x },
       ...parameterFeeds(a),
-      ...runtimeFeeds(a.runtimeInputs({ batchSize: 1, identities: [["AGR_high"]] })),
+      ...runtimeFeeds(
+        a.runtimeInputs({ batchSize: 1, extensions: { identities: [["AGR_high"]] } }),
+      ),
     };
     const used = new Set(b.graph().inputs.map((i) => i.name));
     for (const k of Object.keys(feeds)) if (!used.has(k)) delete feeds[k];
@@ -683,7 +696,12 @@ Deno.test("IdentityAdapter gradients (dropout on, gates trainable) match finite 
     labels: { dtype: "int64", shape: [2, 4], data: I64(labels) },
     ...parameterFeeds(adapter),
     ...runtimeFeeds(
-      adapter.runtimeInputs({ batchSize: 2, identities, sequenceLength: 4, seed: 1 }),
+      adapter.runtimeInputs({
+        batchSize: 2,
+        extensions: { identities },
+        sequenceLength: 4,
+        seed: 1,
+      }),
     ),
   };
   const wrt = adapter.trainableParameters().filter((n) =>

@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { Adapter } from "../../core/contracts/adapter.ts";
 import type { Judge, JudgeContext, Verdict } from "../../core/contracts/judge.ts";
 import type { Plugin } from "../../core/contracts/plugin.ts";
+import type { RequestExtension } from "../../core/contracts/request_extension.ts";
 import { withCode } from "../../core/errors.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
 import { resolveModel } from "../../core/model/model_dir.ts";
@@ -196,6 +197,24 @@ export function identityJudge(
 }
 
 /**
+ * The `identities` request extension: the identity experts a reply wears, e.g.
+ * `["EXT_high", "Doctor"]`. The identity adapter reads it (its masks, per batch row); a model
+ * without one refuses it.
+ *
+ * @example
+ * ```ts
+ * import { IDENTITIES_EXTENSION } from "./plugin.ts";
+ * console.log(IDENTITIES_EXTENSION.schema.safeParse(["EXT_high"]).success); // true
+ * ```
+ */
+export const IDENTITIES_EXTENSION: RequestExtension<string[]> = {
+  name: "identities",
+  description: 'identity experts active for this request (hirpf), e.g. ["EXT_high", "Doctor"]',
+  schema: z.array(z.string().min(1)),
+  appliesTo: "adapter",
+};
+
+/**
  * Makes the `hirpf` plugin.
  *
  * @example
@@ -230,6 +249,7 @@ export function hirpf(): Plugin<HirpfPluginOptions> {
       },
     }),
     commands: hirpfCommands(),
+    requestExtensions: [IDENTITIES_EXTENSION],
   };
 }
 

@@ -176,7 +176,10 @@ Deno.test("the hirpf adapter factory makes fresh adapters and loads checkpoints;
       fresh.checkpointTensors(),
     );
     // The inference path needs only batchSize and identities (no sequenceLength or seed).
-    const feeds = loaded.runtimeInputs!({ batchSize: 1, identities: [["EMS_high"]] });
+    const feeds = loaded.runtimeInputs!({
+      batchSize: 1,
+      extensions: { identities: [["EMS_high"]] },
+    });
     assert.deepEqual(Object.keys(feeds), ["hirpf.mask.g0"]);
     await assert.rejects(
       Promise.resolve().then(() => roles.adapters!.hirpf({ model, r: 0 })),

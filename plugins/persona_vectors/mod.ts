@@ -30,6 +30,7 @@ export * from "./local_judge.ts";
 export * from "./model_states.ts";
 export * from "./options.ts";
 export * from "./plugin.ts";
+export * from "./projection_model.ts";
 export * from "./project_response.ts";
 export * from "./project_rows.ts";
 export * from "./projection.ts";

@@ -17,7 +17,7 @@ import { PERSONA_VECTORS_COMMANDS } from "./commands/mod.ts";
 import { COHERENCE_PROMPT } from "./judge_prompts.ts";
 import { type PersonaVectorsOptions, PersonaVectorsOptionsSchema } from "./options.ts";
 import { withPaperDefaults } from "./paper_training.ts";
-import { withProjections } from "./projection_model.ts";
+import { PROJECTIONS_EXTENSION, withProjections } from "./projection_model.ts";
 import { personaVectorSteerer } from "./steering.ts";
 import {
   loadTraitArtifact,
@@ -146,6 +146,7 @@ const personaVectorsPlugin: Plugin<PersonaVectorsOptions> = {
     };
   },
   commands: PERSONA_VECTORS_COMMANDS,
+  requestExtensions: [PROJECTIONS_EXTENSION],
   // Every local model the host builds answers the `projections` request extension.
   wrapLocalModel: (model, engine, services) => withProjections(model, engine, services.vectors),
 };

@@ -106,7 +106,10 @@ export async function adapterConformance(
   await t.step("runtime inputs match the declared inputs", () => {
     if (!adapter.runtimeInputs) return;
     const batchSize = options.batchSize ?? 2;
-    const feeds = adapter.runtimeInputs({ batchSize, identities: options.identities });
+    const feeds = adapter.runtimeInputs({
+      batchSize,
+      ...(options.identities ? { extensions: { identities: options.identities } } : {}),
+    });
     for (const [name, decl] of ops.runtimeInputs) {
       const feed = feeds[name];
       assert.ok(feed, `no runtime feed for ${name}`);

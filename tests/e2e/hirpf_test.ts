@@ -177,6 +177,8 @@ Deno.test("hirpf end to end on tiny-llama: train experts, opposite identities di
       port: 0,
       resolve: (name) => (name === "his" ? chat : undefined),
       listModels: () => [{ id: "his" }],
+      // The plugin declares the `identities` request extension the server then accepts.
+      plugins: [hirpf()],
     });
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "none", maxRetries: 0 });
     const prompts = test.filter((c) => c.identities!.length === 1).slice(0, 4)

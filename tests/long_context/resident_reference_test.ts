@@ -143,7 +143,7 @@ function runtimeInputs(adapter: IdentityAdapter, identities: string[][]) {
     const feeds: Record<string, WireTensor> = {};
     const masks = adapter.runtimeInputs({
       batchSize: rows.length,
-      identities: rows.map((r) => identities[r]),
+      extensions: { identities: rows.map((r) => identities[r]) },
     });
     for (const [n, t] of Object.entries(masks)) {
       feeds[n] = { dtype: "float32", dims: [...t.shape], data: t.data } as WireTensor;

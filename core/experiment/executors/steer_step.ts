@@ -5,7 +5,7 @@
  * `layer` and `coefficient`, which the report draws as dose–response curves.
  *
  * With `identity_sets` the step also (or instead, without a `vector`) sweeps the identities the
- * model wears (the ChatModel `identities` field, e.g. hirpf identity experts): every item is
+ * model wears (the `identities` request extension, e.g. hirpf identity experts): every item is
  * tagged `identities` with the set joined by `+`, or `none` for the empty set (the base model).
  * `samples` asks each prompt several times with distinct seeds, for rates under sampling.
  *
@@ -174,7 +174,9 @@ export const steerStep: StepExecutor<SteerWith> = {
           }],
         }
         : {}),
-      ...(identities && identities !== "none" ? { identities: identities.split("+") } : {}),
+      ...(identities && identities !== "none"
+        ? { extensions: { identities: identities.split("+") } }
+        : {}),
       signal: ctx.signal,
     });
     const response = reply.choices[0]?.message.content ?? "";

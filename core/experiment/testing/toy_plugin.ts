@@ -47,7 +47,8 @@ export function echoModel(id: string): ChatModel {
         "steerer" in s ? "" : "!".repeat(Math.max(0, Math.round(s.layer * s.coefficient)))
       )
         .join("");
-      const worn = request.identities?.length ? ` wearing ${request.identities.join("+")}` : "";
+      const identities = request.extensions?.identities as string[] | undefined;
+      const worn = identities?.length ? ` wearing ${identities.join("+")}` : "";
       const content = `${id}${worn} says: ${[...last].reverse().join("")}${steer}`;
       return Promise.resolve({
         id: "x",

@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ChatMessage, ChatModel, ChatRequest } from "../../contracts/chat_model.ts";
+import type { RequestExtension } from "../../contracts/request_extension.ts";
 import type { Plugin } from "../../contracts/plugin.ts";
 import type { Persona } from "../../contracts/persona.ts";
 import { PluginError } from "../../errors.ts";
@@ -52,8 +53,13 @@ export interface AppOptions {
     validate?: (persona: Persona) => void | Promise<void>;
   };
   limits?: Partial<ServerLimits>;
-  /** Plugins whose `routes` are mounted at `/plugins/<name>`. */
+  /**
+   * Plugins whose `routes` are mounted at `/plugins/<name>`; their `requestExtensions` are the
+   * extra fields chat requests may carry unless {@link requestExtensions} is given.
+   */
   plugins?: Plugin[];
+  /** The request extensions chat requests may carry (default: those of {@link plugins}). */
+  requestExtensions?: readonly RequestExtension[];
   /** `system_fingerprint` of responses whose backend gives none (default `fp_dramatis`). */
   systemFingerprint?: string;
   /** Prompt token count for the context check (default {@link estimateTokens}). */
@@ -126,6 +132,8 @@ export function createApp(options: AppOptions): DramatisApp {
     systemFingerprint: options.systemFingerprint ?? "fp_dramatis",
     countTokens: options.countTokens ?? estimateTokens,
     checkRequest: options.checkRequest,
+    requestExtensions: options.requestExtensions ??
+      (options.plugins ?? []).flatMap((p) => p.requestExtensions ?? []),
     jobs,
     publish: (error, request) => publish(error, request),
   };

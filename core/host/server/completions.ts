@@ -6,6 +6,7 @@
  */
 
 import type { ChatChunk, ChatMessage, ChatModel, ChatRequest } from "../../contracts/chat_model.ts";
+import type { RequestExtension } from "../../contracts/request_extension.ts";
 import { errorCode } from "../../errors.ts";
 import type { FifoLimiter } from "../../chat/fifo_limiter.ts";
 import { readJsonLimited } from "./body.ts";
@@ -92,6 +93,8 @@ export interface CompletionsContext {
   /** Live jobs, so a shutdown can abort them. */
   jobs: Set<Job>;
   checkRequest?: (request: ChatRequest, model: string) => void | Promise<void>;
+  /** The request extensions bodies may carry (those of the loaded plugins). */
+  requestExtensions?: readonly RequestExtension[];
   /** The client-facing form of an error (5xx details are logged, not sent). */
   publish: (error: unknown, request: Request) => HttpError;
 }
@@ -274,7 +277,7 @@ export async function handleCompletions(raw: Request, ctx: CompletionsContext): 
         { code: "request_timeout" },
       );
     }
-    body = parseChatCompletionBody(json);
+    body = parseChatCompletionBody(json, ctx.requestExtensions);
     const found = await ctx.resolve(body.model);
     if (!found) {
       throw new HttpError(

@@ -1,13 +1,17 @@
 /**
  * The request schema of `POST /v1/chat/completions`: the OpenAI fields Dramatis honours plus its
- * extras (`steering`, `identities`, `constraint`, `top_k`, `repetition_penalty`), validated with
- * zod; errors carry the failing field as OpenAI's `param`.
+ * extras (`steering`, `constraint`, `top_k`, `repetition_penalty`) and the request extensions the
+ * loaded plugins declare (hirpf's `identities`, persona_vectors' `projections`; see
+ * core/contracts/request_extension.ts), validated with zod; errors carry the failing field as
+ * OpenAI's `param`. A field that is none of these is refused (400), as OpenAI refuses unknown
+ * arguments, except OpenAI fields this server accepts and ignores ({@link IGNORED_OPENAI_FIELDS}).
  *
  * @module
  */
 
 import { z } from "zod";
 import type { ChatMessage, ChatRequest } from "../../contracts/chat_model.ts";
+import type { RequestExtension } from "../../contracts/request_extension.ts";
 import { SteererEntrySchema, SteeringEntrySchema } from "../../contracts/persona.ts";
 import { HttpError } from "./http_error.ts";
 
@@ -80,50 +84,108 @@ export const ChatCompletionRequestSchema = z.object({
   steering: z.array(
     z.union([SteererEntrySchema, SteeringEntrySchema.partial({ positions: true, type: true })]),
   ).optional(),
-  identities: z.array(z.string().min(1)).optional(),
-  projections: z.object({
-    vectors: z.array(z.string().min(1)).min(1).max(16),
-    layer: z.number().int().min(1),
-    metric: z.enum(["proj", "prompt_last_proj", "prompt_avg_proj", "cos_sim"]).optional(),
-  }).optional(),
   constraint: z.union([
     z.object({ choices: z.array(z.string()).min(1) }),
     z.object({ regex: z.string().min(1) }),
   ]).optional(),
 });
 
-/** A validated request body. */
-export type ChatCompletionBody = z.infer<typeof ChatCompletionRequestSchema>;
+/**
+ * OpenAI chat-completions fields the server accepts and ignores (they change nothing here), so
+ * clients that send them by default keep working.
+ */
+export const IGNORED_OPENAI_FIELDS: readonly string[] = [
+  "logit_bias",
+  "metadata",
+  "store",
+  "service_tier",
+  "parallel_tool_calls",
+  "tool_choice",
+  "function_call",
+  "modalities",
+  "reasoning_effort",
+  "prediction",
+  "audio",
+  "web_search_options",
+];
+
+/** A validated request body: the core fields plus the declared request extensions given. */
+export type ChatCompletionBody = z.infer<typeof ChatCompletionRequestSchema> & {
+  /** The declared request extensions the body carries, validated, by name. */
+  extensions?: Record<string, unknown>;
+};
+
+function invalid(
+  value: unknown,
+  issue: { path: PropertyKey[]; message: string },
+  prefix: PropertyKey[] = [],
+): HttpError {
+  const path = [...prefix, ...issue.path];
+  const param = path.map(String).join(".") || null;
+  const got = path.reduce<unknown>(
+    (v, k) =>
+      v && typeof v === "object" && Object.hasOwn(v, k)
+        ? (v as Record<PropertyKey, unknown>)[k]
+        : undefined,
+    value,
+  );
+  const shown = got === undefined ? "missing" : JSON.stringify(got)?.slice(0, 80);
+  return new HttpError(400, `${param ?? "body"}: ${issue.message} (got ${shown})`, {
+    param,
+    code: "invalid_value",
+  });
+}
 
 /**
- * Validates a body, throwing a 400 HttpError naming the first failing field.
+ * Validates a body against the core fields and the given request extensions, throwing a 400
+ * HttpError naming the first failing field.
  *
  * @example
  * ```ts
  * import { parseChatCompletionBody } from "./request_schema.ts";
  * const body = parseChatCompletionBody({ model: "ada", messages: [{ role: "user", content: "hi" }] });
  * console.log(body.model);
+ * // A field no loaded plugin declares is a 400:
+ * try { parseChatCompletionBody({ model: "ada", messages: [{ role: "user", content: "hi" }], moods: [] }); }
+ * catch (e) { console.log((e as Error).message); }
  * ```
  */
-export function parseChatCompletionBody(value: unknown): ChatCompletionBody {
+export function parseChatCompletionBody(
+  value: unknown,
+  extensions: readonly RequestExtension[] = [],
+): ChatCompletionBody {
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     throw new HttpError(400, "the request body must be a JSON object", {
       code: "invalid_request_body",
     });
   }
   const result = ChatCompletionRequestSchema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const param = issue.path.map(String).join(".") || null;
-  const got = issue.path.reduce<unknown>(
-    (v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined),
-    value,
-  );
-  const shown = got === undefined ? "missing" : JSON.stringify(got)?.slice(0, 80);
-  throw new HttpError(400, `${param ?? "body"}: ${issue.message} (got ${shown})`, {
-    param,
-    code: "invalid_value",
-  });
+  if (!result.success) throw invalid(value, result.error.issues[0]);
+  const body: ChatCompletionBody = result.data;
+  const declared = new Map(extensions.map((e) => [e.name, e]));
+  const known = ChatCompletionRequestSchema.shape;
+  for (const key of Object.keys(value)) {
+    if (Object.hasOwn(known, key) || IGNORED_OPENAI_FIELDS.includes(key)) continue;
+    const ext = declared.get(key);
+    if (!ext) {
+      const offered = [...declared.keys()];
+      throw new HttpError(
+        400,
+        `${key.slice(0, 80)}: unrecognized request argument; this server accepts the OpenAI ` +
+          "chat-completions fields, steering, constraint, top_k, repetition_penalty" +
+          (offered.length
+            ? ` and the request extensions of its plugins (${offered.join(", ")})`
+            : " (no plugin request extensions are loaded)"),
+        { param: key.slice(0, 80), code: "invalid_value" },
+      );
+    }
+    const raw = (value as Record<string, unknown>)[key];
+    if (raw === undefined || raw === null) continue;
+    const parsed = ext.schema.safeParse(raw);
+    if (!parsed.success) throw invalid(value, parsed.error.issues[0], [key]);
+    (body.extensions ??= {})[key] = parsed.data;
+  }
+  return body;
 }
 
 function messageText(content: ChatCompletionBody["messages"][number]["content"]): string {
@@ -177,8 +239,7 @@ export function toChatRequest(body: ChatCompletionBody): ChatRequest {
       : undefined,
     constraint: body.constraint,
     steering: body.steering,
-    identities: body.identities,
-    projections: body.projections,
+    extensions: body.extensions,
   };
   for (const key of Object.keys(request) as (keyof ChatRequest)[]) {
     if (request[key] === undefined) delete request[key];

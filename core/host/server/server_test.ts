@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { scriptedLogprob } from "../../chat/testing/mod.ts";
 import { withServer } from "./testing/harness.ts";
+import { IDENTITIES_EXTENSION } from "../../../plugins/hirpf/mod.ts";
+import { PROJECTIONS_EXTENSION } from "../../../plugins/persona_vectors/mod.ts";
 
 const user = (content: string) => [{ role: "user" as const, content }];
 
@@ -63,7 +65,7 @@ Deno.test("POST /v1/chat/completions streams SSE chunks ending with usage and [D
 });
 
 Deno.test("POST /v1/chat/completions passes response_format, stop, seed and steering through", async () => {
-  await withServer({}, async ({ client, backend }) => {
+  await withServer({ requestExtensions: [IDENTITIES_EXTENSION] }, async ({ client, backend }) => {
     const response_format = {
       type: "json_schema" as const,
       json_schema: {
@@ -94,7 +96,7 @@ Deno.test("POST /v1/chat/completions passes response_format, stop, seed and stee
     const call = backend.calls[1];
     assert.deepEqual(call.stop, [" three"]);
     assert.equal(call.seed, 42);
-    assert.deepEqual(call.identities, ["EXT_high", "Doctor"]);
+    assert.deepEqual(call.extensions, { identities: ["EXT_high", "Doctor"] });
     assert.deepEqual(call.steering, [{
       vector: "bold.safetensors",
       coefficient: 4,
@@ -197,20 +199,23 @@ Deno.test("plugin routes are mounted at /plugins/<name>", async () => {
 
 Deno.test("OpenAIChatModel talks to this server, Dramatis extras included", async () => {
   const { OpenAIChatModel } = await import("../../chat/openai_chat_model.ts");
-  await withServer({ apiKey: "k" }, async ({ baseURL, backend }) => {
+  await withServer({ apiKey: "k", requestExtensions: [IDENTITIES_EXTENSION] }, async ({
+    baseURL,
+    backend,
+  }) => {
     const model = new OpenAIChatModel({ baseURL, apiKey: "k", model: "echo" });
     const r = await model.chat({
       messages: user("via the client"),
       logprobs: true,
       top_logprobs: 1,
       steering: [{ vector: "v.safetensors", coefficient: 1.5, layer: 3 }],
-      identities: ["Doctor"],
+      extensions: { identities: ["Doctor"] },
       top_k: 5,
     });
     assert.equal(r.choices[0].message.content, "echo: via the client");
     assert.equal(r.choices[0].logprobs!.content.length, 4);
     assert.equal(r.metadata?.system_fingerprint, "fp_dramatis");
-    assert.deepEqual(backend.calls[0].identities, ["Doctor"]);
+    assert.deepEqual(backend.calls[0].extensions, { identities: ["Doctor"] });
     assert.equal((backend.calls[0].steering![0] as { coefficient: number }).coefficient, 1.5);
     assert.equal(backend.calls[0].top_k, 5);
     let text = "";
@@ -219,4 +224,52 @@ Deno.test("OpenAIChatModel talks to this server, Dramatis extras included", asyn
     }
     assert.equal(text, "echo: streamed");
   });
+});
+
+Deno.test("request extensions: declared ones are validated into ChatRequest.extensions, unknown fields are a 400", async () => {
+  const plugin = {
+    name: "pv",
+    version: "1",
+    description: "d",
+    options: {} as never,
+    provides: [] as const,
+    create: () => ({}),
+    requestExtensions: [PROJECTIONS_EXTENSION],
+  };
+  await withServer(
+    { plugins: [plugin], requestExtensions: undefined },
+    async ({ baseURL, backend }) => {
+      const post = (body: Record<string, unknown>) =>
+        fetch(`${baseURL}/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            model: "echo",
+            messages: [{ role: "user", content: "a b" }],
+            ...body,
+          }),
+        }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      // The plugin's extension (taken from AppOptions.plugins) arrives validated.
+      const ok = await post({ projections: { vectors: ["calm"], layer: 2 } });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      assert.deepEqual(backend.calls[0].extensions, {
+        projections: { vectors: ["calm"], layer: 2 },
+      });
+      // A bad value names the sub-field.
+      const bad = await post({ projections: { vectors: [], layer: 2 } });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.param, "projections.vectors");
+      assert.equal(bad.body.error.code, "invalid_value");
+      // identities is not declared here (hirpf is not loaded): refused, naming what is offered.
+      const unknown = await post({ identities: ["Doctor"] });
+      assert.equal(unknown.status, 400);
+      assert.equal(unknown.body.error.param, "identities");
+      assert.match(unknown.body.error.message, /unrecognized request argument.*projections/);
+      // OpenAI fields this server ignores are still accepted.
+      const ignored = await post({ logit_bias: { "1": 2 }, parallel_tool_calls: false });
+      assert.equal(ignored.status, 200, JSON.stringify(ignored.body));
+      assert.equal(backend.calls.length, 2);
+      assert.equal(backend.calls[1].extensions, undefined);
+    },
+  );
 });

@@ -117,7 +117,7 @@ async function generateRaw(
   }
   const engine = await ctx.models.engine(ref.path, { adapters: persona?.adapters });
   options.maxNewTokens = fitWindow(engine, prompt, options.maxNewTokens!, ctx);
-  if (persona?.identities.length) options.identities = persona.identities;
+  if (persona?.identities.length) options.extensions = { identities: persona.identities };
   if (persona?.steering.length) {
     const { numLayers, hiddenSize } = engine.config;
     options.edits = await registrySteering(ctx.registry)(persona.steering, {

@@ -25,8 +25,8 @@ import { printJson } from "../verb.ts";
 /** What the serve verb hands a backend besides the persona: the confined vector lookups. */
 export interface ServeResources {
   /**
-   * Turns a vector id of a request or persona (steering, projections) into its file inside
-   * `--vectors`; absent without `--vectors`.
+   * Turns a vector id of a request or persona (steering, request extensions such as
+   * projections) into its file inside `--vectors`; absent without `--vectors`.
    */
   locateVector?: (id: string) => Promise<string>;
 }
@@ -326,7 +326,11 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
         : undefined;
       const locateVector = (param: string) => (id: string) => {
         if (!vectors) {
-          throw resourcesDisabled("steering and projections", param, "--vectors");
+          throw resourcesDisabled(
+            "steering vectors (and vectors named by request extensions)",
+            param,
+            "--vectors",
+          );
         }
         return vectors.resolve(id, param);
       };
@@ -375,8 +379,12 @@ export function createServeVerb(options: ServeVerbOptions = {}): HostVerb {
         for (const entry of request.steering ?? []) {
           if (!isSteererEntry(entry)) await locateVector("steering")(entry.vector);
         }
-        for (const id of request.projections?.vectors ?? []) {
-          await locateVector("projections.vectors")(id);
+        // Vector ids inside plugin request extensions (persona_vectors' projections) are
+        // confined the same way.
+        for (const ext of ctx.registry.requestExtensions()) {
+          const value = request.extensions?.[ext.name];
+          if (value === undefined || !ext.vectorRefs) continue;
+          for (const { param, id } of ext.vectorRefs(value)) await locateVector(param)(id);
         }
       };
       let server: ServerHandle;

@@ -63,7 +63,7 @@ export async function runInterview(options: InterviewOptions): Promise<EvalLine[
       max_tokens: 64,
       ...options.agentRequest,
       messages,
-      identities: [...options.identities],
+      extensions: { identities: [...options.identities] },
       seed: options.seed,
       signal: options.signal,
     });

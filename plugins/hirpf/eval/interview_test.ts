@@ -21,7 +21,7 @@ Deno.test("runInterview() alternates agent answers and interviewer follow-ups", 
     "interviewer:follow-up 1",
     "agent:answer 2",
   ]);
-  assert.deepEqual(agent.calls[0].identities, ["EXT_high"]);
+  assert.deepEqual(agent.calls[0].extensions, { identities: ["EXT_high"] });
   assert.deepEqual(agent.calls[1].messages.map((m) => m.role), [
     "system",
     "user",

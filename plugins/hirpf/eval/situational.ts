@@ -197,7 +197,7 @@ export async function runSituationalDialogue(options: SituationalOptions): Promi
     }
     const a = await options.agent.chat({
       messages: agentMessages,
-      identities: [...options.identities],
+      extensions: { identities: [...options.identities] },
       max_tokens: options.agentMaxTokens ?? 32,
       seed: options.seed,
       signal: options.signal,

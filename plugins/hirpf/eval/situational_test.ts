@@ -100,7 +100,7 @@ Deno.test("runSituationalDialogue() gives the agent four turns after the NPC ope
     "user",
   ]);
   assert.deepEqual(npc.calls[1].messages.map((m) => m.role), ["system", "assistant", "user"]);
-  assert.deepEqual(agent.calls[0].identities, ["Doctor"]);
+  assert.deepEqual(agent.calls[0].extensions, { identities: ["Doctor"] });
 });
 
 Deno.test("judgeIdentity() retries and reports a null verdict when it never parses", async () => {
