@@ -95,7 +95,8 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /**
    * Prompt tokens per prefill call of a resident-cache graph (default 256): scratch memory is
-   * bounded by the chunk, not the prompt.
+   * bounded by the chunk, not the prompt. Deep in a long prompt the chunk is cut further so a
+   * call's attention scores stay within 32 MiB (never below 32 tokens).
    */
   prefillChunk?: number;
   /** Resident cache capacity grows in blocks of this many positions (default 256). */
@@ -462,17 +463,19 @@ export async function* generateStream(
     try {
       // Prefix reuse: restore what the cache holds before anything is awaited, so a concurrent
       // generation cannot evict it in between.
-      const restores: Promise<unknown>[] = [];
+      // The buffers are allocated for the whole prompt (and the first token) at once; the fed
+      // cache grows inside them chunk by chunk, so attention reads only the filled blocks and no
+      // growth copies the cache into new buffers.
+      const hits = prefix ? active.map((r) => prefix.match(r.sequence, condition(r))) : [];
+      const restores: Promise<unknown>[] = [kvOf({
+        action: "prepare",
+        id,
+        shape: kvShape,
+        batch: active.length,
+        capacity: capacityFor(Math.max(0, ...hits.map((h) => h?.length ?? 0)) + 1),
+        reserve: capacityFor(Math.max(...active.map((r) => r.sequence.length)) + 1),
+      })];
       if (prefix) {
-        const hits = active.map((r) => prefix.match(r.sequence, condition(r)));
-        const need = Math.max(0, ...hits.map((h) => h?.length ?? 0));
-        restores.push(kvOf({
-          action: "prepare",
-          id,
-          shape: kvShape,
-          batch: active.length,
-          capacity: capacityFor(need + 1),
-        }));
         hits.forEach((h, b) => {
           if (!h) return;
           restores.push(kvOf({ action: "restore", id, row: b, length: h.length, key: h.key }));
@@ -485,9 +488,15 @@ export async function* generateStream(
       const rest = active.map((r) => r.sequence.slice(cached.get(r)!));
       const R = Math.max(...rest.map((x) => x.length));
       let logits: WireTensor | undefined;
-      for (let c0 = 0; c0 < R; c0 += chunk) {
+      const B0 = active.length;
+      const heads = shape.numHeads ?? Math.max(1, Math.round(shape.hiddenSize / shape.headDim));
+      for (let c0 = 0, S = 0; c0 < R; c0 += S) {
         signal?.throwIfAborted();
-        const S = Math.min(chunk, R - c0);
+        // Attention scores of a call are batch × heads × S × (cache + S) floats: deep in a long
+        // prompt the chunk shrinks so they stay within SCORE_BUDGET_FLOATS.
+        const deepest = Math.max(...active.map((r) => cached.get(r)!)) + c0;
+        const fit = Math.floor(SCORE_BUDGET_FLOATS / (B0 * heads * capacityFor(deepest + chunk)));
+        S = Math.min(chunk, R - c0, Math.max(MIN_CHUNK, fit));
         const B = active.length;
         const ids = new BigInt64Array(B * S).fill(BigInt(model.padTokenId));
         const valid = new Uint8Array(B * S);
@@ -653,6 +662,14 @@ export async function* generateStream(
 }
 
 let nextKvId = 1;
+
+/**
+ * Attention scores one prefill call may hold (floats, 32 MiB): the chunk is cut below
+ * `prefillChunk` where batch × heads × chunk × cache length would exceed it.
+ */
+const SCORE_BUDGET_FLOATS = 8 * 1024 * 1024;
+/** The smallest prefill chunk the score budget may cut to. */
+const MIN_CHUNK = 32;
 
 /**
  * Feeds of one resident-cache call: row b holds `lengths[b]` cached positions in a cache of

@@ -24,6 +24,8 @@ export interface DecoderShape {
   numKvHeads: number;
   headDim: number;
   hiddenSize: number;
+  /** Query heads (sizes attention scratch); default hiddenSize / headDim. */
+  numHeads?: number;
 }
 
 /** Which call of a generation a feed set is for. */

@@ -42,7 +42,15 @@ export interface KvCall {
 
 /** Cache maintenance between runs (prefixes are saved under keys the caller picks). */
 export type KvAction =
-  | { action: "prepare"; id: number; shape: KvShape; batch: number; capacity: number }
+  | {
+    action: "prepare";
+    id: number;
+    shape: KvShape;
+    batch: number;
+    capacity: number;
+    /** Positions per row to allocate for now (the cache then grows in place up to them). */
+    reserve?: number;
+  }
   | { action: "select"; id: number; rows: number[] }
   | { action: "release"; id: number }
   | { action: "save"; id: number; row: number; length: number; key: string }
@@ -72,6 +80,11 @@ export class KvStore {
   readonly shape: KvShape;
   #batch = 0;
   #capacity = 0;
+  /** Positions per row the next allocation provides for (at least the asked capacity). */
+  #reserve = 0;
+  /** Backing buffers per layer; the fed tensors are their first batch × capacity rows. */
+  #keyStore: Float32Array[] = [];
+  #valueStore: Float32Array[] = [];
   #keys: Float32Array[] = [];
   #values: Float32Array[] = [];
 
@@ -89,9 +102,10 @@ export class KvStore {
     return this.#capacity;
   }
 
-  /** Bytes held by the buffers. */
+  /** Bytes held by the buffers (the backing stores, which may exceed the fed capacity). */
   get bytes(): number {
-    return 2 * this.shape.numLayers * this.#batch * this.#rowFloats(this.#capacity) * 4;
+    const per = this.#keyStore[0]?.length ?? 0;
+    return 2 * this.shape.numLayers * per * 4;
   }
 
   #rowFloats(capacity: number): number {
@@ -99,8 +113,24 @@ export class KvStore {
   }
 
   /**
+   * Makes the next allocation hold `capacity` positions per row, so a cache that will grow to
+   * a known size (a long prompt prefilled chunk by chunk) is allocated once and then grows
+   * inside its buffers, leaving nothing for the garbage collector.
+   */
+  reserve(capacity: number): void {
+    if (!Number.isInteger(capacity) || capacity < 0) {
+      throw withCode(
+        new RangeError(`KV cache reserve ${capacity}; pass a whole number >= 0`),
+        "E_USAGE",
+      );
+    }
+    this.#reserve = capacity;
+  }
+
+  /**
    * Sizes the buffers to `batch` rows of `capacity` positions, keeping what rows already hold
-   * (a new batch size starts empty). Growing copies the cache once.
+   * (a new batch size starts empty). Within the backing buffers the rows are moved in place;
+   * growing beyond them allocates once (to the reserve, when larger) and copies the cache.
    */
   ensure(batch: number, capacity: number): void {
     if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(capacity) || capacity < 0) {
@@ -111,28 +141,44 @@ export class KvStore {
     }
     if (batch === this.#batch && capacity === this.#capacity) return;
     const { numLayers, numKvHeads: H, headDim: D } = this.shape;
-    const keep = batch === this.#batch ? Math.min(capacity, this.#capacity) : 0;
-    const grow = (old: Float32Array | undefined) => {
-      const next = new Float32Array(batch * this.#rowFloats(capacity));
-      if (old && keep > 0) {
-        for (let b = 0; b < batch; b++) {
-          for (let h = 0; h < H; h++) {
-            const src = (b * H + h) * this.#capacity * D;
-            const dst = (b * H + h) * capacity * D;
-            next.set(old.subarray(src, src + keep * D), dst);
+    const old = this.#capacity;
+    const keep = batch === this.#batch ? Math.min(capacity, old) : 0;
+    const need = batch * this.#rowFloats(capacity);
+    const blocks = batch * H;
+    if (this.#keyStore.length === numLayers && this.#keyStore[0].length >= need) {
+      // Re-lay the rows inside the same buffers: growing moves blocks outward (last first),
+      // shrinking inward (first first), so no block is overwritten before it moves.
+      const move = (buf: Float32Array) => {
+        if (keep === 0 || capacity === old) return;
+        for (let j = 0; j < blocks; j++) {
+          const k = capacity > old ? blocks - 1 - j : j;
+          buf.copyWithin(k * capacity * D, k * old * D, k * old * D + keep * D);
+        }
+      };
+      this.#keyStore.forEach(move);
+      this.#valueStore.forEach(move);
+    } else {
+      const size = batch * this.#rowFloats(Math.max(capacity, this.#reserve));
+      const grow = (prev: Float32Array | undefined) => {
+        const next = new Float32Array(size);
+        if (prev && keep > 0) {
+          for (let k = 0; k < blocks; k++) {
+            next.set(prev.subarray(k * old * D, k * old * D + keep * D), k * capacity * D);
           }
         }
+        return next;
+      };
+      const keys: Float32Array[] = [];
+      const values: Float32Array[] = [];
+      for (let i = 0; i < numLayers; i++) {
+        keys.push(grow(this.#keys[i]));
+        values.push(grow(this.#values[i]));
       }
-      return next;
-    };
-    const keys: Float32Array[] = [];
-    const values: Float32Array[] = [];
-    for (let i = 0; i < numLayers; i++) {
-      keys.push(grow(this.#keys[i]));
-      values.push(grow(this.#values[i]));
+      this.#keyStore = keys;
+      this.#valueStore = values;
     }
-    this.#keys = keys;
-    this.#values = values;
+    this.#keys = this.#keyStore.map((b) => b.subarray(0, need));
+    this.#values = this.#valueStore.map((b) => b.subarray(0, need));
     this.#batch = batch;
     this.#capacity = capacity;
   }
@@ -189,13 +235,25 @@ export class KvStore {
   select(rows: readonly number[]): void {
     if (rows.length === this.#batch && rows.every((r, i) => r === i)) return;
     const per = this.#rowFloats(this.#capacity);
-    const pick = (buf: Float32Array) => {
-      const out = new Float32Array(rows.length * per);
-      rows.forEach((r, j) => out.set(buf.subarray(r * per, (r + 1) * per), j * per));
-      return out;
-    };
-    this.#keys = this.#keys.map(pick);
-    this.#values = this.#values.map(pick);
+    if (rows.every((r, j) => r >= j && (j === 0 || r > rows[j - 1]))) {
+      // Ascending rows move toward the front without overwriting one still to move.
+      const compact = (buf: Float32Array) =>
+        rows.forEach((r, j) => {
+          if (r !== j) buf.copyWithin(j * per, r * per, (r + 1) * per);
+        });
+      this.#keyStore.forEach(compact);
+      this.#valueStore.forEach(compact);
+      this.#keys = this.#keyStore.map((b) => b.subarray(0, rows.length * per));
+      this.#values = this.#valueStore.map((b) => b.subarray(0, rows.length * per));
+    } else {
+      const pick = (buf: Float32Array) => {
+        const out = new Float32Array(rows.length * per);
+        rows.forEach((r, j) => out.set(buf.subarray(r * per, (r + 1) * per), j * per));
+        return out;
+      };
+      this.#keyStore = this.#keys = this.#keys.map(pick);
+      this.#valueStore = this.#values = this.#values.map(pick);
+    }
     this.#batch = rows.length;
   }
 

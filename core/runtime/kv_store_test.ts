@@ -64,3 +64,34 @@ Deno.test("KvStore appends rows in place, keeps them when growing, compacts and 
   assert.deepEqual(at(other, 1, "value", 2, 0, 2), [0, 0, 0]);
   assert.throws(() => kv.append(newRows(1, 1, 0), [{ row: 0, from: 0, count: 1, at: 8 }]), /fit/);
 });
+
+Deno.test("KvStore grows and compacts inside reserved buffers without reallocating", () => {
+  const kv = new KvStore(shape);
+  kv.reserve(8);
+  kv.ensure(3, 2);
+  assert.equal(kv.bytes, 2 * 2 * 3 * 2 * 8 * 3 * 4); // the reserve is allocated at once
+  kv.append(newRows(3, 2, 0), [0, 1, 2].map((row) => ({ row, from: 0, count: 2, at: 0 })));
+  const before = [0, 1, 2].map((b) =>
+    [0, 1].map((h) => [0, 1].map((p) => at(kv, 1, "key", b, h, p)))
+  );
+  const backing = kv.feeds()["past_key_values.1.key"].data.buffer;
+  kv.ensure(3, 6); // grows inside the same buffer, rows intact
+  assert.equal(kv.feeds()["past_key_values.1.key"].data.buffer, backing);
+  assert.equal(kv.feeds()["past_key_values.1.key"].dims[2], 6);
+  for (let b = 0; b < 3; b++) {
+    for (let h = 0; h < 2; h++) {
+      for (let p = 0; p < 2; p++) assert.deepEqual(at(kv, 1, "key", b, h, p), before[b][h][p]);
+    }
+  }
+  kv.select([0, 2]); // ascending rows: compacted in place
+  assert.equal(kv.feeds()["past_key_values.1.key"].data.buffer, backing);
+  assert.deepEqual(at(kv, 1, "key", 1, 1, 1), before[2][1][1]);
+  assert.deepEqual(at(kv, 1, "key", 0, 0, 0), before[0][0][0]);
+  kv.ensure(2, 3); // shrinking keeps the first positions
+  assert.deepEqual(at(kv, 1, "key", 1, 1, 1), before[2][1][1]);
+  kv.ensure(2, 16); // beyond the reserve: one new allocation, contents copied
+  assert.notEqual(kv.feeds()["past_key_values.1.key"].data.buffer, backing);
+  assert.deepEqual(at(kv, 1, "key", 1, 0, 1), before[2][0][1]);
+  kv.select([1, 0]); // any order still works (by copy)
+  assert.deepEqual(at(kv, 1, "key", 0, 0, 1), before[2][0][1]);
+});

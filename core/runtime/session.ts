@@ -26,6 +26,21 @@ export interface SessionOptions {
    * rejected runs carrying onnxruntime's message, so its stderr copy is noise.
    */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * onnxruntime's CPU memory arena (default on). Train steps turn it off: the arena grows by
+   * doubling and keeps its high-water mark, which a step's large transient buffers (logits,
+   * their gradient, dequantized weight chunks) push far above what is live at any moment.
+   */
+  cpuMemArena?: boolean;
+  /**
+   * Let kernels repack constant weights at session start (onnxruntime's default, true). Repacked
+   * weights are private copies: the initializers' memory-mapped file pages are dropped, and a
+   * weight read by two kernels (a tied embedding, read by Gather and the lm_head Gemm) is held
+   * twice. False keeps every float weight where it lies in the mapped data file (shared with
+   * other processes through the page cache; peak RSS ≈ the weights once) and multiplies from
+   * there; quantized `MatMulNBits` weights want their repacked layout, so keep it on for them.
+   */
+  prepacking?: boolean;
 }
 
 /** Name, element type and shape (symbolic dims as strings) of a graph input or output. */
@@ -129,6 +144,10 @@ export class OrtSession {
       logSeverityLevel: options.logSeverityLevel ?? 4,
     };
     if (t !== undefined) ortOptions.intraOpNumThreads = t;
+    if (options.cpuMemArena === false) ortOptions.enableCpuMemArena = false;
+    if (options.prepacking === false) {
+      ortOptions.extra = { session: { disable_prepacking: "1" } };
+    }
     if (options.optimizedModelFilePath) {
       ortOptions.optimizedModelFilePath = options.optimizedModelFilePath;
     }

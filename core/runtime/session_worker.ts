@@ -133,6 +133,7 @@ function kvAction(a: KvAction): unknown {
     case "prepare": {
       let st = stores.get(a.id);
       if (!st) stores.set(a.id, st = new KvStore(a.shape));
+      if (a.reserve !== undefined) st.reserve(Math.max(a.reserve, a.capacity));
       st.ensure(a.batch, a.capacity);
       return null;
     }
