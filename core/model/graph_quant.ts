@@ -188,7 +188,8 @@ export function embedding(
       : undefined;
     return { hidden: gather(table), lmHead, hfLayout: false };
   }
-  const q = quantizedOnce(data, rows, cols, bits, bs, tied ? 4 : 2);
+  // Two readers (packed, scales): the writer stores data shared by the lm_head initializers once.
+  const q = quantizedOnce(data, rows, cols, bits, bs, 2);
   const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, (cols * bits) / 8], q.packed);
   const scales = b.initializer(`${name}.scales`, "float32", [rows, nb], q.scales);
   const hidden = b.op1("GatherBlockQuantized", [packed, inputIds, scales], {
