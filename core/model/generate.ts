@@ -811,7 +811,7 @@ export async function forwardPass(
     input_ids: tensor("int64", [B, S], ids),
     attention_mask: tensor("int64", [B, S], mask.slice()),
     position_ids: tensor("int64", [B, S], positionIds(mask, B, S, S)),
-    ...emptyPast(shape, B),
+    ...emptyPast(shape, B, session.outputNames.includes("kv_new.0.key")),
   };
   const keep = options.logitsToKeep ?? 0;
   if (!Number.isInteger(keep) || keep < 0) {
