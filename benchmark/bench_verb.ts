@@ -56,6 +56,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
             threads: num(flags.threads),
             dtypes: list(flags.dtypes),
             qwen7b: flags.qwen7b !== false,
+            keepCache: flags["keep-cache"] === true,
             log,
           }),
         format: fmt(m.formatQuantBench),
@@ -196,6 +197,10 @@ export const benchVerb: HostVerb = {
     "system-tokens": { type: "number", description: "long: simulation system prompt tokens" },
     "new-tokens": { type: "number", description: "long: tokens generated per prompt" },
     dtypes: { type: "string", description: "quant: weight formats, e.g. f32,int8,int4" },
+    "keep-cache": {
+      type: "boolean",
+      description: "quant: keep the per-dtype graphs and GGUF files after the run",
+    },
     qwen7b: {
       type: "boolean",
       default: true,

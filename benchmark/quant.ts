@@ -116,6 +116,12 @@ export interface QuantBenchOptions {
   llamacpp?: boolean;
   /** Load and decode the 7B-shaped int4 model (default true; minutes on first use). */
   qwen7b?: boolean;
+  /**
+   * Keep the per-dtype graph caches and the GGUF files after the run (default false: every run
+   * re-exports them for its first-load figures anyway, and they are float32-sized copies of the
+   * same weights; the seeded model and the 7B int4 graph stay).
+   */
+  keepCache?: boolean;
   log?: (line: string) => void;
 }
 
@@ -445,6 +451,13 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
   }
   let qwen7b: Qwen7bPoint | undefined;
   if (options.qwen7b ?? true) qwen7b = await benchQwen7b(dir, threads, log);
+  if (!options.keepCache) {
+    for await (const e of Deno.readDir(dir)) {
+      if (/^graphs-|^model-.*\.gguf$/.test(e.name)) {
+        await Deno.remove(join(dir, e.name), { recursive: true }).catch(() => {});
+      }
+    }
+  }
   const ratios: Record<string, number> = {};
   const by = new Map(points.map((p) => [p.dtype, p]));
   for (const p of points) {

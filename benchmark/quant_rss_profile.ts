@@ -23,10 +23,17 @@ const SETTINGS: Record<string, Record<string, unknown>> = {
   disabled: { graphOptimizationLevel: "disabled" },
 };
 
-function status(): { rss: number; hwm: number } {
+/** Resident bytes now and at peak, and now split into anonymous memory and mapped file pages. */
+function status(): { rss: number; hwm: number; anon: number; file: number } {
   const s = Deno.readTextFileSync("/proc/self/status");
-  const f = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN) * 1024;
-  return { rss: f("VmRSS"), hwm: f("VmHWM") };
+  const f = (t: string, k: string) =>
+    Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(t)?.[1] ?? NaN) * 1024;
+  return {
+    rss: f(s, "VmRSS"),
+    hwm: f(s, "VmHWM"),
+    anon: f(s, "RssAnon"),
+    file: f(s, "RssFile"),
+  };
 }
 
 async function child(dir: string, setting: string, threads: number) {
@@ -91,7 +98,9 @@ if (import.meta.main) {
     const gib = (x: number) => (x / 2 ** 30).toFixed(3);
     const weights = dir.endsWith(".onnx") ? NaN : await externalBytes(dir);
     console.log(`graph ${dir}: external weights ${gib(weights)} GiB`);
-    console.log("setting      rss-before  rss-created  hwm-created  hwm-after-run  (GiB)");
+    console.log(
+      "setting      rss-before  rss-created  hwm-created  hwm-after-run  anon/file-after-run  (GiB)",
+    );
     const only = rest.includes("--settings")
       ? rest[rest.indexOf("--settings") + 1].split(",")
       : Object.keys(SETTINGS);
@@ -120,7 +129,9 @@ if (import.meta.main) {
       console.log(
         `${setting.padEnd(12)} ${gib(r.before.rss).padEnd(11)} ${gib(r.created.rss).padEnd(12)} ${
           gib(r.created.hwm).padEnd(12)
-        } ${gib(r.after.hwm)}${r.ran ? "" : " (run failed)"}`,
+        } ${gib(r.after.hwm).padEnd(14)} ${gib(r.after.anon)}/${gib(r.after.file)}${
+          r.ran ? "" : " (run failed)"
+        }`,
       );
     }
   }
