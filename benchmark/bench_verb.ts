@@ -55,6 +55,8 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
             shape: flags.shape as never,
             threads: num(flags.threads),
             dtypes: list(flags.dtypes),
+            qwen7b: flags.qwen7b !== false,
+            keepCache: flags["keep-cache"] === true,
             log,
           }),
         format: fmt(m.formatQuantBench),
@@ -195,6 +197,15 @@ export const benchVerb: HostVerb = {
     "system-tokens": { type: "number", description: "long: simulation system prompt tokens" },
     "new-tokens": { type: "number", description: "long: tokens generated per prompt" },
     dtypes: { type: "string", description: "quant: weight formats, e.g. f32,int8,int4" },
+    "keep-cache": {
+      type: "boolean",
+      description: "quant: keep the per-dtype graphs and GGUF files after the run",
+    },
+    qwen7b: {
+      type: "boolean",
+      default: true,
+      description: "quant: also load the Qwen2.5-7B-shaped int4 model (--no-qwen7b skips it)",
+    },
   },
   async run(args, ctx) {
     const [suite, extra] = args.positionals;

@@ -12,8 +12,10 @@
 import { join, resolve } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
 import { type GgufDType, writeGguf } from "../core/model/gguf.ts";
-import { streamWeights } from "../core/model/weights.ts";
-import { createTinyModel } from "../core/model/tiny.ts";
+import { expectedWeightShapes, streamWeights } from "../core/model/weights.ts";
+import { createTinyModel, seededWeightSource, type TinyModelOptions } from "../core/model/tiny.ts";
+import type { ResidualEdit } from "../core/contracts/steerer.ts";
+import { IdentityAdapter } from "../plugins/hirpf/adapter.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
@@ -57,12 +59,48 @@ export interface QuantPoint {
   error?: string;
 }
 
+/**
+ * The Qwen2.5-7B shape (7.6B parameters, untied 152064-token embedding and lm_head). Its seeded
+ * weights are generated tensor by tensor and written straight to int4 (no float32 checkpoint).
+ */
+export const QWEN7B_SHAPE: TinyModelOptions = {
+  preset: "tiny-qwen2",
+  hiddenSize: 3584,
+  intermediateSize: 18944,
+  numLayers: 28,
+  numHeads: 28,
+  numKvHeads: 4,
+  headDim: 128,
+  vocabSize: 152064,
+  maxPositionEmbeddings: 4096,
+  tieWordEmbeddings: false,
+};
+
+/** The 7B-shaped int4 model: loaded and decoding with steering and one identity expert active. */
+export interface Qwen7bPoint {
+  parameters: number;
+  /** Bytes of the shared int4 weights file. */
+  weight_bytes: number;
+  /** Peak RSS of a process that loads the cached int4 graph and decodes (the acceptance figure). */
+  peak_rss_bytes: number;
+  /** Peak RSS of the process that generated, quantized and wrote the weights, then decoded. */
+  export_peak_rss_bytes?: number;
+  load_seconds: number;
+  decode_tokens_per_second: number;
+  new_tokens: number;
+  /** Whether steering + the identity changed the greedy tokens against the plain request. */
+  steered_differs_from_plain: boolean;
+  error?: string;
+}
+
 /** Result of {@link benchQuant}. */
 export interface QuantBenchResult {
   shape: string;
   baselineRss: number;
   points: QuantPoint[];
   ratios: Record<string, number>;
+  /** The 7B-shaped int4 model (absent with `qwen7b: false`). */
+  qwen7b_int4?: Qwen7bPoint;
   loadavg: { start: number; end: number };
 }
 
@@ -76,6 +114,14 @@ export interface QuantBenchOptions {
   workDir?: string;
   /** Measure llama.cpp on the same weights (default true). */
   llamacpp?: boolean;
+  /** Load and decode the 7B-shaped int4 model (default true; minutes on first use). */
+  qwen7b?: boolean;
+  /**
+   * Keep the per-dtype graph caches and the GGUF files after the run (default false: every run
+   * re-exports them for its first-load figures anyway, and they are float32-sized copies of the
+   * same weights; the seeded model and the 7B int4 graph stay).
+   */
+  keepCache?: boolean;
   log?: (line: string) => void;
 }
 
@@ -96,7 +142,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 interface Child {
-  kind: "baseline" | "load" | "llamacpp" | "ppl";
+  kind: "baseline" | "load" | "llamacpp" | "ppl" | "qwen7b";
   gguf?: string;
   modelDir: string;
   cacheDir: string;
@@ -114,6 +160,7 @@ async function child(t: Child): Promise<Record<string, number>> {
   }
   if (t.kind === "llamacpp") return await childLlamaCpp(t);
   if (t.kind === "ppl") return await childPerplexity(t);
+  if (t.kind === "qwen7b") return await childQwen7b(t);
   const engine = await new ModelHub({ cacheDir: t.cacheDir, dtype: t.dtype, threads: t.threads })
     .openEngine(t.modelDir, { prefixCacheBytes: 0 });
   try {
@@ -142,6 +189,67 @@ async function child(t: Child): Promise<Record<string, number>> {
       prefillTokensPerSecond: out.stats.prefillTokensPerSecond,
       decodeTokensPerSecond: out.stats.decodeTokensPerSecond,
       top1: top1 as never,
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+/** The identity adapter of the 7B case: seeded, with non-zero B so the expert changes outputs. */
+function qwen7bIdentity(config: Awaited<ReturnType<typeof readDecoderConfig>>) {
+  const adapter = IdentityAdapter.create(config, { r: 16, seed: 1 });
+  for (const p of adapter.parameters()) {
+    if (p.name.includes("lora_B")) {
+      p.data.forEach((_, i, a) => (a[i] = ((i * 7919) % 13 - 6) * 1e-3));
+    }
+  }
+  return adapter;
+}
+
+/** Loads the 7B-shaped int4 graph (exporting it from seeded weights on first use) and decodes. */
+async function childQwen7b(t: Child): Promise<Record<string, number>> {
+  const config = await readDecoderConfig(t.modelDir);
+  const t0 = performance.now();
+  const engine = await new ModelHub({ cacheDir: t.cacheDir, dtype: "int4", threads: t.threads })
+    .openEngine(t.modelDir, {
+      steering: true,
+      adapters: [qwen7bIdentity(config)],
+      weightSource: seededWeightSource(7),
+      prefixCacheBytes: 0,
+    });
+  const loadSeconds = (performance.now() - t0) / 1000;
+  try {
+    const r = new Prng(1);
+    const prompt = Array.from({ length: t.promptTokens }, () => 10 + r.int(1000));
+    const vector = new Float32Array(config.hiddenSize);
+    for (let i = 0; i < vector.length; i++) vector[i] = r.normal() / Math.sqrt(vector.length);
+    const edits: ResidualEdit[] = [{
+      block: Math.floor(config.numLayers / 2),
+      type: "add",
+      vector,
+      coefficient: 8,
+      positions: "all",
+    }];
+    const steered = await engine.generate({ inputIds: [prompt] }, {
+      maxNewTokens: t.newTokens,
+      temperature: 0,
+      eosTokenIds: [],
+      edits,
+      extensions: { identities: ["EXT_high"] },
+    });
+    const plain = await engine.generate({ inputIds: [prompt] }, {
+      maxNewTokens: 8,
+      temperature: 0,
+      eosTokenIds: [],
+    });
+    const a = steered.completions[0].tokens.slice(0, 8);
+    const b = plain.completions[0].tokens;
+    return {
+      peakRss: procStatus("VmHWM"),
+      loadSeconds,
+      decodeTokensPerSecond: steered.stats.decodeTokensPerSecond,
+      newTokens: steered.completions[0].tokens.length,
+      differs: a.some((x, i) => x !== b[i]) ? 1 : 0,
     };
   } finally {
     await engine.close();
@@ -341,6 +449,15 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
       });
     }
   }
+  let qwen7b: Qwen7bPoint | undefined;
+  if (options.qwen7b ?? true) qwen7b = await benchQwen7b(dir, threads, log);
+  if (!options.keepCache) {
+    for await (const e of Deno.readDir(dir)) {
+      if (/^graphs-|^model-.*\.gguf$/.test(e.name)) {
+        await Deno.remove(join(dir, e.name), { recursive: true }).catch(() => {});
+      }
+    }
+  }
   const ratios: Record<string, number> = {};
   const by = new Map(points.map((p) => [p.dtype, p]));
   for (const p of points) {
@@ -370,8 +487,65 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     baselineRss: baseline.peakRss,
     points,
     ratios,
+    ...(qwen7b ? { qwen7b_int4: qwen7b } : {}),
     loadavg: { start, end: Deno.loadavg()[0] },
   };
+}
+
+/** The 7B case: a first process exports (once), a fresh one loads the cached graph and decodes. */
+async function benchQwen7b(
+  dir: string,
+  threads: number,
+  log: (line: string) => void,
+): Promise<Qwen7bPoint> {
+  const root = join(dir, "qwen2.5-7b-int4");
+  const modelDir = join(root, "model");
+  const cacheDir = join(root, "graphs");
+  const parameters = [
+    ...expectedWeightShapes(
+      await ensureQwen7bDir(modelDir, log),
+    ).values(),
+  ].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+  const base = { modelDir, cacheDir, dtype: "int4", threads, promptTokens: 16, newTokens: 32 };
+  try {
+    let exportPeak: number | undefined;
+    if (!(await exists(join(cacheDir, "weights")))) {
+      log("qwen7b int4: generating, quantizing and writing the seeded weights (once)");
+      exportPeak = (await runChild({ ...base, kind: "qwen7b" })).peakRss;
+    }
+    log("qwen7b int4: cached load, 32 tokens with steering and one identity");
+    const m = await runChild({ ...base, kind: "qwen7b" });
+    return {
+      parameters,
+      weight_bytes: await weightsFileBytes(cacheDir),
+      peak_rss_bytes: m.peakRss,
+      ...(exportPeak !== undefined ? { export_peak_rss_bytes: exportPeak } : {}),
+      load_seconds: m.loadSeconds,
+      decode_tokens_per_second: m.decodeTokensPerSecond,
+      new_tokens: m.newTokens,
+      steered_differs_from_plain: m.differs === 1,
+    };
+  } catch (e) {
+    return {
+      parameters,
+      weight_bytes: NaN,
+      peak_rss_bytes: NaN,
+      load_seconds: NaN,
+      decode_tokens_per_second: NaN,
+      new_tokens: 0,
+      steered_differs_from_plain: false,
+      error: (e as Error).message,
+    };
+  }
+}
+
+/** Config, tokenizer and chat template of the 7B shape (no weight file: they are generated). */
+async function ensureQwen7bDir(modelDir: string, log: (line: string) => void) {
+  if (!(await exists(join(modelDir, "config.json")))) {
+    log(`writing the Qwen2.5-7B-shaped model folder (config and tokenizer only) in ${modelDir}`);
+    await createTinyModel(modelDir, { ...QWEN7B_SHAPE, seed: 0, writeWeights: false });
+  }
+  return await readDecoderConfig(modelDir);
 }
 
 /** Human-readable table of {@link benchQuant}'s result. */
@@ -411,6 +585,20 @@ export function formatQuantBench(r: QuantBenchResult): string {
     if (p.babyllamaPerplexity !== undefined) {
       lines.push(`${p.dtype}: babyllama-105 perplexity ${p.babyllamaPerplexity.toFixed(4)}`);
     }
+  }
+  const q = r.qwen7b_int4;
+  if (q) {
+    lines.push(
+      q.error
+        ? `qwen7b int4: error: ${q.error}`
+        : `qwen7b int4 (${(q.parameters / 1e9).toFixed(2)}B params, weights ${
+          mib(q.weight_bytes)
+        }): peak RSS ${mib(q.peak_rss_bytes)}${
+          q.export_peak_rss_bytes ? ` (export run ${mib(q.export_peak_rss_bytes)})` : ""
+        }, load ${q.load_seconds.toFixed(1)} s, decode ${
+          q.decode_tokens_per_second.toFixed(2)
+        } tok/s with steering + 1 identity (changes tokens: ${q.steered_differs_from_plain})`,
+    );
   }
   for (const [k, v] of Object.entries(r.ratios)) lines.push(`ratios.${k} = ${v.toFixed(3)}`);
   return lines.join("\n");

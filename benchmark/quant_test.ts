@@ -11,6 +11,7 @@ Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and 
       promptTokens: 8,
       newTokens: 4,
       workDir,
+      qwen7b: false,
       log: () => {},
     });
     assert.deepEqual(r.points.map((p) => p.error), [undefined, undefined]);

@@ -157,6 +157,18 @@ async function matmulGflops(
   return (2 * m * k * n) / best / 1e9;
 }
 
+/** Current and peak resident memory, for the progress log. */
+function memLine(): string {
+  try {
+    const s = Deno.readTextFileSync("/proc/self/status");
+    const f = (k: string) =>
+      ((Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1]) || 0) / 2 ** 20).toFixed(2);
+    return `RSS ${f("VmRSS")} GiB, peak ${f("VmHWM")} GiB`;
+  } catch {
+    return "RSS unknown";
+  }
+}
+
 /** VmHWM of this process in bytes (Linux), 0 elsewhere. */
 function peakRss(): number {
   try {
@@ -217,6 +229,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   for (const m of lora.modules()) m.B.fill(1e-3);
   log(`building the train graph (${config.numLayers} layers, LoRA r=${r} on ${targets.join("/")})`);
   const graph = buildTrainGraph(config, weights, { adapters: [lora], weights: format });
+  log(`train graph built: ${memLine()}`);
   const params = lora.parameters().map((p) => ({ name: p.name, shape: p.shape, data: p.data }));
   const rng = new Prng(7);
   const examples = Array.from({ length: batch }, () => {
@@ -244,7 +257,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
       onEvent: (e) => {
         if (e.type === "step") {
           stamps.push(performance.now());
-          log(`step ${e.step}: loss ${e.loss.toFixed(4)}`);
+          log(`step ${e.step}: loss ${e.loss.toFixed(4)} (${memLine()})`);
         }
       },
     });

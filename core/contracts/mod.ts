@@ -1,6 +1,6 @@
 /**
  * The five Dramatis contracts — adapter, trainer, steerer, simulator, judge — plus ChatModel,
- * Persona and Plugin. Contract files hold types and schemas only, no implementation.
+ * Persona, Plugin and the request extensions plugins declare. Contract files hold types and schemas only, no implementation.
  *
  * @module
  */

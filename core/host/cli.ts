@@ -145,11 +145,13 @@ async function runCommand(
     console.log(formatHelp(path, withRunFlags));
     return 0;
   }
-  if (typeof args.flags.dtype === "string") parseWeightFormat(args.flags.dtype, "--dtype");
+  // A command with its own --dtype (model export-gguf: GGUF encodings) keeps it to itself.
+  const runDtype = "dtype" in own ? undefined : args.flags.dtype;
+  if (typeof runDtype === "string") parseWeightFormat(runDtype, "--dtype");
   const models = base.models.with({
     provider: args.flags.provider as HostContext["models"]["options"]["provider"],
     threads: args.flags.threads as number | undefined,
-    dtype: args.flags.dtype as string | undefined,
+    dtype: runDtype as string | undefined,
   });
   base.registry.setServices({ models, log: base.log, signal: base.signal });
   const ctx: HostContext = { ...base, models, json: args.flags.json === true };

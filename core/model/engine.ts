@@ -35,7 +35,7 @@ import {
 } from "./generate.ts";
 import type { SelectedToken } from "./sampling.ts";
 import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
-import { streamWeights } from "./weights.ts";
+import { type StreamedWeights, streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
 import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
 
@@ -75,6 +75,21 @@ export interface EngineOptions {
    * core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment variable, else `f32`.
    */
   dtype?: WeightDtype | WeightFormat | string;
+  /**
+   * Where the weights come from when the graph is exported, instead of the directory's
+   * safetensors (e.g. seeded weights generated tensor by tensor for a 7B-shaped benchmark model,
+   * quantized as they are written, never held whole). Its `id` enters the graph and weights
+   * cache keys. The directory still provides config.json and the tokenizer.
+   */
+  weightSource?: WeightSource;
+}
+
+/** Weights produced on demand for {@link EngineOptions.weightSource}. */
+export interface WeightSource {
+  /** Identifies the values (e.g. `seeded:7`): part of the cache keys. */
+  id: string;
+  /** Opens the weights, streamed: each tensor's `data` is produced when read. */
+  open(config: DecoderConfig): Promise<StreamedWeights>;
 }
 
 /** What can be generated from: text prompt(s), chat conversation(s), or token ids. */
@@ -271,7 +286,13 @@ export class Engine {
       options.dtype ?? fromEnv,
       fromEnv ? "DRAMATIS_DTYPE" : "dtype",
     );
-    const key = await graphKey(modelDir, config, { steering, adapters, weights: weightFormat });
+    const source = options.weightSource;
+    const key = await graphKey(modelDir, config, {
+      steering,
+      adapters,
+      weights: weightFormat,
+      source: source?.id,
+    });
     const root = options.cacheDir ??
       join(Deno.env.get("DRAMATIS_CACHE") ?? join(homedir(), ".cache", "dramatis"), "graphs");
     const graphDir = join(root, key);
@@ -279,7 +300,9 @@ export class Engine {
     if (!(await exists(join(graphDir, "done.json")))) {
       log("opening the weights");
       // Streamed: each tensor is read (and transposed or quantized) only as it is written.
-      const { weights, close } = await streamWeights(modelDir, config);
+      const { weights, close } = source
+        ? await source.open(config)
+        : await streamWeights(modelDir, config);
       log(`exporting the ONNX graph to ${graphDir}`);
       const tmp = `${graphDir}.tmp-${crypto.randomUUID()}`;
       try {
@@ -292,7 +315,11 @@ export class Engine {
           fused: true,
           weights: weightFormat,
           // One copy of the base weights per model and weight format, linked into every graph.
-          sharedWeightsDir: join(root, "weights", await weightsKey(modelDir, config, weightFormat)),
+          sharedWeightsDir: join(
+            root,
+            "weights",
+            await weightsKey(modelDir, config, weightFormat, source?.id),
+          ),
         });
         await Deno.writeTextFile(
           join(tmp, "done.json"),
@@ -637,7 +664,13 @@ async function builderStamps(): Promise<string[]> {
 export async function graphKey(
   modelDir: string,
   config: DecoderConfig,
-  options: { steering: boolean; adapters: readonly Adapter[]; weights?: WeightFormat },
+  options: {
+    steering: boolean;
+    adapters: readonly Adapter[];
+    weights?: WeightFormat;
+    /** {@link WeightSource.id} when the weights do not come from the directory. */
+    source?: string;
+  },
 ): Promise<string> {
   const files: string[] = [];
   for await (const e of Deno.readDir(modelDir)) {
@@ -668,6 +701,7 @@ export async function graphKey(
     ...(options.weights && options.weights.dtype !== "f32"
       ? { weights: normalizeWeightFormat(options.weights) }
       : {}),
+    ...(options.source !== undefined ? { source: options.source } : {}),
   }));
   return h.digest("hex").slice(0, 24);
 }
@@ -681,6 +715,7 @@ export async function weightsKey(
   modelDir: string,
   config: DecoderConfig,
   format: WeightFormat,
+  source?: string,
 ): Promise<string> {
   const files: string[] = [];
   for await (const e of Deno.readDir(modelDir)) {
@@ -696,6 +731,7 @@ export async function weightsKey(
     config: config.raw,
     files,
     weights: normalizeWeightFormat(format),
+    ...(source !== undefined ? { source } : {}),
   }));
   return h.digest("hex").slice(0, 24);
 }

@@ -11,7 +11,7 @@ import { Engine } from "./engine.ts";
 import { exportDecoder } from "./export.ts";
 import { forwardPass } from "./generate.ts";
 import { dequantizedWeights, type WeightFormat } from "./quantize.ts";
-import { createTinyModel } from "./tiny.ts";
+import { createTinyModel, seededWeightSource } from "./tiny.ts";
 import { isStreamed, loadWeights, streamWeights } from "./weights.ts";
 
 function randomize(adapter: Adapter, seed: number): void {
@@ -216,6 +216,55 @@ Deno.test("streamWeights() reads a tensor on each access and keeps none; same va
     } finally {
       close();
     }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Engine.load({ weightSource }) exports seeded int4 weights generated tensor by tensor (no safetensors), keyed by the source", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_seeded_" });
+  try {
+    const model = join(root, "m");
+    const info = await createTinyModel(model, {
+      preset: "tiny-qwen2",
+      hiddenSize: 64,
+      writeWeights: false,
+    });
+    assert.ok(!info.files.includes("model.safetensors"));
+    await assert.rejects(Deno.stat(join(model, "model.safetensors")));
+    const config = await readDecoderConfig(model);
+    // The source's values: deterministic per seed and tensor, generated on each read.
+    const { weights } = await seededWeightSource(3).open(config);
+    const q = weights.get("model.layers.0.self_attn.q_proj.weight")!;
+    assert.ok(isStreamed(q));
+    assert.deepEqual(q.data, q.data);
+    const other = (await seededWeightSource(4).open(config)).weights;
+    assert.notDeepEqual(other.get("model.layers.0.self_attn.q_proj.weight")!.data, q.data);
+    assert.ok(weights.get("model.norm.weight")!.data.every((v) => Math.abs(v - 1) < 0.1));
+
+    const cacheDir = join(root, "graphs");
+    const ids = { inputIds: [[5, 9, 40, 17]] };
+    const run = async (seed: number) => {
+      const engine = await Engine.load(model, {
+        cacheDir,
+        dtype: "int4",
+        weightSource: seededWeightSource(seed),
+        threads: 1,
+      });
+      try {
+        const r = await engine.generate(ids, { maxNewTokens: 4, eosTokenIds: [] });
+        return { tokens: r.completions[0].tokens, graph: engine.graphPath };
+      } finally {
+        await engine.close();
+      }
+    };
+    const a = await run(3);
+    const again = await run(3);
+    const b = await run(4);
+    assert.equal(a.tokens.length, 4);
+    assert.equal(again.graph, a.graph, "the same source reuses its cached graph");
+    assert.deepEqual(again.tokens, a.tokens);
+    assert.notEqual(b.graph, a.graph, "another seed is another graph");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -16,7 +16,7 @@ import { Prng } from "../util/prng.ts";
 import { buildTokenizerJson, readCorpus, trainByteLevelBpe, type TrainedBpe } from "./bpe.ts";
 import { type DecoderConfig, parseDecoderConfig } from "./config.ts";
 import { f32ToBf16, f32ToF16, type RawTensor, writeSafetensors } from "./safetensors.ts";
-import { expectedWeightShapes } from "./weights.ts";
+import { expectedWeightShapes, type StreamedWeights, type WeightTensor } from "./weights.ts";
 
 /** The tiny model presets. */
 export const TINY_PRESETS = ["tiny-llama", "tiny-qwen3", "tiny-qwen2", "tiny-mistral"] as const;
@@ -28,6 +28,11 @@ export type TinyPreset = typeof TINY_PRESETS[number];
 export interface TinyModelOptions {
   /** Which family to mimic. */
   preset: TinyPreset;
+  /**
+   * Write model.safetensors (default true). False writes config, tokenizer and chat template
+   * only, for models whose weights come from {@link seededWeightSource} (a 7B shape).
+   */
+  writeWeights?: boolean;
   /** Weight seed (default 0). */
   seed?: number;
   /** Model width (default 64). */
@@ -440,6 +445,7 @@ export async function createTinyModel(
     tokenizerConfig,
     seed,
     dtype: options.dtype ?? "F32",
+    writeWeights: options.writeWeights ?? true,
   });
 }
 
@@ -453,6 +459,8 @@ export interface TinyModelFiles {
   tokenizerConfig: Record<string, unknown>;
   seed: number;
   dtype: "F32" | "F16" | "BF16";
+  /** Write model.safetensors (default true). */
+  writeWeights?: boolean;
 }
 
 /**
@@ -465,8 +473,9 @@ export async function writeTinyModelDir(
   files: TinyModelFiles,
 ): Promise<TinyModelInfo> {
   const { dtype } = files;
+  const withWeights = files.writeWeights ?? true;
   const tensors = new Map<string, RawTensor>();
-  for (const [name, t] of tinyWeights(files.config, files.seed)) {
+  for (const [name, t] of withWeights ? tinyWeights(files.config, files.seed) : []) {
     tensors.set(name, {
       dtype,
       shape: t.shape,
@@ -476,7 +485,9 @@ export async function writeTinyModelDir(
   await writeDirAtomic(dir, async (tmp) => {
     await writeJsonAtomic(join(tmp, "config.json"), files.configJson);
     await writeJsonAtomic(join(tmp, "generation_config.json"), files.generationConfig);
-    await writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" });
+    if (withWeights) {
+      await writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" });
+    }
     await writeFileAtomic(join(tmp, "tokenizer.json"), files.tokenizerJson);
     await writeJsonAtomic(join(tmp, "tokenizer_config.json"), files.tokenizerConfig);
   });
@@ -486,9 +497,66 @@ export async function writeTinyModelDir(
     files: [
       "config.json",
       "generation_config.json",
-      "model.safetensors",
+      ...(withWeights ? ["model.safetensors"] : []),
       "tokenizer.json",
       "tokenizer_config.json",
     ],
+  };
+}
+
+/**
+ * Seeded weights produced tensor by tensor, for models too large to write in float32 (a
+ * 7B-shaped benchmark model): each tensor's `data` is generated when read (uniform values of
+ * the scale {@link tinyWeights} uses, from a generator seeded by `seed` and the tensor's name) and
+ * nothing is kept, so a quantized export holds one float32 tensor at a time. Pass it as
+ * `weightSource` to Engine.load / the model hub.
+ *
+ * @example
+ * ```ts
+ * import { seededWeightSource } from "./tiny.ts";
+ * import type { DecoderConfig } from "./config.ts";
+ * declare const config: DecoderConfig;
+ * const { weights, close } = await seededWeightSource(3).open(config);
+ * console.log(weights.get("model.norm.weight")!.data[0]); // 1
+ * close();
+ * ```
+ */
+export function seededWeightSource(
+  seed: number,
+): { id: string; open(config: DecoderConfig): Promise<StreamedWeights> } {
+  return {
+    id: `seeded-uniform:${seed}`,
+    open(config) {
+      const weights = new Map<string, WeightTensor>();
+      for (const [name, shape] of expectedWeightShapes(config)) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        let s = (seed * 0x9e3779b1) ^ 0x85ebca6b;
+        for (let i = 0; i < name.length; i++) s = Math.imul(s ^ name.charCodeAt(i), 0x01000193);
+        const norm = name.endsWith("norm.weight");
+        const std = norm
+          ? 0.05
+          : name.endsWith(".bias")
+          ? 0.1
+          : name === "model.embed_tokens.weight" || name === "lm_head.weight"
+          ? 0.3
+          : 1 / Math.sqrt(shape[1]);
+        const half = std * Math.sqrt(3); // uniform(-a, a) has std a/√3
+        weights.set(name, {
+          shape,
+          get data() {
+            const out = new Float32Array(n);
+            let x = s | 1;
+            for (let i = 0; i < n; i++) {
+              x ^= x << 13;
+              x ^= x >>> 17;
+              x ^= x << 5;
+              out[i] = (norm ? 1 : 0) + half * ((x >>> 0) / 2147483648 - 1);
+            }
+            return out;
+          },
+        });
+      }
+      return Promise.resolve({ weights, close: () => {} });
+    },
   };
 }

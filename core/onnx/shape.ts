@@ -236,7 +236,7 @@ RULES.MatMul = (
 /**
  * onnxruntime contrib ops the quantized graphs use (graph_quant.ts), keyed `domain::op`.
  * `MatMulNBits`: `A[..., K] × B[N, K]ᵀ → [..., N]`; `GatherBlockQuantized`: rows of a packed
- * `[rows, cols·bits/8]` table gathered along axis 0 → `indices.shape ++ [cols]`.
+ * table quantized along its last axis, gathered along axis 0 → `indices.shape ++ rest`.
  */
 const CONTRIB_RULES: Record<string, Rule> = {
   "com.microsoft::MatMulNBits": (ctx, i) => {
@@ -254,13 +254,15 @@ const CONTRIB_RULES: Record<string, Rule> = {
     const data = req(ctx, i, 0);
     const idx = req(ctx, i, 1);
     const scales = req(ctx, i, 2);
-    if (data.shape.length !== 2 || (intAttr(ctx.node, "gather_axis") ?? 0) !== 0) {
-      throw fail(ctx.node, "only a 2-D table gathered along axis 0 is supported");
+    const r = data.shape.length;
+    const qAxis = intAttr(ctx.node, "quantize_axis") ?? 1;
+    if ((intAttr(ctx.node, "gather_axis") ?? 0) !== 0 || qAxis !== r - 1 || r < 2) {
+      throw fail(ctx.node, "only tables gathered along axis 0 and quantized along the last axis");
     }
     const bits = intAttr(ctx.node, "bits") ?? 4;
-    const cols = data.shape[1];
-    const width = typeof cols === "number" ? (cols * 8) / bits : freshDim(ctx, 1);
-    return [{ dtype: scales.dtype, shape: [...idx.shape, width] }];
+    const last = data.shape[r - 1];
+    const width = typeof last === "number" ? (last * 8) / bits : freshDim(ctx, r - 1);
+    return [{ dtype: scales.dtype, shape: [...idx.shape, ...data.shape.slice(1, -1), width] }];
   },
 };
 RULES.Gemm = (ctx, i) => {

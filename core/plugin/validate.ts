@@ -121,6 +121,14 @@ export function assertPlugin(value: unknown, source: string): Plugin {
     if (!Array.isArray(v.requestExtensions)) {
       fail("requestExtensions", "an array of request extensions");
     }
+    const refuse = (i: number, why: string): never => {
+      throw new PluginError(
+        name,
+        "load",
+        "E_PLUGIN_SHAPE",
+        `${source}: requestExtensions[${i}] ${why}`,
+      );
+    };
     (v.requestExtensions as unknown[]).forEach((e, i) => {
       const ext = e as Record<string, unknown> | null;
       const schema = ext?.schema as { safeParse?: unknown } | undefined;
@@ -130,32 +138,23 @@ export function assertPlugin(value: unknown, source: string): Plugin {
         typeof schema !== "object" || schema === null || typeof schema.safeParse !== "function" ||
         !["adapter", "wrapper"].includes(ext.appliesTo as string)
       ) {
-        throw new PluginError(
-          name,
-          "load",
-          "E_PLUGIN_SHAPE",
-          `${source}: requestExtensions[${i}] is ${
-            describe(e)
-          }; a request extension needs name (${EXTENSION_NAME_RULE}), description, a zod ` +
-            "schema and appliesTo ('adapter' or 'wrapper')",
+        refuse(
+          i,
+          `is ${describe(e)}; a request extension needs name (${EXTENSION_NAME_RULE}), ` +
+            "description, a zod schema and appliesTo ('adapter' or 'wrapper')",
         );
       }
-      if (CORE_REQUEST_FIELDS.includes(ext.name as string)) {
-        throw new PluginError(
-          name,
-          "load",
-          "E_PLUGIN_SHAPE",
-          `${source}: requestExtensions[${i}] is named '${ext.name}', a field core already ` +
-            "defines; give the extension another name",
+      if (CORE_REQUEST_FIELDS.includes(ext!.name as string)) {
+        refuse(
+          i,
+          `is named '${ext!.name}', a field core already defines; give the extension another name`,
         );
       }
-      if (ext.appliesTo === "wrapper" && typeof v.wrapLocalModel !== "function") {
-        throw new PluginError(
-          name,
-          "load",
-          "E_PLUGIN_SHAPE",
-          `${source}: requestExtensions[${i}] ('${ext.name}') is answered by a wrapper, but the ` +
-            "plugin has no wrapLocalModel; add one or declare appliesTo: 'adapter'",
+      if (ext!.appliesTo === "wrapper" && typeof v.wrapLocalModel !== "function") {
+        refuse(
+          i,
+          `('${ext!.name}') is answered by a wrapper, but the plugin has no wrapLocalModel; add ` +
+            "one or declare appliesTo: 'adapter'",
         );
       }
     });

@@ -27,6 +27,12 @@ export interface SessionOptions {
    */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
   /**
+   * onnxruntime's CPU memory arena (default on). Train steps turn it off: the arena grows by
+   * doubling and keeps its high-water mark, which a step's large transient buffers (logits,
+   * their gradient, dequantized weight chunks) push far above what is live at any moment.
+   */
+  cpuMemArena?: boolean;
+  /**
    * Let kernels repack constant weights at session start (onnxruntime's default, true). Repacked
    * weights are private copies: the initializers' memory-mapped file pages are dropped, and a
    * weight read by two kernels (a tied embedding, read by Gather and the lm_head Gemm) is held
@@ -138,6 +144,7 @@ export class OrtSession {
       logSeverityLevel: options.logSeverityLevel ?? 4,
     };
     if (t !== undefined) ortOptions.intraOpNumThreads = t;
+    if (options.cpuMemArena === false) ortOptions.enableCpuMemArena = false;
     if (options.prepacking === false) {
       ortOptions.extra = { session: { disable_prepacking: "1" } };
     }

@@ -21,7 +21,7 @@ import { isSteererEntry } from "../contracts/steerer.ts";
 import { type Persona, type PersonaAdapter, PersonaSchema } from "../contracts/persona.ts";
 import { withCode } from "../errors.ts";
 import type { ChatModelFactory, ModelRequest } from "../experiment/model_pool.ts";
-import { Engine } from "../model/engine.ts";
+import { Engine, type WeightSource } from "../model/engine.ts";
 import type { HubOptions } from "../model/hub.ts";
 import { parseWeightFormat } from "../model/quantize.ts";
 import { PersonaChatModel } from "../persona/persona_chat_model.ts";
@@ -84,6 +84,8 @@ export interface EngineRequest extends RunSettings {
   prefixCacheBytes?: number;
   /** Prompt tokens per prefill call (default the engine's, 256). */
   prefillChunk?: number;
+  /** Weights produced on demand instead of the directory's safetensors (see Engine.load). */
+  weightSource?: WeightSource;
 }
 
 /** Options of {@link ModelHub.chatModel}. */
@@ -278,6 +280,7 @@ export class ModelHub {
         ? { prefixCacheBytes: request.prefixCacheBytes }
         : {}),
       ...(request.prefillChunk !== undefined ? { prefillChunk: request.prefillChunk } : {}),
+      ...(request.weightSource ? { weightSource: request.weightSource } : {}),
     });
   }
 
@@ -297,6 +300,7 @@ export class ModelHub {
       (request.adapters ?? []).map((a) => this.#adapterKey(a)),
       request.prefixCacheBytes ?? null,
       request.prefillChunk ?? null,
+      request.weightSource?.id ?? null,
     ]);
     let engine = this.#state.engines.get(key);
     if (!engine) {

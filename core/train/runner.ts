@@ -83,6 +83,7 @@ export async function createStepRunner(
   await writeModel(model, path);
   const session = await OrtSession.create(path, {
     graphOptimizationLevel: level,
+    cpuMemArena: false,
     intraOpThreads: options.threads,
     provider: options.provider,
   });

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { parseDecoderConfig } from "../model/config.ts";
-import { dequantizedWeights, type WeightDtype } from "../model/quantize.ts";
+import { dequantizedWeights } from "../model/quantize.ts";
+import { QUANT_GRAD_SETTINGS } from "../onnx/autodiff/rules_quant.ts";
 import { tinyConfigJson, tinyWeights } from "../model/tiny.ts";
 import { buildGradientGraph } from "../onnx/autodiff/gradient.ts";
 import type { HostTensor } from "../onnx/ort_run.ts";
@@ -44,50 +45,76 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 // a wrong nibble order, scale or zero point gives errors of order 1e-1).
 const TOL = 1e-4;
 
-for (const preset of ["tiny-qwen3", "tiny-llama"] as const) {
-  for (const dtype of ["int4", "int8"] as WeightDtype[]) {
-    Deno.test(`buildTrainGraph() over a ${dtype} base (${preset}): adapter gradients match the float64 graph of the dequantized weights`, async () => {
-      // intermediate 48 is not a multiple of the block size 32: down_proj has a partial block.
-      const config = parseDecoderConfig(
-        tinyConfigJson({ preset, vocabSize: 300, hiddenSize: 64, intermediateSize: 48 }),
-        "config.json",
-      );
-      const weights = tinyWeights(config, 3);
-      const lora = loraLike({ rank: 2, seed: 5, bStd: 0.3 });
-      const format = { dtype, blockSize: 32, accuracyLevel: 0 };
-      const tq = buildTrainGraph(config, weights, {
-        adapters: [lora],
-        reduction: "mean",
-        weights: format,
-      });
-      const ops = new Set(tq.model.graph.nodes.map((n) => n.opType));
-      assert.ok(ops.has("MatMulNBits") && ops.has("GatherBlockQuantized"), [...ops].join(" "));
-      const ref = buildTrainGraph(config, dequantizedWeights(weights, format), {
-        adapters: [lora],
-        reduction: "mean",
-        dtype: "float64",
-      });
-      assert.deepEqual(tq.trainable, ref.trainable);
-      const data = batch(config.vocabSize);
-      const f32: Record<string, HostTensor> = { ...data };
-      const f64: Record<string, HostTensor> = { ...data };
-      for (const p of lora.parameters()) {
-        f32[p.name] = { dtype: "float32", shape: p.shape, data: Float32Array.from(p.data) };
-        f64[p.name] = { dtype: "float64", shape: p.shape, data: Float64Array.from(p.data) };
-      }
-      const got = await runModel(tq.model, f32);
-      const want = await runModel(ref.model, f64, { graphOptimizationLevel: "basic" });
-      const loss = (got.loss.data as Float32Array)[0];
-      const lossRef = (want.loss.data as Float64Array)[0];
-      assert.ok(Math.abs(loss - lossRef) <= 1e-5 * Math.abs(lossRef), `loss ${loss} vs ${lossRef}`);
-      for (const name of tq.trainable) {
-        const g = got[`grad.${name}`].data as Float32Array;
-        const r = want[`grad.${name}`].data as Float64Array;
-        const e = relErr(g, r);
-        if (Deno.env.get("DRAMATIS_PRINT_ERR")) console.log(name, e);
-        assert.ok(e <= TOL, `${name}: relative error ${e}`);
-      }
-    });
+const CASES = [
+  ["tiny-qwen3", "int4", 0],
+  ["tiny-qwen3", "int8", 0],
+  ["tiny-llama", "int4", 0],
+  ["tiny-llama", "int8", 0],
+  // Dequantized in chunks of 1000 weights (the lm_head in 20 slices of its rows).
+  ["tiny-qwen3", "int4", 1000],
+] as const;
+
+for (const [preset, dtype, chunk] of CASES) {
+  {
+    Deno.test(
+      `buildTrainGraph() over a ${dtype} base (${preset}${
+        chunk ? `, dequantized ${chunk} weights at a time` : ""
+      }): adapter gradients match the float64 graph of the dequantized weights`,
+      async () => {
+        // intermediate 48 is not a multiple of the block size 32: down_proj has a partial block.
+        const config = parseDecoderConfig(
+          tinyConfigJson({ preset, vocabSize: 300, hiddenSize: 64, intermediateSize: 48 }),
+          "config.json",
+        );
+        const weights = tinyWeights(config, 3);
+        const lora = loraLike({ rank: 2, seed: 5, bStd: 0.3 });
+        const format = { dtype, blockSize: 32, accuracyLevel: 0 };
+        const saved = QUANT_GRAD_SETTINGS.chunkElements;
+        if (chunk) QUANT_GRAD_SETTINGS.chunkElements = chunk;
+        let tq;
+        try {
+          tq = buildTrainGraph(config, weights, {
+            adapters: [lora],
+            reduction: "mean",
+            weights: format,
+          });
+        } finally {
+          QUANT_GRAD_SETTINGS.chunkElements = saved;
+        }
+        const slices = tq.model.graph.nodes.filter((n) => n.opType === "Slice").length;
+        if (chunk) assert.ok(slices > 20, `${slices} slices`);
+        const ops = new Set(tq.model.graph.nodes.map((n) => n.opType));
+        assert.ok(ops.has("MatMulNBits") && ops.has("GatherBlockQuantized"), [...ops].join(" "));
+        const ref = buildTrainGraph(config, dequantizedWeights(weights, format), {
+          adapters: [lora],
+          reduction: "mean",
+          dtype: "float64",
+        });
+        assert.deepEqual(tq.trainable, ref.trainable);
+        const data = batch(config.vocabSize);
+        const f32: Record<string, HostTensor> = { ...data };
+        const f64: Record<string, HostTensor> = { ...data };
+        for (const p of lora.parameters()) {
+          f32[p.name] = { dtype: "float32", shape: p.shape, data: Float32Array.from(p.data) };
+          f64[p.name] = { dtype: "float64", shape: p.shape, data: Float64Array.from(p.data) };
+        }
+        const got = await runModel(tq.model, f32);
+        const want = await runModel(ref.model, f64, { graphOptimizationLevel: "basic" });
+        const loss = (got.loss.data as Float32Array)[0];
+        const lossRef = (want.loss.data as Float64Array)[0];
+        assert.ok(
+          Math.abs(loss - lossRef) <= 1e-5 * Math.abs(lossRef),
+          `loss ${loss} vs ${lossRef}`,
+        );
+        for (const name of tq.trainable) {
+          const g = got[`grad.${name}`].data as Float32Array;
+          const r = want[`grad.${name}`].data as Float64Array;
+          const e = relErr(g, r);
+          if (Deno.env.get("DRAMATIS_PRINT_ERR")) console.log(name, e);
+          assert.ok(e <= TOL, `${name}: relative error ${e}`);
+        }
+      },
+    );
   }
 }
 

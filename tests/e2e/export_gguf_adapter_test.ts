@@ -114,3 +114,32 @@ Deno.test("model export-gguf --adapter: the merged GGUF's greedy tokens in llama
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("model export-gguf --dtype q4_0 / q8_0 reach the command (its own --dtype, not the run flag)", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_gguf_dtype_" });
+  try {
+    const model = join(root, "tiny");
+    assert.equal(
+      (await cli("model", "new", model, "--preset", "tiny-llama", "--seed", "1")).code,
+      0,
+    );
+    for (const dtype of ["q4_0", "q8_0"]) {
+      const out = join(root, `${dtype}.gguf`);
+      const r = await cli("model", "export-gguf", model, "--out", out, "--dtype", dtype, "--json");
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok((await Deno.stat(out)).size > 0);
+    }
+    const bad = await cli(
+      "model",
+      "export-gguf",
+      model,
+      "--out",
+      join(root, "x.gguf"),
+      "--dtype",
+      "int4",
+    );
+    assert.equal(bad.code, 2, bad.stderr);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

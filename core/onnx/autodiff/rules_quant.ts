@@ -17,11 +17,24 @@
 import type { GradContext, GradRule } from "./context.ts";
 import { gradError } from "./context.ts";
 
-/** The float `[N, K]` matrix a `MatMulNBits` node multiplies by (transposed), built in-graph. */
-function dequantizedWeight(ctx: GradContext): string {
+/**
+ * Weight elements dequantized at once (default 8 Mi: a 32 MiB transient float32 copy). Tests
+ * lower it to exercise the chunked path on small models; it applies to graphs built afterwards.
+ */
+export const QUANT_GRAD_SETTINGS = { chunkElements: 8 * 1024 * 1024 };
+
+/**
+ * `dx = dy · W` for a `MatMulNBits` node, with `W [N, K]` dequantized in the graph, in chunks of
+ * output rows so that no more than `QUANT_GRAD_SETTINGS.chunkElements` weights are float at a time.
+ *
+ * The packed bytes first pass through a `Where` on a run-time condition (always true): without
+ * it onnxruntime's constant folding would evaluate the whole dequantization at session start and
+ * hold every weight as float32 besides the packed copy (measured: 17 GB peak for a 0.5B LoRA).
+ */
+function inputGradient(ctx: GradContext, dy: string): string {
   const b = ctx.b;
   const node = ctx.node;
-  const [, packed, scales, zeroPoints, gIdx] = node.inputs;
+  const [, packedInit, scalesInit, zeroPoints, gIdx] = node.inputs;
   if (zeroPoints || gIdx) {
     throw gradError(
       node,
@@ -35,36 +48,49 @@ function dequantizedWeight(ctx: GradContext): string {
   if (bits !== 4 && bits !== 8) throw gradError(node, `bits is ${bits}; 4 and 8 are supported`);
   const nb = Math.ceil(k / bs);
   const dtype = ctx.dtype;
-  let q: string;
-  if (bits === 8) {
-    q = b.op1("Cast", [packed], { to: dtype });
-  } else {
-    // Split each byte into its two nibbles in float arithmetic (exact for 0..255):
-    // high = floor(v / 16), low = v - 16·high; the low nibble holds the lower index.
-    const v = b.op1("Cast", [packed], { to: dtype });
-    const high = b.op1("Floor", [b.op1("Mul", [v, ctx.scalar(1 / 16)])]);
-    const low = b.op1("Sub", [v, b.op1("Mul", [high, ctx.scalar(16)])]);
-    const axis = b.constantInt([3], [1]);
-    q = b.op1("Concat", [b.op1("Unsqueeze", [low, axis]), b.op1("Unsqueeze", [high, axis])], {
-      axis: 3,
-    });
+  const int = (v: number[]) => b.constantInt(v, [v.length]);
+  // A run-time `true` (dy's leading dim equals itself) keeps the chain out of constant folding.
+  const lead = b.op1("Shape", [dy], { start: 0, end: 1 });
+  const live = b.op1("Equal", [lead, lead]);
+  const packed = b.op1("Where", [live, packedInit, packedInit]);
+  const scales = b.op1("Reshape", [scalesInit, int([n, nb, 1])]);
+  const rank = ctx.type(node.outputs[0]).shape.length;
+  const rowsPer = Math.max(1, Math.floor(QUANT_GRAD_SETTINGS.chunkElements / (nb * bs)));
+  let dx: string | undefined;
+  for (let r0 = 0; r0 < n; r0 += rowsPer) {
+    const r1 = Math.min(n, r0 + rowsPer);
+    const whole = r0 === 0 && r1 === n;
+    const rows = (v: string) => whole ? v : b.op1("Slice", [v, int([r0]), int([r1]), int([0])]);
+    let q: string;
+    if (bits === 8) {
+      q = b.op1("Cast", [rows(packed)], { to: dtype });
+    } else {
+      // Each byte's two nibbles in float arithmetic (exact for 0..255): high = floor(v / 16),
+      // low = v - 16·high; the low nibble holds the lower index.
+      const v = b.op1("Cast", [rows(packed)], { to: dtype });
+      const high = b.op1("Floor", [b.op1("Mul", [v, ctx.scalar(1 / 16)])]);
+      const low = b.op1("Sub", [v, b.op1("Mul", [high, ctx.scalar(16)])]);
+      const axis = int([3]);
+      q = b.op1("Concat", [b.op1("Unsqueeze", [low, axis]), b.op1("Unsqueeze", [high, axis])], {
+        axis: 3,
+      });
+    }
+    const count = r1 - r0;
+    const centered = b.op1("Reshape", [q, int([count, nb, bs])]);
+    const w = b.op1("Mul", [
+      b.op1("Sub", [centered, ctx.scalar(bits === 4 ? 8 : 128)]),
+      rows(scales),
+    ]);
+    let flat = b.op1("Reshape", [w, int([count, nb * bs])]);
+    if (nb * bs !== k) flat = b.op1("Slice", [flat, int([0]), int([k]), int([1])]);
+    const g = whole ? dy : b.op1("Slice", [dy, int([r0]), int([r1]), int([rank - 1])]);
+    const part = b.op1("MatMul", [g, flat]);
+    dx = dx === undefined ? part : b.op1("Add", [dx, part]);
   }
-  const zp = bits === 4 ? 8 : 128;
-  const centered = b.op1("Reshape", [q, b.constantInt([n, nb, bs], [3])]);
-  const s = b.op1("Reshape", [scales, b.constantInt([n, nb, 1], [3])]);
-  const w = b.op1("Mul", [b.op1("Sub", [centered, ctx.scalar(zp)]), s]);
-  const flat = b.op1("Reshape", [w, b.constantInt([n, nb * bs], [2])]);
-  if (nb * bs === k) return flat;
-  return b.op1("Slice", [
-    flat,
-    b.constantInt([0], [1]),
-    b.constantInt([k], [1]),
-    b.constantInt([1], [1]),
-  ]);
+  return dx!;
 }
 
 const matMulNBits: GradRule = (ctx) => {
-  const b = ctx.b;
   const node = ctx.node;
   for (let i = 1; i < node.inputs.length; i++) {
     if (ctx.needs(i) && i !== 5) {
@@ -76,9 +102,7 @@ const matMulNBits: GradRule = (ctx) => {
     }
   }
   const dy = ctx.dy();
-  let dx: string | undefined;
-  if (ctx.needs(0)) dx = b.op1("MatMul", [dy, dequantizedWeight(ctx)]);
-  const out: (string | undefined)[] = [dx];
+  const out: (string | undefined)[] = [ctx.needs(0) ? inputGradient(ctx, dy) : undefined];
   const bias = node.inputs[5];
   if (bias && ctx.needs(5)) {
     out[5] = ctx.unbroadcast(dy, ctx.type(node.outputs[0]).shape, bias);
