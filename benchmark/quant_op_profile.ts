@@ -43,9 +43,11 @@ if (import.meta.main) {
   }).inputMetadata;
   const feeds: Record<string, ort.Tensor> = {};
   for (const m of meta) {
-    const dims = (m.shape ?? []).map((d) => typeof d === "number" ? d : 1);
+    // The past length sits on axis 2 of keys and axis 3 of resident (transposed) values.
+    const dims = (m.shape ?? []).map((d) =>
+      typeof d === "number" ? d : d === "past_sequence_length" ? past : 1
+    );
     if (m.name === "attention_mask") dims[1] = past + 1;
-    if (m.name.startsWith("past_key_values.")) dims[2] = past;
     const n = dims.reduce((a, b) => a * b, 1);
     if (m.type === "int64") {
       const v = m.name === "position_ids" ? BigInt(past) : 1n;

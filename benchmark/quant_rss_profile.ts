@@ -53,10 +53,12 @@ async function child(dir: string, setting: string, threads: number) {
     (session as unknown as { inputMetadata: { name: string; type?: string; shape?: unknown[] }[] })
       .inputMetadata;
   for (const m of meta) {
-    const dims = (m.shape ?? []).map((d) => (typeof d === "number" ? d : 1));
-    const n = dims.reduce((a, b) => a * b, 1);
     const name = m.name;
-    if (name.startsWith("past_key_values.")) dims[2] = 0;
+    // An empty cache: the past length is 0 (its axis differs between keys and resident values).
+    const dims = (m.shape ?? []).map((d) =>
+      typeof d === "number" ? d : d === "past_sequence_length" ? 0 : 1
+    );
+    const n = dims.reduce((a, b) => a * b, 1);
     const count = dims.reduce((a, b) => a * b, 1);
     if (m.type === "int64") {
       feeds[name] = new ort.Tensor("int64", new BigInt64Array(count).fill(1n), dims);

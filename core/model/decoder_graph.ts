@@ -61,9 +61,12 @@ export interface DecoderGraphOptions {
    * How a cached graph returns keys and values (with `cache`). `"concat"` (default): the
    * transformers.js contract, `present.{i}.*` = past ++ new. `"resident"`: the caller keeps the
    * cache (a preallocated buffer it feeds as `past_key_values.{i}.*` with any capacity, unused
-   * slots masked by `attention_mask`), and the graph outputs only the new rows
-   * `kv_new.{i}.key/value` `[batch, n_kv, sequence_length, head_dim]` (keys after rotary), so
-   * no step copies the whole cache.
+   * slots masked by `attention_mask`), and the graph outputs only the new positions
+   * `kv_new.{i}.key` `[batch, n_kv, sequence_length, head_dim]` (after rotary) and
+   * `kv_new.{i}.value` `[batch, n_kv, head_dim, sequence_length]`, so no step copies the whole
+   * cache. Resident values are transposed (`past_key_values.{i}.value` is
+   * `[batch, n_kv, head_dim, capacity]`) so attention reads keys and values as the tall operand
+   * of its products, streamed once per kv head.
    */
   kvCache?: "concat" | "resident";
   /**
@@ -263,12 +266,14 @@ export function buildDecoderInto(
         "past_sequence_length",
         hd,
       ]),
-      value: b.input(`past_key_values.${i}.value`, b.floatType, [
-        "batch_size",
-        nkv,
-        "past_sequence_length",
-        hd,
-      ]),
+      // Resident caches hold values transposed, [B, n_kv, d, P] (see residentAttention).
+      value: b.input(
+        `past_key_values.${i}.value`,
+        b.floatType,
+        resident
+          ? ["batch_size", nkv, hd, "past_sequence_length"]
+          : ["batch_size", nkv, "past_sequence_length", hd],
+      ),
     }))
     : [];
   const keep = keepInput ? b.input("num_logits_to_keep", "int64", []) : undefined;
@@ -351,14 +356,18 @@ export function buildDecoderInto(
       }
       let ctxv: string;
       if (cache) {
-        if (resident) presents.push({ key: k, value: vNew });
-        else {
+        const dims = { nkv, group, nh, hd };
+        if (resident) {
+          const vNewT = b.op1("Transpose", [vNew], { perm: [0, 1, 3, 2] });
+          presents.push({ key: k, value: vNewT });
+          ctxv = residentAttention(b, q, k, vNewT, past[i], bias5, scale, dims);
+        } else {
           presents.push({
             key: b.op1("Concat", [past[i].key, k], { axis: 2 }),
             value: b.op1("Concat", [past[i].value, vNew], { axis: 2 }),
           });
+          ctxv = cachedAttention(b, q, k, vNew, past[i], bias5, scale, dims);
         }
-        ctxv = cachedAttention(b, q, k, vNew, past[i], bias5, scale, { nkv, group, nh, hd });
       } else {
         let v = vNew;
         q = b.op1("Mul", [q, scale]);
@@ -479,11 +488,14 @@ export function buildDecoderGraph(
   b.output("logits", ft, values.logitsShape, values.logits);
   const resident = options.kvCache === "resident";
   values.presents.forEach((p, i) => {
-    const [kName, vName, len] = resident
-      ? [`kv_new.${i}.key`, `kv_new.${i}.value`, "sequence_length"]
-      : [`present.${i}.key`, `present.${i}.value`, "total_sequence_length"];
-    b.output(kName, ft, ["batch_size", nkv, len, hd], p.key);
-    b.output(vName, ft, ["batch_size", nkv, len, hd], p.value);
+    if (resident) {
+      b.output(`kv_new.${i}.key`, ft, ["batch_size", nkv, "sequence_length", hd], p.key);
+      b.output(`kv_new.${i}.value`, ft, ["batch_size", nkv, hd, "sequence_length"], p.value);
+    } else {
+      const len = "total_sequence_length";
+      b.output(`present.${i}.key`, ft, ["batch_size", nkv, len, hd], p.key);
+      b.output(`present.${i}.value`, ft, ["batch_size", nkv, len, hd], p.value);
+    }
   });
   values.hiddenStates.forEach((v, j) =>
     b.output(`hidden_states.${j}`, ft, ["batch_size", "sequence_length", d], v)
@@ -550,26 +562,77 @@ function cachedAttention(
   dims: { nkv: number; group: number; nh: number; hd: number },
 ): string {
   const { nkv, group, nh, hd } = dims;
-  const axis2 = b.constantInt([2], [1]);
-  const q5 = b.op1("Reshape", [
-    b.op1("Mul", [q, scale]),
-    b.constantInt([0, nkv, group, -1, hd], [5]),
-  ]);
-  const g = (x: string) => b.op1("Unsqueeze", [x, axis2]);
-  const kt = (x: string) => b.op1("Transpose", [g(x)], { perm: [0, 1, 2, 4, 3] });
-  const sPast = b.op1("MatMul", [q5, kt(past.key)]);
-  const sNew = b.op1("MatMul", [q5, kt(kNew)]);
-  const scores = b.op1("Add", [b.op1("Concat", [sPast, sNew], { axis: -1 }), bias5]);
-  const probs = b.op1("Softmax", [scores], { axis: -1 });
+  // The query heads sharing a kv head are stacked as rows of one product, [B, n_kv, g·S, d]:
+  // each block of keys and values is then read by one matrix product per kv head, not by one
+  // per query head.
+  const qg = b.op1("Reshape", [b.op1("Mul", [q, scale]), b.constantInt([0, nkv, -1, hd], [4])]);
+  const kt = (x: string) => b.op1("Transpose", [x], { perm: [0, 1, 3, 2] });
+  const sPast = b.op1("MatMul", [qg, kt(past.key)]);
+  const sNew = b.op1("MatMul", [qg, kt(kNew)]);
+  // Scores as [B, n_kv, g, S, P+S] for the [B, 1, 1, S, P+S] bias, then back to rows.
+  const scores = b.op1("Concat", [sPast, sNew], { axis: -1 });
+  const total = b.op1("Shape", [scores], { start: 3 });
+  const shape = (lead: number[]) =>
+    b.op1("Concat", [b.constantInt(lead, [lead.length]), total], { axis: 0 });
+  const scores5 = b.op1("Reshape", [scores, shape([0, nkv, group, -1])]);
+  const probs5 = b.op1("Softmax", [b.op1("Add", [scores5, bias5])], { axis: -1 });
+  const probs = b.op1("Reshape", [probs5, shape([0, nkv, -1])]);
   const pastLen = b.op1("Shape", [past.key], { start: 2, end: 3 });
   const last = b.constantInt([-1], [1]);
   const pPast = b.op1("Slice", [probs, b.constantInt([0], [1]), pastLen, last]);
   const pNew = b.op1("Slice", [probs, pastLen, b.constantInt([2 ** 62], [1]), last]);
-  const ctx5 = b.op1("Add", [
-    b.op1("MatMul", [pPast, g(past.value)]),
-    b.op1("MatMul", [pNew, g(vNew)]),
+  const ctx = b.op1("Add", [
+    b.op1("MatMul", [pPast, past.value]),
+    b.op1("MatMul", [pNew, vNew]),
   ]);
-  return b.op1("Reshape", [ctx5, b.constantInt([0, nh, -1, hd], [4])]);
+  return b.op1("Reshape", [ctx, b.constantInt([0, nh, -1, hd], [4])]);
+}
+
+/**
+ * Attention over a resident cache, computed transposed so the cache is the tall left operand
+ * of each product (read once, in place, by one product per kv head; the query rows are the
+ * narrow right operand): scores `[B, n_kv, P+S, g·S]` = keys · queryᵀ for the past and new
+ * blocks, joined as scores, masked by the `[B, 1, 1, S, P+S]` bias and normalized over
+ * positions; the context `[B, n_kv, d, g·S]` = valuesᵀ · probabilities, with values held
+ * transposed `[B, n_kv, d, P]`. Returns the context `[B, heads, S, head_dim]`.
+ */
+function residentAttention(
+  b: GraphBuilder,
+  q: string,
+  kNew: string,
+  vNewT: string,
+  past: { key: string; value: string },
+  bias5: string,
+  scale: string,
+  dims: { nkv: number; group: number; nh: number; hd: number },
+): string {
+  const { nkv, group, nh, hd } = dims;
+  const t = (x: string) => b.op1("Transpose", [x], { perm: [0, 1, 3, 2] });
+  // Query heads sharing a kv head as columns: [B, n_kv, d, g·S].
+  const qT = t(b.op1("Reshape", [b.op1("Mul", [q, scale]), b.constantInt([0, nkv, -1, hd], [4])]));
+  const scores = b.op1("Concat", [
+    b.op1("MatMul", [past.key, qT]),
+    b.op1("MatMul", [kNew, qT]),
+  ], { axis: 2 });
+  // Normalized along the last axis (a softmax over a middle axis is far slower): the scores are
+  // transposed to [B, n_kv, g, S, P+S] for the [B, 1, 1, S, P+S] bias and back, which is cheap
+  // next to the products (g·S rows).
+  const rows = t(scores);
+  const total = b.op1("Shape", [rows], { start: 3 });
+  const shape = (lead: number[]) =>
+    b.op1("Concat", [b.constantInt(lead, [lead.length]), total], { axis: 0 });
+  const scores5 = b.op1("Reshape", [rows, shape([0, nkv, group, -1])]);
+  const probs5 = b.op1("Softmax", [b.op1("Add", [scores5, bias5])], { axis: -1 });
+  const probs = t(b.op1("Reshape", [probs5, shape([0, nkv, -1])]));
+  const pastLen = b.op1("Shape", [past.key], { start: 2, end: 3 });
+  const axis = b.constantInt([2], [1]);
+  const pPast = b.op1("Slice", [probs, b.constantInt([0], [1]), pastLen, axis]);
+  const pNew = b.op1("Slice", [probs, pastLen, b.constantInt([2 ** 62], [1]), axis]);
+  const ctxT = b.op1("Add", [
+    b.op1("MatMul", [past.value, pPast]),
+    b.op1("MatMul", [vNewT, pNew]),
+  ]);
+  return b.op1("Reshape", [t(ctxT), b.constantInt([0, nh, -1, hd], [4])]);
 }
 
 /** Every adapter's parameters by name, with the adapter kind (two adapters may not share a name). */

@@ -40,7 +40,7 @@ import { PrefixCache } from "./prefix_cache.ts";
 import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
-const GRAPH_FORMAT = 3;
+const GRAPH_FORMAT = 4;
 
 /** Options of {@link Engine.load}. */
 export interface EngineOptions {

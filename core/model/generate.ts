@@ -96,7 +96,7 @@ export interface GenerateOptions extends SamplingOptions {
   /**
    * Prompt tokens per prefill call of a resident-cache graph (default 256): scratch memory is
    * bounded by the chunk, not the prompt. Deep in a long prompt the chunk is cut further so a
-   * call's attention scores stay within 32 MiB (never below 32 tokens).
+   * call's attention scores stay within 16 MiB (never below 32 tokens).
    */
   prefillChunk?: number;
   /** Resident cache capacity grows in blocks of this many positions (default 256). */
@@ -664,10 +664,10 @@ export async function* generateStream(
 let nextKvId = 1;
 
 /**
- * Attention scores one prefill call may hold (floats, 32 MiB): the chunk is cut below
+ * Attention scores one prefill call may hold (floats, 16 MiB): the chunk is cut below
  * `prefillChunk` where batch × heads × chunk × cache length would exceed it.
  */
-const SCORE_BUDGET_FLOATS = 8 * 1024 * 1024;
+const SCORE_BUDGET_FLOATS = 4 * 1024 * 1024;
 /** The smallest prefill chunk the score budget may cut to. */
 const MIN_CHUNK = 32;
 
@@ -811,7 +811,7 @@ export async function forwardPass(
     input_ids: tensor("int64", [B, S], ids),
     attention_mask: tensor("int64", [B, S], mask.slice()),
     position_ids: tensor("int64", [B, S], positionIds(mask, B, S, S)),
-    ...emptyPast(shape, B),
+    ...emptyPast(shape, B, session.outputNames.includes("kv_new.0.key")),
   };
   const keep = options.logitsToKeep ?? 0;
   if (!Number.isInteger(keep) || keep < 0) {

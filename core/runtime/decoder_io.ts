@@ -47,7 +47,8 @@ export function hiddenStateName(j: number): string {
 }
 
 /**
- * Empty KV cache feeds `[batch, n_kv, 0, d]` for the first call.
+ * Empty KV cache feeds `[batch, n_kv, 0, d]` for the first call (values `[batch, n_kv, d, 0]`
+ * with `transposedValues`, the layout of resident-cache graphs).
  *
  * @example
  * ```ts
@@ -56,12 +57,19 @@ export function hiddenStateName(j: number): string {
  * console.log(past["past_key_values.1.value"].dims); // [3, 1, 0, 4]
  * ```
  */
-export function emptyPast(shape: DecoderShape, batch: number): Record<string, WireTensor> {
+export function emptyPast(
+  shape: DecoderShape,
+  batch: number,
+  transposedValues = false,
+): Record<string, WireTensor> {
   const out: Record<string, WireTensor> = {};
+  const { numKvHeads: h, headDim: d } = shape;
   for (let i = 0; i < shape.numLayers; i++) {
-    for (const kind of ["key", "value"] as const) {
-      out[pastName(i, kind)] = tensor("float32", [batch, shape.numKvHeads, 0, shape.headDim]);
-    }
+    out[pastName(i, "key")] = tensor("float32", [batch, h, 0, d]);
+    out[pastName(i, "value")] = tensor(
+      "float32",
+      transposedValues ? [batch, h, d, 0] : [batch, h, 0, d],
+    );
   }
   return out;
 }

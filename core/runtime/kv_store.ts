@@ -1,11 +1,14 @@
 /**
  * {@link KvStore}: a decoder's KV cache kept in preallocated buffers next to the session (on the
  * session's worker), for graphs built with `kvCache: "resident"`. Each call feeds the buffers
- * themselves as `past_key_values.{i}.key/value` `[batch, n_kv, capacity, head_dim]` (onnxruntime
- * wraps input buffers without copying them), the graph returns only the new rows
- * `kv_new.{i}.*`, and {@link KvStore.append} writes those rows into place. Nothing proportional
- * to the context length is copied per step: capacity grows in blocks (one copy per block), rows
- * leave the batch with one compaction, and prefixes are saved and restored by copy.
+ * themselves as `past_key_values.{i}.key` `[batch, n_kv, capacity, head_dim]` and
+ * `past_key_values.{i}.value` `[batch, n_kv, head_dim, capacity]` (values transposed, so the
+ * graph reads both as the tall operand of its attention products; onnxruntime wraps input
+ * buffers without copying them), the graph returns only the new columns `kv_new.{i}.*` in the
+ * same layouts, and {@link KvStore.append} writes them into place. Nothing proportional to the
+ * context length is copied per step: capacity grows inside reserved buffers (or, past them, with
+ * one copy), rows leave the batch with one compaction, and prefixes are saved and restored by
+ * copy.
  *
  * Row b's cached positions are `0 .. length(b) - 1`; the caller masks the rest of the capacity
  * with `attention_mask`.
@@ -57,7 +60,7 @@ export type KvAction =
   | { action: "restore"; id: number; row: number; length: number; key: string }
   | { action: "drop"; key: string };
 
-/** A saved prefix: per layer keys and values `[n_kv, length, head_dim]`. */
+/** A saved prefix: per layer keys `[n_kv, length, head_dim]` and values `[n_kv, head_dim, length]`. */
 export interface KvSnapshot {
   length: number;
   keys: Float32Array[];
@@ -128,6 +131,19 @@ export class KvStore {
   }
 
   /**
+   * Floats per position of one segment: a key segment is one (row, head) with `head_dim` floats
+   * per position; a value segment is one (row, head, dim) with one float per position.
+   */
+  #unit(kind: "key" | "value"): number {
+    return kind === "key" ? this.shape.headDim : 1;
+  }
+
+  /** Segments of one batch row. */
+  #segments(kind: "key" | "value"): number {
+    return this.shape.numKvHeads * (kind === "key" ? 1 : this.shape.headDim);
+  }
+
+  /**
    * Sizes the buffers to `batch` rows of `capacity` positions, keeping what rows already hold
    * (a new batch size starts empty). Within the backing buffers the rows are moved in place;
    * growing beyond them allocates once (to the reserve, when larger) and copies the cache.
@@ -140,30 +156,33 @@ export class KvStore {
       );
     }
     if (batch === this.#batch && capacity === this.#capacity) return;
-    const { numLayers, numKvHeads: H, headDim: D } = this.shape;
+    const { numLayers } = this.shape;
     const old = this.#capacity;
     const keep = batch === this.#batch ? Math.min(capacity, old) : 0;
     const need = batch * this.#rowFloats(capacity);
-    const blocks = batch * H;
     if (this.#keyStore.length === numLayers && this.#keyStore[0].length >= need) {
-      // Re-lay the rows inside the same buffers: growing moves blocks outward (last first),
-      // shrinking inward (first first), so no block is overwritten before it moves.
-      const move = (buf: Float32Array) => {
+      // Re-lay the segments inside the same buffers: growing moves them outward (last first),
+      // shrinking inward (first first), so none is overwritten before it moves.
+      const move = (kind: "key" | "value") => (buf: Float32Array) => {
         if (keep === 0 || capacity === old) return;
-        for (let j = 0; j < blocks; j++) {
-          const k = capacity > old ? blocks - 1 - j : j;
-          buf.copyWithin(k * capacity * D, k * old * D, k * old * D + keep * D);
+        const u = this.#unit(kind);
+        const n = batch * this.#segments(kind);
+        for (let j = 0; j < n; j++) {
+          const k = capacity > old ? n - 1 - j : j;
+          buf.copyWithin(k * capacity * u, k * old * u, (k * old + keep) * u);
         }
       };
-      this.#keyStore.forEach(move);
-      this.#valueStore.forEach(move);
+      this.#keyStore.forEach(move("key"));
+      this.#valueStore.forEach(move("value"));
     } else {
       const size = batch * this.#rowFloats(Math.max(capacity, this.#reserve));
-      const grow = (prev: Float32Array | undefined) => {
+      const grow = (kind: "key" | "value", prev: Float32Array | undefined) => {
         const next = new Float32Array(size);
         if (prev && keep > 0) {
-          for (let k = 0; k < blocks; k++) {
-            next.set(prev.subarray(k * old * D, k * old * D + keep * D), k * capacity * D);
+          const u = this.#unit(kind);
+          const n = batch * this.#segments(kind);
+          for (let k = 0; k < n; k++) {
+            next.set(prev.subarray(k * old * u, (k * old + keep) * u), k * capacity * u);
           }
         }
         return next;
@@ -171,8 +190,8 @@ export class KvStore {
       const keys: Float32Array[] = [];
       const values: Float32Array[] = [];
       for (let i = 0; i < numLayers; i++) {
-        keys.push(grow(this.#keys[i]));
-        values.push(grow(this.#values[i]));
+        keys.push(grow("key", this.#keys[i]));
+        values.push(grow("value", this.#values[i]));
       }
       this.#keyStore = keys;
       this.#valueStore = values;
@@ -186,17 +205,21 @@ export class KvStore {
   /** The buffers as `past_key_values.*` feeds (views, not copies). */
   feeds(): Record<string, WireTensor> {
     const out: Record<string, WireTensor> = {};
-    const dims = [this.#batch, this.shape.numKvHeads, this.#capacity, this.shape.headDim];
+    const { numKvHeads: H, headDim: D } = this.shape;
+    const B = this.#batch;
+    const C = this.#capacity;
     for (let i = 0; i < this.shape.numLayers; i++) {
-      out[`past_key_values.${i}.key`] = tensor("float32", dims, this.#keys[i]);
-      out[`past_key_values.${i}.value`] = tensor("float32", dims, this.#values[i]);
+      out[`past_key_values.${i}.key`] = tensor("float32", [B, H, C, D], this.#keys[i]);
+      out[`past_key_values.${i}.value`] = tensor("float32", [B, H, D, C], this.#values[i]);
     }
     return out;
   }
 
-  /** Writes the new rows of a call (`kv_new.{i}.*`, `[batch, n_kv, S, head_dim]`) into place. */
+  /**
+   * Writes the new positions of a call into place: `kv_new.{i}.key` `[batch, n_kv, S, head_dim]`
+   * and `kv_new.{i}.value` `[batch, n_kv, head_dim, S]`.
+   */
   append(outputs: Record<string, WireTensor>, appends: readonly KvAppend[]): void {
-    const { numLayers, numKvHeads: H, headDim: D } = this.shape;
     const C = this.#capacity;
     for (const a of appends) {
       if (a.row < 0 || a.row >= this.#batch || a.at < 0 || a.at + a.count > C) {
@@ -209,22 +232,24 @@ export class KvStore {
         );
       }
     }
-    for (let i = 0; i < numLayers; i++) {
-      for (const [name, buf] of [["key", this.#keys[i]], ["value", this.#values[i]]] as const) {
-        const t = outputs[`kv_new.${i}.${name}`];
+    for (let i = 0; i < this.shape.numLayers; i++) {
+      for (const [kind, buf] of [["key", this.#keys[i]], ["value", this.#values[i]]] as const) {
+        const t = outputs[`kv_new.${i}.${kind}`];
         if (!t) {
           throw withCode(
-            new TypeError(`output kv_new.${i}.${name} is missing; fetch every kv_new output`),
+            new TypeError(`output kv_new.${i}.${kind} is missing; fetch every kv_new output`),
             "E_USAGE",
           );
         }
-        const S = t.dims[2];
+        const S = kind === "key" ? t.dims[2] : t.dims[3];
         const src = t.data as Float32Array;
+        const u = this.#unit(kind);
+        const n = this.#segments(kind);
         for (const a of appends) {
-          for (let h = 0; h < H; h++) {
-            const s0 = ((a.row * H + h) * S + a.from) * D;
-            const d0 = ((a.row * H + h) * C + a.at) * D;
-            buf.set(src.subarray(s0, s0 + a.count * D), d0);
+          for (let j = 0; j < n; j++) {
+            const seg = a.row * n + j;
+            const s0 = (seg * S + a.from) * u;
+            buf.set(src.subarray(s0, s0 + a.count * u), (seg * C + a.at) * u);
           }
         }
       }
@@ -259,7 +284,6 @@ export class KvStore {
 
   /** Copies the first `length` positions of row `row`. */
   snapshot(row: number, length: number): KvSnapshot {
-    const { numKvHeads: H, headDim: D } = this.shape;
     const C = this.#capacity;
     if (length > C || row >= this.#batch) {
       throw withCode(
@@ -267,22 +291,24 @@ export class KvStore {
         "E_USAGE",
       );
     }
-    const take = (buf: Float32Array) => {
-      const out = new Float32Array(H * length * D);
-      for (let h = 0; h < H; h++) {
-        const s0 = (row * H + h) * C * D;
-        out.set(buf.subarray(s0, s0 + length * D), h * length * D);
+    const take = (kind: "key" | "value") => (buf: Float32Array) => {
+      const u = this.#unit(kind);
+      const n = this.#segments(kind);
+      const out = new Float32Array(n * length * u);
+      for (let j = 0; j < n; j++) {
+        const s0 = (row * n + j) * C * u;
+        out.set(buf.subarray(s0, s0 + length * u), j * length * u);
       }
       return out;
     };
-    const keys = this.#keys.map(take);
-    const values = this.#values.map(take);
+    const keys = this.#keys.map(take("key"));
+    const values = this.#values.map(take("value"));
+    const { numKvHeads: H, headDim: D } = this.shape;
     return { length, keys, values, bytes: 2 * keys.length * H * length * D * 4 };
   }
 
   /** Writes the first `length` positions of a snapshot into row `row` (positions 0..length-1). */
   restore(row: number, snap: KvSnapshot, length = snap.length): void {
-    const { numKvHeads: H, headDim: D } = this.shape;
     const C = this.#capacity;
     if (length > snap.length || length > C || row >= this.#batch) {
       throw withCode(
@@ -290,13 +316,16 @@ export class KvStore {
         "E_USAGE",
       );
     }
-    const put = (dst: Float32Array, src: Float32Array) => {
-      for (let h = 0; h < H; h++) {
-        const s0 = h * snap.length * D;
-        dst.set(src.subarray(s0, s0 + length * D), (row * H + h) * C * D);
+    const put = (kind: "key" | "value") => (dst: Float32Array, i: number) => {
+      const src = (kind === "key" ? snap.keys : snap.values)[i];
+      const u = this.#unit(kind);
+      const n = this.#segments(kind);
+      for (let j = 0; j < n; j++) {
+        const s0 = j * snap.length * u;
+        dst.set(src.subarray(s0, s0 + length * u), (row * n + j) * C * u);
       }
     };
-    this.#keys.forEach((k, i) => put(k, snap.keys[i]));
-    this.#values.forEach((v, i) => put(v, snap.values[i]));
+    this.#keys.forEach(put("key"));
+    this.#values.forEach(put("value"));
   }
 }

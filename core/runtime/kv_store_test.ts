@@ -4,7 +4,10 @@ import { tensor } from "./tensor.ts";
 
 const shape = { numLayers: 2, numKvHeads: 2, headDim: 3 };
 
-/** kv_new outputs `[B, H, S, D]` whose value encodes (layer, kind, b, h, s, d). */
+/**
+ * kv_new outputs (keys `[B, H, S, D]`, values `[B, H, D, S]`) whose entries encode
+ * (layer, kind, b, h, s, d).
+ */
 function newRows(B: number, S: number, base: number) {
   const out: Record<string, ReturnType<typeof tensor>> = {};
   for (let i = 0; i < 2; i++) {
@@ -14,13 +17,13 @@ function newRows(B: number, S: number, base: number) {
         for (let h = 0; h < 2; h++) {
           for (let s = 0; s < S; s++) {
             for (let d = 0; d < 3; d++) {
-              data[((b * 2 + h) * S + s) * 3 + d] = base + i * 1000 + k * 100 + b * 10 + h +
-                s * 0.1 + d * 0.01;
+              const at = k === 0 ? ((b * 2 + h) * S + s) * 3 + d : ((b * 2 + h) * 3 + d) * S + s;
+              data[at] = base + i * 1000 + k * 100 + b * 10 + h + s * 0.1 + d * 0.01;
             }
           }
         }
       }
-      out[`kv_new.${i}.${kind}`] = tensor("float32", [B, 2, S, 3], data);
+      out[`kv_new.${i}.${kind}`] = tensor("float32", k === 0 ? [B, 2, S, 3] : [B, 2, 3, S], data);
     }
   }
   return out;
@@ -28,8 +31,13 @@ function newRows(B: number, S: number, base: number) {
 
 function at(kv: KvStore, layer: number, kind: "key" | "value", b: number, h: number, p: number) {
   const t = kv.feeds()[`past_key_values.${layer}.${kind}`];
-  const C = t.dims[2];
   const d = t.data as Float32Array;
+  if (kind === "value") {
+    // values are fed transposed: [B, H, D, C]
+    const C = t.dims[3];
+    return [0, 1, 2].map((x) => d[((b * 2 + h) * 3 + x) * C + p]);
+  }
+  const C = t.dims[2];
   return Array.from(d.subarray(((b * 2 + h) * C + p) * 3, ((b * 2 + h) * C + p + 1) * 3));
 }
 
@@ -71,27 +79,29 @@ Deno.test("KvStore grows and compacts inside reserved buffers without reallocati
   kv.ensure(3, 2);
   assert.equal(kv.bytes, 2 * 2 * 3 * 2 * 8 * 3 * 4); // the reserve is allocated at once
   kv.append(newRows(3, 2, 0), [0, 1, 2].map((row) => ({ row, from: 0, count: 2, at: 0 })));
-  const before = [0, 1, 2].map((b) =>
-    [0, 1].map((h) => [0, 1].map((p) => at(kv, 1, "key", b, h, p)))
-  );
+  const both = (b: number, h: number, p: number) => [
+    ...at(kv, 1, "key", b, h, p),
+    ...at(kv, 1, "value", b, h, p),
+  ];
+  const before = [0, 1, 2].map((b) => [0, 1].map((h) => [0, 1].map((p) => both(b, h, p))));
   const backing = kv.feeds()["past_key_values.1.key"].data.buffer;
   kv.ensure(3, 6); // grows inside the same buffer, rows intact
   assert.equal(kv.feeds()["past_key_values.1.key"].data.buffer, backing);
   assert.equal(kv.feeds()["past_key_values.1.key"].dims[2], 6);
   for (let b = 0; b < 3; b++) {
     for (let h = 0; h < 2; h++) {
-      for (let p = 0; p < 2; p++) assert.deepEqual(at(kv, 1, "key", b, h, p), before[b][h][p]);
+      for (let p = 0; p < 2; p++) assert.deepEqual(both(b, h, p), before[b][h][p]);
     }
   }
   kv.select([0, 2]); // ascending rows: compacted in place
   assert.equal(kv.feeds()["past_key_values.1.key"].data.buffer, backing);
-  assert.deepEqual(at(kv, 1, "key", 1, 1, 1), before[2][1][1]);
-  assert.deepEqual(at(kv, 1, "key", 0, 0, 0), before[0][0][0]);
+  assert.deepEqual(both(1, 1, 1), before[2][1][1]);
+  assert.deepEqual(both(0, 0, 0), before[0][0][0]);
   kv.ensure(2, 3); // shrinking keeps the first positions
-  assert.deepEqual(at(kv, 1, "key", 1, 1, 1), before[2][1][1]);
+  assert.deepEqual(both(1, 1, 1), before[2][1][1]);
   kv.ensure(2, 16); // beyond the reserve: one new allocation, contents copied
   assert.notEqual(kv.feeds()["past_key_values.1.key"].data.buffer, backing);
-  assert.deepEqual(at(kv, 1, "key", 1, 0, 1), before[2][0][1]);
+  assert.deepEqual(both(1, 0, 1), before[2][0][1]);
   kv.select([1, 0]); // any order still works (by copy)
-  assert.deepEqual(at(kv, 1, "key", 0, 0, 1), before[2][0][1]);
+  assert.deepEqual(both(0, 0, 1), before[2][0][1]);
 });

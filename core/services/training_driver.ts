@@ -46,9 +46,11 @@ export const TrainingFieldsSchema = z.object({
   max_length: z.number().int().min(2).optional(),
   /**
    * Keep the last max_length tokens of a longer conversation (HF `truncation_side="left"`: the
-   * final reply stays) instead of rejecting it; each cut is counted in the `truncated` metric.
+   * final reply stays) instead of rejecting it; each cut is logged and counted in the `truncated`
+   * metric. On by default, as in TRL's SFT trainer; `false` makes an over-long conversation an
+   * error naming the record (or a skip with `skip_invalid`).
    */
-  truncate: z.boolean().default(false),
+  truncate: z.boolean().default(true),
   weight_decay: z.number().min(0).default(0),
   adam_beta1: z.number().min(0).lt(1).default(0.9),
   adam_beta2: z.number().min(0).lt(1).default(0.999),

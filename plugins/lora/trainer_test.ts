@@ -217,7 +217,7 @@ Deno.test("lora trainer: bad data is an error with file, line and fix, or a coun
         model,
         data: file,
         out: join(dir, `out-${name}`),
-        config: { steps: 1, max_length: 200 },
+        config: { steps: 1, max_length: 200, truncate: false },
       }),
       pattern,
     );
@@ -226,7 +226,7 @@ Deno.test("lora trainer: bad data is an error with file, line and fix, or a coun
       model,
       data: file,
       out: join(dir, `skip-${name}`),
-      config: { steps: 1, max_length: 200, skip_invalid: true, eval_split: 0 },
+      config: { steps: 1, max_length: 200, truncate: false, skip_invalid: true, eval_split: 0 },
       onEvent: (e) => e.type === "log" && logs.push(e.message),
     });
     assert.equal(r.metrics.skipped, 1, name);
