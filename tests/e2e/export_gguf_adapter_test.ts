@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { getLlama } from "node-llama-cpp";
+import { llamaCppGreedy } from "../llamacpp.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
 import { Engine } from "../../core/model/engine.ts";
 import { Prng } from "../../core/util/prng.ts";
@@ -26,26 +26,6 @@ async function cli(...args: string[]) {
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-async function llamaCppGreedy(path: string, prompt: number[], n: number): Promise<number[]> {
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" } as never);
-  const model = await llama.loadModel({ modelPath: path });
-  try {
-    const ctx = await model.createContext({ contextSize: 256, batchSize: 256, threads: 1 });
-    try {
-      const out: number[] = [];
-      for await (const t of ctx.getSequence().evaluate(prompt as never, { temperature: 0 })) {
-        out.push(t as number);
-        if (out.length >= n) break;
-      }
-      return out;
-    } finally {
-      await ctx.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
 }
 
 Deno.test("model export-gguf --adapter: the merged GGUF's greedy tokens in llama.cpp equal ours with the LoRA attached (babyllama-105, f32, 32 tokens)", async () => {

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { getLlama, type Llama } from "node-llama-cpp";
+import { llamaCppGreedy } from "../llamacpp.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
 import { Engine } from "../../core/model/engine.ts";
 import { type GgufDType, writeGguf } from "../../core/model/gguf.ts";
@@ -16,37 +16,11 @@ import { loadWeights } from "../../core/model/weights.ts";
 
 const BABYLLAMA = new URL("../../../shared/models/babyllama-105/", import.meta.url);
 
-let llamaPromise: Promise<Llama> | undefined;
-function llama(): Promise<Llama> {
-  llamaPromise ??= getLlama({ gpu: false, build: "never", logLevel: "error" } as never);
-  return llamaPromise;
-}
-
 async function exportGguf(dir: string, out: string, dtype: GgufDType) {
   const config = await readDecoderConfig(dir);
   const weights = await loadWeights(dir, config);
   const tokenizer = JSON.parse(await Deno.readTextFile(join(dir, "tokenizer.json")));
   await writeGguf(out, config, weights, { tokenizer, dtype });
-}
-
-async function llamaCppGreedy(path: string, prompt: number[], n: number): Promise<number[]> {
-  const model = await (await llama()).loadModel({ modelPath: path });
-  try {
-    const ctx = await model.createContext({ contextSize: 256, batchSize: 256, threads: 1 });
-    try {
-      const seq = ctx.getSequence();
-      const out: number[] = [];
-      for await (const t of seq.evaluate(prompt as never, { temperature: 0 })) {
-        out.push(t as number);
-        if (out.length >= n) break;
-      }
-      return out;
-    } finally {
-      await ctx.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
 }
 
 async function oursGreedy(dir: string, cache: string, prompt: number[], n: number) {

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { getLlama, type Llama } from "node-llama-cpp";
+import { llamaCppGreedy } from "../llamacpp.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
 import { Engine } from "../../core/model/engine.ts";
 import { GGUF_TENSOR_TYPES, writeGguf } from "../../core/model/gguf.ts";
@@ -42,31 +42,6 @@ Deno.test("q8_0 / q4_0 blocks decode to within half a step of the values (GGML f
   }
   assert.equal(new Int8Array(q8.buffer, 2, 32)[5], 0);
 });
-
-let llamaPromise: Promise<Llama> | undefined;
-function llama(): Promise<Llama> {
-  llamaPromise ??= getLlama({ gpu: false, build: "never", logLevel: "error" } as never);
-  return llamaPromise;
-}
-
-async function llamaCppGreedy(path: string, prompt: number[], n: number): Promise<number[]> {
-  const model = await (await llama()).loadModel({ modelPath: path });
-  try {
-    const ctx = await model.createContext({ contextSize: 256, batchSize: 256, threads: 1 });
-    try {
-      const out: number[] = [];
-      for await (const t of ctx.getSequence().evaluate(prompt as never, { temperature: 0 })) {
-        out.push(t as number);
-        if (out.length >= n) break;
-      }
-      return out;
-    } finally {
-      await ctx.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
-}
 
 Deno.test("babyllama-105 as GGUF q8_0 / q4_0 in llama.cpp: 32 greedy tokens equal ours at int8 / int4 and llama2.c's", async () => {
   try {
