@@ -107,6 +107,9 @@ export const IGNORED_OPENAI_FIELDS: readonly string[] = [
   "prediction",
   "audio",
   "web_search_options",
+  "verbosity",
+  "prompt_cache_key",
+  "safety_identifier",
 ];
 
 /** A validated request body: the core fields plus the declared request extensions given. */
