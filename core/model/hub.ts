@@ -3,7 +3,8 @@
  * https://huggingface.co) into a local cache: `{endpoint}/{id}/resolve/{revision}/{file}` with
  * `Authorization: Bearer $HF_TOKEN` when a token is set. Files land atomically (a `.part` file is
  * renamed when complete), partial downloads resume with a `Range` request, files already in the
- * cache are skipped, and a completed snapshot is reused without any network access.
+ * cache are skipped, processes sharing the cache take turns on each file (a file lock), and a
+ * completed snapshot is reused without any network access.
  *
  * @module
  */
@@ -159,6 +160,21 @@ class HubClient {
   async fetchFile(dir: string, file: string, optional: boolean): Promise<boolean> {
     const target = join(dir, file);
     if (await exists(target)) return true;
+    // Processes sharing the cache (shards, a server beside a job) take turns on one file: the
+    // `.part` is theirs to resume, and whoever waited finds the finished file under the lock.
+    const lockPath = `${target}.lock`;
+    const lock = await Deno.open(lockPath, { create: true, write: true });
+    try {
+      await lock.lock(true);
+      if (await exists(target)) return true;
+      return await this.#download(target, file, optional);
+    } finally {
+      lock.close();
+      await Deno.remove(lockPath).catch(() => {});
+    }
+  }
+
+  async #download(target: string, file: string, optional: boolean): Promise<boolean> {
     const part = `${target}.part`;
     let offset = (await sizeOf(part)) ?? 0;
     let res = await this.request(file, offset > 0 ? { range: `bytes=${offset}-` } : {});

@@ -137,6 +137,31 @@ Deno.test("downloadModel() resumes a partial file with Range and skips complete 
   }
 });
 
+Deno.test("downloadModel() from two callers into one cache fetches each file once and both get it whole", async () => {
+  const { root, src, cache } = await setup();
+  const hub = fakeHub({ "acme/tiny": src });
+  try {
+    const opts = { endpoint: hub.endpoint, cacheDir: cache, silent: true, token: "" };
+    // Two downloads at once, as two shards sharing a cache start: without turn-taking both
+    // would write the same .part file.
+    const [a, b] = await Promise.all([
+      downloadModel("acme/tiny", opts),
+      downloadModel("acme/tiny", opts),
+    ]);
+    assert.equal(a, b);
+    const weights = await Deno.readFile(join(src, "model.safetensors"));
+    assert.deepEqual(await Deno.readFile(join(a, "model.safetensors")), weights);
+    const gets = hub.log.filter((l) => l.path.endsWith("/model.safetensors"));
+    assert.equal(gets.length, 1, `model.safetensors fetched ${gets.length} times`);
+    const left = [...Deno.readDirSync(a)].map((e) => e.name)
+      .filter((n) => n.endsWith(".part") || n.endsWith(".lock"));
+    assert.deepEqual(left, []);
+  } finally {
+    await hub.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("downloadModel() follows a sharded index to its shards", async () => {
   const { root, src, cache } = await setup();
   const sharded = join(root, "sharded");
