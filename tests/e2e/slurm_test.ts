@@ -190,6 +190,34 @@ async function lineCount(path: string): Promise<number> {
   }).length;
 }
 
+/**
+ * Freezes (SIGSTOP) every process of one array task, found by the Slurm variables in its
+ * environment, so its progress can be read before Slurm's cancel lands. Returns the pids.
+ */
+function freezeArrayTask(arrayJobId: string, task: number): number[] {
+  const frozen: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let env: string;
+    try {
+      env = Deno.readTextFileSync(`/proc/${entry.name}/environ`);
+    } catch {
+      continue; // exited, or not ours to read
+    }
+    const vars = env.split("\0");
+    if (
+      vars.includes(`SLURM_ARRAY_JOB_ID=${arrayJobId}`) &&
+      vars.includes(`SLURM_ARRAY_TASK_ID=${task}`)
+    ) {
+      try {
+        Deno.kill(Number(entry.name), "SIGSTOP");
+        frozen.push(Number(entry.name));
+      } catch { /* exited */ }
+    }
+  }
+  return frozen;
+}
+
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
@@ -252,11 +280,22 @@ Deno.test({
         );
         await new Promise((r) => setTimeout(r, 50));
       }
+      // Frozen at once, so a fast machine cannot finish the shard while the cancel travels
+      // through slurmctld; Slurm's cancel then continues and kills it.
+      const frozen = freezeArrayTask(first.array_job_id, 1);
+      assert.ok(frozen.length > 0, "the processes of array task 1 were found");
+      const atFreeze = await lineCount(partial);
+      assert.ok(
+        atFreeze >= 1 && atFreeze < 4 &&
+          !(await exists(join(shard1, "steps/dialogues/output.jsonl"))),
+        `frozen mid-step, after ${atFreeze} of 4 dialogues`,
+      );
       await cluster.client("scancel", [`${first.array_job_id}_1`]);
       assert.deepEqual(await settle(cluster, `${first.array_job_id}_1`), ["CANCELLED"]);
+      // The cancel resumes the task to deliver its signal: the dialogue in flight may still land.
       const done = await lineCount(partial);
       assert.ok(
-        done >= 1 && !(await exists(join(shard1, "steps/dialogues/output.jsonl"))),
+        done >= atFreeze && !(await exists(join(shard1, "steps/dialogues/output.jsonl"))),
         `cancelled mid-step, after ${done} of 4 dialogues`,
       );
       assert.deepEqual(await settle(cluster, first.merge_job_id), ["CANCELLED"]);
