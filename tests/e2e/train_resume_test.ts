@@ -57,7 +57,7 @@ async function killAndResume(
     if (Date.now() > deadline) throw new Error("the first attempt never reached a checkpoint");
     const exited = await Promise.race([
       first.status.then(() => true),
-      new Promise<false>((r) => setTimeout(() => r(false), 200)),
+      new Promise<false>((r) => setTimeout(() => r(false), 25)),
     ]);
     if (exited) throw new Error(`the first attempt ended before the kill: ${await stderr}`);
   }
