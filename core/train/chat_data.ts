@@ -358,6 +358,36 @@ export function jsonErrorLine(text: string, error: Error): number {
 }
 
 /**
+ * Parses the JSON text of the file at `path`; a syntax error becomes an `E_DATA` SyntaxError
+ * naming the file and line: `<path>:<line>: <subject> is not valid JSON (<parser message>); <fix>`.
+ *
+ * @example
+ * ```ts
+ * import { parseJsonText } from "./chat_data.ts";
+ * try { parseJsonText('{"a": 1', "a.json"); } catch (e) { console.log((e as Error).message); }
+ * ```
+ */
+export function parseJsonText(
+  text: string,
+  path: string,
+  subject = "the file",
+  fix = "a truncated copy is the usual cause: fetch the file again",
+): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw withCode(
+      new SyntaxError(
+        `${path}:${jsonErrorLine(text, e as Error)}: ${subject} is not valid JSON (${
+          (e as Error).message
+        }); ${fix}`,
+      ),
+      "E_DATA",
+    );
+  }
+}
+
+/**
  * Best-effort starting lines (1-based) of the top-level records of a JSON array text.
  *
  * @example

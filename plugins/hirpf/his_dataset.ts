@@ -16,7 +16,7 @@
 
 import { withCode } from "../../core/errors.ts";
 import {
-  jsonErrorLine,
+  parseJsonText,
   recordLines,
   type SkippedRecord,
   sourceLabel,
@@ -328,19 +328,7 @@ export async function loadHisDatasetReport(
   options: HisDatasetOptions = {},
 ): Promise<HisDatasetReport> {
   const text = await Deno.readTextFile(path);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw withCode(
-      new SyntaxError(
-        `${path}:${jsonErrorLine(text, e as Error)}: the file is not valid JSON (${
-          (e as Error).message
-        }); a truncated copy is the usual cause: fetch the file again`,
-      ),
-      "E_DATA",
-    );
-  }
+  const json = parseJsonText(text, path);
   const lines = Array.isArray(json) ? recordLines(text, json.length) : undefined;
   return parseHisDatasetReport(json, { source: path, lines, ...options });
 }

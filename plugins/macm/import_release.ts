@@ -26,7 +26,7 @@
 
 import { join } from "node:path";
 import { withCode } from "../../core/errors.ts";
-import { jsonErrorLine } from "../../core/train/chat_data.ts";
+import { parseJsonText } from "../../core/train/chat_data.ts";
 import { writeFileAtomic as writeTextAtomic } from "../../core/util/atomic.ts";
 import { parseProfile } from "./profile.ts";
 import { parseQuestionnaire } from "./questionnaire.ts";
@@ -66,18 +66,7 @@ export async function readJsonFile(path: string): Promise<unknown> {
       "E_DATA",
     );
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw withCode(
-      new SyntaxError(
-        `${path}:${jsonErrorLine(text, e as Error)}: not valid JSON (${
-          (e as Error).message
-        }); a truncated copy is the usual cause: fetch the file again`,
-      ),
-      "E_DATA",
-    );
-  }
+  return parseJsonText(text, path);
 }
 
 async function isDir(path: string): Promise<boolean> {

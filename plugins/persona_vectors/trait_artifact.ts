@@ -17,7 +17,7 @@
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { withCode } from "../../core/errors.ts";
-import { jsonErrorLine } from "../../core/train/chat_data.ts";
+import { parseJsonText } from "../../core/train/chat_data.ts";
 
 /** One contrastive instruction pair. */
 export const InstructionPairSchema = z.object({
@@ -127,19 +127,7 @@ function parseSplit(json: unknown, source: string): TraitSplit {
 }
 
 async function readJson(path: string): Promise<unknown> {
-  const text = await Deno.readTextFile(path);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw withCode(
-      new SyntaxError(
-        `${path}:${jsonErrorLine(text, e as Error)}: not valid JSON (${
-          (e as Error).message
-        }); a truncated copy is the usual cause: fetch the file again`,
-      ),
-      "E_DATA",
-    );
-  }
+  return parseJsonText(await Deno.readTextFile(path), path);
 }
 
 /**

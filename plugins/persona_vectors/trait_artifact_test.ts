@@ -117,7 +117,7 @@ Deno.test("loadTraitArtifact() names the missing other half", async () => {
   await Deno.writeTextFile(join(dir, "trait_data_extract", "cut.json"), '{"instruction": [');
   await assert.rejects(
     () => loadTraitArtifact(join(dir, "trait_data_extract", "cut.json")),
-    /cut\.json:1: not valid JSON .*truncated/,
+    /cut\.json:1: the file is not valid JSON .*truncated/,
   );
   await Deno.remove(dir, { recursive: true });
 });

@@ -7,7 +7,7 @@
 import { dirname } from "node:path";
 import type { ParsedArgs } from "../../../core/contracts/plugin.ts";
 import { UsageError, withCode } from "../../../core/errors.ts";
-import { jsonErrorLine } from "../../../core/train/chat_data.ts";
+import { parseJsonText } from "../../../core/train/chat_data.ts";
 
 /**
  * Reads a JSON file; a missing or malformed file is an `E_DATA` error naming the flag.
@@ -28,18 +28,12 @@ export async function readJsonFile(path: string, flag: string): Promise<unknown>
       "E_DATA",
     );
   }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw withCode(
-      new SyntaxError(
-        `${path}:${jsonErrorLine(text, error as Error)}: ${flag} is not valid JSON (${
-          (error as Error).message
-        }); a truncated copy is the usual cause: fetch or write the file again`,
-      ),
-      "E_DATA",
-    );
-  }
+  return parseJsonText(
+    text,
+    path,
+    flag,
+    "a truncated copy is the usual cause: fetch or write the file again",
+  );
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 
 import { withCode } from "../../../core/errors.ts";
-import { jsonErrorLine } from "../../../core/train/chat_data.ts";
+import { parseJsonText } from "../../../core/train/chat_data.ts";
 import type { ProfessionItem, SituationalTest } from "./items.ts";
 
 /** The released factor names and this plugin's codes (NEU, not EMS: the scenarios probe neuroticism). */
@@ -32,18 +32,7 @@ async function readJson(path: string, flag: string): Promise<unknown> {
   } catch (e) {
     throw dataError(`${flag} ${path} cannot be read (${(e as Error).message}); check the path`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw withCode(
-      new SyntaxError(
-        `${path}:${jsonErrorLine(text, e as Error)}: ${flag} is not valid JSON (${
-          (e as Error).message
-        }); a truncated copy is the usual cause: fetch the file again`,
-      ),
-      "E_DATA",
-    );
-  }
+  return parseJsonText(text, path, flag);
 }
 
 const text = (v: unknown) => typeof v === "string" && v.trim() !== "";
