@@ -19,6 +19,7 @@ import { IdentityAdapter } from "../plugins/hirpf/adapter.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
+import { pathExists } from "../core/util/fs.ts";
 
 /** The weight formats the suite compares. */
 export const QUANT_DTYPES = ["f32", "int8", "int4"] as const;
@@ -130,15 +131,6 @@ const BABYLLAMA = new URL("../../shared/models/babyllama-105/", import.meta.url)
 function procStatus(field: string): number {
   const m = Deno.readTextFileSync("/proc/self/status").match(new RegExp(`${field}:\\s+(\\d+) kB`));
   return m ? Number(m[1]) * 1024 : NaN;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface Child {
@@ -361,7 +353,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
   const log = options.log ?? ((l: string) => console.error(l));
   const dir = resolve(options.workDir ?? join(".cache", "bench", `quant-${shape}`));
   const modelDir = join(dir, "model");
-  if (!(await exists(join(dir, "done")))) {
+  if (!(await pathExists(join(dir, "done")))) {
     log(`building the ${shape}-shaped model (seeded BF16 weights) in ${dir} (once)`);
     await createTinyModel(modelDir, { ...SHAPES[shape], seed: 0, dtype: "BF16" });
     await Deno.writeTextFile(join(dir, "done"), "ok\n");
@@ -402,7 +394,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
       if (options.llamacpp ?? true) {
         const format = PEER[dtype];
         const gguf = join(dir, `model-${format}.gguf`);
-        if (format && !(await exists(gguf))) {
+        if (format && !(await pathExists(gguf))) {
           log(`writing ${gguf} (the same weights for llama.cpp)`);
           const config = await readDecoderConfig(modelDir);
           const { weights, close } = await streamWeights(modelDir, config);
@@ -425,7 +417,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
           };
         }
       }
-      if (await exists(new URL("config.json", BABYLLAMA).pathname)) {
+      if (await pathExists(new URL("config.json", BABYLLAMA).pathname)) {
         log(`${dtype}: babyllama-105 perplexity`);
         const ppl = await runChild({
           ...base,
@@ -509,7 +501,7 @@ async function benchQwen7b(
   const base = { modelDir, cacheDir, dtype: "int4", threads, promptTokens: 16, newTokens: 32 };
   try {
     let exportPeak: number | undefined;
-    if (!(await exists(join(cacheDir, "weights")))) {
+    if (!(await pathExists(join(cacheDir, "weights")))) {
       log("qwen7b int4: generating, quantizing and writing the seeded weights (once)");
       exportPeak = (await runChild({ ...base, kind: "qwen7b" })).peakRss;
     }
@@ -541,7 +533,7 @@ async function benchQwen7b(
 
 /** Config, tokenizer and chat template of the 7B shape (no weight file: they are generated). */
 async function ensureQwen7bDir(modelDir: string, log: (line: string) => void) {
-  if (!(await exists(join(modelDir, "config.json")))) {
+  if (!(await pathExists(join(modelDir, "config.json")))) {
     log(`writing the Qwen2.5-7B-shaped model folder (config and tokenizer only) in ${modelDir}`);
     await createTinyModel(modelDir, { ...QWEN7B_SHAPE, seed: 0, writeWeights: false });
   }

@@ -14,6 +14,7 @@ import { DEFAULT_EXECUTORS } from "./executors/mod.ts";
 import { readJsonl, RunStore, type StepRow } from "./run_store.ts";
 import { parseShard, type Shard } from "./shard.ts";
 import type { ExecutorTable, MetricRecord, OutputRecord } from "./step_executor.ts";
+import { pathExists } from "../util/fs.ts";
 
 /** Options of {@link mergeRuns}. */
 export interface MergeOptions {
@@ -33,15 +34,6 @@ export interface MergeResult {
 
 function configError(message: string): Error {
   return withCode(new TypeError(message), "E_CONFIG");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function copyTree(
@@ -83,14 +75,14 @@ async function copyTree(
 async function expandShardFolders(dirs: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const dir of dirs) {
-    if (await exists(join(dir, "index.sqlite"))) {
+    if (await pathExists(join(dir, "index.sqlite"))) {
       out.push(dir);
       continue;
     }
     let children: string[] = [];
     try {
       for await (const e of Deno.readDir(dir)) {
-        if (e.isDirectory && (await exists(join(dir, e.name, "index.sqlite")))) {
+        if (e.isDirectory && (await pathExists(join(dir, e.name, "index.sqlite")))) {
           children.push(join(dir, e.name));
         }
       }
@@ -124,12 +116,12 @@ export async function mergeRuns(dirs: string[], options: MergeOptions): Promise<
   const stores: { dir: string; store: RunStore; shard?: Shard }[] = [];
   try {
     for (const dir of inputs) {
-      if (!(await exists(join(dir, "index.sqlite")))) {
+      if (!(await pathExists(join(dir, "index.sqlite")))) {
         const named = /(\d+)-of-(\d+)$/.exec(basename(dir));
         throw configError(
           named
             ? `shard ${named[1]}/${named[2]} has not run: ${dir} ${
-              (await exists(dir)) ? "has no index.sqlite" : "does not exist"
+              (await pathExists(dir)) ? "has no index.sqlite" : "does not exist"
             }; run (or resubmit) that shard, then merge`
             : `${dir} is not a run directory (it has no index.sqlite)`,
         );
@@ -196,7 +188,7 @@ export async function mergeRuns(dirs: string[], options: MergeOptions): Promise<
     }
 
     // Start the output from scratch, so merging twice gives the same directory.
-    if (await exists(join(out, "index.sqlite"))) {
+    if (await pathExists(join(out, "index.sqlite"))) {
       const previous = await RunStore.open(out);
       const same = previous.meta("name") === name && previous.meta("config_hash") === hash;
       previous.close();

@@ -38,6 +38,7 @@ import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
 import { type StreamedWeights, streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
 import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
+import { pathExists } from "../util/fs.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
 const GRAPH_FORMAT = 4;
@@ -297,7 +298,7 @@ export class Engine {
       join(Deno.env.get("DRAMATIS_CACHE") ?? join(homedir(), ".cache", "dramatis"), "graphs");
     const graphDir = join(root, key);
     const graphPath = join(graphDir, "model.onnx");
-    if (!(await exists(join(graphDir, "done.json")))) {
+    if (!(await pathExists(join(graphDir, "done.json")))) {
       log("opening the weights");
       // Streamed: each tensor is read (and transposed or quantized) only as it is written.
       const { weights, close } = source
@@ -327,7 +328,7 @@ export class Engine {
         );
         await Deno.rename(tmp, graphDir).catch(async (e) => {
           // Another process exported the same graph first: keep theirs.
-          if (!(await exists(join(graphDir, "done.json")))) throw e;
+          if (!(await pathExists(join(graphDir, "done.json")))) throw e;
         });
       } finally {
         close();
@@ -613,15 +614,6 @@ export class Engine {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Stamps (size, mtime) of the graph builder's own source files, when they are local files. */
 async function builderStamps(): Promise<string[]> {
   const out: string[] = [];
@@ -672,13 +664,7 @@ export async function graphKey(
     source?: string;
   },
 ): Promise<string> {
-  const files: string[] = [];
-  for await (const e of Deno.readDir(modelDir)) {
-    if (!e.isFile || !/\.safetensors(\.index\.json)?$/.test(e.name)) continue;
-    const st = await Deno.stat(join(modelDir, e.name));
-    files.push(`${e.name}:${st.size}:${st.mtime?.getTime()}`);
-  }
-  files.sort();
+  const files = await weightFileStamps(modelDir);
   const hooks = decoderHooks(config);
   const adapters = options.adapters.map((a) => ({
     kind: a.kind,
@@ -706,6 +692,17 @@ export async function graphKey(
   return h.digest("hex").slice(0, 24);
 }
 
+/** Name, size and mtime of each weight file of a model directory, sorted: part of cache keys. */
+async function weightFileStamps(modelDir: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(modelDir)) {
+    if (!e.isFile || !/\.safetensors(\.index\.json)?$/.test(e.name)) continue;
+    const st = await Deno.stat(join(modelDir, e.name));
+    files.push(`${e.name}:${st.size}:${st.mtime?.getTime()}`);
+  }
+  return files.sort();
+}
+
 /**
  * The cache key of a model's base weights in one format: the config, the weight files (name,
  * size, mtime), the weight format and the graph builder version — not the graph options, so
@@ -717,13 +714,7 @@ export async function weightsKey(
   format: WeightFormat,
   source?: string,
 ): Promise<string> {
-  const files: string[] = [];
-  for await (const e of Deno.readDir(modelDir)) {
-    if (!e.isFile || !/\.safetensors(\.index\.json)?$/.test(e.name)) continue;
-    const st = await Deno.stat(join(modelDir, e.name));
-    files.push(`${e.name}:${st.size}:${st.mtime?.getTime()}`);
-  }
-  files.sort();
+  const files = await weightFileStamps(modelDir);
   const h = createHash("sha256");
   h.update(JSON.stringify({
     format: GRAPH_FORMAT,

@@ -5,6 +5,7 @@
  */
 
 export * from "./atomic.ts";
+export * from "./fs.ts";
 export * from "./json_extract.ts";
 export * from "./progress.ts";
 export * from "./prng.ts";

@@ -15,21 +15,12 @@ import { parseProfile } from "./profile.ts";
 import { readJsonFile } from "./import_release.ts";
 import { parseQuestionnaire, type QuestionItem } from "./questionnaire.ts";
 import type { Character } from "./simulacrum.ts";
+import { pathExists } from "../../core/util/fs.ts";
 
 /** A loaded character folder. */
 export interface CharacterFolder extends Character {
   story: string[];
   questions: Record<string, QuestionItem[]>;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** The shipped characters' folder. */
@@ -65,18 +56,18 @@ export async function loadCharacterDir(dir: string): Promise<CharacterFolder> {
     join(dir, "profile.json"),
   );
   const biography = (await read("biography.txt")).trim();
-  const story = (await exists(join(dir, "story.txt")))
+  const story = (await pathExists(join(dir, "story.txt")))
     ? splitParagraphs(await read("story.txt"))
     : [];
   const questions: Record<string, QuestionItem[]> = {};
   for (const type of ["Cloze", "Single_choice", "Multiple_choices"]) {
     const f = join("questions", `${type}.json`);
-    if (await exists(join(dir, f))) {
+    if (await pathExists(join(dir, f))) {
       questions[type] = parseQuestionnaire(await readJsonFile(join(dir, f)), join(dir, f));
     }
   }
   let extra: Record<string, string> | undefined;
-  if (await exists(join(dir, "extra.json"))) {
+  if (await pathExists(join(dir, "extra.json"))) {
     const value = await readJsonFile(join(dir, "extra.json"));
     if (
       typeof value !== "object" || value === null || Array.isArray(value) ||
@@ -93,6 +84,8 @@ export async function loadCharacterDir(dir: string): Promise<CharacterFolder> {
     extra = value as Record<string, string>;
   }
   const memDir = join(dir, "memory");
-  const memory = (await exists(join(memDir, "index.json"))) ? await loadMemory(memDir) : undefined;
+  const memory = (await pathExists(join(memDir, "index.json")))
+    ? await loadMemory(memDir)
+    : undefined;
   return { profile, biography, story, questions, memory, ...(extra ? { extra } : {}) };
 }
