@@ -8,6 +8,7 @@
 import { UsageError } from "../core/errors.ts";
 import type { HostVerb } from "../core/host/verb.ts";
 import { printJson } from "../core/host/verb.ts";
+import { cacheReport, formatCacheReport } from "./bench_cache.ts";
 
 /** A benchmark suite the verb can run. */
 export interface BenchSuite {
@@ -33,6 +34,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchDecode({
+            keepCache: flags["keep-cache"] === true,
             shape: flags.shape as never,
             threads: num(flags.threads),
             runs: num(flags.runs),
@@ -73,6 +75,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchLong({
+            keepCache: flags["keep-cache"] === true,
             shape: flags.shape as never,
             threads: num(flags.threads),
             contexts: list(flags.contexts)?.map(Number),
@@ -115,6 +118,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchSteer({
+            keepCache: flags["keep-cache"] === true,
             shape: flags.shape as never,
             threads: num(flags.threads),
             runs: num(flags.runs),
@@ -131,6 +135,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchIdentities({
+            keepCache: flags["keep-cache"] === true,
             shape: flags.shape as never,
             threads: num(flags.threads),
             runs: num(flags.runs),
@@ -148,6 +153,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchServe({
+            keepCache: flags["keep-cache"] === true,
             requests: num(flags.requests),
             rounds: num(flags.rounds),
             threads: num(flags.threads),
@@ -199,7 +205,8 @@ export const benchVerb: HostVerb = {
     dtypes: { type: "string", description: "quant: weight formats, e.g. f32,int8,int4" },
     "keep-cache": {
       type: "boolean",
-      description: "quant: keep the per-dtype graphs and GGUF files after the run",
+      description: "keep what the suite derived under .cache/bench (graphs, transformers.js " +
+        "exports, GGUF files, probes) after the run; by default only the seeded models stay",
     },
     qwen7b: {
       type: "boolean",
@@ -219,8 +226,10 @@ export const benchVerb: HostVerb = {
     }
     const { run, format } = await BENCH_SUITES[suite].load();
     const result = await run(args.flags, (l) => ctx.log(l));
-    if (ctx.json) printJson({ suite, ...(result as Record<string, unknown>) });
-    else console.log(format(result));
+    // What the benchmark cache holds now, against the distinct base weights in it.
+    const cache = await cacheReport(".cache");
+    if (ctx.json) printJson({ suite, ...(result as Record<string, unknown>), cache });
+    else console.log(`${format(result)}\n${formatCacheReport(cache)}`);
     return 0;
   },
 };

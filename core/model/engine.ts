@@ -360,6 +360,11 @@ export class Engine {
             "weights",
             await weightsKey(modelDir, config, weightFormat, source?.id, compute),
           ),
+          sharedWeightsSource: {
+            modelDir,
+            weights: weightFormat,
+            ...(source ? { source: source.id } : {}),
+          },
         });
         await Deno.writeTextFile(
           join(tmp, "done.json"),
