@@ -29,7 +29,7 @@ import {
 import { embedding, linearWeight } from "./graph_quant.ts";
 import { normalizeWeightFormat, type WeightFormat } from "./quantize.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
-import { expectedWeightShapes, isStreamed } from "./weights.ts";
+import { expectedWeightShapes, isStreamed, weightData } from "./weights.ts";
 
 /** Decoder weights by Hugging Face name; linear weights in HF `[out, in]` layout. */
 export type DecoderWeightMap = Map<string, { shape: number[]; data: Float32Array }>;
@@ -246,7 +246,7 @@ export function buildDecoderInto(
       ctx,
       hookByName.get(name)!,
       x,
-      linearWeight(b, hfName, w.shape, isStreamed(w) ? () => w.data : w.data, format),
+      linearWeight(b, hfName, w.shape, weightData(w), format),
       { bias },
     );
   };
@@ -298,7 +298,7 @@ export function buildDecoderInto(
       b,
       "model.embed_tokens.weight",
       embed.shape,
-      isStreamed(embed) ? () => embed.data : embed.data,
+      weightData(embed),
       inputIds,
       format,
       config.tieWordEmbeddings,
