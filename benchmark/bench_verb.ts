@@ -58,6 +58,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
             threads: num(flags.threads),
             dtypes: list(flags.dtypes),
             qwen7b: flags.qwen7b !== false,
+            rssFit: flags["rss-fit"] !== false,
             keepCache: flags["keep-cache"] === true,
             log,
           }),
@@ -212,6 +213,12 @@ export const benchVerb: HostVerb = {
       type: "boolean",
       default: true,
       description: "quant: also load the Qwen2.5-7B-shaped int4 model (--no-qwen7b skips it)",
+    },
+    "rss-fit": {
+      type: "boolean",
+      default: true,
+      description: "quant: fit peak RSS against weight bytes over the 0.5B and 1.5B shapes " +
+        "(--no-rss-fit skips it)",
     },
   },
   async run(args, ctx) {
