@@ -84,6 +84,12 @@ export interface GenerateOptions extends SamplingOptions {
   logprobs?: boolean;
   /** Report this many alternatives per token (0..20). Implies `logprobs`. */
   topLogprobs?: number;
+  /**
+   * Sees each row's next-token logits (the whole vocabulary, before any sampling setting
+   * changes them), once per generated token: `prompt` and `index` name the completion. The
+   * array is the session's output buffer; copy what you keep.
+   */
+  observeLogits?: (prompt: number, index: number, logits: Float32Array) => void;
   /** Residual-stream edits (needs a graph built with steering). */
   edits?: readonly ResidualEdit[];
   /**
@@ -339,6 +345,7 @@ export async function* generateStream(
     const events: GenerationEvent[] = [];
     active.forEach((r, b) => {
       const row = data.subarray((b * L + L - 1) * V, (b * L + L) * V);
+      options.observeLogits?.(r.prompt, r.index, row);
       const pick = selectToken(row, sampling, {
         sequence: r.sequence,
         generated: r.generated,

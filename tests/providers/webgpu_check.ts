@@ -12,7 +12,7 @@ import { Engine } from "../../core/model/engine.ts";
 import { createTinyModel } from "../../core/model/tiny.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
 import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
-import { Prng } from "../../core/util/prng.ts";
+import { randomizeParameters } from "../../core/model/testing/adapters.ts";
 
 const root = await Deno.makeTempDir({ prefix: "dramatis_webgpu_" });
 try {
@@ -20,10 +20,7 @@ try {
   await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
   const config = await readDecoderConfig(model);
   const lora = LoraAdapter.forConfig(config, { r: 2 });
-  const rng = new Prng(9);
-  for (const p of lora.parameters()) {
-    for (let i = 0; i < p.data.length; i++) p.data[i] = 0.1 * rng.normal();
-  }
+  randomizeParameters(lora, 9);
   const vector = Float32Array.from({ length: config.hiddenSize }, (_, i) => Math.sin(i));
   const edits = [
     { block: 0, type: "add" as const, vector, coefficient: 1.5, positions: "all" as const },

@@ -8,26 +8,18 @@
  * through casts, so these checks run here; speed and device memory need a GPU.
  */
 
+import { randomizeParameters } from "../../core/model/testing/adapters.ts";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Adapter } from "../../core/contracts/adapter.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
 import { defaultCompute, Engine } from "../../core/model/engine.ts";
 import { createTinyModel } from "../../core/model/tiny.ts";
 import { decodeModel } from "../../core/onnx/deserialize.ts";
-import { Prng } from "../../core/util/prng.ts";
 import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
 import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
 
 const BABYLLAMA = new URL("../../../shared/models/babyllama-105", import.meta.url).pathname;
-
-function randomize(adapter: Adapter, seed: number): void {
-  const rng = new Prng(seed);
-  for (const p of adapter.parameters()) {
-    for (let i = 0; i < p.data.length; i++) p.data[i] = 0.1 * rng.normal();
-  }
-}
 
 /** Largest |a - b| over the rows of `[B, S, V]` logits whose positions are real (not padding). */
 function maxDiff(a: Float32Array, b: Float32Array, rows: number[][], S: number): number {
@@ -67,9 +59,9 @@ Deno.test("compute f16: float16 weights in the graph; LoRA, identities, steering
     await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
     const config = await readDecoderConfig(model);
     const identity = IdentityAdapter.create(config, { r: 2, seed: 4 });
-    randomize(identity, 8);
+    randomizeParameters(identity, 8);
     const lora = LoraAdapter.forConfig(config, { r: 2 });
-    randomize(lora, 9);
+    randomizeParameters(lora, 9);
     const ids = [[5, 9, 12, 40, 7, 3], [8, 2, 11]];
     const extensions = [{ identities: ["EXT_high"] }, { identities: ["AGR_low", "Doctor"] }];
     const vector = Float32Array.from({ length: config.hiddenSize }, (_, i) => Math.sin(i));
