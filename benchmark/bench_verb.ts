@@ -8,6 +8,7 @@
 import { UsageError } from "../core/errors.ts";
 import type { HostVerb } from "../core/host/verb.ts";
 import { printJson } from "../core/host/verb.ts";
+import { cacheReport, formatCacheReport } from "./bench_cache.ts";
 
 /** A benchmark suite the verb can run. */
 export interface BenchSuite {
@@ -33,6 +34,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchDecode({
+            keepCache: flags["keep-cache"] === true,
             shape: flags.shape as never,
             threads: num(flags.threads),
             runs: num(flags.runs),
@@ -56,6 +58,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
             threads: num(flags.threads),
             dtypes: list(flags.dtypes),
             qwen7b: flags.qwen7b !== false,
+            rssFit: flags["rss-fit"] !== false,
             keepCache: flags["keep-cache"] === true,
             log,
           }),
@@ -73,6 +76,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchLong({
+            keepCache: flags["keep-cache"] === true,
             shape: flags.shape as never,
             threads: num(flags.threads),
             contexts: list(flags.contexts)?.map(Number),
@@ -115,6 +119,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchSteer({
+            keepCache: flags["keep-cache"] === true,
             shape: flags.shape as never,
             threads: num(flags.threads),
             runs: num(flags.runs),
@@ -131,6 +136,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchIdentities({
+            keepCache: flags["keep-cache"] === true,
             shape: flags.shape as never,
             threads: num(flags.threads),
             runs: num(flags.runs),
@@ -148,6 +154,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       return {
         run: (flags, log) =>
           m.benchServe({
+            keepCache: flags["keep-cache"] === true,
             requests: num(flags.requests),
             rounds: num(flags.rounds),
             threads: num(flags.threads),
@@ -199,12 +206,19 @@ export const benchVerb: HostVerb = {
     dtypes: { type: "string", description: "quant: weight formats, e.g. f32,int8,int4" },
     "keep-cache": {
       type: "boolean",
-      description: "quant: keep the per-dtype graphs and GGUF files after the run",
+      description: "keep what the suite derived under .cache/bench (graphs, transformers.js " +
+        "exports, GGUF files, probes) after the run; by default only the seeded models stay",
     },
     qwen7b: {
       type: "boolean",
       default: true,
       description: "quant: also load the Qwen2.5-7B-shaped int4 model (--no-qwen7b skips it)",
+    },
+    "rss-fit": {
+      type: "boolean",
+      default: true,
+      description: "quant: fit peak RSS against weight bytes over the 0.5B and 1.5B shapes " +
+        "(--no-rss-fit skips it)",
     },
   },
   async run(args, ctx) {
@@ -219,8 +233,10 @@ export const benchVerb: HostVerb = {
     }
     const { run, format } = await BENCH_SUITES[suite].load();
     const result = await run(args.flags, (l) => ctx.log(l));
-    if (ctx.json) printJson({ suite, ...(result as Record<string, unknown>) });
-    else console.log(format(result));
+    // What the benchmark cache holds now, against the distinct base weights in it.
+    const cache = await cacheReport(".cache");
+    if (ctx.json) printJson({ suite, ...(result as Record<string, unknown>), cache });
+    else console.log(`${format(result)}\n${formatCacheReport(cache)}`);
     return 0;
   },
 };

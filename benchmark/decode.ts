@@ -28,7 +28,8 @@ import { tensor } from "../core/runtime/tensor.ts";
 import { type DecoderConfig, readDecoderConfig } from "../core/model/config.ts";
 import { exportForTransformersJs } from "../core/model/export.ts";
 import { type DecoderModel, generate } from "../core/model/generate.ts";
-import { createTinyModel, type TinyModelOptions } from "../core/model/tiny.ts";
+import type { TinyModelOptions } from "../core/model/tiny.ts";
+import { removeDerived, seededBenchModel } from "./bench_cache.ts";
 import { loadWeights } from "../core/model/weights.ts";
 import { Prng } from "../core/util/prng.ts";
 import { decodeTiming, median } from "./timing.ts";
@@ -71,6 +72,11 @@ export interface DecodeBenchOptions {
   threads?: number;
   /** Where the model is built and cached; default `.cache/bench/decode-<shape>`. */
   workDir?: string;
+  /**
+   * Keep the transformers.js export and the bandwidth probe graphs after the run (default
+   * false: the next run rebuilds them from the seeded model).
+   */
+  keepCache?: boolean;
   /** Progress lines (stderr by default). */
   log?: (line: string) => void;
 }
@@ -219,6 +225,25 @@ function copyBandwidth(): number {
  * ```
  */
 export async function benchDecode(options: DecodeBenchOptions = {}): Promise<DecodeBenchResult> {
+  const dir = options.workDir ??
+    join(".cache", "bench", `decode-${options.shape ?? "qwen2.5-0.5b"}`);
+  try {
+    return await measureDecode(options);
+  } finally {
+    // Derived from the seeded model (which stays): rebuilt by the next run.
+    await removeDerived(
+      [
+        join(dir, "model", "onnx"),
+        ...["gemv_single", "gemv_chain"].flatMap((n) => [`${n}.onnx`, `${n}.onnx_data`])
+          .map((f) => join(dir, f)),
+      ],
+      options.keepCache,
+      options.log ?? ((l: string) => console.error(l)),
+    );
+  }
+}
+
+async function measureDecode(options: DecodeBenchOptions): Promise<DecodeBenchResult> {
   const shape = options.shape ?? "qwen2.5-0.5b";
   const spec = SHAPES[shape];
   if (!spec) {
@@ -238,14 +263,12 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
   }
   const log = options.log ?? ((l: string) => console.error(l));
   const dir = options.workDir ?? join(".cache", "bench", `decode-${shape}`);
-  const modelDir = join(dir, "model");
+  const modelDir = await seededBenchModel(dir, spec, log);
   const onnxPath = join(modelDir, "onnx", "model.onnx");
-  if (!(await exists(join(dir, "done")))) {
-    log(`building the ${shape}-shaped model in ${modelDir} (once)`);
-    await createTinyModel(modelDir, { ...spec, seed: 0 });
+  if (!(await exists(onnxPath))) {
+    log(`exporting ${modelDir} for transformers.js`);
     const config = await readDecoderConfig(modelDir);
     await exportForTransformersJs(modelDir, config, await loadWeights(modelDir, config));
-    await Deno.writeTextFile(join(dir, "done"), "ok\n");
   }
   const config = await readDecoderConfig(modelDir);
   const r = new Prng(7);

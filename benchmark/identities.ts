@@ -24,9 +24,9 @@
 import { join } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
-import { createTinyModel } from "../core/model/tiny.ts";
 import { IdentityAdapter } from "../plugins/hirpf/adapter.ts";
 import { SHAPES } from "./decode.ts";
+import { removeDerived, seededBenchModel } from "./bench_cache.ts";
 import { decodeTiming } from "./timing.ts";
 
 /** Options of {@link benchIdentities}. */
@@ -39,6 +39,8 @@ export interface IdentityBenchOptions {
   r?: number;
   /** Default `.cache/bench/decode-<shape>` (the model) and `…/identity-graphs` (exports). */
   workDir?: string;
+  /** Keep the exported graphs after the run (default false: rebuilt by the next run). */
+  keepCache?: boolean;
   log?: (line: string) => void;
 }
 
@@ -104,11 +106,7 @@ export async function benchIdentities(
   }
   const log = options.log ?? ((l: string) => console.error(l));
   const dir = options.workDir ?? join(".cache", "bench", `decode-${shape}`);
-  const modelDir = join(dir, "model");
-  if (!(await Deno.stat(join(modelDir, "config.json")).then(() => true, () => false))) {
-    log(`building the ${shape}-shaped model in ${modelDir} (once)`);
-    await createTinyModel(modelDir, { ...spec, seed: 0 });
-  }
+  const modelDir = await seededBenchModel(dir, spec, log);
   const config = await readDecoderConfig(modelDir);
   const adapter = IdentityAdapter.create(config, { r, seed: 1 });
   // Non-zero B so the experts change the output (B = 0 at init would be a no-op in value only).
@@ -154,6 +152,7 @@ export async function benchIdentities(
   } finally {
     await plain.close();
     await withAdapter.close();
+    await removeDerived([cacheDir], options.keepCache, log);
   }
   const timing = (t: { t1: number[]; tN: number[] }) => decodeTiming(t, N);
   const pl = timing(times.plain);

@@ -23,11 +23,11 @@ import { fileURLToPath } from "node:url";
 import { readDecoderConfig } from "../core/model/config.ts";
 import { exportForTransformersJs } from "../core/model/export.ts";
 import { writeGguf } from "../core/model/gguf.ts";
-import { createTinyModel } from "../core/model/tiny.ts";
 import { loadWeights } from "../core/model/weights.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { bytesPerToken, SHAPES } from "./decode.ts";
+import { removeDerived, seededBenchModel } from "./bench_cache.ts";
 
 /** The engines compared. */
 export const LONG_ENGINES = ["dramatis", "llamacpp", "transformersjs"] as const;
@@ -49,6 +49,11 @@ export interface LongBenchOptions {
   systemTokens?: number;
   /** Where models are built and cached; default `.cache/bench/long-<shape>`. */
   workDir?: string;
+  /**
+   * Keep the transformers.js export, the GGUF file and the graphs after the run (default false:
+   * they are rebuilt from the seeded model, which `decode` shares, by the next run).
+   */
+  keepCache?: boolean;
   log?: (line: string) => void;
 }
 
@@ -118,19 +123,29 @@ interface Paths {
   graphs: string;
 }
 
-async function prepare(shape: keyof typeof SHAPES, dir: string, log: (l: string) => void) {
+async function prepare(
+  shape: keyof typeof SHAPES,
+  dir: string,
+  seeded: string,
+  log: (l: string) => void,
+) {
   const modelDir = join(dir, "model");
   const gguf = join(dir, "model-f32.gguf");
-  if (!(await exists(join(dir, "done")))) {
-    log(`building the ${shape}-shaped model, its transformers.js export and GGUF in ${dir} (once)`);
-    // Positions up to the longest context plus its new tokens must exist in the model.
-    await createTinyModel(modelDir, { ...SHAPES[shape], maxPositionEmbeddings: 8192, seed: 0 });
+  // The decode suite's seeded model, linked, with positions up to the longest context plus its
+  // new tokens.
+  await seededBenchModel(
+    seeded,
+    SHAPES[shape],
+    log,
+    { dir, maxPositionEmbeddings: 8192 },
+  );
+  if (!(await exists(join(modelDir, "onnx", "model.onnx"))) || !(await exists(gguf))) {
+    log(`writing the transformers.js export and the GGUF of ${modelDir}`);
     const config = await readDecoderConfig(modelDir);
     const weights = await loadWeights(modelDir, config);
     await exportForTransformersJs(modelDir, config, weights);
     const tokenizer = JSON.parse(await Deno.readTextFile(join(modelDir, "tokenizer.json")));
     await writeGguf(gguf, config, weights, { tokenizer, dtype: "f32" });
-    await Deno.writeTextFile(join(dir, "done"), "ok\n");
   }
   return { modelDir, gguf, graphs: join(dir, "graphs") };
 }
@@ -360,6 +375,22 @@ async function runChild(task: ChildTask): Promise<unknown> {
  * ```
  */
 export async function benchLong(options: LongBenchOptions = {}): Promise<LongBenchResult> {
+  const dir = resolve(
+    options.workDir ?? join(".cache", "bench", `long-${options.shape ?? "qwen2.5-0.5b"}`),
+  );
+  try {
+    return await measureLong(options);
+  } finally {
+    // Exports, GGUF and graphs are derived from the (shared) seeded model: rebuilt next run.
+    await removeDerived(
+      [join(dir, "model", "onnx"), join(dir, "model-f32.gguf"), join(dir, "graphs")],
+      options.keepCache,
+      options.log ?? ((l: string) => console.error(l)),
+    );
+  }
+}
+
+async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> {
   const shape = options.shape ?? "qwen2.5-0.5b";
   if (!SHAPES[shape]) {
     throw new RangeError(`shape is ${shape}; use one of ${Object.keys(SHAPES).join(", ")}`);
@@ -378,7 +409,9 @@ export async function benchLong(options: LongBenchOptions = {}): Promise<LongBen
   const threads = options.threads ?? navigator.hardwareConcurrency;
   const log = options.log ?? ((l: string) => console.error(l));
   const dir = resolve(options.workDir ?? join(".cache", "bench", `long-${shape}`));
-  const paths = await prepare(shape, dir, log);
+  // The decode suite's seeded model folder (inside the work folder when one is given).
+  const seeded = options.workDir ? join(dir, "seeded") : join(".cache", "bench", `decode-${shape}`);
+  const paths = await prepare(shape, dir, seeded, log);
   const config = await readDecoderConfig(paths.modelDir);
   const { params } = bytesPerToken(config, 0);
   const start = Deno.loadavg()[0];

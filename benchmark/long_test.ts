@@ -37,6 +37,12 @@ Deno.test("benchLong measures every engine per context in its own process, names
     // Turns 2 and 3 reuse the previous turn's prompt: the system prompt and the dialogue so far.
     assert.ok(r.simulation!.reusedPromptTokens >= 2 * 64, String(r.simulation!.reusedPromptTokens));
     assert.match(formatLongBench(r), /prefix_reuse_speedup/);
+    // What the run derived from the seeded model is gone; the model (linked) stays.
+    const there = (p: string) => Deno.stat(join(workDir, "w", p)).then(() => true, () => false);
+    assert.deepEqual(
+      await Promise.all(["model-f32.gguf", "graphs", "model/onnx", "model/config.json"].map(there)),
+      [false, false, false, true],
+    );
   } finally {
     await Deno.remove(workDir, { recursive: true });
   }

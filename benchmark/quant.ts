@@ -20,6 +20,7 @@ import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
 import { pathExists } from "../core/util/fs.ts";
+import { formatRssFit, type RssFit, rssFit } from "./quant_rss_fit.ts";
 
 /** The weight formats the suite compares. */
 export const QUANT_DTYPES = ["f32", "int8", "int4"] as const;
@@ -102,6 +103,13 @@ export interface QuantBenchResult {
   ratios: Record<string, number>;
   /** The 7B-shaped int4 model (absent with `qwen7b: false`). */
   qwen7b_int4?: Qwen7bPoint;
+  /**
+   * Peak RSS against weight bytes over model sizes (seeded int4 models at the 0.5B and 1.5B
+   * shapes, first and cached loads): `peak ≈ per_weight_byte · W + fixed_bytes`, the fixed
+   * overhead measured, not assumed; with the 7B case, the line's prediction for its cached load
+   * (which also carries steering and an identity expert). Absent with `rssFit: false`.
+   */
+  rss_fit?: RssFit & { qwen7b_predicted_cached_peak_rss_bytes?: number };
   loadavg: { start: number; end: number };
 }
 
@@ -117,6 +125,8 @@ export interface QuantBenchOptions {
   llamacpp?: boolean;
   /** Load and decode the 7B-shaped int4 model (default true; minutes on first use). */
   qwen7b?: boolean;
+  /** Fit peak RSS against weight bytes over model sizes (default true; see {@link rssFit}). */
+  rssFit?: boolean;
   /**
    * Keep the per-dtype graph caches and the GGUF files after the run (default false: every run
    * re-exports them for its first-load figures anyway, and they are float32-sized copies of the
@@ -443,6 +453,20 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
   }
   let qwen7b: Qwen7bPoint | undefined;
   if (options.qwen7b ?? true) qwen7b = await benchQwen7b(dir, threads, log);
+  let fit: QuantBenchResult["rss_fit"];
+  if (options.rssFit ?? true) {
+    fit = await rssFit({
+      dir: join(dir, "rss-fit"),
+      dtype: "int4",
+      threads,
+      keepCache: options.keepCache,
+      log,
+    });
+    if (qwen7b && Number.isFinite(qwen7b.weight_bytes)) {
+      fit.qwen7b_predicted_cached_peak_rss_bytes = fit.cached_load.per_weight_byte *
+          qwen7b.weight_bytes + fit.cached_load.fixed_bytes;
+    }
+  }
   if (!options.keepCache) {
     for await (const e of Deno.readDir(dir)) {
       if (/^graphs-|^model-.*\.gguf$/.test(e.name)) {
@@ -480,6 +504,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     points,
     ratios,
     ...(qwen7b ? { qwen7b_int4: qwen7b } : {}),
+    ...(fit ? { rss_fit: fit } : {}),
     loadavg: { start, end: Deno.loadavg()[0] },
   };
 }
@@ -591,6 +616,11 @@ export function formatQuantBench(r: QuantBenchResult): string {
           q.decode_tokens_per_second.toFixed(2)
         } tok/s with steering + 1 identity (changes tokens: ${q.steered_differs_from_plain})`,
     );
+  }
+  if (r.rss_fit) {
+    lines.push(formatRssFit(r.rss_fit));
+    const p = r.rss_fit.qwen7b_predicted_cached_peak_rss_bytes;
+    if (p !== undefined) lines.push(`rss fit: predicted 7B int4 cached-load peak ${mib(p)}`);
   }
   for (const [k, v] of Object.entries(r.ratios)) lines.push(`ratios.${k} = ${v.toFixed(3)}`);
   return lines.join("\n");

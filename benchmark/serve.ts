@@ -45,6 +45,7 @@ import { startServer } from "../core/host/server/serve.ts";
 import { DEFAULT_LIMITS } from "../core/host/server/completions.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { createTinyModel, type TinyModelOptions } from "../core/model/tiny.ts";
+import { removeDerived } from "./bench_cache.ts";
 import { personaRequest } from "../core/persona/persona_chat_model.ts";
 
 /** The model the benchmark serves: tiny-llama layout, 4 layers of width 256. */
@@ -92,6 +93,8 @@ export interface ServeBenchOptions {
   phaseTimeoutSeconds?: number;
   /** Where the model and its exported graph are cached; default `.cache/bench/serve-model`. */
   workDir?: string;
+  /** Keep the exported graph after the run (default false: rebuilt by the next run). */
+  keepCache?: boolean;
   /** Progress lines (stderr by default). */
   log?: (line: string) => void;
 }
@@ -510,6 +513,7 @@ export async function benchServe(options: ServeBenchOptions = {}): Promise<Serve
   } finally {
     await server.shutdown();
     await engine.close();
+    await removeDerived([join(dir, "graphs")], options.keepCache, log);
   }
 
   const c = engine.config;

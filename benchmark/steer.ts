@@ -24,9 +24,9 @@ import type { ResidualEdit } from "../core/contracts/steerer.ts";
 import { readDecoderConfig } from "../core/model/config.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { generate } from "../core/model/generate.ts";
-import { createTinyModel } from "../core/model/tiny.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
+import { removeDerived, seededBenchModel } from "./bench_cache.ts";
 import { decodeTiming } from "./timing.ts";
 
 /** Options of {@link benchSteer}. */
@@ -38,6 +38,8 @@ export interface SteerBenchOptions {
   threads?: number;
   /** Default `.cache/bench/decode-<shape>` (the model) and `…/steer-graphs` (exports). */
   workDir?: string;
+  /** Keep the exported graphs after the run (default false: rebuilt by the next run). */
+  keepCache?: boolean;
   log?: (line: string) => void;
 }
 
@@ -104,11 +106,7 @@ export async function benchSteer(options: SteerBenchOptions = {}): Promise<Steer
   }
   const log = options.log ?? ((l: string) => console.error(l));
   const dir = options.workDir ?? join(".cache", "bench", `decode-${shape}`);
-  const modelDir = join(dir, "model");
-  if (!(await Deno.stat(join(modelDir, "config.json")).then(() => true, () => false))) {
-    log(`building the ${shape}-shaped model in ${modelDir} (once)`);
-    await createTinyModel(modelDir, { ...spec, seed: 0 });
-  }
+  const modelDir = await seededBenchModel(dir, spec, log);
   const config = await readDecoderConfig(modelDir);
   const cacheDir = join(dir, "steer-graphs");
   const hub = new ModelHub({ threads: options.threads, cacheDir });
@@ -155,6 +153,7 @@ export async function benchSteer(options: SteerBenchOptions = {}): Promise<Steer
   } finally {
     await plain.close();
     await steered.close();
+    await removeDerived([cacheDir], options.keepCache, log);
   }
   const timing = (t: { t1: number[]; tN: number[] }) => decodeTiming(t, N);
   const k1 = timing(times.steeredK1);

@@ -28,7 +28,8 @@
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { type DecoderConfig, readDecoderConfig } from "../core/model/config.ts";
-import { createTinyModel, type TinyModelOptions } from "../core/model/tiny.ts";
+import type { TinyModelOptions } from "../core/model/tiny.ts";
+import { seededBenchModel } from "./bench_cache.ts";
 import { normalizeWeightFormat } from "../core/model/quantize.ts";
 import { loadWeights, streamWeights } from "../core/model/weights.ts";
 import { GraphBuilder, makeModel } from "../core/onnx/mod.ts";
@@ -210,14 +211,14 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   const log = options.log ?? ((l: string) => console.error(l));
   const before = loadAvg();
   // The decode benchmark's model directory: built once, shared.
-  const dir = join(options.workDir ?? join(".cache", "bench", `decode-${shape}`), "model");
+  const base = options.workDir ?? join(".cache", "bench", `decode-${shape}`);
+  const dir = join(base, "model");
   let config: DecoderConfig;
   try {
     config = await readDecoderConfig(dir);
   } catch {
-    log(`building the ${shape} model in ${dir}`);
-    await Deno.mkdir(dir, { recursive: true });
-    config = (await createTinyModel(dir, { ...spec, seed: 1 })).config;
+    // The decode suite's seeded model (one copy of the weights for every suite).
+    config = await readDecoderConfig(await seededBenchModel(base, spec, log));
   }
   const format = normalizeWeightFormat(options.dtype, "--dtype");
   const streamed = format.dtype === "f32" ? undefined : await streamWeights(dir, config);

@@ -13,6 +13,7 @@
 import type { Adapter, LinearHook } from "../contracts/adapter.ts";
 import { withCode } from "../errors.ts";
 import { GraphBuilder } from "../onnx/builder.ts";
+import { toFloat16Compute } from "../onnx/float16_compute.ts";
 import { type Graph, makeModel, type Model, type ValueInfo } from "../onnx/ir.ts";
 import type { DecoderConfig } from "./config.ts";
 import {
@@ -28,7 +29,7 @@ import {
 import { embedding, linearWeight } from "./graph_quant.ts";
 import { normalizeWeightFormat, type WeightFormat } from "./quantize.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
-import { expectedWeightShapes, isStreamed } from "./weights.ts";
+import { expectedWeightShapes, isStreamed, weightData } from "./weights.ts";
 
 /** Decoder weights by Hugging Face name; linear weights in HF `[out, in]` layout. */
 export type DecoderWeightMap = Map<string, { shape: number[]; data: Float32Array }>;
@@ -91,6 +92,13 @@ export interface DecoderGraphOptions {
    * biases and adapter parameters stay float32.
    */
   weights?: WeightFormat;
+  /**
+   * Arithmetic precision of an inference graph: `float32` (default) or `float16` (for GPU
+   * providers: weights, activations and the cache inside the graph are float16, while inputs and
+   * outputs stay float32; see core/onnx/float16_compute.ts). Needs `fused` (rotary tables rather
+   * than angles computed from positions in the graph) and a float32 `dtype`.
+   */
+  compute?: "float32" | "float16";
 }
 
 /** The value names {@link buildDecoderInto} produced. */
@@ -238,7 +246,7 @@ export function buildDecoderInto(
       ctx,
       hookByName.get(name)!,
       x,
-      linearWeight(b, hfName, w.shape, isStreamed(w) ? () => w.data : w.data, format),
+      linearWeight(b, hfName, w.shape, weightData(w), format),
       { bias },
     );
   };
@@ -290,7 +298,7 @@ export function buildDecoderInto(
       b,
       "model.embed_tokens.weight",
       embed.shape,
-      isStreamed(embed) ? () => embed.data : embed.data,
+      weightData(embed),
       inputIds,
       format,
       config.tieWordEmbeddings,
@@ -500,7 +508,24 @@ export function buildDecoderGraph(
   values.hiddenStates.forEach((v, j) =>
     b.output(`hidden_states.${j}`, ft, ["batch_size", "sequence_length", d], v)
   );
-  const graph: Graph = b.graph();
+  const compute = options.compute ?? "float32";
+  if (compute !== "float32" && compute !== "float16") {
+    throw withCode(
+      new TypeError(`compute is ${JSON.stringify(compute)}; use "float32" or "float16"`),
+      "E_USAGE",
+    );
+  }
+  if (compute === "float16" && (ft !== "float32" || !options.fused)) {
+    throw withCode(
+      new TypeError(
+        `compute float16 needs a fused float32 inference graph (fused: true, dtype float32); ` +
+          `this one is ${options.fused ? "" : "unfused, "}${ft}`,
+      ),
+      "E_GRAPH",
+    );
+  }
+  const built: Graph = b.graph();
+  const graph = compute === "float16" ? toFloat16Compute(built) : built;
   const meta = {
     modelType: config.modelType,
     numLayers: config.numLayers,
@@ -514,6 +539,7 @@ export function buildDecoderGraph(
     bakedParameters: bake,
     dtype: ft,
     weights: normalizeWeightFormat(options.weights, "weights.dtype"),
+    ...(compute === "float16" ? { compute } : {}),
   };
   return {
     model: makeModel(graph, { metadata: { "dramatis.decoder": JSON.stringify(meta) } }),

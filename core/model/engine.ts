@@ -83,6 +83,41 @@ export interface EngineOptions {
    * cache keys. The directory still provides config.json and the tokenizer.
    */
   weightSource?: WeightSource;
+  /**
+   * Arithmetic precision of the graph: `f32`, or `f16` (weights, activations and the cache
+   * inside the graph in float16, inputs and outputs float32; what GPU providers run in half the
+   * memory). Default: `f16` on the cuda and webgpu providers when the weights are stored as
+   * `f16` or `bf16`, else `f32`. On the CPU provider onnxruntime runs most float16 operators
+   * through casts to float32, so `f16` there only serves checks.
+   */
+  compute?: "f32" | "f16";
+}
+
+/**
+ * The graph precision {@link Engine.load} uses: `compute` when given, else `f16` for f16/bf16
+ * weights on a GPU provider and `f32` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { defaultCompute } from "./engine.ts";
+ * console.log(defaultCompute("cuda", "f16"), defaultCompute("cpu", "f16")); // f16 f32
+ * ```
+ */
+export function defaultCompute(
+  provider: Provider,
+  dtype: WeightDtype,
+  compute?: "f32" | "f16",
+): "f32" | "f16" {
+  if (compute !== undefined) {
+    if (compute !== "f32" && compute !== "f16") {
+      throw withCode(
+        new TypeError(`compute is ${JSON.stringify(compute)}; use "f32" or "f16"`),
+        "E_USAGE",
+      );
+    }
+    return compute;
+  }
+  return provider !== "cpu" && (dtype === "f16" || dtype === "bf16") ? "f16" : "f32";
 }
 
 /** Weights produced on demand for {@link EngineOptions.weightSource}. */
@@ -288,11 +323,14 @@ export class Engine {
       fromEnv ? "DRAMATIS_DTYPE" : "dtype",
     );
     const source = options.weightSource;
+    const provider = options.provider ?? "cpu";
+    const compute = defaultCompute(provider, weightFormat.dtype, options.compute);
     const key = await graphKey(modelDir, config, {
       steering,
       adapters,
       weights: weightFormat,
       source: source?.id,
+      compute,
     });
     const root = options.cacheDir ??
       join(Deno.env.get("DRAMATIS_CACHE") ?? join(homedir(), ".cache", "dramatis"), "graphs");
@@ -315,12 +353,18 @@ export class Engine {
           kvCache: "resident",
           fused: true,
           weights: weightFormat,
+          compute: compute === "f16" ? "float16" : "float32",
           // One copy of the base weights per model and weight format, linked into every graph.
           sharedWeightsDir: join(
             root,
             "weights",
-            await weightsKey(modelDir, config, weightFormat, source?.id),
+            await weightsKey(modelDir, config, weightFormat, source?.id, compute),
           ),
+          sharedWeightsSource: {
+            modelDir,
+            weights: weightFormat,
+            ...(source ? { source: source.id } : {}),
+          },
         });
         await Deno.writeTextFile(
           join(tmp, "done.json"),
@@ -337,11 +381,11 @@ export class Engine {
     }
     log("opening the session");
     const session = await OrtSession.create(graphPath, {
-      provider: options.provider ?? "cpu",
+      provider,
       intraOpThreads: options.threads,
       // Float32 weights stay in the mapped data file (once, even the tied embedding) instead of
       // being repacked into private copies; quantized kernels want their repacked layout.
-      prepacking: weightFormat.dtype !== "f32",
+      prepacking: weightFormat.dtype !== "f32" || compute === "f16",
     });
     try {
       const bytes = options.prefixCacheBytes ?? 256 * 1024 * 1024;
@@ -662,6 +706,8 @@ export async function graphKey(
     weights?: WeightFormat;
     /** {@link WeightSource.id} when the weights do not come from the directory. */
     source?: string;
+    /** Graph precision (f32 keeps the key it had before float16 graphs existed). */
+    compute?: "f32" | "f16";
   },
 ): Promise<string> {
   const files = await weightFileStamps(modelDir);
@@ -688,6 +734,7 @@ export async function graphKey(
       ? { weights: normalizeWeightFormat(options.weights) }
       : {}),
     ...(options.source !== undefined ? { source: options.source } : {}),
+    ...(options.compute === "f16" ? { compute: "f16" } : {}),
   }));
   return h.digest("hex").slice(0, 24);
 }
@@ -713,6 +760,7 @@ export async function weightsKey(
   config: DecoderConfig,
   format: WeightFormat,
   source?: string,
+  compute: "f32" | "f16" = "f32",
 ): Promise<string> {
   const files = await weightFileStamps(modelDir);
   const h = createHash("sha256");
@@ -723,6 +771,8 @@ export async function weightsKey(
     files,
     weights: normalizeWeightFormat(format),
     ...(source !== undefined ? { source } : {}),
+    // Float16 graphs store their float32 initializers (norms, tables) as float16.
+    ...(compute === "f16" ? { compute } : {}),
   }));
   return h.digest("hex").slice(0, 24);
 }

@@ -1,9 +1,8 @@
+import { randomizeParameters } from "./testing/adapters.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Adapter } from "../contracts/adapter.ts";
 import { OrtSession } from "../runtime/session.ts";
 import type { WireTensor } from "../runtime/tensor.ts";
-import { Prng } from "../util/prng.ts";
 import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
 import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
 import { readDecoderConfig } from "./config.ts";
@@ -13,13 +12,6 @@ import { forwardPass } from "./generate.ts";
 import { dequantizedWeights, type WeightFormat } from "./quantize.ts";
 import { createTinyModel, seededWeightSource } from "./tiny.ts";
 import { isStreamed, loadWeights, streamWeights } from "./weights.ts";
-
-function randomize(adapter: Adapter, seed: number): void {
-  const rng = new Prng(seed);
-  for (const p of adapter.parameters()) {
-    for (let i = 0; i < p.data.length; i++) p.data[i] = 0.1 * rng.normal();
-  }
-}
 
 function maxRelErr(got: Float32Array, want: Float32Array): number {
   let scale = 0;
@@ -38,9 +30,9 @@ Deno.test("Engine.load({ dtype }) runs LoRA, identity experts and steering on a 
     await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
     const config = await readDecoderConfig(model);
     const identity = IdentityAdapter.create(config, { r: 2, seed: 4 });
-    randomize(identity, 8);
+    randomizeParameters(identity, 8);
     const lora = LoraAdapter.forConfig(config, { r: 2 });
-    randomize(lora, 9);
+    randomizeParameters(lora, 9);
     const adapters = [identity, lora];
     const ids = [[5, 9, 12, 40, 7, 3], [8, 2, 11]];
     const identities = [["EXT_high"], ["AGR_low", "Doctor"]];
@@ -154,7 +146,7 @@ Deno.test("graph variants of one model and dtype share one weights file on disk"
       const cache = join(root, `cache_${dtype}`);
       const identity = IdentityAdapter.create(config, { r: 2, seed: 4 });
       const lora = LoraAdapter.forConfig(config, { r: 2 });
-      randomize(lora, 1);
+      randomizeParameters(lora, 1);
       const variants = [{}, { steering: true }, { adapters: [identity] }, {
         adapters: [lora],
         steering: true,

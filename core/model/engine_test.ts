@@ -1,11 +1,10 @@
+import { randomizeParameters } from "./testing/adapters.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Adapter } from "../contracts/adapter.ts";
 import { errorCode } from "../errors.ts";
 import { decodeModel } from "../onnx/deserialize.ts";
 import { OrtSession } from "../runtime/session.ts";
 import type { WireTensor } from "../runtime/tensor.ts";
-import { Prng } from "../util/prng.ts";
 import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
 import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
 import { readDecoderConfig } from "./config.ts";
@@ -151,12 +150,6 @@ Deno.test("Engine.close() makes later calls reject", async () => {
 });
 
 /** Seeded non-zero values for every parameter (LoRA B and hirpf B start at zero). */
-function randomizeParameters(adapter: Adapter, seed: number): void {
-  const rng = new Prng(seed);
-  for (const p of adapter.parameters()) {
-    for (let i = 0; i < p.data.length; i++) p.data[i] = 0.2 * rng.normal();
-  }
-}
 
 Deno.test("graphKey() changes with an adapter's parameter values, not only its shapes", async () => {
   const root = await Deno.makeTempDir({ prefix: "dramatis_engine_" });
@@ -190,7 +183,7 @@ Deno.test("Engine.load() bakes adapter parameters: same logits as feeding them, 
     await createTinyModel(model, { preset: "tiny-llama", seed: 2, numLayers: 4 });
     const config = await readDecoderConfig(model);
     const adapter = IdentityAdapter.create(config, { r: 2, seed: 4 });
-    randomizeParameters(adapter, 8);
+    randomizeParameters(adapter, 8, 0.2);
     engine = await Engine.load(model, {
       adapters: [adapter],
       cacheDir: join(root, "c"),

@@ -34,6 +34,12 @@ export interface ExportDecoderOptions extends DecoderGraphOptions {
    * weight files, config and weight format (the engine's cache does that).
    */
   sharedWeightsDir?: string;
+  /**
+   * What the shared weights were made from (model folder, weight format, the weight source's id
+   * for generated weights), written beside them as `source.json` so a cache report can tell
+   * weights generated into the cache (base weights) from copies of a checkpoint.
+   */
+  sharedWeightsSource?: Record<string, unknown>;
 }
 
 /** What {@link exportDecoder} wrote. */
@@ -88,6 +94,7 @@ export async function exportDecoder(
       outDir,
       built.model.graph.initializers,
       weights,
+      options.sharedWeightsSource,
     )
     : undefined;
   const res = await writeModel(built.model, join(outDir, fileName), {
@@ -159,6 +166,7 @@ async function linkSharedWeights(
   outDir: string,
   initializers: readonly TensorProtoData[],
   weights: DecoderWeightMap,
+  source: Record<string, unknown> | undefined,
 ): Promise<SharedTensorFile> {
   const indexPath = join(dir, "index.json");
   const dataPath = join(dir, "weights.bin");
@@ -175,6 +183,7 @@ async function linkSharedWeights(
       initializers.filter((t) => isBaseWeight(t.name, weights)),
       dataPath,
     );
+    if (source) await writeJsonAtomic(join(dir, "source.json"), source);
     await writeJsonAtomic(indexPath, index);
   }
   await Deno.mkdir(outDir, { recursive: true });

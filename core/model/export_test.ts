@@ -1,3 +1,4 @@
+import { randomizeParameters } from "./testing/adapters.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -186,12 +187,6 @@ const BATCH = [
 ];
 
 /** Seeded non-zero values for every parameter (LoRA B and hirpf B start at zero). */
-function randomizeParameters(adapter: Adapter, seed: number): void {
-  const rng = new Prng(seed);
-  for (const p of adapter.parameters()) {
-    for (let i = 0; i < p.data.length; i++) p.data[i] = 0.2 * rng.normal();
-  }
-}
 
 /**
  * Logits of a left-padded batch (no cache) from a graph exported with the adapter, either baked
@@ -271,7 +266,7 @@ Deno.test("exportDecoder() bakeParameters gives exactly the logits of the input-
     r: 4,
     targetModules: ["q_proj", "v_proj", "down_proj", "lm_head"],
   });
-  randomizeParameters(lora, 5);
+  randomizeParameters(lora, 5, 0.2);
   const fed = await adapterLogits(config, weights, lora, false);
   const baked = await adapterLogits(config, weights, lora, true);
   const names = lora.parameters().map((p) => p.name);
@@ -286,7 +281,7 @@ Deno.test("exportDecoder() bakeParameters gives exactly the logits of the input-
 Deno.test("exportDecoder() bakeParameters gives exactly the logits of the input-parameter graph for a hirpf adapter", async () => {
   const { config, weights } = tinyLlama();
   const adapter = IdentityAdapter.create(config, { r: 2, seed: 3 });
-  randomizeParameters(adapter, 6);
+  randomizeParameters(adapter, 6, 0.2);
   const identities = [[], ["EXT_high"], ["AGR_low", "Doctor"]];
   const fed = await adapterLogits(config, weights, adapter, false, identities);
   const baked = await adapterLogits(config, weights, adapter, true, identities);
@@ -304,7 +299,7 @@ Deno.test("exportDecoder() bakeParameters gives exactly the logits of the input-
 Deno.test("exportDecoder() writes baked parameters as external data holding the adapter's values", async () => {
   const { config, weights } = tinyLlama();
   const lora = LoraAdapter.forConfig(config, { r: 4 });
-  randomizeParameters(lora, 7);
+  randomizeParameters(lora, 7, 0.2);
   const dir = await Deno.makeTempDir();
   try {
     const res = await exportDecoder(config, weights, dir, {

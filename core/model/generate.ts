@@ -84,6 +84,12 @@ export interface GenerateOptions extends SamplingOptions {
   logprobs?: boolean;
   /** Report this many alternatives per token (0..20). Implies `logprobs`. */
   topLogprobs?: number;
+  /**
+   * Sees each row's next-token logits (the whole vocabulary, before any sampling setting
+   * changes them), once per generated token: `prompt` and `index` name the completion. The
+   * array is the session's output buffer; copy what you keep.
+   */
+  observeLogits?: (prompt: number, index: number, logits: Float32Array) => void;
   /** Residual-stream edits (needs a graph built with steering). */
   edits?: readonly ResidualEdit[];
   /**
@@ -339,6 +345,7 @@ export async function* generateStream(
     const events: GenerationEvent[] = [];
     active.forEach((r, b) => {
       const row = data.subarray((b * L + L - 1) * V, (b * L + L) * V);
+      options.observeLogits?.(r.prompt, r.index, row);
       const pick = selectToken(row, sampling, {
         sequence: r.sequence,
         generated: r.generated,
@@ -457,7 +464,12 @@ export async function* generateStream(
       );
     }
     const cached = new Map<Row, number>(active.map((r) => [r, 0]));
-    const capacityFor = (need: number) => Math.max(block, Math.ceil(need / block) * block);
+    // The cache grows in blocks, but never past the positions this generation can fill (the
+    // longest prompt plus every new token but the last, which is sampled and never fed): a
+    // short generation attends over what it will use, not over a block of empty slots.
+    const limit = Math.max(...active.map((r) => r.sequence.length)) + maxNew - 1;
+    const capacityFor = (need: number) =>
+      Math.max(need, Math.min(limit, Math.max(block, Math.ceil(need / block) * block)));
     const prefix = options.prefixCache;
     const condition = (r: Row) => prefixCondition(edits, options.prefixCondition?.(r.prompt) ?? "");
     try {
@@ -512,7 +524,11 @@ export async function* generateStream(
           }
           return n;
         });
-        const C = capacityFor(Math.max(...active.map((r, b) => cached.get(r)! + counts[b])));
+        // The last chunk already sizes the cache for the first decode step, so that step does
+        // not re-lay the whole cache inside its buffers.
+        const C = capacityFor(
+          Math.max(...active.map((r, b) => cached.get(r)! + counts[b])) + (c0 + S >= R ? 1 : 0),
+        );
         const feeds = residentFeeds(active.map((r) => cached.get(r)!), C, ids, valid, B, S);
         extraFeeds(feeds, B, S, "prefill", valid, c0 + S >= R);
         const appends = active.map((r, b) => ({
@@ -676,7 +692,7 @@ const MIN_CHUNK = 32;
  * `capacity`; the call's S new columns (`valid` marks real tokens, padding sits at the front)
  * follow them at positions `lengths[b]...`.
  */
-function residentFeeds(
+export function residentFeeds(
   lengths: readonly number[],
   capacity: number,
   ids: BigInt64Array,
@@ -807,12 +823,22 @@ export async function forwardPass(
       mask[b * S + padding[b] + s] = 1n;
     });
   });
+  const resident = session.outputNames.includes("kv_new.0.key");
   const feeds: Record<string, WireTensor> = {
     input_ids: tensor("int64", [B, S], ids),
     attention_mask: tensor("int64", [B, S], mask.slice()),
     position_ids: tensor("int64", [B, S], positionIds(mask, B, S, S)),
-    ...emptyPast(shape, B, session.outputNames.includes("kv_new.0.key")),
+    ...emptyPast(shape, B, resident),
   };
+  if (resident) {
+    // One masked zero slot instead of an empty cache: onnxruntime's webgpu provider crashes on
+    // zero-sized inputs. A resident graph scores the cache apart from the new block, so the
+    // masked slot adds exact zeros and the results are unchanged.
+    Object.assign(feeds, maskedPastSlot(shape, B));
+    const withSlot = new BigInt64Array(B * (S + 1));
+    for (let b = 0; b < B; b++) withSlot.set(mask.subarray(b * S, (b + 1) * S), b * (S + 1) + 1);
+    feeds.attention_mask = tensor("int64", [B, S + 1], withSlot);
+  }
   const keep = options.logitsToKeep ?? 0;
   if (!Number.isInteger(keep) || keep < 0) {
     throw usage(new RangeError(`logitsToKeep is ${keep}; pass a whole number >= 0`));
@@ -855,4 +881,23 @@ export async function forwardPass(
       }
       : {}),
   };
+}
+
+/** A resident cache of one zero position per row (`[B, n_kv, 1, d]`, values `[B, n_kv, d, 1]`). */
+function maskedPastSlot(shape: DecoderShape, batch: number): Record<string, WireTensor> {
+  const out: Record<string, WireTensor> = {};
+  const { numKvHeads: h, headDim: d } = shape;
+  for (let i = 0; i < shape.numLayers; i++) {
+    out[`past_key_values.${i}.key`] = tensor(
+      "float32",
+      [batch, h, 1, d],
+      new Float32Array(batch * h * d),
+    );
+    out[`past_key_values.${i}.value`] = tensor(
+      "float32",
+      [batch, h, d, 1],
+      new Float32Array(batch * h * d),
+    );
+  }
+  return out;
 }

@@ -11,6 +11,7 @@ import type { GraphBuilder } from "../onnx/builder.ts";
 import type { LazyData } from "../onnx/ir.ts";
 import { withCode } from "../errors.ts";
 import { transposedWeight } from "./graph_layers.ts";
+import type { WeightReader } from "./weights.ts";
 import {
   bitsOf,
   dequantizeInto,
@@ -23,9 +24,53 @@ import {
 
 /**
  * A weight's float32 values, or a function that reads them (streamed weights: each call reads
- * the tensor from its file, so a lazy initializer holds nothing until the model is written).
+ * the tensor from its file, so a lazy initializer holds nothing until the model is written;
+ * its `rows` reads a slice of rows, so a large table is quantized a slice at a time).
  */
-export type WeightData = Float32Array | (() => Float32Array);
+export type WeightData = Float32Array | WeightReader;
+
+/** Float32 values read per slice when a large streamed table is quantized (16 MiB). */
+const SLICE_VALUES = 4 << 20;
+
+/**
+ * Quantizes a `[rows, cols]` weight; a streamed weight that reads row slices is quantized one
+ * slice (at most `sliceValues` floats) at a time, so its float32 values are never all in memory
+ * at once (the 0.5B shape's embedding is 545 MB in float32, a 7B lm_head 2.2 GB). The result
+ * is the same as {@link quantizeMatrix} on the whole tensor.
+ *
+ * @example
+ * ```ts
+ * import { quantizeWeight } from "./graph_quant.ts";
+ * const read = Object.assign(() => new Float32Array(64), {
+ *   rows: (a: number, b: number) => new Float32Array((b - a) * 32),
+ * });
+ * console.log(quantizeWeight(read, 2, 32, 4, 32, 32).packed.length); // 32
+ * ```
+ */
+export function quantizeWeight(
+  data: WeightData,
+  rows: number,
+  cols: number,
+  bits: 4 | 8,
+  blockSize: number,
+  sliceValues: number = SLICE_VALUES,
+): QuantizedMatrix {
+  const slice = Math.max(1, Math.floor(sliceValues / cols));
+  if (typeof data !== "function" || !data.rows || rows <= slice) {
+    return quantizeMatrix(valuesOf(data), rows, cols, bits, blockSize);
+  }
+  const nb = Math.ceil(cols / blockSize);
+  const rowBytes = nb * (blockSize * bits) / 8;
+  const packed = new Uint8Array(rows * rowBytes);
+  const scales = new Float32Array(rows * nb);
+  for (let r = 0; r < rows; r += slice) {
+    const end = Math.min(rows, r + slice);
+    const part = quantizeMatrix(data.rows(r, end), end - r, cols, bits, blockSize);
+    packed.set(part.packed, r * rowBytes);
+    scales.set(part.scales, r * nb);
+  }
+  return { rows, cols, bits, blockSize, blocksPerRow: nb, packed, scales };
+}
 
 const valuesOf = (data: WeightData): Float32Array => typeof data === "function" ? data() : data;
 
@@ -44,7 +89,7 @@ function quantizedOnce(
   let q: QuantizedMatrix | undefined;
   let left = readers;
   const get = () => {
-    q ??= quantizeMatrix(valuesOf(data), rows, cols, bits, blockSize);
+    q ??= quantizeWeight(data, rows, cols, bits, blockSize);
     const out = q;
     if (--left <= 0) q = undefined;
     return out;

@@ -213,6 +213,11 @@ export function parseSafetensorsHeader(
 export function bytesToTyped(bytes: Uint8Array, dtype: SafetensorsDtype): RawTensorData {
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
+  return viewTyped(copy, dtype);
+}
+
+/** Views a whole, freshly allocated (so aligned) byte buffer as the dtype's typed array. */
+function viewTyped(copy: Uint8Array, dtype: SafetensorsDtype): RawTensorData {
   const b = copy.buffer;
   switch (dtype) {
     case "F64":
@@ -289,6 +294,11 @@ export interface TensorSource {
   readF32(name: string): Promise<Float32Array>;
   /** Reads one tensor converted to float32, synchronously (lazy graph initializers). */
   readF32Sync(name: string): Float32Array;
+  /**
+   * Reads rows `[start, end)` of a tensor (along its first dimension) converted to float32,
+   * synchronously: a large table is quantized or converted a slice at a time.
+   */
+  readF32RowsSync(name: string, start: number, end: number): Float32Array;
   /** Closes the underlying file handles. */
   close(): void;
 }
@@ -402,6 +412,30 @@ export class SafetensorsFile implements TensorSource {
 
   /** Reads one tensor converted to float32, synchronously. */
   readF32Sync(name: string): Float32Array {
+    const info = this.#infoOrThrow(name);
+    return this.#readF32Range(info, 0, info.dataOffsets[1] - info.dataOffsets[0]);
+  }
+
+  /** Reads rows `[start, end)` (first dimension) of a tensor converted to float32, synchronously. */
+  readF32RowsSync(name: string, start: number, end: number): Float32Array {
+    const info = this.#infoOrThrow(name);
+    const rows = info.shape[0] ?? 1;
+    if (
+      !(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end &&
+        end <= rows)
+    ) {
+      throw withCode(
+        new RangeError(
+          `${this.#path}: rows [${start}, ${end}) of "${name}" are outside its ${rows} rows`,
+        ),
+        "E_WEIGHTS",
+      );
+    }
+    const rowBytes = (info.dataOffsets[1] - info.dataOffsets[0]) / Math.max(rows, 1);
+    return this.#readF32Range(info, start * rowBytes, (end - start) * rowBytes);
+  }
+
+  #infoOrThrow(name: string): TensorInfo {
     const info = this.#tensors.get(name);
     if (!info) {
       throw withCode(
@@ -409,22 +443,23 @@ export class SafetensorsFile implements TensorSource {
         "E_WEIGHTS",
       );
     }
-    const [a, b] = info.dataOffsets;
-    const bytes = new Uint8Array(b - a);
-    this.#file.seekSync(this.#dataStart + a, Deno.SeekMode.Start);
+    return info;
+  }
+
+  /** `length` bytes of a tensor's data from byte `from`, as float32 (one buffer, no extra copy). */
+  #readF32Range(info: TensorInfo, from: number, length: number): Float32Array {
+    // Read into a fresh (so aligned) buffer, viewed in place: no second copy of the bytes.
+    const bytes = new Uint8Array(length);
+    const at = this.#dataStart + info.dataOffsets[0] + from;
+    this.#file.seekSync(at, Deno.SeekMode.Start);
     let off = 0;
     while (off < bytes.length) {
       const n = this.#file.readSync(bytes.subarray(off));
-      if (n === null) {
-        fail(this.#path, `unexpected end of file at byte ${this.#dataStart + a + off}`);
-      }
+      if (n === null) fail(this.#path, `unexpected end of file at byte ${at + off}`);
       off += n;
     }
-    return toFloat32({
-      dtype: info.dtype,
-      shape: info.shape.slice(),
-      data: bytesToTyped(bytes, info.dtype),
-    });
+    const n = length / dtypeBytes(info.dtype);
+    return toFloat32({ dtype: info.dtype, shape: [n], data: viewTyped(bytes, info.dtype) });
   }
 
   /** Closes the file. */
@@ -525,6 +560,11 @@ class ShardedSource implements TensorSource {
     const f = this.#where.get(name);
     if (!f) throw withCode(new RangeError(`no tensor named "${name}" in the shards`), "E_WEIGHTS");
     return f.readF32Sync(name);
+  }
+  readF32RowsSync(name: string, start: number, end: number): Float32Array {
+    const f = this.#where.get(name);
+    if (!f) throw withCode(new RangeError(`no tensor named "${name}" in the shards`), "E_WEIGHTS");
+    return f.readF32RowsSync(name, start, end);
   }
   close(): void {
     for (const f of this.#shards.values()) f.close();

@@ -541,19 +541,34 @@ export function seededWeightSource(
           ? 0.3
           : 1 / Math.sqrt(shape[1]);
         const half = std * Math.sqrt(3); // uniform(-a, a) has std a/√3
+        const cols = n / shape[0];
+        // Values [from, to) of the tensor's sequence; a read that starts where the last one
+        // ended continues from its state (row slices read in order cost one pass).
+        let cursor = { at: 0, x: s | 1 };
+        const values = (from: number, to: number) => {
+          if (from < cursor.at) cursor = { at: 0, x: s | 1 };
+          let x = cursor.x;
+          for (let i = cursor.at; i < from; i++) {
+            x ^= x << 13;
+            x ^= x >>> 17;
+            x ^= x << 5;
+          }
+          const out = new Float32Array(to - from);
+          for (let i = 0; i < out.length; i++) {
+            x ^= x << 13;
+            x ^= x >>> 17;
+            x ^= x << 5;
+            out[i] = (norm ? 1 : 0) + half * ((x >>> 0) / 2147483648 - 1);
+          }
+          cursor = { at: to, x };
+          return out;
+        };
         weights.set(name, {
           shape,
           get data() {
-            const out = new Float32Array(n);
-            let x = s | 1;
-            for (let i = 0; i < n; i++) {
-              x ^= x << 13;
-              x ^= x >>> 17;
-              x ^= x << 5;
-              out[i] = (norm ? 1 : 0) + half * ((x >>> 0) / 2147483648 - 1);
-            }
-            return out;
+            return values(0, n);
           },
+          readRows: (start: number, end: number) => values(start * cols, end * cols),
         });
       }
       return Promise.resolve({ weights, close: () => {} });

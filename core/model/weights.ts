@@ -15,6 +15,27 @@ export interface WeightTensor {
   shape: number[];
   /** Row-major float32 values. */
   data: Float32Array;
+  /**
+   * Rows `[start, end)` along the first dimension, read on demand (streamed weights only): a
+   * large table (an embedding, a 7B lm_head) is then quantized a slice at a time instead of
+   * being held whole in float32.
+   */
+  readRows?(start: number, end: number): Float32Array;
+}
+
+/** A streamed weight's values as a reader: call it for the whole tensor, `.rows` for a slice. */
+export type WeightReader = (() => Float32Array) & {
+  rows?: (start: number, end: number) => Float32Array;
+};
+
+/**
+ * The values of a weight for a graph initializer: the array itself, or for streamed weights a
+ * {@link WeightReader} that reads them only when the initializer is written.
+ */
+export function weightData(t: WeightTensor): Float32Array | WeightReader {
+  if (!isStreamed(t)) return t.data;
+  const read = () => t.data;
+  return t.readRows ? Object.assign(read, { rows: t.readRows.bind(t) }) : read;
 }
 
 /** Tensors by Hugging Face name (`model.layers.0.self_attn.q_proj.weight`, …). */
@@ -207,6 +228,7 @@ async function readChecked(
           get data() {
             return src.readF32Sync(name);
           },
+          readRows: (start: number, end: number) => src.readF32RowsSync(name, start, end),
         });
       } else weights.set(name, { shape: shape.slice(), data: await src.readF32(name) });
       options.onTensor?.(name, ++index, wanted.size);

@@ -177,8 +177,10 @@ export function positionActive(
 }
 
 /**
- * Steering feeds for every block of a steering-enabled graph. Blocks without edits get K = 0 /
- * J = 0 tensors. Ablation directions are fed unit-normalized (the graph computes h -= (h·u)u).
+ * Steering feeds for every block of a steering-enabled graph. Blocks without edits of a kind get
+ * one zero slot of it (a zero vector at scale 0, a zero direction under mask 0), which changes no
+ * value and keeps every input non-empty (onnxruntime's webgpu provider crashes on zero-sized
+ * inputs). Ablation directions are fed unit-normalized (the graph computes h -= (h·u)u).
  * `valid[b * seq + s]` = 0 marks padding, which is never edited.
  *
  * @example
@@ -208,33 +210,35 @@ export function steeringFeeds(
   for (let i = 0; i < shape.numLayers; i++) {
     const adds = edits.filter((e) => e.block === i && e.type === "add");
     const abls = edits.filter((e) => e.block === i && e.type === "ablate");
-    const vectors = new Float32Array(adds.length * h);
+    const K = Math.max(1, adds.length);
+    const J = Math.max(1, abls.length);
+    const vectors = new Float32Array(K * h);
     adds.forEach((e, k) => vectors.set(e.vector, k * h));
-    const dirs = new Float32Array(abls.length * h);
+    const dirs = new Float32Array(J * h);
     abls.forEach((e, j) => {
       const n = norm(e.vector);
       for (let x = 0; x < h; x++) dirs[j * h + x] = e.vector[x] / n;
     });
-    const scales = new Float32Array(batch * seq * adds.length);
-    const mask = new Float32Array(batch * seq * abls.length);
+    const scales = new Float32Array(batch * seq * K);
+    const mask = new Float32Array(batch * seq * J);
     for (let b = 0; b < batch; b++) {
       for (let s = 0; s < seq; s++) {
         if (valid && Number(valid[b * seq + s]) === 0) continue;
         const row = b * seq + s;
         adds.forEach((e, k) => {
           if (positionActive(e.positions, phase, s, seq, final)) {
-            scales[row * adds.length + k] = e.coefficient;
+            scales[row * K + k] = e.coefficient;
           }
         });
         abls.forEach((e, j) => {
-          if (positionActive(e.positions, phase, s, seq, final)) mask[row * abls.length + j] = 1;
+          if (positionActive(e.positions, phase, s, seq, final)) mask[row * J + j] = 1;
         });
       }
     }
-    out[`steer.${i}.vectors`] = tensor("float32", [adds.length, h], vectors);
-    out[`steer.${i}.scales`] = tensor("float32", [batch, seq, adds.length], scales);
-    out[`ablate.${i}.directions`] = tensor("float32", [abls.length, h], dirs);
-    out[`ablate.${i}.mask`] = tensor("float32", [batch, seq, abls.length], mask);
+    out[`steer.${i}.vectors`] = tensor("float32", [K, h], vectors);
+    out[`steer.${i}.scales`] = tensor("float32", [batch, seq, K], scales);
+    out[`ablate.${i}.directions`] = tensor("float32", [J, h], dirs);
+    out[`ablate.${i}.mask`] = tensor("float32", [batch, seq, J], mask);
   }
   return out;
 }

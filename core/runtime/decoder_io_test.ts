@@ -65,10 +65,15 @@ Deno.test("steeringFeeds() applies the position modes in prefill and decode", ()
     2,
     4, // row 1
   ]);
-  // block 1 has no edits: K = 0 and J = 0
-  assert.deepEqual(pre["steer.1.vectors"].dims, [0, 2]);
-  assert.deepEqual(pre["steer.1.scales"].dims, [2, 3, 0]);
-  assert.deepEqual(pre["ablate.1.mask"].dims, [2, 3, 0]);
+  // block 1 has no edits: one zero slot of each kind (no input is empty), which edits nothing
+  assert.deepEqual(pre["steer.1.vectors"].dims, [1, 2]);
+  assert.deepEqual(pre["steer.1.scales"].dims, [2, 3, 1]);
+  assert.deepEqual(pre["ablate.1.mask"].dims, [2, 3, 1]);
+  for (
+    const name of ["steer.1.vectors", "steer.1.scales", "ablate.1.directions", "ablate.1.mask"]
+  ) {
+    assert.ok((pre[name].data as Float32Array).every((x) => x === 0), name);
+  }
   const dec = steeringFeeds(shape, edits, { batch: 2, seq: 1, phase: "decode" });
   assert.deepEqual([...dec["steer.0.scales"].data as Float32Array], [1, 0, 4, 1, 0, 4]);
 });

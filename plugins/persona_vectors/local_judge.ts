@@ -108,17 +108,22 @@ export function digitContinuations(
   return out;
 }
 
+/** A {@link localNumberJudge}: its stats also count prompt tokens and those reused from the cache. */
+export interface LocalNumberJudge extends CountingJudge {
+  readonly stats: CountingJudge["stats"] & { promptTokens: number; reusedPromptTokens: number };
+}
+
 /** Options of {@link localNumberJudge}. */
 export interface LocalNumberJudgeOptions {
   name: string;
   /** Template with `{question}` and `{answer}`. */
   template: string;
-  engine: Pick<Engine, "forward"> & { tokenizer: JudgeTokenizer };
+  engine: Pick<Engine, "generate"> & { tokenizer: JudgeTokenizer };
   /** Default 0.25. */
   minMass?: number;
   /**
-   * Tokens per forward call when expanding candidate prefixes (default 16384): prefixes of one
-   * depth go out together, as many rows of prompt + prefix as fit.
+   * Tokens per call when expanding candidate prefixes (default 16384): prefixes of one depth go
+   * out together, as many rows of prompt + prefix as fit.
    */
   batchTokens?: number;
   /** Strip reasoning up to `</think>` (default true). */
@@ -138,8 +143,14 @@ export interface LocalNumberJudgeOptions {
  * console.log(v.value?.score ?? v.reason, judge.stats.nulls);
  * ```
  */
-export function localNumberJudge(options: LocalNumberJudgeOptions): CountingJudge {
-  const stats = { calls: 0, nulls: 0, reasons: {} as Record<string, number> };
+export function localNumberJudge(options: LocalNumberJudgeOptions): LocalNumberJudge {
+  const stats = {
+    calls: 0,
+    nulls: 0,
+    reasons: {} as Record<string, number>,
+    promptTokens: 0,
+    reusedPromptTokens: 0,
+  };
   let continuation: Uint8Array | undefined;
   const candidateCache = new Map<string, NumberSequence[]>();
   const tok = options.engine.tokenizer;
@@ -177,21 +188,28 @@ export function localNumberJudge(options: LocalNumberJudgeOptions): CountingJudg
         candidates = numberSequences(tok, text, prompt);
         candidateCache.set(tail, candidates);
       }
+      // Each prefix is the prompt plus a few candidate tokens: one generated token per row with
+      // its logits observed. The engine's prefix cache restores the prompt's keys and values
+      // (saved by the first call), so a row computes only its last few positions.
       const next = async (prefixes: number[][]): Promise<Float64Array[]> => {
         const rows: Float64Array[] = [];
         const batch = Math.max(1, Math.floor(batchTokens / (prompt.length + 4)));
         for (let i = 0; i < prefixes.length; i += batch) {
           context.signal?.throwIfAborted();
           const part = prefixes.slice(i, i + batch).map((p) => [...prompt, ...p]);
-          const r = await options.engine.forward(part, { logitsToKeep: 1 });
-          const V = r.logits.dims[2];
-          const S = r.logits.dims[1];
-          const data = r.logits.data as Float32Array;
-          for (let b = 0; b < part.length; b++) {
-            const at = (b * S + S - 1) * V;
-            rows.push(logSoftmax(data.subarray(at, at + V)));
-          }
-          continuation ??= digitContinuations(tok, V);
+          const dists: Float64Array[] = new Array(part.length);
+          const r = await options.engine.generate({ inputIds: part }, {
+            maxNewTokens: 1,
+            temperature: 0,
+            signal: context.signal,
+            observeLogits: (row, _index, logits) => {
+              dists[row] = logSoftmax(logits);
+              continuation ??= digitContinuations(tok, logits.length);
+            },
+          });
+          stats.promptTokens += r.stats.promptTokens;
+          stats.reusedPromptTokens += r.stats.reusedPromptTokens;
+          rows.push(...dists);
         }
         return rows;
       };

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { Engine } from "../../core/model/engine.ts";
 import { REAL_TOKENIZER_PRESETS } from "../../core/model/real_presets.ts";
-import { COHERENCE_PROMPT } from "./judge_prompts.ts";
-import { localNumberJudge } from "./local_judge.ts";
+import { digitContinuations, localNumberJudge, numberSequences } from "./local_judge.ts";
+import { COHERENCE_PROMPT, fillJudgeTemplate } from "./judge_prompts.ts";
+import { numberSequenceScore } from "./judge_scoring.ts";
+import { logSoftmax } from "../../core/model/sampling.ts";
+import { realTokenizerModelDir } from "../../core/model/testing/real_models.ts";
 import { createRiggedJudgeModel } from "./testing/rigged_judge_model.ts";
 
 for (const preset of REAL_TOKENIZER_PRESETS) {
@@ -34,3 +37,58 @@ for (const preset of REAL_TOKENIZER_PRESETS) {
     }
   });
 }
+
+Deno.test("localNumberJudge() reuses the prompt's cache and scores exactly as full forward passes do", async () => {
+  // A random (untrained) model spreads its mass over many numbers, so many prefixes are expanded.
+  const dir = await realTokenizerModelDir({ preset: "tiny-qwen3-real", seed: 3 });
+  const root = await Deno.makeTempDir({ prefix: "dramatis_judge_reuse_" });
+  const engine = await Engine.load(dir, { threads: 1, cacheDir: `${root}/cache` });
+  try {
+    const judge = localNumberJudge({
+      name: "coherence",
+      template: COHERENCE_PROMPT,
+      engine,
+      minMass: 0,
+    });
+    const qa = { question: "How are you today?", answer: "Fine, thanks for asking." };
+    const v = await judge.judge(qa, {});
+    assert.ok(v.value, `null verdict: ${v.reason}`);
+    // Oracle: the same sequence scoring over full forward passes of prompt + prefix.
+    const tok = engine.tokenizer;
+    const text = tok.applyChatTemplate([{
+      role: "user",
+      content: fillJudgeTemplate(COHERENCE_PROMPT, qa),
+    }], { addGenerationPrompt: true });
+    const prompt = tok.encode(text, { addSpecialTokens: false });
+    const continuation = digitContinuations(tok);
+    let rows = 0, tokens = 0;
+    const want = await numberSequenceScore(
+      async (prefixes) => {
+        rows += prefixes.length;
+        for (const p of prefixes) tokens += prompt.length + p.length;
+        const r = await engine.forward(prefixes.map((p) => [...prompt, ...p]), { logitsToKeep: 1 });
+        const V = r.logits.dims[2];
+        const data = r.logits.data as Float32Array;
+        return prefixes.map((_, b) => logSoftmax(data.subarray(b * V, (b + 1) * V)));
+      },
+      numberSequences(tok, text, prompt),
+      (id) => continuation[id] === 1,
+      { minMass: 0 },
+    );
+    assert.ok(rows >= 4, `only ${rows} prefixes were expanded`);
+    assert.ok(Math.abs(v.value.score - want.score!) < 1e-4, `${v.value.score} vs ${want.score}`);
+    assert.ok(Math.abs(v.value.mass - want.mass) < 1e-5, `${v.value.mass} vs ${want.mass}`);
+    // Every row after the first restored the prompt but its last token from the cache.
+    assert.equal(judge.stats.promptTokens, tokens);
+    assert.ok(
+      judge.stats.reusedPromptTokens >= (rows - 1) * (prompt.length - 1),
+      `reused ${judge.stats.reusedPromptTokens} of ${judge.stats.promptTokens} prompt tokens`,
+    );
+    console.log(
+      `judge: ${rows} prefixes, ${judge.stats.reusedPromptTokens} of ${judge.stats.promptTokens} prompt tokens reused`,
+    );
+  } finally {
+    await engine.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

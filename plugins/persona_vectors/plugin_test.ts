@@ -108,12 +108,19 @@ Deno.test("localNumberJudge() scores numbers as token sequences, digit by digit"
   const calls: number[][][] = [];
   const engine = {
     tokenizer,
-    forward: (rows: number[][], o: { logitsToKeep?: number }) => {
+    generate: (
+      input: { inputIds: number[][] },
+      o: {
+        maxNewTokens?: number;
+        observeLogits?: (prompt: number, index: number, logits: Float32Array) => void;
+      },
+    ) => {
+      const rows = input.inputIds;
       calls.push(rows);
-      assert.equal(o.logitsToKeep, 1);
-      const data = new Float32Array(rows.length * 12);
-      rows.forEach((r, b) => data.set(after[r.join()] ?? dist([[10, 1]]), b * 12));
-      return Promise.resolve({ logits: { dtype: "float32", dims: [rows.length, 1, 12], data } });
+      assert.equal(o.maxNewTokens, 1);
+      rows.forEach((r, b) => o.observeLogits!(b, 0, after[r.join()] ?? dist([[10, 1]])));
+      const promptTokens = rows.reduce((n, r) => n + r.length, 0);
+      return Promise.resolve({ stats: { promptTokens, reusedPromptTokens: 0 } });
     },
   };
   const judge = localNumberJudge({

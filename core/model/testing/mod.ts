@@ -6,3 +6,4 @@
  */
 
 export * from "./reference.ts";
+export * from "./adapters.ts";
