@@ -464,7 +464,12 @@ export async function* generateStream(
       );
     }
     const cached = new Map<Row, number>(active.map((r) => [r, 0]));
-    const capacityFor = (need: number) => Math.max(block, Math.ceil(need / block) * block);
+    // The cache grows in blocks, but never past the positions this generation can fill (the
+    // longest prompt plus every new token but the last, which is sampled and never fed): a
+    // short generation attends over what it will use, not over a block of empty slots.
+    const limit = Math.max(...active.map((r) => r.sequence.length)) + maxNew - 1;
+    const capacityFor = (need: number) =>
+      Math.max(need, Math.min(limit, Math.max(block, Math.ceil(need / block) * block)));
     const prefix = options.prefixCache;
     const condition = (r: Row) => prefixCondition(edits, options.prefixCondition?.(r.prompt) ?? "");
     try {
@@ -519,7 +524,11 @@ export async function* generateStream(
           }
           return n;
         });
-        const C = capacityFor(Math.max(...active.map((r, b) => cached.get(r)! + counts[b])));
+        // The last chunk already sizes the cache for the first decode step, so that step does
+        // not re-lay the whole cache inside its buffers.
+        const C = capacityFor(
+          Math.max(...active.map((r, b) => cached.get(r)! + counts[b])) + (c0 + S >= R ? 1 : 0),
+        );
         const feeds = residentFeeds(active.map((r) => cached.get(r)!), C, ids, valid, B, S);
         extraFeeds(feeds, B, S, "prefill", valid, c0 + S >= R);
         const appends = active.map((r, b) => ({
@@ -683,7 +692,7 @@ const MIN_CHUNK = 32;
  * `capacity`; the call's S new columns (`valid` marks real tokens, padding sits at the front)
  * follow them at positions `lengths[b]...`.
  */
-function residentFeeds(
+export function residentFeeds(
   lengths: readonly number[],
   capacity: number,
   ids: BigInt64Array,
