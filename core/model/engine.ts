@@ -379,10 +379,10 @@ export class Engine {
         close();
         await Deno.remove(tmp, { recursive: true }).catch(() => {});
       }
-      // The export's garbage (read and quantized tables) goes before onnxruntime allocates its
-      // repacked weights: nothing in JavaScript would prompt a collection until then.
-      collectGarbage();
     }
+    // The export's garbage (read and quantized tables) and the tokenizer's go before onnxruntime
+    // allocates its repacked weights: nothing in JavaScript would prompt a collection until then.
+    collectGarbage();
     log("opening the session");
     const session = await OrtSession.create(graphPath, {
       provider,
