@@ -4,6 +4,13 @@
  * after one decode-sized run, next to the bytes of the graph's external weights.
  *
  * deno run -A benchmark/quant_rss_profile.ts <graph dir with model.onnx> [--threads 1]
+ *   [--settings default,no-prepack] [--prepacked]
+ *
+ * `--prepacked` also has onnxruntime save the optimized graph with its prepacked weights
+ * (`session.save_external_prepacked_constant_initializers`) into a temporary folder, reports how
+ * many bytes the kernels' repacked layout takes against the graph's own weights (the floor of a
+ * cached load's resident memory while prepacking is on), and profiles that saved graph opened
+ * with optimizations `disabled` (its prepacked weights then stay in the mapped file).
  *
  * Settings: `default` (as the engine opens graphs), `no-prepack` (`session.disable_prepacking`),
  * `no-arena` (`enableCpuMemArena: false`), `basic` (graph optimization level basic: no constant
@@ -91,11 +98,66 @@ async function externalBytes(dir: string): Promise<number> {
   return total;
 }
 
+/** Saves the graph as onnxruntime optimizes it, with its prepacked weights, into `outDir`. */
+async function savePrepacked(dir: string, outDir: string, threads: number): Promise<void> {
+  const ort = await import("onnxruntime-node");
+  const session = await ort.InferenceSession.create(join(dir, "model.onnx"), {
+    graphOptimizationLevel: "all",
+    intraOpNumThreads: threads,
+    logSeverityLevel: 4,
+    optimizedModelFilePath: join(outDir, "model.onnx"),
+    extra: {
+      session: {
+        save_external_prepacked_constant_initializers: "1",
+        optimized_model_external_initializers_file_name: "model.onnx_data",
+        optimized_model_external_initializers_min_size_in_bytes: "1024",
+      },
+    },
+  } as never);
+  await session.release();
+}
+
+async function profile(dir: string, settings: string[], threads: number) {
+  const gib = (x: number) => (x / 2 ** 30).toFixed(3);
+  for (const setting of settings) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL(import.meta.url).pathname,
+        dir,
+        "--child",
+        setting,
+        "--threads",
+        String(threads),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (out.code !== 0) {
+      console.log(
+        `${setting.padEnd(12)} failed: ${new TextDecoder().decode(out.stderr).slice(-300)}`,
+      );
+      continue;
+    }
+    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+    console.log(
+      `${setting.padEnd(12)} ${gib(r.before.rss).padEnd(11)} ${gib(r.created.rss).padEnd(12)} ${
+        gib(r.created.hwm).padEnd(12)
+      } ${gib(r.after.hwm).padEnd(14)} ${gib(r.after.anon)}/${gib(r.after.file)}${
+        r.ran ? "" : " (run failed)"
+      }`,
+    );
+  }
+}
+
 if (import.meta.main) {
   const [dir, ...rest] = Deno.args;
   const threads = rest.includes("--threads") ? Number(rest[rest.indexOf("--threads") + 1]) : 1;
   if (rest[0] === "--child") {
     console.log(JSON.stringify(await child(dir, rest[1], threads)));
+  } else if (rest[0] === "--save-prepacked") {
+    await savePrepacked(dir, rest[1], threads);
   } else {
     const gib = (x: number) => (x / 2 ** 30).toFixed(3);
     const weights = dir.endsWith(".onnx") ? NaN : await externalBytes(dir);
@@ -106,35 +168,28 @@ if (import.meta.main) {
     const only = rest.includes("--settings")
       ? rest[rest.indexOf("--settings") + 1].split(",")
       : Object.keys(SETTINGS);
-    for (const setting of only) {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL(import.meta.url).pathname,
-          dir,
-          "--child",
-          setting,
-          "--threads",
-          String(threads),
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      if (out.code !== 0) {
+    await profile(dir, only, threads);
+    if (rest.includes("--prepacked") && !dir.endsWith(".onnx")) {
+      const out = await Deno.makeTempDir({ prefix: "dramatis_prepacked_" });
+      try {
+        // In its own process: the session that writes the file holds its own copies.
+        const r = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", new URL(import.meta.url).pathname, dir, "--save-prepacked", out],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        if (r.code !== 0) throw new Error(new TextDecoder().decode(r.stderr).slice(-500));
+        const saved = (await Deno.stat(join(out, "model.onnx_data"))).size;
+        // The saved file holds every initializer plus the kernels' prepacked copies.
         console.log(
-          `${setting.padEnd(12)} failed: ${new TextDecoder().decode(out.stderr).slice(-300)}`,
+          `prepacked layout ${gib(saved - weights)} GiB = ${
+            ((saved - weights) / weights).toFixed(3)
+          } × the graph's weights; the saved graph opened as is:`,
         );
-        continue;
+        await profile(out, ["disabled"], threads);
+      } finally {
+        await Deno.remove(out, { recursive: true });
       }
-      const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
-      console.log(
-        `${setting.padEnd(12)} ${gib(r.before.rss).padEnd(11)} ${gib(r.created.rss).padEnd(12)} ${
-          gib(r.created.hwm).padEnd(12)
-        } ${gib(r.after.hwm).padEnd(14)} ${gib(r.after.anon)}/${gib(r.after.file)}${
-          r.ran ? "" : " (run failed)"
-        }`,
-      );
     }
   }
 }

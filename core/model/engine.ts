@@ -39,6 +39,7 @@ import { type StreamedWeights, streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
 import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
 import { pathExists } from "../util/fs.ts";
+import { collectGarbage } from "../util/gc.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
 const GRAPH_FORMAT = 4;
@@ -378,6 +379,9 @@ export class Engine {
         close();
         await Deno.remove(tmp, { recursive: true }).catch(() => {});
       }
+      // The export's garbage (read and quantized tables) goes before onnxruntime allocates its
+      // repacked weights: nothing in JavaScript would prompt a collection until then.
+      collectGarbage();
     }
     log("opening the session");
     const session = await OrtSession.create(graphPath, {
