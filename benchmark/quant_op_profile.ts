@@ -22,8 +22,7 @@
 
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { Engine } from "../core/model/engine.ts";
-import { parseWeightFormat } from "../core/model/quantize.ts";
+import { ModelHub } from "../core/services/model_hub.ts";
 import { pathExists } from "../core/util/fs.ts";
 
 function flag(args: string[], name: string, dflt: number): number {
@@ -90,13 +89,8 @@ async function exportGraph(
   accuracyLevel: number | undefined,
   cache: string,
 ): Promise<string> {
-  const format = { ...parseWeightFormat(dtype), accuracyLevel };
-  const engine = await Engine.load(modelDir, {
-    dtype: format,
-    cacheDir: cache,
-    threads: 1,
-    prefixCacheBytes: 0,
-  });
+  const engine = await new ModelHub({ cacheDir: cache, dtype, threads: 1 })
+    .openEngine(modelDir, { prefixCacheBytes: 0, accuracyLevel });
   const path = engine.graphPath;
   await engine.close();
   return path;

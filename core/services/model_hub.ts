@@ -86,6 +86,11 @@ export interface EngineRequest extends RunSettings {
   prefillChunk?: number;
   /** Weights produced on demand instead of the directory's safetensors (see Engine.load). */
   weightSource?: WeightSource;
+  /**
+   * `MatMulNBits` accuracy level of int4/int8 weights (0 = float32 compute, 4 = int8, the
+   * default); for profiles and exactness checks.
+   */
+  accuracyLevel?: number;
 }
 
 /** Options of {@link ModelHub.chatModel}. */
@@ -270,7 +275,9 @@ export class ModelHub {
     return await Engine.load(model, {
       provider: s.provider,
       threads: s.threads,
-      dtype: s.dtype,
+      dtype: request.accuracyLevel === undefined || s.dtype === undefined
+        ? s.dtype
+        : { ...parseWeightFormat(s.dtype), accuracyLevel: request.accuracyLevel },
       steering: request.steering ?? true,
       adapters,
       cacheDir: s.cacheDir,
@@ -295,6 +302,7 @@ export class ModelHub {
       s.provider,
       s.threads ?? null,
       s.dtype ?? null,
+      request.accuracyLevel ?? null,
       s.cacheDir ?? null,
       request.steering ?? true,
       (request.adapters ?? []).map((a) => this.#adapterKey(a)),

@@ -1,3 +1,4 @@
+import { decodeModel } from "../onnx/deserialize.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PersonaSchema } from "../contracts/persona.ts";
@@ -172,6 +173,34 @@ Deno.test("ModelHub.openEngine() gives an owned engine that close() also release
     assert.equal(owned.steering, false);
     assert.equal(owned.session.intraOpThreads, 1);
     assert.notEqual(owned, await hub.openEngine(model).then(async (e) => (await e.close(), e)));
+  } finally {
+    await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ModelHub engines take a MatMulNBits accuracy level for quantized weights", async () => {
+  const dir = await Deno.makeTempDir();
+  const hub = new ModelHub({ cacheDir: join(dir, "g"), threads: 1, dtype: "int4" });
+  try {
+    const model = join(dir, "m");
+    await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
+    const graphs: string[] = [];
+    for (const accuracyLevel of [undefined, 0]) {
+      const engine = await hub.openEngine(model, { accuracyLevel });
+      graphs.push(engine.graphPath);
+      const { graph } = decodeModel(await Deno.readFile(engine.graphPath), {
+        external: (ref) => new Uint8Array(ref.length),
+      });
+      // The level is written into every MatMulNBits node (4 = int8 compute, the default).
+      const levels = graph.nodes.filter((n) => n.opType === "MatMulNBits").map((n) =>
+        n.attributes.accuracy_level?.value
+      );
+      assert.ok(levels.length > 5);
+      assert.deepEqual([...new Set(levels)], [accuracyLevel ?? 4]);
+      await engine.close();
+    }
+    assert.notEqual(graphs[0], graphs[1], "each level is its own graph");
   } finally {
     await hub.close();
     await Deno.remove(dir, { recursive: true });
