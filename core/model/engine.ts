@@ -39,6 +39,7 @@ import { type StreamedWeights, streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
 import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
 import { pathExists } from "../util/fs.ts";
+import type { BuildIdentity, GraphRecord } from "./graph_cache.ts";
 import { collectGarbage } from "../util/gc.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
@@ -333,11 +334,15 @@ export class Engine {
       source: source?.id,
       compute,
     });
-    const root = options.cacheDir ??
-      join(Deno.env.get("DRAMATIS_CACHE") ?? join(homedir(), ".cache", "dramatis"), "graphs");
+    const root = options.cacheDir ?? defaultGraphCacheDir();
     const graphDir = join(root, key);
     const graphPath = join(graphDir, "model.onnx");
-    if (!(await pathExists(join(graphDir, "done.json")))) {
+    const done = join(graphDir, "done.json");
+    if (await pathExists(done)) {
+      // Marks the folder used (the cache's `--older-than` pruning reads this time).
+      const now = new Date();
+      await Deno.utime(done, now, now).catch(() => {});
+    } else {
       log("opening the weights");
       // Streamed: each tensor is read (and transposed or quantized) only as it is written.
       const { weights, close } = source
@@ -367,10 +372,15 @@ export class Engine {
             ...(source ? { source: source.id } : {}),
           },
         });
-        await Deno.writeTextFile(
-          join(tmp, "done.json"),
-          JSON.stringify({ modelDir, steering, adapters: adapters.map((a) => a.kind) }) + "\n",
-        );
+        // What `dramatis model cache` needs to tell a stale folder (see graph_cache.ts).
+        const record: GraphRecord = {
+          modelDir,
+          steering,
+          adapters: adapters.map((a) => a.kind),
+          build: { format: GRAPH_FORMAT, builder: await builderStamps() },
+          ...(source ? { source: source.id } : { files: await weightFileStamps(modelDir) }),
+        };
+        await Deno.writeTextFile(join(tmp, "done.json"), JSON.stringify(record) + "\n");
         await Deno.rename(tmp, graphDir).catch(async (e) => {
           // Another process exported the same graph first: keep theirs.
           if (!(await pathExists(join(graphDir, "done.json")))) throw e;
@@ -660,6 +670,35 @@ export class Engine {
   async close(): Promise<void> {
     await this.#session.release();
   }
+}
+
+/**
+ * Where {@link Engine.load} caches exported graphs unless told: `$DRAMATIS_CACHE/graphs`, else
+ * `~/.cache/dramatis/graphs`.
+ *
+ * @example
+ * ```ts
+ * import { defaultGraphCacheDir } from "./engine.ts";
+ * console.log(defaultGraphCacheDir().endsWith("graphs")); // true
+ * ```
+ */
+export function defaultGraphCacheDir(): string {
+  return join(Deno.env.get("DRAMATIS_CACHE") ?? join(homedir(), ".cache", "dramatis"), "graphs");
+}
+
+/**
+ * What the running engine builds graphs with (format and builder stamps) and how it stamps a
+ * model's weight files: what {@link listGraphCache} compares cached folders against.
+ *
+ * @example
+ * ```ts
+ * import { graphBuildIdentity } from "./engine.ts";
+ * const id = await graphBuildIdentity();
+ * console.log(id.format, id.builder.length);
+ * ```
+ */
+export async function graphBuildIdentity(): Promise<BuildIdentity> {
+  return { format: GRAPH_FORMAT, builder: await builderStamps(), fileStamps: weightFileStamps };
 }
 
 /** Stamps (size, mtime) of the graph builder's own source files, when they are local files. */

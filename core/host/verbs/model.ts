@@ -17,6 +17,8 @@ import { readDecoderConfig } from "../../model/config.ts";
 import { GGUF_TENSOR_TYPES, type GgufDType, writeGguf } from "../../model/gguf.ts";
 import { loadWeights } from "../../model/weights.ts";
 import { mergeAdapters } from "../../model/merge_adapters.ts";
+import { defaultGraphCacheDir, graphBuildIdentity } from "../../model/engine.ts";
+import { type GraphCacheEntry, listGraphCache, pruneGraphCache } from "../../model/graph_cache.ts";
 import { printJson } from "../verb.ts";
 import type { HostVerb } from "../verb.ts";
 
@@ -218,6 +220,87 @@ export const modelExportGgufVerb: HostVerb = {
   },
 };
 
+const GB = 1e9;
+
+/** The `model cache` subcommand. */
+export const modelCacheVerb: HostVerb = {
+  name: "cache",
+  description: "List the engine's graph cache (exported graphs and shared weights: size, last " +
+    "use, model, and why a folder is stale); --prune removes stale folders (built by another " +
+    "graph builder, model folder gone, weights changed, weights no graph uses) and, with " +
+    "--older-than, folders unused for that many days.",
+  positionals: [],
+  flags: {
+    dir: {
+      type: "string",
+      description: "the graph cache (default $DRAMATIS_CACHE/graphs or ~/.cache/dramatis/graphs)",
+    },
+    prune: { type: "boolean", description: "remove stale folders", default: false },
+    "older-than": {
+      type: "number",
+      description: "with --prune: also remove folders unused for more than this many days",
+    },
+    "dry-run": { type: "boolean", description: "with --prune: only list what would go" },
+  },
+  async run(args, ctx) {
+    if (args.positionals.length) {
+      throw new UsageError("model cache takes no positional arguments; use --dir <graph cache>");
+    }
+    const root = resolve((args.flags.dir as string | undefined) ?? defaultGraphCacheDir());
+    const identity = await graphBuildIdentity();
+    const days = args.flags["older-than"] as number | undefined;
+    if (!args.flags.prune) {
+      if (days !== undefined || args.flags["dry-run"]) {
+        throw new UsageError("model cache: --older-than and --dry-run go with --prune");
+      }
+      const entries = await listGraphCache(root, identity);
+      const total = entries.reduce((s, e) => s + e.bytes, 0);
+      const stale = entries.filter((e) => e.stale);
+      if (ctx.json) {
+        printJson({ root, totalBytes: total, staleBytes: sum(stale), entries });
+        return 0;
+      }
+      console.log(`${root}: ${entries.length} folders, ${(total / GB).toFixed(2)} GB`);
+      for (const e of entries) {
+        console.log(
+          `  ${e.kind === "graph" ? "graph  " : "weights"} ${e.key}  ${
+            (e.bytes / GB).toFixed(3)
+          } GB  used ${e.lastUsed.toISOString().slice(0, 16)}  ${e.modelDir ?? ""}${
+            e.stale ? `  STALE: ${e.stale}` : ""
+          }`,
+        );
+      }
+      if (stale.length) {
+        console.log(
+          `${stale.length} stale (${(sum(stale) / GB).toFixed(2)} GB); ` +
+            "'model cache --prune' removes them",
+        );
+      }
+      return 0;
+    }
+    const r = await pruneGraphCache(root, identity, {
+      olderThanDays: days,
+      dryRun: Boolean(args.flags["dry-run"]),
+    });
+    if (ctx.json) {
+      printJson({ root, dryRun: Boolean(args.flags["dry-run"]), ...r });
+      return 0;
+    }
+    for (const e of r.removed) {
+      console.log(
+        `  ${args.flags["dry-run"] ? "would remove" : "removed"} ${e.kind} ${e.key}: ${e.reason}`,
+      );
+    }
+    console.log(
+      `${args.flags["dry-run"] ? "Would free" : "Freed"} ${(r.freedBytes / GB).toFixed(2)} GB ` +
+        `in ${r.removed.length} folders; ${r.kept.length} kept`,
+    );
+    return 0;
+  },
+};
+
+const sum = (entries: readonly GraphCacheEntry[]) => entries.reduce((s, e) => s + e.bytes, 0);
+
 /** The `model` verb. */
 export const modelVerb: HostVerb = {
   name: "model",
@@ -225,7 +308,8 @@ export const modelVerb: HostVerb = {
     "Model utilities. 'model new <dir> --preset tiny-llama|tiny-qwen3|tiny-llama2-chat|" +
     "tiny-llama31|tiny-qwen3-real' creates a tiny seeded model in Hugging Face layout; " +
     "'model export-gguf <dir> --out model.gguf --dtype f32|f16|q8_0|q4_0 [--adapter <dir>]' " +
-    "writes it (with a LoRA adapter merged in) for llama.cpp.",
-  positionals: ["new|export-gguf", "<dir>"],
-  subcommands: [modelNewVerb, modelExportGgufVerb],
+    "writes it (with a LoRA adapter merged in) for llama.cpp; 'model cache [--prune]' lists and " +
+    "cleans the engine's graph cache.",
+  positionals: ["new|export-gguf|cache", "<dir>"],
+  subcommands: [modelNewVerb, modelExportGgufVerb, modelCacheVerb],
 };
