@@ -11,6 +11,8 @@
 
 import { join, resolve } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
+import { graphKey } from "../core/model/engine.ts";
+import { normalizeWeightFormat } from "../core/model/quantize.ts";
 import { type GgufDType, writeGguf } from "../core/model/gguf.ts";
 import { expectedWeightShapes, streamWeights } from "../core/model/weights.ts";
 import { createTinyModel, seededWeightSource, type TinyModelOptions } from "../core/model/tiny.ts";
@@ -197,6 +199,9 @@ async function child(t: Child): Promise<Record<string, number>> {
   }
 }
 
+/** The 7B case's weights: seeded, generated straight into int4 as the graph is written. */
+const QWEN7B_SOURCE = seededWeightSource(7);
+
 /** The identity adapter of the 7B case: seeded, with non-zero B so the expert changes outputs. */
 function qwen7bIdentity(config: Awaited<ReturnType<typeof readDecoderConfig>>) {
   const adapter = IdentityAdapter.create(config, { r: 16, seed: 1 });
@@ -216,7 +221,7 @@ async function childQwen7b(t: Child): Promise<Record<string, number>> {
     .openEngine(t.modelDir, {
       steering: true,
       adapters: [qwen7bIdentity(config)],
-      weightSource: seededWeightSource(7),
+      weightSource: QWEN7B_SOURCE,
       prefixCacheBytes: 0,
     });
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -526,7 +531,16 @@ async function benchQwen7b(
   const base = { modelDir, cacheDir, dtype: "int4", threads, promptTokens: 16, newTokens: 32 };
   try {
     let exportPeak: number | undefined;
-    if (!(await pathExists(join(cacheDir, "weights")))) {
+    // Exported already under the key this code would use? (A weights folder from an older graph
+    // builder does not count: the cached-load process would export then.)
+    const config = await readDecoderConfig(modelDir);
+    const key = await graphKey(modelDir, config, {
+      steering: true,
+      adapters: [qwen7bIdentity(config)],
+      weights: normalizeWeightFormat("int4"),
+      source: QWEN7B_SOURCE.id,
+    });
+    if (!(await pathExists(join(cacheDir, key, "done.json")))) {
       log("qwen7b int4: generating, quantizing and writing the seeded weights (once)");
       exportPeak = (await runChild({ ...base, kind: "qwen7b" })).peakRss;
     }
