@@ -702,18 +702,18 @@ export async function graphBuildIdentity(): Promise<BuildIdentity> {
 }
 
 /** Stamps (size, mtime) of the graph builder's own source files, when they are local files. */
-async function builderStamps(): Promise<string[]> {
+async function builderStamps(
+  files: readonly string[] = [
+    "./decoder_graph.ts",
+    "./graph_layers.ts",
+    "./graph_rope.ts",
+    "./export.ts",
+    "./graph_quant.ts",
+    "./quantize.ts",
+  ],
+): Promise<string[]> {
   const out: string[] = [];
-  for (
-    const f of [
-      "./decoder_graph.ts",
-      "./graph_layers.ts",
-      "./graph_rope.ts",
-      "./export.ts",
-      "./graph_quant.ts",
-      "./quantize.ts",
-    ]
-  ) {
+  for (const f of files) {
     const url = new URL(f, import.meta.url);
     if (url.protocol !== "file:") continue;
     try {
@@ -725,6 +725,9 @@ async function builderStamps(): Promise<string[]> {
   }
   return out;
 }
+
+/** Stamps of the float16 graph pass: part of the keys of float16 graphs and their weights only. */
+const halfPassStamps = () => builderStamps(["../onnx/float16_compute.ts"]);
 
 /**
  * The cache key of an exported graph: a hash of the config, the weight files (name, size, mtime),
@@ -777,7 +780,7 @@ export async function graphKey(
       ? { weights: normalizeWeightFormat(options.weights) }
       : {}),
     ...(options.source !== undefined ? { source: options.source } : {}),
-    ...(options.compute === "f16" ? { compute: "f16" } : {}),
+    ...(options.compute === "f16" ? { compute: "f16", halfPass: await halfPassStamps() } : {}),
   }));
   return h.digest("hex").slice(0, 24);
 }
@@ -815,7 +818,7 @@ export async function weightsKey(
     weights: normalizeWeightFormat(format),
     ...(source !== undefined ? { source } : {}),
     // Float16 graphs store their float32 initializers (norms, tables) as float16.
-    ...(compute === "f16" ? { compute } : {}),
+    ...(compute === "f16" ? { compute, halfPass: await halfPassStamps() } : {}),
   }));
   return h.digest("hex").slice(0, 24);
 }
