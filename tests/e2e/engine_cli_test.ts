@@ -1,18 +1,8 @@
+import { runCli } from "../cli.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(env: Record<string, string>, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (env: Record<string, string>, ...args: string[]) => runCli(args, env);
 
 Deno.test("model new + generate --json: same seed, same output; text decodes the token ids", async () => {
   const dir = await Deno.makeTempDir();

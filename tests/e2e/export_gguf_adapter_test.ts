@@ -5,6 +5,7 @@
  * with a message where ../shared is absent).
  */
 
+import { runCli } from "../cli.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { llamaCppGreedy } from "../llamacpp.ts";
@@ -15,18 +16,7 @@ import { loadLora } from "../../plugins/lora/load_lora.ts";
 import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
 
 const BABYLLAMA = new URL("../../../shared/models/babyllama-105/", import.meta.url);
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (...args: string[]) => runCli(args);
 
 Deno.test("model export-gguf --adapter: the merged GGUF's greedy tokens in llama.cpp equal ours with the LoRA attached (babyllama-105, f32, 32 tokens)", async () => {
   try {

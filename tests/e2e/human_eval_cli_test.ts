@@ -4,22 +4,14 @@
  * figures are checked against counts and Cohen's formula on the constructed labels.
  */
 
+import { runCli } from "../cli.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fromCsv, toCsv } from "../../core/human_eval/csv.ts";
 import { readKey } from "../../core/human_eval/key.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
 async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const r = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  const r = await runCli(args);
   assert.equal(r.code, 0, `${args.join(" ")}\n${r.stderr}`);
   return r;
 }

@@ -1,21 +1,11 @@
+import { runCli } from "../cli.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Engine, graphBuildIdentity } from "../../core/model/engine.ts";
 import { listGraphCache, pruneGraphCache } from "../../core/model/graph_cache.ts";
 import { createTinyModel } from "../../core/model/tiny.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (...args: string[]) => runCli(args);
 
 async function tree(dir: string): Promise<string[]> {
   const out: string[] = [];

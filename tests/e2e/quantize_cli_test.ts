@@ -1,20 +1,10 @@
+import { runCli } from "../cli.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ModelHub } from "../../core/services/model_hub.ts";
 import { errorCode } from "../../core/errors.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(env: Record<string, string>, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (env: Record<string, string>, ...args: string[]) => runCli(args, env);
 
 async function graphsIn(cache: string): Promise<string[]> {
   const out: string[] = [];
