@@ -4,6 +4,7 @@
  * reply (greedy decoding, same prompt). Also run on a released CoSER book when ../shared is present.
  */
 
+import { sharedTestCache } from "../test_cache.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -53,8 +54,7 @@ const UPSTREAM_OTHELLO =
 
 Deno.test("gca chat --message answers in the CoSER format and gca persona serves the same reply to the openai client", async () => {
   const dir = await Deno.makeTempDir({ prefix: "gca_chat_" });
-  const oldCache = Deno.env.get("DRAMATIS_CACHE");
-  Deno.env.set("DRAMATIS_CACHE", join(dir, "cache"));
+  sharedTestCache();
   let server: ServerHandle | undefined;
   const controller = new AbortController();
   let hub: ModelHub | undefined;
@@ -161,8 +161,6 @@ Deno.test("gca chat --message answers in the CoSER format and gca persona serves
     controller.abort();
     await serving?.catch(() => {});
     await hub?.close();
-    if (oldCache === undefined) Deno.env.delete("DRAMATIS_CACHE");
-    else Deno.env.set("DRAMATIS_CACHE", oldCache);
     await Deno.remove(dir, { recursive: true });
   }
 });

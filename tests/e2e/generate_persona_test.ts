@@ -5,6 +5,7 @@
  * greedy tokens differ.
  */
 
+import { sharedTestCache } from "../test_cache.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -36,8 +37,7 @@ async function generateJson(argv: string[]): Promise<Record<string, unknown>> {
 
 Deno.test("generate --persona and serve give the same greedy tokens, adapters and steering included", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dramatis_generate_persona_" });
-  const oldCache = Deno.env.get("DRAMATIS_CACHE");
-  Deno.env.set("DRAMATIS_CACHE", join(dir, "cache"));
+  sharedTestCache();
   let server: ServerHandle | undefined;
   const registry = new PluginRegistry();
   for (const p of builtinPlugins) registry.register(p);
@@ -150,8 +150,6 @@ Deno.test("generate --persona and serve give the same greedy tokens, adapters an
   } finally {
     if (server) await server.shutdown();
     await hub.close();
-    if (oldCache === undefined) Deno.env.delete("DRAMATIS_CACHE");
-    else Deno.env.set("DRAMATIS_CACHE", oldCache);
     await Deno.remove(dir, { recursive: true });
   }
 });

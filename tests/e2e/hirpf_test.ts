@@ -23,6 +23,7 @@
  * Measured when this test was written: LLR ≈ 1.3, placebo well below it (see the log line).
  */
 
+import { sharedTestCache } from "../test_cache.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -68,8 +69,7 @@ async function command(name: string, argv: string[]): Promise<Record<string, unk
 
 Deno.test("hirpf end to end on tiny-llama: train experts, opposite identities differ, served generation, scale with a local judge", async () => {
   const root = await Deno.makeTempDir({ prefix: "hirpf_e2e_" });
-  const oldCache = Deno.env.get("DRAMATIS_CACHE");
-  Deno.env.set("DRAMATIS_CACHE", join(root, "cache"));
+  sharedTestCache();
   let server: ReturnType<typeof startServer> | undefined;
   let engine: Engine | undefined;
   try {
@@ -245,8 +245,6 @@ Deno.test("hirpf end to end on tiny-llama: train experts, opposite identities di
     await server?.shutdown();
     await engine?.close();
     await hub.close();
-    if (oldCache === undefined) Deno.env.delete("DRAMATIS_CACHE");
-    else Deno.env.set("DRAMATIS_CACHE", oldCache);
     await Deno.remove(root, { recursive: true });
   }
 });

@@ -10,6 +10,7 @@
  * counted, never a crash.
  */
 
+import { sharedTestCache } from "../test_cache.ts";
 import { commandContext } from "../../core/services/plugin_context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -79,8 +80,7 @@ async function runJson(
 
 Deno.test("macm end to end on tiny-llama through our server: memory, questionnaires, bandwagon, cache, persona", async () => {
   const dir = await Deno.makeTempDir({ prefix: "macm_e2e_" });
-  const previousCache = Deno.env.get("DRAMATIS_CACHE");
-  Deno.env.set("DRAMATIS_CACHE", join(dir, "dramatis_cache"));
+  sharedTestCache();
   const model = join(dir, "tiny-llama");
   await createTinyModel(model, { preset: "tiny-llama", seed: 5, maxPositionEmbeddings: 8192 });
   const engine = await Engine.load(model, { steering: true, cacheDir: join(dir, "graphs") });
@@ -234,8 +234,6 @@ Deno.test("macm end to end on tiny-llama through our server: memory, questionnai
     await server.shutdown();
     await engine.close();
     await hub.close();
-    if (previousCache === undefined) Deno.env.delete("DRAMATIS_CACHE");
-    else Deno.env.set("DRAMATIS_CACHE", previousCache);
     await Deno.remove(dir, { recursive: true });
   }
 });

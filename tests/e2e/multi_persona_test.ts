@@ -11,6 +11,7 @@
  * recomputed from its own tables, not trait effects.
  */
 
+import { sharedTestCache } from "../test_cache.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalChatModel } from "../../core/chat/local_chat_model.ts";
@@ -28,8 +29,7 @@ import { saveVectorFile } from "../../plugins/persona_vectors/vector_io.ts";
 
 Deno.test("multi-persona pipeline: generate data → finetune A → finetune B from A → eval every checkpoint → plots and interference", async () => {
   const root = await Deno.makeTempDir({ prefix: "multi_persona_" });
-  const oldCache = Deno.env.get("DRAMATIS_CACHE");
-  Deno.env.set("DRAMATIS_CACHE", join(root, "cache"));
+  sharedTestCache();
   let server: ReturnType<typeof startServer> | undefined;
   let judgeEngine: Engine | undefined;
   try {
@@ -273,8 +273,6 @@ Deno.test("multi-persona pipeline: generate data → finetune A → finetune B f
   } finally {
     await server?.shutdown();
     await judgeEngine?.close();
-    if (oldCache === undefined) Deno.env.delete("DRAMATIS_CACHE");
-    else Deno.env.set("DRAMATIS_CACHE", oldCache);
     await Deno.remove(root, { recursive: true });
   }
 });

@@ -10,6 +10,7 @@
  * numbers dominate its first token (testing/digit_judge_model.ts); the mass floor stays at 0.25.
  */
 
+import { sharedTestCache } from "../test_cache.ts";
 import { commandContext } from "../../core/services/plugin_context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -47,8 +48,7 @@ async function cli(name: string, argv: string[]): Promise<Record<string, unknown
 
 Deno.test("persona_vectors end to end on tiny-llama: rollouts, served judge, extract, steer, project, preventative training", async () => {
   const root = await Deno.makeTempDir({ prefix: "pv_e2e_" });
-  const oldCache = Deno.env.get("DRAMATIS_CACHE");
-  Deno.env.set("DRAMATIS_CACHE", join(root, "cache"));
+  sharedTestCache();
   const model = join(root, "model");
   const judgeDir = join(root, "judge");
   const out = join(root, "run");
@@ -297,8 +297,6 @@ Deno.test("persona_vectors end to end on tiny-llama: rollouts, served judge, ext
   } finally {
     await server?.shutdown();
     await judgeEngine?.close();
-    if (oldCache === undefined) Deno.env.delete("DRAMATIS_CACHE");
-    else Deno.env.set("DRAMATIS_CACHE", oldCache);
     await Deno.remove(root, { recursive: true });
   }
 });
