@@ -15,19 +15,8 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { residentFeeds } from "../core/model/generate.ts";
 import { KvStore } from "../core/runtime/kv_store.ts";
+import { flag, option, type ProfileEvent } from "./quant_op_profile.ts";
 import type { WireTensor } from "../core/runtime/tensor.ts";
-
-function flag(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-}
-
-interface Event {
-  cat: string;
-  name: string;
-  dur: number;
-  args?: { op_name?: string };
-}
 
 function toOrt(t: WireTensor): ort.Tensor {
   return new ort.Tensor(t.dtype as "float32", t.data as Float32Array, t.dims);
@@ -49,10 +38,10 @@ function median(xs: number[]): number {
 
 if (import.meta.main) {
   const [dir, ...rest] = Deno.args;
-  const contexts = flag(rest, "--contexts", "64,4096").split(",").map(Number);
-  const steps = Number(flag(rest, "--steps", "16"));
-  const threads = Number(flag(rest, "--threads", "1"));
-  const block = Number(flag(rest, "--block", "256"));
+  const contexts = (option(rest, "--contexts") ?? "64,4096").split(",").map(Number);
+  const steps = flag(rest, "--steps", 16);
+  const threads = flag(rest, "--threads", 1);
+  const block = flag(rest, "--block", 256);
   const profile = rest.includes("--ort-profile");
   const prefix = profile
     ? join(await Deno.makeTempDir({ prefix: "dramatis_prof_" }), "prof")
@@ -91,7 +80,7 @@ if (import.meta.main) {
     const total: number[] = [];
     let len = ctx;
     let token = 11;
-    const prefillS = Number(flag(rest, "--prefill-call", "0"));
+    const prefillS = flag(rest, "--prefill-call", 0);
     if (prefillS > 0) {
       // One prefill-shaped call first (the engine's last chunk), as after a real prompt.
       const C = capacityFor(len);
@@ -176,7 +165,7 @@ if (import.meta.main) {
     (session as unknown as { endProfiling(): void }).endProfiling();
     await session.release();
     const dirOf = prefix.slice(0, prefix.lastIndexOf("/"));
-    let events: Event[] = [];
+    let events: ProfileEvent[] = [];
     for await (const e of Deno.readDir(dirOf)) {
       events = JSON.parse(await Deno.readTextFile(join(dirOf, e.name)));
     }

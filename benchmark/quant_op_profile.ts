@@ -25,17 +25,20 @@ import * as ort from "onnxruntime-node";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { pathExists } from "../core/util/fs.ts";
 
-function flag(args: string[], name: string, dflt: number): number {
+/** A numeric `--name value` flag of a profiling script, or `dflt`. */
+export function flag(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 }
 
-function option(args: string[], name: string): string | undefined {
+/** A `--name value` option of a profiling script. */
+export function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-interface Event {
+/** One event of onnxruntime's profile (the fields these scripts read). */
+export interface ProfileEvent {
   cat: string;
   name: string;
   dur: number;
@@ -51,7 +54,7 @@ interface Event {
  * A node's role, the same in every layer: a product's op and `K→N` (first input's last axis,
  * output's last axis), otherwise the op and its node name without layer numbers.
  */
-export function nodeRole(e: Event): string {
+export function nodeRole(e: ProfileEvent): string {
   const op = e.args?.op_name ?? "?";
   const last = (s?: Record<string, number[]>[]) => {
     const dims = s?.[0] ? Object.values(s[0])[0] : undefined;
@@ -186,7 +189,7 @@ if (import.meta.main) {
   (session as unknown as { endProfiling(): void }).endProfiling();
   await session.release();
   const dirOf = prefix.slice(0, prefix.lastIndexOf("/"));
-  let events: Event[] = [];
+  let events: ProfileEvent[] = [];
   for await (const e of Deno.readDir(dirOf)) {
     events = JSON.parse(await Deno.readTextFile(join(dirOf, e.name)));
   }
