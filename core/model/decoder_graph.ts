@@ -571,6 +571,26 @@ function ropeCacheTables(b: GraphBuilder, config: DecoderConfig): { cos: string;
 }
 
 /**
+ * Masked softmax of attention scores `[B, n_kv, g·S, P+S]` (the query heads of a kv head stacked
+ * as rows): viewed as `[B, n_kv, g, S, P+S]` for the `[B, 1, 1, S, P+S]` bias, normalized over
+ * positions, returned in the rows layout.
+ */
+function groupedSoftmax(
+  b: GraphBuilder,
+  scores: string,
+  bias5: string,
+  nkv: number,
+  group: number,
+): string {
+  const total = b.op1("Shape", [scores], { start: 3 });
+  const shape = (lead: number[]) =>
+    b.op1("Concat", [b.constantInt(lead, [lead.length]), total], { axis: 0 });
+  const scores5 = b.op1("Reshape", [scores, shape([0, nkv, group, -1])]);
+  const probs5 = b.op1("Softmax", [b.op1("Add", [scores5, bias5])], { axis: -1 });
+  return b.op1("Reshape", [probs5, shape([0, nkv, -1])]);
+}
+
+/**
  * Attention of the new queries over the cached keys and the new keys, without concatenating
  * them: scores against the past block and the new block are computed separately (the past
  * keys are read where they lie), joined only as scores, masked by the `[B, 1, 1, S, P+S]` bias,
@@ -595,14 +615,8 @@ function cachedAttention(
   const kt = (x: string) => b.op1("Transpose", [x], { perm: [0, 1, 3, 2] });
   const sPast = b.op1("MatMul", [qg, kt(past.key)]);
   const sNew = b.op1("MatMul", [qg, kt(kNew)]);
-  // Scores as [B, n_kv, g, S, P+S] for the [B, 1, 1, S, P+S] bias, then back to rows.
   const scores = b.op1("Concat", [sPast, sNew], { axis: -1 });
-  const total = b.op1("Shape", [scores], { start: 3 });
-  const shape = (lead: number[]) =>
-    b.op1("Concat", [b.constantInt(lead, [lead.length]), total], { axis: 0 });
-  const scores5 = b.op1("Reshape", [scores, shape([0, nkv, group, -1])]);
-  const probs5 = b.op1("Softmax", [b.op1("Add", [scores5, bias5])], { axis: -1 });
-  const probs = b.op1("Reshape", [probs5, shape([0, nkv, -1])]);
+  const probs = groupedSoftmax(b, scores, bias5, nkv, group);
   const pastLen = b.op1("Shape", [past.key], { start: 2, end: 3 });
   const last = b.constantInt([-1], [1]);
   const pPast = b.op1("Slice", [probs, b.constantInt([0], [1]), pastLen, last]);
@@ -643,13 +657,7 @@ function residentAttention(
   // Normalized along the last axis (a softmax over a middle axis is far slower): the scores are
   // transposed to [B, n_kv, g, S, P+S] for the [B, 1, 1, S, P+S] bias and back, which is cheap
   // next to the products (g·S rows).
-  const rows = t(scores);
-  const total = b.op1("Shape", [rows], { start: 3 });
-  const shape = (lead: number[]) =>
-    b.op1("Concat", [b.constantInt(lead, [lead.length]), total], { axis: 0 });
-  const scores5 = b.op1("Reshape", [rows, shape([0, nkv, group, -1])]);
-  const probs5 = b.op1("Softmax", [b.op1("Add", [scores5, bias5])], { axis: -1 });
-  const probs = t(b.op1("Reshape", [probs5, shape([0, nkv, -1])]));
+  const probs = t(groupedSoftmax(b, t(scores), bias5, nkv, group));
   const pastLen = b.op1("Shape", [past.key], { start: 2, end: 3 });
   const axis = b.constantInt([2], [1]);
   const pPast = b.op1("Slice", [probs, b.constantInt([0], [1]), pastLen, axis]);
