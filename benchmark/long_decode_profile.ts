@@ -13,7 +13,7 @@
 
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { residentFeeds } from "../core/model/generate.ts";
+import { residentCapacity, residentFeeds } from "../core/model/generate.ts";
 import { KvStore } from "../core/runtime/kv_store.ts";
 import { flag, option, type ProfileEvent } from "./quant_op_profile.ts";
 import type { WireTensor } from "../core/runtime/tensor.ts";
@@ -65,7 +65,7 @@ if (import.meta.main) {
   };
   const kvOut = session.outputNames.filter((n) => n.startsWith("kv_new."));
   const keepLogits = session.inputNames.includes("num_logits_to_keep");
-  const capacityFor = (n: number) => Math.max(block, Math.ceil(n / block) * block);
+  const capacityFor = (n: number) => residentCapacity(n, block);
   const rows: string[] = [];
   for (const ctx of contexts) {
     const kv = new KvStore(shape);

@@ -23,6 +23,7 @@
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ModelHub } from "../core/services/model_hub.ts";
+import { residentCapacity } from "../core/model/generate.ts";
 import { pathExists } from "../core/util/fs.ts";
 
 /** A numeric `--name value` flag of a profiling script, or `dflt`. */
@@ -64,11 +65,6 @@ export function nodeRole(e: ProfileEvent): string {
     return `${op} ${last(e.args?.input_type_shape)}→${last(e.args?.output_type_shape)}`;
   }
   return `${op} ${e.name.replace(/_kernel_time$/, "").replace(/\d+/g, "#")}`;
-}
-
-/** The cache capacity the generation loop feeds for `need` positions (blocks of 256). */
-export function capacityFor(need: number, block = 256): number {
-  return Math.max(block, Math.ceil(need / block) * block);
 }
 
 /** `--config key=value` flags as onnxruntime-node's nested `extra` session options. */
@@ -128,7 +124,8 @@ if (import.meta.main) {
   const meta = (session as unknown as {
     inputMetadata: { name: string; type?: string; shape?: (number | string)[] }[];
   }).inputMetadata;
-  const capacity = capacityFor(past + seq);
+  // The engine's rule for a prompt of `past + seq` tokens and one new token.
+  const capacity = residentCapacity(past + seq, 256, past + seq);
   const feedsFor = (s: number) => {
     const feeds: Record<string, ort.Tensor> = {};
     for (const m of meta) {

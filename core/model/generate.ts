@@ -468,8 +468,7 @@ export async function* generateStream(
     // longest prompt plus every new token but the last, which is sampled and never fed): a
     // short generation attends over what it will use, not over a block of empty slots.
     const limit = Math.max(...active.map((r) => r.sequence.length)) + maxNew - 1;
-    const capacityFor = (need: number) =>
-      Math.max(need, Math.min(limit, Math.max(block, Math.ceil(need / block) * block)));
+    const capacityFor = (need: number) => residentCapacity(need, block, limit);
     const prefix = options.prefixCache;
     const condition = (r: Row) => prefixCondition(edits, options.prefixCondition?.(r.prompt) ?? "");
     try {
@@ -678,6 +677,20 @@ export async function* generateStream(
 }
 
 let nextKvId = 1;
+
+/**
+ * Positions a resident cache is fed with for `need` filled ones: whole blocks of `block`, but
+ * never past `limit` (what the generation can fill) and never below `need`.
+ *
+ * @example
+ * ```ts
+ * import { residentCapacity } from "./generate.ts";
+ * console.log(residentCapacity(70, 256), residentCapacity(70, 256, 79)); // 256 79
+ * ```
+ */
+export function residentCapacity(need: number, block: number, limit = Infinity): number {
+  return Math.max(need, Math.min(limit, Math.max(block, Math.ceil(need / block) * block)));
+}
 
 /**
  * Attention scores one prefill call may hold (floats, 16 MiB): the chunk is cut below
