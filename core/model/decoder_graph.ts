@@ -26,7 +26,7 @@ import {
   rmsNorm,
   rotaryTables,
 } from "./graph_layers.ts";
-import { embedding, linearWeight } from "./graph_quant.ts";
+import { embedding, linearWeight, transposedFloat } from "./graph_quant.ts";
 import { normalizeWeightFormat, type WeightFormat } from "./quantize.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
 import { expectedWeightShapes, isStreamed, weightData } from "./weights.ts";
@@ -305,6 +305,24 @@ export function buildDecoderInto(
     );
     h = e.hidden;
     tiedHead = e.lmHead ? { weight: e.lmHead, hfLayout: e.hfLayout } : undefined;
+  }
+  if (fused && format.dtype === "f32" && config.tieWordEmbeddings) {
+    // Inference graphs give a tied float32 lm_head its own [in, out] copy: the one-token
+    // product streams it at about twice the speed of Gemm(transB) over the [vocab, hidden]
+    // table (27.5 against 14.8 GB/s at the 0.5B shape, see linearWeight). The table is a
+    // mapped file that Gather reads a few rows of, so the copy costs disk, not memory.
+    // Training graphs keep the tie (one tensor, so a trained embedding is the head too).
+    const [vocab, hidden] = embed.shape;
+    tiedHead = {
+      weight: transposedFloat(
+        b,
+        "model.embed_tokens.weight.lm_head",
+        vocab,
+        hidden,
+        weightData(embed),
+      ),
+      hfLayout: false,
+    };
   }
   const hidden: string[] = wantHidden ? [h] : [];
   // Fused inference graphs rotate with onnxruntime's RotaryEmbedding over cos/sin tables of

@@ -104,10 +104,39 @@ export function rmsNorm(ctx: LayerContext, x: string, weight: string, eps: numbe
 }
 
 /**
+ * `x @ Wᵀ` for a weight held in the HF `[out, in]` layout, `x` of any rank: Gemm (transB) is
+ * 2-D, so the leading dims are flattened and restored around it.
+ *
+ * @example
+ * ```ts
+ * import { GraphBuilder } from "../onnx/builder.ts";
+ * import { productTransB } from "./graph_layers.ts";
+ * const b = new GraphBuilder();
+ * const x = b.input("x", "float32", ["b", "s", 4]);
+ * const y = productTransB(b, x, b.constant(new Float32Array(8), [2, 4]), 4, 2); // [b, s, 2]
+ * ```
+ */
+export function productTransB(
+  b: GraphBuilder,
+  x: string,
+  weight: string,
+  inFeatures: number,
+  outFeatures: number,
+): string {
+  const lead = b.op1("Shape", [x], { end: -1 });
+  const flat = b.op1("Reshape", [x, b.constantInt([-1, inFeatures], [2])]);
+  const prod = b.op1("Gemm", [flat, weight], { transB: 1 });
+  return b.op1("Reshape", [
+    prod,
+    b.op1("Concat", [lead, b.constantInt([outFeatures], [1])], { axis: 0 }),
+  ]);
+}
+
+/**
  * `x @ W (+ bias)` plus the delta of every adapter that targets this hook.
- * `weight` is an `[in, out]` value, or `[out, in]` with `hfLayout: true` (tied lm_head), which
- * goes through Gemm(transB) so the embedding is not copied, or a function that emits `x @ W`
- * itself (quantized weights).
+ * `weight` is an `[in, out]` value, or `[out, in]` with `hfLayout: true` (a tied embedding used
+ * as the lm_head), which goes through Gemm(transB) so the table is not copied, or a function that
+ * emits `x @ W` itself (quantized weights, float weights kept `[out, in]`).
  *
  * @example
  * ```ts
@@ -132,14 +161,7 @@ export function linear(
     // A stored-format product (e.g. MatMulNBits over quantized weights), see graph_quant.ts.
     y = weight(x);
   } else if (options.hfLayout) {
-    // Gemm is 2-D: flatten the leading dims, multiply by Wᵀ, restore them.
-    const lead = b.op1("Shape", [x], { end: -1 });
-    const flat = b.op1("Reshape", [x, b.constantInt([-1, hook.inFeatures], [2])]);
-    const prod = b.op1("Gemm", [flat, weight], { transB: 1 });
-    y = b.op1("Reshape", [
-      prod,
-      b.op1("Concat", [lead, b.constantInt([hook.outFeatures], [1])], { axis: 0 }),
-    ]);
+    y = productTransB(b, x, weight, hook.inFeatures, hook.outFeatures);
   } else {
     y = b.op1("MatMul", [x, weight]);
   }

@@ -125,6 +125,10 @@ for (const preset of ["tiny-llama", "tiny-qwen3"] as const) {
     const q = tg.base.find((p) => p.hfName === "model.layers.0.self_attn.q_proj.weight")!;
     assert.equal(q.transposed, true);
     assert.deepEqual(q.shape, [...weights.get(q.hfName)!.shape].reverse());
+    // down_proj (more inputs than outputs) stays in the HF layout, a Gemm(transB) operand.
+    const down = tg.base.find((p) => p.hfName === "model.layers.1.mlp.down_proj.weight")!;
+    assert.equal(down.transposed, false);
+    assert.deepEqual(down.shape, weights.get(down.hfName)!.shape);
     // The forward graph with base weights as inputs (what the train graph differentiates).
     const b = new GraphBuilder({ floatType: "float64" });
     const values = buildDecoderInto(b, config, weights, {
@@ -155,11 +159,13 @@ for (const preset of ["tiny-llama", "tiny-qwen3"] as const) {
         ...tg.base.map((p) => ({ name: p.name, dtype: "float64" as const, shape: p.shape })),
       ],
     };
+    // Graph input names of the chosen weights (transposed ones end in `_t`).
+    const inputOf = (hf: string) => tg.base.find((p) => p.hfName === hf)!.name;
     const wrt = [
       "model.embed_tokens.weight",
       "model.layers.0.input_layernorm.weight",
-      "model.layers.1.mlp.down_proj.weight_t",
-      "model.layers.0.self_attn.k_proj.weight_t",
+      "model.layers.1.mlp.down_proj.weight",
+      inputOf("model.layers.0.self_attn.k_proj.weight"),
       "model.norm.weight",
       ...(config.tieWordEmbeddings ? [] : ["lm_head.weight_t"]),
     ];
