@@ -29,6 +29,8 @@ export interface RunModelOptions {
   graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
   /** Initializers of at least this many bytes go through `externalData` (exercises that path). */
   externalThreshold?: number;
+  /** Threads inside one op; default one per core. */
+  threads?: number;
 }
 
 /**
@@ -94,6 +96,7 @@ export async function runModel(
   const session = await ort.InferenceSession.create(bytes, {
     graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
     externalData: externalData.length ? externalData : undefined,
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
   });
   try {
     return await runSession(session, feeds);

@@ -105,3 +105,33 @@ Deno.test("buildGradientGraph() rejects bad loss and wrt names with E_GRAD_RULE"
   check({ loss: "loss", wrt: [n] }, /has dtype int64/);
   check({ loss: "loss", wrt: ["x", "x"] }, /twice/);
 });
+
+Deno.test("Gather's gradient sums repeated rows exactly on every run with several threads", async () => {
+  // onnxruntime 1.30's CPU ScatterND (reduction add) loses updates across threads when ids
+  // repeat, as they do in every embedding gradient; the rule must not depend on it.
+  const [V, N, D] = [3000, 16384, 256];
+  const b = new GraphBuilder();
+  const e = b.input("e", "float32", [V, D]);
+  const ids = b.input("ids", "int64", [N]);
+  const w = b.input("w", "float32", [N, D]);
+  const y = b.op1("Mul", [b.op1("Gather", [e, ids], { axis: 0 }), w]);
+  b.output("loss", "float32", [], b.op1("ReduceSum", [y], { keepdims: 0 }));
+  const model = makeModel(buildGradientGraph(b.graph(), { loss: "loss", wrt: ["e"] }));
+  const idv = new BigInt64Array(N).map((_, i) => BigInt((i * 7919) % 13));
+  const wv = new Float32Array(N * D).map((_, i) => ((i * 2654435761) % 1000) / 1000);
+  const exact = new Float64Array(V * D); // d loss / d e[v] = Σ of w's rows whose id is v
+  for (let n = 0; n < N; n++) {
+    for (let d = 0; d < D; d++) exact[Number(idv[n]) * D + d] += wv[n * D + d];
+  }
+  const feeds = {
+    e: { dtype: "float32" as const, shape: [V, D], data: new Float32Array(V * D) },
+    ids: { dtype: "int64" as const, shape: [N], data: idv },
+    w: { dtype: "float32" as const, shape: [N, D], data: wv },
+  };
+  for (let run = 0; run < 4; run++) {
+    const g = (await runModel(model, feeds, { threads: 2 }))["grad.e"].data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < g.length; i++) worst = Math.max(worst, Math.abs(g[i] - exact[i]));
+    assert.ok(worst <= 1e-2, `run ${run}: gradient off by ${worst}`);
+  }
+});

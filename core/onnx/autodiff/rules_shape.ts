@@ -1,7 +1,7 @@
 /**
  * Gradient rules of data-movement ops: Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Expand,
- * Concat, Split, Slice, Gather and GatherElements. Scatter-shaped gradients use ScatterND /
- * ScatterElements (standard ops), not the training-build GatherGrad.
+ * Concat, Split, Slice, Gather and GatherElements. Scatter-shaped gradients use ScatterElements
+ * (a standard op), not the training-build GatherGrad.
  *
  * @module
  */
@@ -91,24 +91,45 @@ const slice: GradRule = (ctx) => {
   return [g, undefined, undefined, undefined, undefined];
 };
 
+/**
+ * `table[ids[m]] += rows[m]` into a zero table of shape `tableShape` (`[n, ...rest]`), `rows`
+ * shaped `[...ids, ...rest]`: ScatterElements over the table viewed as `[n, Π rest]`.
+ * Not ScatterND: onnxruntime 1.30's CPU ScatterND adds across threads without ordering and loses
+ * updates when ids repeat (20 runs of one 16384-row scatter with 2 threads gave 10 different
+ * tables, off by up to 80), which is every embedding gradient; ScatterElements adds in order.
+ */
+function scatterAddRows(ctx: GradContext, tableShape: string, ids: string, rows: string): string {
+  const b = ctx.b;
+  const table = b.op1("Reshape", [ctx.zerosOfShape(tableShape), b.constantInt([0, -1], [2])]);
+  const width = b.op1("Shape", [table], { start: 1, end: 2 });
+  const flat = b.op1("Reshape", [
+    rows,
+    b.op1("Concat", [b.constantInt([-1], [1]), width], { axis: 0 }),
+  ]);
+  const at = b.op1("Expand", [
+    b.op1("Reshape", [ids, b.constantInt([-1, 1], [2])]),
+    b.op1("Shape", [flat]),
+  ]);
+  const summed = b.op1("ScatterElements", [table, at, flat], { axis: 0, reduction: "add" });
+  return b.op1("Reshape", [summed, tableShape]);
+}
+
 const gather: GradRule = (ctx) => {
   const b = ctx.b;
   const [x, idx] = ctx.node.inputs;
   const r = ctx.type(x).shape.length;
   const q = ctx.type(idx).shape.length;
   const a = norm(ctx.attr<number>("axis") ?? 0, r);
-  const ids = b.op1("Unsqueeze", [positiveIndices(ctx, idx, x, a), b.constantInt([q], [1])]);
+  const ids = positiveIndices(ctx, idx, x, a);
   let dy = ctx.dy();
-  if (a === 0) {
-    return [b.op1("ScatterND", [ctx.zerosLike(x), ids, dy], { reduction: "add" }), undefined];
-  }
+  if (a === 0) return [scatterAddRows(ctx, ctx.shapeOf(x), ids, dy), undefined];
   // Move the gathered axis first: dy [pre, idx, post] → [idx, pre, post]; scatter; move back.
   const range = (lo: number, hi: number) => Array.from({ length: hi - lo }, (_, i) => lo + i);
   const perm = [...range(a, a + q), ...range(0, a), ...range(a + q, r - 1 + q)];
   dy = b.op1("Transpose", [dy], { perm });
   const order = [a, ...range(0, a), ...range(a + 1, r)];
   const zShape = b.op1("Gather", [ctx.shapeOf(x), b.constantInt(order, [r])]);
-  const scattered = b.op1("ScatterND", [ctx.zerosOfShape(zShape), ids, dy], { reduction: "add" });
+  const scattered = scatterAddRows(ctx, zShape, ids, dy);
   const back = order.map((_, i) => order.indexOf(i));
   return [b.op1("Transpose", [scattered], { perm: back }), undefined];
 };
