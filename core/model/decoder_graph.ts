@@ -333,7 +333,8 @@ export function buildDecoderInto(
     : rotaryTables(ctx, positionIds, ropeInverseFrequencies(config));
   let bias = attentionBias(ctx, inputIds, attentionMask, options.maskValue ?? F32_LOWEST);
   // The cached path always works on [B, n_kv, group, S, T] scores.
-  const bias5 = cache ? b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]) : "";
+  const bias5 = cache && !resident ? b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]) : "";
+  const tallBias = resident ? residentBias(b, bias, past[0].key) : undefined;
   if (group > 1 && !cache) bias = b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]);
   const scale = b.constant([1 / Math.sqrt(hd)], []);
   const presents: { key: string; value: string }[] = [];
@@ -386,7 +387,7 @@ export function buildDecoderInto(
         if (resident) {
           const vNewT = b.op1("Transpose", [vNew], { perm: [0, 1, 3, 2] });
           presents.push({ key: k, value: vNewT });
-          ctxv = residentAttention(b, q, k, vNewT, past[i], bias5, scale, dims);
+          ctxv = residentAttention(b, q, k, vNewT, past[i], tallBias!, scale, dims);
         } else {
           presents.push({
             key: b.op1("Concat", [past[i].key, k], { axis: 2 }),
@@ -647,12 +648,36 @@ function cachedAttention(
 }
 
 /**
+ * The `[B, 1, S, P+S]` attention bias in the layout of a resident graph's tall scores, split
+ * into its past and new blocks: `[B, 1, P, 1, S]` and `[B, 1, S, 1, S]` (positions as rows,
+ * broadcast over the query heads of a group). Built once and shared by every layer.
+ */
+function residentBias(
+  b: GraphBuilder,
+  bias: string,
+  pastKey: string,
+): { past: string; fresh: string } {
+  const tall = b.op1("Unsqueeze", [
+    b.op1("Transpose", [bias], { perm: [0, 1, 3, 2] }),
+    b.constantInt([3], [1]),
+  ]);
+  const pastLen = b.op1("Shape", [pastKey], { start: 2, end: 3 });
+  const axis = b.constantInt([2], [1]);
+  return {
+    past: b.op1("Slice", [tall, b.constantInt([0], [1]), pastLen, axis]),
+    fresh: b.op1("Slice", [tall, pastLen, b.constantInt([2 ** 62], [1]), axis]),
+  };
+}
+
+/**
  * Attention over a resident cache, computed transposed so the cache is the tall left operand
  * of each product (read once, in place, by one product per kv head; the query rows are the
- * narrow right operand): scores `[B, n_kv, P+S, g·S]` = keys · queryᵀ for the past and new
- * blocks, joined as scores, masked by the `[B, 1, 1, S, P+S]` bias and normalized over
- * positions; the context `[B, n_kv, d, g·S]` = valuesᵀ · probabilities, with values held
- * transposed `[B, n_kv, d, P]`. Returns the context `[B, heads, S, head_dim]`.
+ * narrow right operand): scores `[B, n_kv, P, g·S]` = keys · queryᵀ for the past block and
+ * `[B, n_kv, S, g·S]` for the new one. The two blocks are never joined: the softmax over all
+ * positions is taken in parts (one maximum over both blocks, the exponentials of each block,
+ * one sum), the unnormalized context `[B, n_kv, d, g·S]` = valuesᵀ · exponentials of each block
+ * (values held transposed, `[B, n_kv, d, P]`) and the sum divides the context, not the
+ * probabilities. Returns the context `[B, heads, S, head_dim]`.
  */
 function residentAttention(
   b: GraphBuilder,
@@ -660,7 +685,7 @@ function residentAttention(
   kNew: string,
   vNewT: string,
   past: { key: string; value: string },
-  bias5: string,
+  bias: { past: string; fresh: string },
   scale: string,
   dims: { nkv: number; group: number; nh: number; hd: number },
 ): string {
@@ -668,21 +693,30 @@ function residentAttention(
   const t = (x: string) => b.op1("Transpose", [x], { perm: [0, 1, 3, 2] });
   // Query heads sharing a kv head as columns: [B, n_kv, d, g·S].
   const qT = t(b.op1("Reshape", [b.op1("Mul", [q, scale]), b.constantInt([0, nkv, -1, hd], [4])]));
-  const scores = b.op1("Concat", [
-    b.op1("MatMul", [past.key, qT]),
-    b.op1("MatMul", [kNew, qT]),
-  ], { axis: 2 });
-  // Normalized along the last axis (a softmax over a middle axis is far slower): the scores are
-  // transposed to [B, n_kv, g, S, P+S] for the [B, 1, 1, S, P+S] bias and back, which is cheap
-  // next to the products (g·S rows).
-  const probs = t(groupedSoftmax(b, t(scores), bias5, nkv, group));
-  const pastLen = b.op1("Shape", [past.key], { start: 2, end: 3 });
-  const axis = b.constantInt([2], [1]);
-  const pPast = b.op1("Slice", [probs, b.constantInt([0], [1]), pastLen, axis]);
-  const pNew = b.op1("Slice", [probs, pastLen, b.constantInt([2 ** 62], [1]), axis]);
-  const ctxT = b.op1("Add", [
-    b.op1("MatMul", [past.value, pPast]),
-    b.op1("MatMul", [vNewT, pNew]),
+  // Scores viewed as [B, n_kv, rows, g, S], where the [B, 1, rows, 1, S] bias broadcasts.
+  const view = b.op1("Concat", [
+    b.constantInt([0, nkv, -1, group], [4]),
+    b.op1("Shape", [kNew], { start: 2, end: 3 }),
+  ], { axis: 0 });
+  const sPast = b.op1("Add", [
+    b.op1("Reshape", [b.op1("MatMul", [past.key, qT]), view]),
+    bias.past,
+  ]);
+  const sNew = b.op1("Add", [b.op1("Reshape", [b.op1("MatMul", [kNew, qT]), view]), bias.fresh]);
+  const rows = b.constantInt([2], [1]);
+  const reduce = (op: string, x: string) => b.op1(op, [x, rows], { keepdims: 1 });
+  const max = b.op1("Max", [reduce("ReduceMax", sPast), reduce("ReduceMax", sNew)]);
+  const ePast = b.op1("Exp", [b.op1("Sub", [sPast, max])]);
+  const eNew = b.op1("Exp", [b.op1("Sub", [sNew, max])]);
+  const sum = b.op1("Add", [reduce("ReduceSum", ePast), reduce("ReduceSum", eNew)]);
+  // Back to [.., rows, g·S] columns.
+  const cols = (x: string) => b.op1("Reshape", [x, b.constantInt([0, 0, 0, -1], [4])]);
+  const ctxT = b.op1("Div", [
+    b.op1("Add", [
+      b.op1("MatMul", [past.value, cols(ePast)]),
+      b.op1("MatMul", [vNewT, cols(eNew)]),
+    ]),
+    cols(sum),
   ]);
   return b.op1("Reshape", [t(ctxT), b.constantInt([0, nh, -1, hd], [4])]);
 }
