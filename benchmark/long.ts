@@ -54,6 +54,12 @@ export interface LongBenchOptions {
    * they are rebuilt from the seeded model, which `decode` shares, by the next run).
    */
   keepCache?: boolean;
+  /**
+   * Measurements of each engine at each context, the engines' order alternating from round to
+   * round; each figure is then the median over the rounds (peak RSS: the largest). On a machine
+   * whose speed drifts, one round lets the drift decide a close ratio. Default 1.
+   */
+  rounds?: number;
   log?: (line: string) => void;
 }
 
@@ -78,7 +84,11 @@ export interface LongBenchResult {
   threads: number;
   newTokens: number;
   loadAverage: { start: number; end: number };
+  /** Per engine and context: the medians over {@link rounds} (peak RSS: the largest). */
   points: LongPoint[];
+  rounds: number;
+  /** Every single measurement, in the order taken, when there was more than one round. */
+  samples?: LongPoint[];
   simulation?: {
     turns: number;
     systemTokens: number;
@@ -414,35 +424,47 @@ async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> 
   const paths = await prepare(shape, dir, seeded, log);
   const config = await readDecoderConfig(paths.modelDir);
   const { params } = bytesPerToken(config, 0);
+  const rounds = options.rounds ?? 1;
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(`rounds is ${rounds}; pass a whole number >= 1`);
+  }
   const start = Deno.loadavg()[0];
   const points: LongPoint[] = [];
+  const samples: LongPoint[] = [];
   for (const context of contexts) {
-    for (const engine of engines) {
-      log(`${engine} at context ${context}`);
-      try {
-        points.push(
-          await runChild({
-            kind: "point",
-            engine,
-            paths,
-            context,
-            newTokens,
-            threads,
-            vocab: config.vocabSize,
-          }) as LongPoint,
+    for (let round = 0; round < rounds; round++) {
+      for (const engine of round % 2 === 0 ? engines : [...engines].reverse()) {
+        log(
+          `${engine} at context ${context}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ""}`,
         );
-        log(`  ${JSON.stringify(points[points.length - 1])}`);
-      } catch (e) {
-        points.push({
-          engine,
-          context,
-          prefillTokensPerSecond: NaN,
-          decodeTokensPerSecond: NaN,
-          prefillPeakRss: NaN,
-          rssBefore: NaN,
-          error: (e as Error).message,
-        });
+        try {
+          samples.push(
+            await runChild({
+              kind: "point",
+              engine,
+              paths,
+              context,
+              newTokens,
+              threads,
+              vocab: config.vocabSize,
+            }) as LongPoint,
+          );
+          log(`  ${JSON.stringify(samples[samples.length - 1])}`);
+        } catch (e) {
+          samples.push({
+            engine,
+            context,
+            prefillTokensPerSecond: NaN,
+            decodeTokensPerSecond: NaN,
+            prefillPeakRss: NaN,
+            rssBefore: NaN,
+            error: (e as Error).message,
+          });
+        }
       }
+    }
+    for (const engine of engines) {
+      points.push(medianPoint(samples.filter((p) => p.engine === engine && p.context === context)));
     }
   }
   const turns = options.turns ?? 20;
@@ -489,8 +511,43 @@ async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> 
     newTokens,
     loadAverage: { start, end: Deno.loadavg()[0] },
     points,
+    rounds,
+    ...(rounds > 1 ? { samples } : {}),
     simulation: sim,
     ratios,
+  };
+}
+
+/**
+ * One engine's measurements at one context as one point: the median of each speed over the
+ * measurements that ran, the largest peak RSS, the median RSS before the prefill; an error only
+ * when every measurement failed.
+ *
+ * @example
+ * ```ts
+ * import { medianPoint } from "./long.ts";
+ * const p = (d: number) => ({
+ *   engine: "dramatis" as const, context: 64, prefillTokensPerSecond: 100,
+ *   decodeTokensPerSecond: d, prefillPeakRss: d, rssBefore: 1,
+ * });
+ * console.log(medianPoint([p(9), p(12), p(10)]).decodeTokensPerSecond); // 10
+ * ```
+ */
+export function medianPoint(samples: LongPoint[]): LongPoint {
+  const ok = samples.filter((p) => !p.error);
+  if (ok.length === 0) return samples[samples.length - 1];
+  const median = (f: (p: LongPoint) => number) => {
+    const xs = ok.map(f).sort((a, b) => a - b);
+    const m = xs.length >> 1;
+    return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+  };
+  return {
+    engine: ok[0].engine,
+    context: ok[0].context,
+    prefillTokensPerSecond: median((p) => p.prefillTokensPerSecond),
+    decodeTokensPerSecond: median((p) => p.decodeTokensPerSecond),
+    prefillPeakRss: Math.max(...ok.map((p) => p.prefillPeakRss)),
+    rssBefore: median((p) => p.rssBefore),
   };
 }
 
@@ -500,8 +557,10 @@ export function formatLongBench(r: LongBenchResult): string {
   const gib = (b: number) => f(b / 2 ** 30, 2);
   const lines = [
     `long-context benchmark: ${r.shape}-shaped fp32 model, ${f(r.params / 1e6)} M params ` +
-    `(${gib(r.weightBytes)} GiB of weights), ${r.threads} threads, ${r.newTokens} new tokens ` +
-    `(load average ${f(r.loadAverage.start, 2)} → ${f(r.loadAverage.end, 2)})`,
+    `(${gib(r.weightBytes)} GiB of weights), ${r.threads} threads, ${r.newTokens} new tokens` +
+    `${r.rounds > 1 ? `, medians of ${r.rounds} rounds` : ""} (load average ${
+      f(r.loadAverage.start, 2)
+    } → ${f(r.loadAverage.end, 2)})`,
     `  engine          context   prefill tok/s   decode tok/s   prefill peak RSS GiB`,
   ];
   for (const p of r.points) {

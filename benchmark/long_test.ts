@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { benchLong, formatLongBench } from "./long.ts";
+import { benchLong, formatLongBench, type LongPoint, medianPoint } from "./long.ts";
 
 Deno.test("benchLong measures every engine per context in its own process, names ratios after their sides, and replays the scene identically with prefix reuse", async () => {
   const workDir = await Deno.makeTempDir({ prefix: "dramatis_bench_long_" });
@@ -46,4 +46,20 @@ Deno.test("benchLong measures every engine per context in its own process, names
   } finally {
     await Deno.remove(workDir, { recursive: true });
   }
+});
+
+Deno.test("medianPoint takes each speed's median over the rounds that ran and the largest peak RSS", () => {
+  const p = (decode: number, prefill: number, peak: number, error?: string): LongPoint => ({
+    engine: "llamacpp",
+    context: 2048,
+    prefillTokensPerSecond: prefill,
+    decodeTokensPerSecond: decode,
+    prefillPeakRss: peak,
+    rssBefore: 5,
+    ...(error ? { error } : {}),
+  });
+  assert.deepEqual(medianPoint([p(9, 50, 3), p(13.5, 40, 7), p(10, 60, 4)]), p(10, 50, 7));
+  // Even counts average the middle two; failed rounds are left out.
+  assert.deepEqual(medianPoint([p(9, 50, 3), p(NaN, NaN, NaN, "x"), p(11, 40, 2)]), p(10, 45, 3));
+  assert.equal(medianPoint([p(NaN, NaN, NaN, "boom")]).error, "boom");
 });
