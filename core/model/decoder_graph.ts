@@ -289,7 +289,24 @@ export function buildDecoderInto(
   const embed = W("model.embed_tokens.weight");
   let h: string;
   let tiedHead: { weight: string | ((x: string) => string); hfLayout: boolean } | undefined;
-  if (format.dtype === "f32" && !(isStreamed(embed) && b.floatType === "float32")) {
+  if (fused && format.dtype === "f32" && config.tieWordEmbeddings) {
+    // A tied float32 table in inference graphs is held once, transposed, [hidden, vocab]: the
+    // lm_head's one-token MatMul streams that layout at about twice the speed of Gemm(transB)
+    // over [vocab, hidden] (27.5 against 14.8 GB/s at the 0.5B shape, see linearWeight), and the
+    // lookup gathers columns. Training graphs keep the HF layout.
+    const [vocab, hidden] = embed.shape;
+    const table = transposedFloat(
+      b,
+      "model.embed_tokens.weight_t",
+      vocab,
+      hidden,
+      weightData(embed),
+    );
+    h = b.op1("Transpose", [b.op1("Gather", [table, inputIds], { axis: 1 })], {
+      perm: [1, 2, 0],
+    }, { outputNames: [b.fresh("embed")] });
+    tiedHead = { weight: table, hfLayout: false };
+  } else if (format.dtype === "f32" && !(isStreamed(embed) && b.floatType === "float32")) {
     const embedW = floatWeight(b, "model.embed_tokens.weight", embed.shape, embed.data);
     h = b.op1("Gather", [embedW, inputIds], {}, { outputNames: [b.fresh("embed")] });
     tiedHead = { weight: embedW, hfLayout: true };
@@ -305,24 +322,6 @@ export function buildDecoderInto(
     );
     h = e.hidden;
     tiedHead = e.lmHead ? { weight: e.lmHead, hfLayout: e.hfLayout } : undefined;
-  }
-  if (fused && format.dtype === "f32" && config.tieWordEmbeddings) {
-    // Inference graphs give a tied float32 lm_head its own [in, out] copy: the one-token
-    // product streams it at about twice the speed of Gemm(transB) over the [vocab, hidden]
-    // table (27.5 against 14.8 GB/s at the 0.5B shape, see linearWeight). The table is a
-    // mapped file that Gather reads a few rows of, so the copy costs disk, not memory.
-    // Training graphs keep the tie (one tensor, so a trained embedding is the head too).
-    const [vocab, hidden] = embed.shape;
-    tiedHead = {
-      weight: transposedFloat(
-        b,
-        "model.embed_tokens.weight.lm_head",
-        vocab,
-        hidden,
-        weightData(embed),
-      ),
-      hfLayout: false,
-    };
   }
   const hidden: string[] = wantHidden ? [h] : [];
   // Fused inference graphs rotate with onnxruntime's RotaryEmbedding over cos/sin tables of
