@@ -190,12 +190,9 @@ async function lineCount(path: string): Promise<number> {
   }).length;
 }
 
-/**
- * Freezes (SIGSTOP) every process of one array task, found by the Slurm variables in its
- * environment, so its progress can be read before Slurm's cancel lands. Returns the pids.
- */
-function freezeArrayTask(arrayJobId: string, task: number): number[] {
-  const frozen: number[] = [];
+/** The pids of one array task's processes, found by the Slurm variables in their environment. */
+function arrayTaskPids(arrayJobId: string, task: number): number[] {
+  const pids: number[] = [];
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     let env: string;
@@ -208,14 +205,21 @@ function freezeArrayTask(arrayJobId: string, task: number): number[] {
     if (
       vars.includes(`SLURM_ARRAY_JOB_ID=${arrayJobId}`) &&
       vars.includes(`SLURM_ARRAY_TASK_ID=${task}`)
-    ) {
-      try {
-        Deno.kill(Number(entry.name), "SIGSTOP");
-        frozen.push(Number(entry.name));
-      } catch { /* exited */ }
-    }
+    ) pids.push(Number(entry.name));
   }
-  return frozen;
+  return pids;
+}
+
+/** Freezes (SIGSTOP) the given processes; returns those that were still there. */
+function freeze(pids: number[]): number[] {
+  return pids.filter((pid) => {
+    try {
+      Deno.kill(pid, "SIGSTOP");
+      return true;
+    } catch {
+      return false; // exited
+    }
+  });
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -281,14 +285,32 @@ Deno.test({
         const partial = join(shard1, "steps/dialogues/partial.jsonl");
         const deadline = Date.now() + 240_000;
         let finished = false;
-        // Polled every few milliseconds: on a fast machine the four dialogues take little more.
+        // The task's processes are found while it loads (a scan of /proc takes tens of
+        // milliseconds, as long as the four dialogues on a fast machine), and partial.jsonl is
+        // polled every few milliseconds, so the freeze follows its first line at once.
+        let pids: number[] = [];
         while (await lineCount(partial) < 1) {
           assert.ok(Date.now() < deadline, `shard 1 never started\n${await cluster.logs()}`);
           finished = await exists(join(shard1, "steps/dialogues/output.jsonl"));
           if (finished) break;
+          if (pids.length === 0) pids = arrayTaskPids(first.array_job_id, 1);
           await new Promise((r) => setTimeout(r, 5));
         }
+        // Frozen at once, so a fast machine cannot finish the shard while the cancel travels
+        // through slurmctld; Slurm's cancel then continues and kills it. Processes started after
+        // the scan are frozen by a second one.
+        const frozen = finished ? [] : [
+          ...freeze(pids),
+          ...freeze(arrayTaskPids(first.array_job_id, 1).filter((p) => !pids.includes(p))),
+        ];
+        const atFreeze = await lineCount(partial);
+        finished ||= atFreeze >= 4 || await exists(join(shard1, "steps/dialogues/output.jsonl"));
         if (finished) {
+          for (const pid of frozen) {
+            try {
+              Deno.kill(pid, "SIGCONT");
+            } catch { /* exited */ }
+          }
           assert.ok(attempt < 3, "shard 1 finished before it could be frozen (3 attempts)");
           console.log(
             `slurm e2e: attempt ${attempt}: shard 1 finished before it could be frozen; ` +
@@ -298,14 +320,9 @@ Deno.test({
           await settle(cluster, first.array_job_id);
           continue;
         }
-        // Frozen at once, so a fast machine cannot finish the shard while the cancel travels
-        // through slurmctld; Slurm's cancel then continues and kills it.
-        const frozen = freezeArrayTask(first.array_job_id, 1);
         assert.ok(frozen.length > 0, "the processes of array task 1 were found");
-        const atFreeze = await lineCount(partial);
         assert.ok(
-          atFreeze >= 1 && atFreeze < 4 &&
-            !(await exists(join(shard1, "steps/dialogues/output.jsonl"))),
+          atFreeze >= 1 && atFreeze < 4,
           `frozen mid-step, after ${atFreeze} of 4 dialogues`,
         );
         await cluster.client("scancel", [`${first.array_job_id}_1`]);
