@@ -377,7 +377,11 @@ export class Engine {
           modelDir,
           steering,
           adapters: adapters.map((a) => a.kind),
-          build: { format: GRAPH_FORMAT, builder: await builderStamps() },
+          build: {
+            format: GRAPH_FORMAT,
+            builder: await builderStamps(),
+            ...(compute === "f16" ? { halfPass: await halfPassStamps() } : {}),
+          },
           ...(source ? { source: source.id } : { files: await weightFileStamps(modelDir) }),
         };
         await Deno.writeTextFile(join(tmp, "done.json"), JSON.stringify(record) + "\n");
@@ -698,7 +702,12 @@ export function defaultGraphCacheDir(): string {
  * ```
  */
 export async function graphBuildIdentity(): Promise<BuildIdentity> {
-  return { format: GRAPH_FORMAT, builder: await builderStamps(), fileStamps: weightFileStamps };
+  return {
+    format: GRAPH_FORMAT,
+    builder: await builderStamps(),
+    halfPass: await halfPassStamps(),
+    fileStamps: weightFileStamps,
+  };
 }
 
 /** Stamps (size, mtime) of the graph builder's own source files, when they are local files. */

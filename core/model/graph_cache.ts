@@ -7,7 +7,7 @@
  * changed checkpoint leaves the old folders behind, never to be hit again.
  *
  * {@link listGraphCache} reads each folder and says why one is stale: built by another graph
- * builder, its model folder gone, its weight files changed, or (shared weights) no graph links it
+ * builder (or, for a float16 graph, another float16 pass), its model folder gone, its weight files changed, or (shared weights) no graph links it
  * any more. {@link pruneGraphCache} removes stale folders and, optionally, those unused for a
  * number of days (`Engine.load` refreshes `done.json`'s time on every hit). Folders younger than a
  * minute are left alone, so a prune never races an export in progress.
@@ -24,8 +24,11 @@ export interface GraphRecord {
   modelDir?: string;
   steering?: boolean;
   adapters?: string[];
-  /** The graph format and builder stamps the folder was built with. */
-  build?: { format: number; builder: string[] };
+  /**
+   * The graph format and builder stamps the folder was built with, and for a float16 graph the
+   * stamps of the float16 pass.
+   */
+  build?: { format: number; builder: string[]; halfPass?: string[] };
   /** Name, size and mtime of the model's weight files at export (absent for generated weights). */
   files?: string[];
   /** Where generated weights came from (a `WeightSource` id). */
@@ -56,6 +59,8 @@ export interface GraphCacheEntry {
 export interface BuildIdentity {
   format: number;
   builder: string[];
+  /** Stamps of the float16 pass (what float16 graphs are also built with). */
+  halfPass?: string[];
   fileStamps(modelDir: string): Promise<string[]>;
 }
 
@@ -181,6 +186,11 @@ export async function listGraphCache(
           !sameList(record.build.builder, identity.builder))
       ) {
         entry.stale = "built by another version of the graph builder";
+      } else if (
+        record.build?.halfPass && identity.halfPass &&
+        !sameList(record.build.halfPass, identity.halfPass)
+      ) {
+        entry.stale = "built by another version of the float16 pass";
       } else if (record.modelDir && !(await pathExists(record.modelDir))) {
         entry.stale = `its model folder ${record.modelDir} is gone`;
       } else if (record.files && record.modelDir && record.source === undefined) {

@@ -43,6 +43,15 @@ Deno.test("graph cache: folders listed with their own bytes; stale ones and unus
     const [a, b] = entries;
     const recordPath = join(a.dir, "done.json");
     const record = JSON.parse(await Deno.readTextFile(recordPath));
+    // A float16 graph records the float16 pass it was built with.
+    await Deno.writeTextFile(
+      recordPath,
+      JSON.stringify({ ...record, build: { ...record.build, halfPass: ["f16:1:1"] } }),
+    );
+    assert.equal(
+      (await listGraphCache(cache, identity)).find((e) => e.key === a.key)!.stale,
+      "built by another version of the float16 pass",
+    );
     record.build.builder = ["./decoder_graph.ts:1:1"];
     await Deno.writeTextFile(recordPath, JSON.stringify(record));
     const old = new Date(Date.now() - 40 * 86_400_000);
