@@ -373,15 +373,12 @@ export class Engine {
           },
         });
         // What `dramatis model cache` needs to tell a stale folder (see graph_cache.ts).
+        const { format, builder, halfPass } = await graphBuildIdentity();
         const record: GraphRecord = {
           modelDir,
           steering,
           adapters: adapters.map((a) => a.kind),
-          build: {
-            format: GRAPH_FORMAT,
-            builder: await builderStamps(),
-            ...(compute === "f16" ? { halfPass: await halfPassStamps() } : {}),
-          },
+          build: { format, builder, ...(compute === "f16" ? { halfPass } : {}) },
           ...(source ? { source: source.id } : { files: await weightFileStamps(modelDir) }),
         };
         await Deno.writeTextFile(join(tmp, "done.json"), JSON.stringify(record) + "\n");

@@ -7,8 +7,8 @@
  * changed checkpoint leaves the old folders behind, never to be hit again.
  *
  * {@link listGraphCache} reads each folder and says why one is stale: built by another graph
- * builder (or, for a float16 graph, another float16 pass), its model folder gone, its weight files changed, or (shared weights) no graph links it
- * any more. {@link pruneGraphCache} removes stale folders and, optionally, those unused for a
+ * builder (or, for a float16 graph, another float16 pass), its model folder gone, its weight files
+ * changed, or (shared weights) no graph links it any more. {@link pruneGraphCache} removes stale folders and, optionally, those unused for a
  * number of days (`Engine.load` refreshes `done.json`'s time on every hit). Folders younger than a
  * minute are left alone, so a prune never races an export in progress.
  *

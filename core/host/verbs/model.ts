@@ -254,7 +254,7 @@ export const modelCacheVerb: HostVerb = {
         throw new UsageError("model cache: --older-than and --dry-run go with --prune");
       }
       const entries = await listGraphCache(root, identity);
-      const total = entries.reduce((s, e) => s + e.bytes, 0);
+      const total = sum(entries);
       const stale = entries.filter((e) => e.stale);
       if (ctx.json) {
         printJson({ root, totalBytes: total, staleBytes: sum(stale), entries });
