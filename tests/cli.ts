@@ -16,7 +16,8 @@ export interface CliRun {
 }
 
 /**
- * Runs `deno run -A main.ts ...args` with `NO_COLOR=1` plus `env`.
+ * Runs `deno run -A main.ts ...args` with `NO_COLOR=1` plus `env`, in `cwd` (default: this
+ * process's), with no standard input.
  *
  * @example
  * ```ts ignore
@@ -27,10 +28,13 @@ export interface CliRun {
 export async function runCli(
   args: readonly string[],
   env: Record<string, string> = {},
+  cwd?: string,
 ): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
     env: { NO_COLOR: "1", ...env },
+    ...(cwd ? { cwd } : {}),
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();

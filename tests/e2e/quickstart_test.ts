@@ -15,19 +15,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadReportData } from "../../core/report/write_report.ts";
 import { chromiumAvailable, colouredPixels, screenshot } from "./screenshot.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+import { runCli } from "../cli.ts";
 
 async function start(out: string) {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "start", "--out", out, "--json"],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  assert.equal(r.code, 0, dec.decode(r.stderr).slice(-3000));
-  return JSON.parse(dec.decode(r.stdout)) as {
+  const r = await runCli(["start", "--out", out, "--json"]);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  return JSON.parse(r.stdout) as {
     report: string;
     seconds: number;
     steps: { id: string; status: string; items: number }[];

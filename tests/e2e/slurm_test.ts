@@ -16,24 +16,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTinyModel } from "../../core/model/tiny.ts";
 import { type SlurmCluster, slurmUnavailable, startSlurmCluster } from "./slurm_cluster.ts";
+import { runCli } from "../cli.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const unavailable = slurmUnavailable();
 if (unavailable) console.warn(`SKIPPED tests/e2e/slurm_test.ts: ${unavailable}`);
 
-async function dramatis(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(REPO, "main.ts"), ...args],
-    cwd: REPO,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
-}
+const dramatis = (args: string[], env: Record<string, string> = {}) => runCli(args, env, REPO);
 
 async function experiment(dir: string): Promise<string> {
   const model = join(dir, "tiny-llama");

@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createTinyModel } from "../../core/model/tiny.ts";
+import { runCli } from "../cli.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DATA = join(ROOT, "datasets/train/lighthouse_keeper.jsonl");
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "main.ts"), ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (...args: string[]) => runCli(args, {}, ROOT);
 
 Deno.test("dramatis train --plugin lora trains a tiny model and prints the final metrics as JSON", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dramatis_train_cli_" });
