@@ -13,12 +13,20 @@ async function tree(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-Deno.test("graph cache: folders listed with their own bytes; stale ones and unused ones pruned, their orphaned weights too", async () => {
+/** Runs `fn` with a seeded tiny model and an empty graph cache in a temporary folder. */
+async function withTinyModel(fn: (model: string, cache: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "dramatis_gcache_" });
   try {
     const model = join(root, "m");
     await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
-    const cache = join(root, "graphs");
+    await fn(model, join(root, "graphs"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("graph cache: folders listed with their own bytes; stale ones and unused ones pruned, their orphaned weights too", () =>
+  withTinyModel(async (model, cache) => {
     for (const steering of [false, true]) {
       await (await Engine.load(model, { steering, cacheDir: cache, threads: 1 })).close();
     }
@@ -104,17 +112,10 @@ Deno.test("graph cache: folders listed with their own bytes; stale ones and unus
     const bad = await cli("model", "cache", "--dir", cache, "--older-than", "2");
     assert.equal(bad.code, 2, "--older-than without --prune is a usage error");
     assert.match(bad.stderr, /--older-than and --dry-run go with --prune/);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("graph cache: a float16 graph records the float16 pass it was built with and is stale once the pass changes", async () => {
-  const root = await Deno.makeTempDir({ prefix: "dramatis_gcache16_" });
-  try {
-    const model = join(root, "m");
-    await createTinyModel(model, { preset: "tiny-llama", seed: 2 });
-    const cache = join(root, "graphs");
+Deno.test("graph cache: a float16 graph records the float16 pass it was built with and is stale once the pass changes", () =>
+  withTinyModel(async (model, cache) => {
     await (await Engine.load(model, { dtype: "f16", compute: "f16", cacheDir: cache, threads: 1 }))
       .close();
     const identity = await graphBuildIdentity();
@@ -129,7 +130,4 @@ Deno.test("graph cache: a float16 graph records the float16 pass it was built wi
     await Deno.writeTextFile(recordPath, JSON.stringify(record));
     const [after] = await listGraphCache(cache, identity);
     assert.equal(after.stale, "built by another version of the float16 pass");
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
