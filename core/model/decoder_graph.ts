@@ -333,7 +333,7 @@ export function buildDecoderInto(
   let bias = attentionBias(ctx, inputIds, attentionMask, options.maskValue ?? F32_LOWEST);
   // The cached path always works on [B, n_kv, group, S, T] scores.
   const bias5 = cache && !resident ? b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]) : "";
-  const tallBias = resident ? residentBias(b, bias, past[0].key) : undefined;
+  const shared = resident ? residentShared(b, bias, past[0].key, group) : undefined;
   if (group > 1 && !cache) bias = b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]);
   const scale = b.constant([1 / Math.sqrt(hd)], []);
   const presents: { key: string; value: string }[] = [];
@@ -386,7 +386,7 @@ export function buildDecoderInto(
         if (resident) {
           const vNewT = b.op1("Transpose", [vNew], { perm: [0, 1, 3, 2] });
           presents.push({ key: k, value: vNewT });
-          ctxv = residentAttention(b, q, k, vNewT, past[i], tallBias!, scale, dims);
+          ctxv = residentAttention(b, q, k, vNewT, past[i], shared!, scale, dims);
         } else {
           presents.push({
             key: b.op1("Concat", [past[i].key, k], { axis: 2 }),
@@ -647,36 +647,40 @@ function cachedAttention(
 }
 
 /**
- * The `[B, 1, S, P+S]` attention bias in the layout of a resident graph's tall scores, split
- * into its past and new blocks: `[B, 1, P, 1, S]` and `[B, 1, S, 1, S]` (positions as rows,
- * broadcast over the query heads of a group). Built once and shared by every layer.
+ * What every layer of a resident graph shares for its attention: the `[B, 1, S, P+S]` bias
+ * repeated for the query heads of a group, `[B, 1, g·S, P+S]` (the layout of the scores, where it
+ * adds along contiguous positions), and the past length `P` where the probabilities are split.
+ * Built once per call.
  */
-function residentBias(
+function residentShared(
   b: GraphBuilder,
   bias: string,
   pastKey: string,
-): { past: string; fresh: string } {
-  const tall = b.op1("Unsqueeze", [
-    b.op1("Transpose", [bias], { perm: [0, 1, 3, 2] }),
-    b.constantInt([3], [1]),
+  group: number,
+): { rows: string; pastLen: string } {
+  const perHead = b.op1("Expand", [
+    b.op1("Unsqueeze", [bias, b.constantInt([2], [1])]),
+    b.constantInt([1, 1, group, 1, 1], [5]),
   ]);
-  const pastLen = b.op1("Shape", [pastKey], { start: 2, end: 3 });
-  const axis = b.constantInt([2], [1]);
-  return {
-    past: b.op1("Slice", [tall, b.constantInt([0], [1]), pastLen, axis]),
-    fresh: b.op1("Slice", [tall, pastLen, b.constantInt([2 ** 62], [1]), axis]),
-  };
+  const rows = b.op1("Reshape", [
+    perHead,
+    b.op1("Concat", [b.constantInt([0, 1, -1], [3]), b.op1("Shape", [bias], { start: 3 })], {
+      axis: 0,
+    }),
+  ]);
+  return { rows, pastLen: b.op1("Shape", [pastKey], { start: 2, end: 3 }) };
 }
 
 /**
- * Attention over a resident cache, computed transposed so the cache is the tall left operand
- * of each product (read once, in place, by one product per kv head; the query rows are the
- * narrow right operand): scores `[B, n_kv, P, g·S]` = keys · queryᵀ for the past block and
- * `[B, n_kv, S, g·S]` for the new one. The two blocks are never joined: the softmax over all
- * positions is taken in parts (one maximum over both blocks, the exponentials of each block,
- * one sum), the unnormalized context `[B, n_kv, d, g·S]` = valuesᵀ · exponentials of each block
- * (values held transposed, `[B, n_kv, d, P]`) and the sum divides the context, not the
- * probabilities. Returns the context `[B, heads, S, head_dim]`.
+ * Attention over a resident cache. The cache is the tall left operand of both products, read once,
+ * in place, by one product per kv head (the query rows are the narrow right operand): keys ·
+ * queryᵀ gives the past block's scores as `[B, n_kv, P, g·S]`, which are transposed to query
+ * rows, `[B, n_kv, g·S, P]`, and joined with the new block's, so that the mask and onnxruntime's
+ * Softmax run along contiguous positions (in the tall layout every broadcast has spans of only
+ * g·S elements, g = 7 at decode; measured, the transpose, join and split cost less than
+ * taking the softmax in parts). The probabilities are split again at `P` for the two values
+ * products: context `[B, n_kv, d, g·S]` = valuesᵀ · probabilitiesᵀ of each block (values held
+ * transposed, `[B, n_kv, d, P]`). Returns the context `[B, heads, S, head_dim]`.
  */
 function residentAttention(
   b: GraphBuilder,
@@ -684,38 +688,26 @@ function residentAttention(
   kNew: string,
   vNewT: string,
   past: { key: string; value: string },
-  bias: { past: string; fresh: string },
+  shared: { rows: string; pastLen: string },
   scale: string,
   dims: { nkv: number; group: number; nh: number; hd: number },
 ): string {
-  const { nkv, group, nh, hd } = dims;
+  const { nkv, nh, hd } = dims;
   const t = (x: string) => b.op1("Transpose", [x], { perm: [0, 1, 3, 2] });
   // Query heads sharing a kv head as columns: [B, n_kv, d, g·S].
   const qT = t(b.op1("Reshape", [b.op1("Mul", [q, scale]), b.constantInt([0, nkv, -1, hd], [4])]));
-  // Scores viewed as [B, n_kv, rows, g, S], where the [B, 1, rows, 1, S] bias broadcasts.
-  const view = b.op1("Concat", [
-    b.constantInt([0, nkv, -1, group], [4]),
-    b.op1("Shape", [kNew], { start: 2, end: 3 }),
-  ], { axis: 0 });
-  const sPast = b.op1("Add", [
-    b.op1("Reshape", [b.op1("MatMul", [past.key, qT]), view]),
-    bias.past,
-  ]);
-  const sNew = b.op1("Add", [b.op1("Reshape", [b.op1("MatMul", [kNew, qT]), view]), bias.fresh]);
-  const rows = b.constantInt([2], [1]);
-  const reduce = (op: string, x: string) => b.op1(op, [x, rows], { keepdims: 1 });
-  const max = b.op1("Max", [reduce("ReduceMax", sPast), reduce("ReduceMax", sNew)]);
-  const ePast = b.op1("Exp", [b.op1("Sub", [sPast, max])]);
-  const eNew = b.op1("Exp", [b.op1("Sub", [sNew, max])]);
-  const sum = b.op1("Add", [reduce("ReduceSum", ePast), reduce("ReduceSum", eNew)]);
-  // Back to [.., rows, g·S] columns.
-  const cols = (x: string) => b.op1("Reshape", [x, b.constantInt([0, 0, 0, -1], [4])]);
-  const ctxT = b.op1("Div", [
-    b.op1("Add", [
-      b.op1("MatMul", [past.value, cols(ePast)]),
-      b.op1("MatMul", [vNewT, cols(eNew)]),
-    ]),
-    cols(sum),
+  const scores = b.op1("Concat", [
+    t(b.op1("MatMul", [past.key, qT])),
+    t(b.op1("MatMul", [kNew, qT])),
+  ], { axis: -1 });
+  const probs = b.op1("Softmax", [b.op1("Add", [scores, shared.rows])], { axis: -1 });
+  const last = b.constantInt([-1], [1]);
+  const pPast = b.op1("Slice", [probs, b.constantInt([0], [1]), shared.pastLen, last]);
+  const pNew = b.op1("Slice", [probs, shared.pastLen, b.constantInt([2 ** 62], [1]), last]);
+  // Query rows back as columns (onnxruntime folds these transposes into the products).
+  const ctxT = b.op1("Add", [
+    b.op1("MatMul", [past.value, t(pPast)]),
+    b.op1("MatMul", [vNewT, t(pNew)]),
   ]);
   return b.op1("Reshape", [t(ctxT), b.constantInt([0, nh, -1, hd], [4])]);
 }
