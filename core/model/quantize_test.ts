@@ -7,6 +7,7 @@ import { Prng } from "../util/prng.ts";
 import type { DecoderConfig } from "./config.ts";
 import { buildDecoderGraph, type DecoderWeightMap } from "./decoder_graph.ts";
 import {
+  defaultBlockSize,
   dequantizeMatrix,
   parseWeightFormat,
   quantizeMatrix,
@@ -74,7 +75,13 @@ function storedValues(w: DecoderWeightMap, f: WeightFormat): DecoderWeightMap {
     if (f.dtype === "f16") data = float16ToFloat32(toHalfBits(t.data, "f16"));
     else if (f.dtype === "bf16") data = bfloat16ToFloat32(toHalfBits(t.data, "bf16"));
     else {
-      const q = quantizeMatrix(t.data, rows, cols, f.dtype === "int4" ? 4 : 8, f.blockSize ?? 32);
+      const q = quantizeMatrix(
+        t.data,
+        rows,
+        cols,
+        f.dtype === "int4" ? 4 : 8,
+        f.blockSize ?? defaultBlockSize(f.dtype),
+      );
       data = Float32Array.from(dequantizeMatrix(q));
     }
     out.set(name, { shape: t.shape, data });
@@ -290,11 +297,31 @@ Deno.test("weight bytes shrink with the dtype: f16 1/2, int8 ≈ 0.28, int4 ≈ 
   let norms = 0;
   for (const t of w.values()) if (t.shape.length === 1) norms += t.data.length * 4;
   const f32 = size({ dtype: "f32" }) - norms;
-  // Per block of 32: 32 bytes + a 4-byte scale (int8), 16 + 4 (int4); f16/bf16: 2 bytes a value.
+  // f16/bf16: 2 bytes a value. Quantized, each [rows, cols] matrix holds per row ceil(cols / block)
+  // blocks of block·bits/8 bytes and a 4-byte scale (a last partial block padded); an embedding
+  // table whose cols are not a multiple of the block is held as float32 (graph_quant.ts).
+  const quantized = (block: number, bits: number) => {
+    let n = 0;
+    for (const [name, t] of w) {
+      if (t.shape.length !== 2) continue;
+      const [rows, cols] = t.shape;
+      n += name.includes("embed") && cols % block !== 0
+        ? rows * cols * 4
+        : rows * Math.ceil(cols / block) * (block * bits / 8 + 4);
+    }
+    return n;
+  };
   assert.equal(size({ dtype: "f16" }) - norms, f32 / 2);
   assert.equal(size({ dtype: "bf16" }) - norms, f32 / 2);
-  assert.equal(size({ dtype: "int8" }) - norms, (f32 / 4 / 32) * 36);
-  assert.equal(size({ dtype: "int4" }) - norms, (f32 / 4 / 32) * 20);
+  assert.equal(defaultBlockSize("int8"), 128);
+  assert.equal(defaultBlockSize("int4"), 32);
+  assert.equal(size({ dtype: "int8" }) - norms, quantized(128, 8));
+  assert.equal(size({ dtype: "int8", blockSize: 32 }) - norms, quantized(32, 8));
+  assert.equal(size({ dtype: "int4" }) - norms, quantized(32, 4));
+  assert.equal(size({ dtype: "int4", blockSize: 128 }) - norms, quantized(128, 4));
+  // Blocks of 32 on these shapes: int8 36/128 of float32, int4 20/128.
+  assert.equal(quantized(32, 8), (f32 / 4 / 32) * 36);
+  assert.equal(quantized(32, 4), (f32 / 4 / 32) * 20);
 });
 
 Deno.test("a GPTQ/AWQ checkpoint (quantization_config) is refused with E_WEIGHTS naming the fix", async () => {
