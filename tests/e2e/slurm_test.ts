@@ -199,6 +199,15 @@ function arrayTaskPids(arrayJobId: string, task: number): number[] {
   return pids;
 }
 
+/** Whether a process runs Deno (the dramatis CLI), as opposed to the batch script's shell. */
+function isDeno(pid: number): boolean {
+  try {
+    return /(^|\/)deno\0/.test(Deno.readTextFileSync(`/proc/${pid}/cmdline`));
+  } catch {
+    return false; // exited
+  }
+}
+
 /** Freezes (SIGSTOP) the given processes; returns those that were still there. */
 function freeze(pids: number[]): number[] {
   return pids.filter((pid) => {
@@ -314,7 +323,18 @@ Deno.test({
           atFreeze >= 1 && atFreeze < 4,
           `frozen mid-step, after ${atFreeze} of 4 dialogues`,
         );
+        // The cancel is recorded by the controller before it returns; the shard's Deno process
+        // (the batch script, exec'd) is then killed outright while still frozen, as Slurm does
+        // after its grace period. A SIGTERM alone lets the CLI drain, and a drain could finish
+        // the shard's remaining dialogues, so the test would not see a mid-step cancel (the
+        // fresh-clone check failed that way three attempts in a row). Killing it before the
+        // cancel ended the job as FAILED instead.
         await cluster.client("scancel", [`${first.array_job_id}_1`]);
+        for (const pid of frozen.filter(isDeno)) {
+          try {
+            Deno.kill(pid, "SIGKILL");
+          } catch { /* exited */ }
+        }
         assert.deepEqual(await settle(cluster, `${first.array_job_id}_1`), ["CANCELLED"]);
         // The cancel resumes the task to deliver its signal: the dialogue in flight may still land.
         done = await lineCount(partial);
