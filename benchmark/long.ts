@@ -28,6 +28,7 @@ import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { bytesPerToken, SHAPES } from "./decode.ts";
 import { removeDerived, seededBenchModel } from "./bench_cache.ts";
+import { median } from "./timing.ts";
 
 /** The engines compared. */
 export const LONG_ENGINES = ["dramatis", "llamacpp", "transformersjs"] as const;
@@ -536,18 +537,14 @@ async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> 
 export function medianPoint(samples: LongPoint[]): LongPoint {
   const ok = samples.filter((p) => !p.error);
   if (ok.length === 0) return samples[samples.length - 1];
-  const median = (f: (p: LongPoint) => number) => {
-    const xs = ok.map(f).sort((a, b) => a - b);
-    const m = xs.length >> 1;
-    return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
-  };
+  const of = (f: (p: LongPoint) => number) => median(ok.map(f));
   return {
     engine: ok[0].engine,
     context: ok[0].context,
-    prefillTokensPerSecond: median((p) => p.prefillTokensPerSecond),
-    decodeTokensPerSecond: median((p) => p.decodeTokensPerSecond),
+    prefillTokensPerSecond: of((p) => p.prefillTokensPerSecond),
+    decodeTokensPerSecond: of((p) => p.decodeTokensPerSecond),
     prefillPeakRss: Math.max(...ok.map((p) => p.prefillPeakRss)),
-    rssBefore: median((p) => p.rssBefore),
+    rssBefore: of((p) => p.rssBefore),
   };
 }
 

@@ -17,6 +17,7 @@ import { residentCapacity, residentFeeds } from "../core/model/generate.ts";
 import { KvStore } from "../core/runtime/kv_store.ts";
 import { flag, option, type ProfileEvent } from "./quant_op_profile.ts";
 import type { WireTensor } from "../core/runtime/tensor.ts";
+import { median } from "./timing.ts";
 
 function toOrt(t: WireTensor): ort.Tensor {
   return new ort.Tensor(t.dtype as "float32", t.data as Float32Array, t.dims);
@@ -31,13 +32,15 @@ function cpuMs(): number {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 if (import.meta.main) {
   const [dir, ...rest] = Deno.args;
+  if (!dir || dir.startsWith("-")) {
+    console.error(
+      "usage: deno run -A benchmark/long_decode_profile.ts <graph dir with model.onnx> " +
+        "[--contexts 64,4096] [--steps 16] [--threads 1] [--block 256] [--ort-profile]",
+    );
+    Deno.exit(2);
+  }
   const contexts = (option(rest, "--contexts") ?? "64,4096").split(",").map(Number);
   const steps = flag(rest, "--steps", 16);
   const threads = flag(rest, "--threads", 1);

@@ -75,7 +75,8 @@ export interface EngineOptions {
   /**
    * How the frozen weights are stored in the graph: `f32` (default), `f16`, `bf16`, `int8` (blocks
    * of 128; `"int8:32"` for 32) or `int4` (blocks of 32; `{ dtype: "int4", blockSize: 128 }` or
-   * `"int4:128"` for 128). See core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment variable, else `f32`.
+   * `"int4:128"` for 128). See core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment
+   * variable, else `f32`.
    */
   dtype?: WeightDtype | WeightFormat | string;
   /**

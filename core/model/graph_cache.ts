@@ -8,9 +8,10 @@
  *
  * {@link listGraphCache} reads each folder and says why one is stale: built by another graph
  * builder (or, for a float16 graph, another float16 pass), its model folder gone, its weight files
- * changed, or (shared weights) no graph links it any more. {@link pruneGraphCache} removes stale folders and, optionally, those unused for a
- * number of days (`Engine.load` refreshes `done.json`'s time on every hit). Folders younger than a
- * minute are left alone, so a prune never races an export in progress.
+ * changed, or (shared weights) no graph links it any more. {@link pruneGraphCache} removes stale
+ * folders and, optionally, those unused for a number of days (`Engine.load` refreshes
+ * `done.json`'s time on every hit). Folders younger than a minute are left alone, so a prune never
+ * races an export in progress.
  *
  * @module
  */

@@ -208,11 +208,11 @@ function isDeno(pid: number): boolean {
   }
 }
 
-/** Freezes (SIGSTOP) the given processes; returns those that were still there. */
-function freeze(pids: number[]): number[] {
+/** Sends `sig` to the given processes; returns those that were still there. */
+function signal(pids: number[], sig: Deno.Signal): number[] {
   return pids.filter((pid) => {
     try {
-      Deno.kill(pid, "SIGSTOP");
+      Deno.kill(pid, sig);
       return true;
     } catch {
       return false; // exited
@@ -268,11 +268,10 @@ Deno.test({
       }
       assert.deepEqual(await results(a), expected);
 
-      // 2. Cancel task 1 mid-run, see the merge refused, resubmit task 1 alone. Slurm resumes the
-      // frozen task to deliver the cancel; on a fast machine the shard can still finish (or end
-      // its partial file) before the signal lands, so a cancel that did not land mid-step is
-      // retried with a fresh submission (at most three), as is a shard that finished before it
-      // could be frozen.
+      // 2. Cancel task 1 mid-run, see the merge refused, resubmit task 1 alone. On a fast machine
+      // the shard can finish before it is frozen, and Slurm may resume the frozen task between
+      // the cancel and the kill below, so a shard that finished, or a cancel that did not land
+      // mid-step, is retried with a fresh submission (at most three).
       let b = "";
       let first: Awaited<ReturnType<typeof submit>> | undefined;
       let done = 0;
@@ -298,17 +297,16 @@ Deno.test({
         // through slurmctld; Slurm's cancel then continues and kills it. Processes started after
         // the scan are frozen by a second one.
         const frozen = finished ? [] : [
-          ...freeze(pids),
-          ...freeze(arrayTaskPids(first.array_job_id, 1).filter((p) => !pids.includes(p))),
+          ...signal(pids, "SIGSTOP"),
+          ...signal(
+            arrayTaskPids(first.array_job_id, 1).filter((p) => !pids.includes(p)),
+            "SIGSTOP",
+          ),
         ];
         const atFreeze = await lineCount(partial);
         finished ||= atFreeze >= 4 || await exists(join(shard1, "steps/dialogues/output.jsonl"));
         if (finished) {
-          for (const pid of frozen) {
-            try {
-              Deno.kill(pid, "SIGCONT");
-            } catch { /* exited */ }
-          }
+          signal(frozen, "SIGCONT");
           assert.ok(attempt < 3, "shard 1 finished before it could be frozen (3 attempts)");
           console.log(
             `slurm e2e: attempt ${attempt}: shard 1 finished before it could be frozen; ` +
@@ -330,13 +328,9 @@ Deno.test({
         // fresh-clone check failed that way three attempts in a row). Killing it before the
         // cancel ended the job as FAILED instead.
         await cluster.client("scancel", [`${first.array_job_id}_1`]);
-        for (const pid of frozen.filter(isDeno)) {
-          try {
-            Deno.kill(pid, "SIGKILL");
-          } catch { /* exited */ }
-        }
+        signal(frozen.filter(isDeno), "SIGKILL");
         assert.deepEqual(await settle(cluster, `${first.array_job_id}_1`), ["CANCELLED"]);
-        // The cancel resumes the task to deliver its signal: the dialogue in flight may still land.
+        // A dialogue may land if Slurm resumed the task before the kill.
         done = await lineCount(partial);
         if (done >= atFreeze && !(await exists(join(shard1, "steps/dialogues/output.jsonl")))) {
           break;
