@@ -57,6 +57,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
             shape: flags.shape as never,
             threads: num(flags.threads),
             dtypes: list(flags.dtypes),
+            rounds: num(flags.rounds),
             qwen7b: flags.qwen7b !== false,
             rssFit: flags["rss-fit"] !== false,
             keepCache: flags["keep-cache"] === true,
@@ -200,7 +201,8 @@ export const benchVerb: HostVerb = {
     requests: { type: "number", description: "serve: requests per concurrency level and path" },
     rounds: {
       type: "number",
-      description: "serve, long: rounds (alternating order; long reports the medians)",
+      description: "serve, long, quant: rounds (alternating order; long and quant report the " +
+        "medians)",
     },
     contexts: { type: "string", description: "long: prompt lengths, e.g. 64,128,512,2048,4096" },
     engines: { type: "string", description: "long: dramatis,llamacpp,transformersjs" },

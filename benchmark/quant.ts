@@ -22,13 +22,19 @@ import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
 import { pathExists } from "../core/util/fs.ts";
+import { median } from "./timing.ts";
 import { formatRssFit, type RssFit, rssFit } from "./quant_rss_fit.ts";
 
 /** The weight formats the suite compares. */
 export const QUANT_DTYPES = ["f32", "int8", "int4"] as const;
 
 /** llama.cpp's encoding at the same bits as each of ours. */
-const PEER: Record<string, GgufDType> = { f32: "f32", int8: "q8_0", int4: "q4_0" };
+const PEER: Partial<Record<string, GgufDType>> = { f32: "f32", int8: "q8_0", int4: "q4_0" };
+
+/** The llama.cpp format at the same bits as a dtype (`int4:128` too), if there is one. */
+function peerFormat(dtype: string): GgufDType | undefined {
+  return PEER[normalizeWeightFormat(dtype).dtype];
+}
 
 /**
  * A held-out text for perplexity: a short story in the style of TinyStories (the training data
@@ -58,6 +64,8 @@ export interface QuantPoint {
     decodeTokensPerSecond: number;
     peakRss: number;
   };
+  /** Every round's speeds (with more than one round; the figures above are their medians). */
+  rounds?: Record<string, number[]>;
   /** Perplexity of babyllama-105 on the held-out text in this dtype (absent without ../shared). */
   babyllamaPerplexity?: number;
   error?: string;
@@ -101,6 +109,8 @@ export interface Qwen7bPoint {
 export interface QuantBenchResult {
   shape: string;
   baselineRss: number;
+  /** Speed rounds behind each figure (see {@link QuantBenchOptions.rounds}). */
+  rounds: number;
   points: QuantPoint[];
   ratios: Record<string, number>;
   /** The 7B-shaped int4 model (absent with `qwen7b: false`). */
@@ -123,6 +133,12 @@ export interface QuantBenchOptions {
   promptTokens?: number;
   newTokens?: number;
   workDir?: string;
+  /**
+   * Speed rounds (default 1): each round runs every dtype's cached load and llama.cpp at each
+   * format once, in alternating order; speeds are the medians over the rounds, cached-load and
+   * llama.cpp peaks the largest.
+   */
+  rounds?: number;
   /** Measure llama.cpp on the same weights (default true). */
   llamacpp?: boolean;
   /** Load and decode the 7B-shaped int4 model (default true; minutes on first use). */
@@ -380,10 +396,17 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     promptTokens: options.promptTokens ?? 64,
     newTokens: options.newTokens ?? 32,
   };
+  const rounds = options.rounds ?? 1;
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(`rounds is ${rounds}; pass a whole number >= 1`);
+  }
   const start = Deno.loadavg()[0];
   const baseline = await runChild({ ...base, kind: "baseline", cacheDir: "", dtype: "f32" });
   const points: QuantPoint[] = [];
   const top1 = new Map<string, number[]>();
+  // Speed samples per dtype (cached loads) and per llama.cpp format, one per round (below).
+  const speed = new Map<string, Record<string, number>[]>();
+  const peers = new Map<string, Record<string, number>[]>();
   for (const dtype of options.dtypes ?? QUANT_DTYPES) {
     const cacheDir = join(dir, `graphs-${dtype}`);
     await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
@@ -406,10 +429,10 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
         const mine = top1.get(dtype)!;
         point.top1AgreementWithF32 = mine.filter((x, i) => x === f32Top[i]).length / mine.length;
       }
-      if (options.llamacpp ?? true) {
-        const format = PEER[dtype];
+      const format = (options.llamacpp ?? true) ? peerFormat(dtype) : undefined;
+      if (format) {
         const gguf = join(dir, `model-${format}.gguf`);
-        if (format && !(await pathExists(gguf))) {
+        if (!(await pathExists(gguf))) {
           log(`writing ${gguf} (the same weights for llama.cpp)`);
           const config = await readDecoderConfig(modelDir);
           const { weights, close } = await streamWeights(modelDir, config);
@@ -420,18 +443,8 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
             close();
           }
         }
-        if (format) {
-          log(`llama.cpp ${format}`);
-          const peer = await runChild({ ...base, kind: "llamacpp", cacheDir, dtype, gguf });
-          point.llamacpp = {
-            format,
-            fileBytes: (await Deno.stat(gguf)).size,
-            prefillTokensPerSecond: peer.prefillTokensPerSecond,
-            decodeTokensPerSecond: peer.decodeTokensPerSecond,
-            peakRss: peer.peakRss,
-          };
-        }
       }
+      speed.set(dtype, []);
       if (await pathExists(new URL("config.json", BABYLLAMA).pathname)) {
         log(`${dtype}: babyllama-105 perplexity`);
         const ppl = await runChild({
@@ -454,6 +467,75 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
         decodeTokensPerSecond: NaN,
         error: (e as Error).message,
       });
+    }
+  }
+  // Speed in rounds: every measured dtype's cached load and every llama.cpp format once per
+  // round, the order reversed on odd rounds, so the machine's drift between processes (±15%
+  // here) falls on both sides; each figure is the median over the rounds, peak RSS the largest.
+  const measured = points.filter((p) => !p.error);
+  for (let round = 0; round < rounds; round++) {
+    const ran = new Set<string>();
+    const live = measured.filter((p) => !p.error);
+    for (const p of round % 2 === 0 ? live : live.reverse()) {
+      const cacheDir = join(dir, `graphs-${p.dtype}`);
+      const format = (options.llamacpp ?? true) ? peerFormat(p.dtype) : undefined;
+      const steps: (() => Promise<void>)[] = [async () => {
+        log(`${p.dtype}: speed (cached load${rounds > 1 ? `, round ${round + 1}/${rounds}` : ""})`);
+        speed.get(p.dtype)!.push(
+          await runChild({ ...base, kind: "load", cacheDir, dtype: p.dtype }),
+        );
+      }];
+      if (format && !ran.has(format)) {
+        ran.add(format);
+        steps.push(async () => {
+          log(`llama.cpp ${format}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ""}`);
+          const gguf = join(dir, `model-${format}.gguf`);
+          const sample = await runChild({
+            ...base,
+            kind: "llamacpp",
+            cacheDir,
+            dtype: p.dtype,
+            gguf,
+          });
+          peers.set(format, [...(peers.get(format) ?? []), sample]);
+        });
+      }
+      try {
+        for (const step of round % 2 === 0 ? steps : steps.reverse()) await step();
+      } catch (e) {
+        p.error = `round ${round + 1}: ${(e as Error).message}`;
+        p.prefillTokensPerSecond = p.decodeTokensPerSecond = NaN;
+      }
+    }
+  }
+  const largest = (xs: number[]) => Math.max(...xs);
+  for (const p of measured.filter((p) => !p.error)) {
+    const s = speed.get(p.dtype)!;
+    p.prefillTokensPerSecond = median(s.map((x) => x.prefillTokensPerSecond));
+    p.decodeTokensPerSecond = median(s.map((x) => x.decodeTokensPerSecond));
+    p.cachedLoadPeakRss = largest([p.cachedLoadPeakRss, ...s.map((x) => x.peakRss)]);
+    const format = (options.llamacpp ?? true) ? peerFormat(p.dtype) : undefined;
+    const peer = format ? peers.get(format) : undefined;
+    if (format && peer) {
+      p.llamacpp = {
+        format,
+        fileBytes: (await Deno.stat(join(dir, `model-${format}.gguf`))).size,
+        prefillTokensPerSecond: median(peer.map((x) => x.prefillTokensPerSecond)),
+        decodeTokensPerSecond: median(peer.map((x) => x.decodeTokensPerSecond)),
+        peakRss: largest(peer.map((x) => x.peakRss)),
+      };
+    }
+    if (rounds > 1) {
+      p.rounds = {
+        decodeTokensPerSecond: s.map((x) => x.decodeTokensPerSecond),
+        prefillTokensPerSecond: s.map((x) => x.prefillTokensPerSecond),
+        ...(peer
+          ? {
+            llamacppDecodeTokensPerSecond: peer.map((x) => x.decodeTokensPerSecond),
+            llamacppPrefillTokensPerSecond: peer.map((x) => x.prefillTokensPerSecond),
+          }
+          : {}),
+      };
     }
   }
   let qwen7b: Qwen7bPoint | undefined;
@@ -506,6 +588,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
   return {
     shape,
     baselineRss: baseline.peakRss,
+    rounds,
     points,
     ratios,
     ...(qwen7b ? { qwen7b_int4: qwen7b } : {}),
@@ -584,6 +667,7 @@ export function formatQuantBench(r: QuantBenchResult): string {
   const mib = (x: number) => `${(x / 2 ** 20).toFixed(0)} MiB`;
   const lines = [
     `bench quant (${r.shape}); fixed overhead (no model) ${mib(r.baselineRss)}; ` +
+    `${r.rounds > 1 ? `speeds and peaks: medians and largest of ${r.rounds} rounds; ` : ""}` +
     `load average ${r.loadavg.start.toFixed(1)} → ${r.loadavg.end.toFixed(1)}`,
     "dtype  weights    first-load peak  cached-load peak  prefill tok/s  decode tok/s",
   ];

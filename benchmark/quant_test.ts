@@ -13,6 +13,7 @@ Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and 
       workDir,
       qwen7b: false,
       rssFit: false,
+      rounds: 2,
       log: () => {},
     });
     assert.deepEqual(r.points.map((p) => p.error), [undefined, undefined]);
@@ -25,6 +26,16 @@ Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and 
       assert.ok(Number.isFinite(r.ratios[k]), k);
     }
     assert.equal(int4.llamacpp?.format, "q4_0");
+    // Two speed rounds: each figure is the median (here the mean) of its two samples.
+    assert.equal(r.rounds, 2);
+    for (const p of r.points) {
+      const d = p.rounds!.decodeTokensPerSecond;
+      assert.equal(d.length, 2);
+      assert.equal(p.decodeTokensPerSecond, (d[0] + d[1]) / 2);
+      const peer = p.rounds!.llamacppDecodeTokensPerSecond;
+      assert.equal(peer.length, 2);
+      assert.equal(p.llamacpp!.decodeTokensPerSecond, (peer[0] + peer[1]) / 2);
+    }
     assert.ok(int4.top1AgreementWithF32! >= 0 && int4.top1AgreementWithF32! <= 1);
     if (f32.babyllamaPerplexity !== undefined) {
       // A trained model predicts its held-out text far better than chance (vocab 105).
