@@ -14,6 +14,7 @@ import type { Adapter, LinearHook } from "../contracts/adapter.ts";
 import { withCode } from "../errors.ts";
 import { GraphBuilder } from "../onnx/builder.ts";
 import { toFloat16Compute } from "../onnx/float16_compute.ts";
+import { foldOutputIdentities } from "../onnx/fold_outputs.ts";
 import { type Graph, makeModel, type Model, type ValueInfo } from "../onnx/ir.ts";
 import type { DecoderConfig } from "./config.ts";
 import {
@@ -543,7 +544,9 @@ export function buildDecoderGraph(
     );
   }
   const built: Graph = b.graph();
-  const graph = compute === "float16" ? toFloat16Compute(built) : built;
+  // Outputs are named by the nodes that produce them (no Identity copy per output and step); the
+  // float16 pass casts outputs back to float32 itself.
+  const graph = compute === "float16" ? toFloat16Compute(built) : foldOutputIdentities(built);
   const meta = {
     modelType: config.modelType,
     numLayers: config.numLayers,

@@ -717,6 +717,7 @@ async function builderStamps(
     "./export.ts",
     "./graph_quant.ts",
     "./quantize.ts",
+    "../onnx/fold_outputs.ts",
   ],
 ): Promise<string[]> {
   const out: string[] = [];

@@ -22,3 +22,4 @@ export * from "./shape_dims.ts";
 export * from "./serialize.ts";
 export * from "./deserialize.ts";
 export * from "./float16.ts";
+export * from "./fold_outputs.ts";
