@@ -64,6 +64,8 @@ export interface QuantPoint {
     decodeTokensPerSecond: number;
     peakRss: number;
   };
+  /** Why a llama.cpp run at this dtype's format failed (other rounds' runs may have succeeded). */
+  llamacppError?: string;
   /** Every round's speeds (with more than one round; the figures above are their medians). */
   rounds?: Record<string, number[]>;
   /** Perplexity of babyllama-105 on the held-out text in this dtype (absent without ../shared). */
@@ -407,6 +409,9 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
   // Speed samples per dtype (cached loads) and per llama.cpp format, one per round (below).
   const speed = new Map<string, Record<string, number>[]>();
   const peers = new Map<string, Record<string, number>[]>();
+  const peerErrors = new Map<string, string>();
+  const peerOf = (dtype: string) => (options.llamacpp ?? true) ? peerFormat(dtype) : undefined;
+  const ggufOf = (format: GgufDType) => join(dir, `model-${format}.gguf`);
   for (const dtype of options.dtypes ?? QUANT_DTYPES) {
     const cacheDir = join(dir, `graphs-${dtype}`);
     await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
@@ -429,9 +434,9 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
         const mine = top1.get(dtype)!;
         point.top1AgreementWithF32 = mine.filter((x, i) => x === f32Top[i]).length / mine.length;
       }
-      const format = (options.llamacpp ?? true) ? peerFormat(dtype) : undefined;
+      const format = peerOf(dtype);
       if (format) {
-        const gguf = join(dir, `model-${format}.gguf`);
+        const gguf = ggufOf(format);
         if (!(await pathExists(gguf))) {
           log(`writing ${gguf} (the same weights for llama.cpp)`);
           const config = await readDecoderConfig(modelDir);
@@ -444,7 +449,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
           }
         }
       }
-      speed.set(dtype, []);
+      speed.set(dtype, [cached]);
       if (await pathExists(new URL("config.json", BABYLLAMA).pathname)) {
         log(`${dtype}: babyllama-105 perplexity`);
         const ppl = await runChild({
@@ -470,56 +475,69 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     }
   }
   // Speed in rounds: every measured dtype's cached load and every llama.cpp format once per
-  // round, the order reversed on odd rounds, so the machine's drift between processes (±15%
-  // here) falls on both sides; each figure is the median over the rounds, peak RSS the largest.
+  // round (the first round's loads are the cached loads above), the order reversed on odd rounds,
+  // so the machine's drift between processes (±15% here) falls on both sides; each figure is the
+  // median over the rounds, peak RSS the largest. A llama.cpp failure is its format's, not the
+  // dtype's: the format is tried again with the next dtype that shares it.
   const measured = points.filter((p) => !p.error);
   for (let round = 0; round < rounds; round++) {
     const ran = new Set<string>();
     const live = measured.filter((p) => !p.error);
+    const of = (what: string) => `${what}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ""}`;
     for (const p of round % 2 === 0 ? live : live.reverse()) {
       const cacheDir = join(dir, `graphs-${p.dtype}`);
-      const format = (options.llamacpp ?? true) ? peerFormat(p.dtype) : undefined;
-      const steps: (() => Promise<void>)[] = [async () => {
-        log(`${p.dtype}: speed (cached load${rounds > 1 ? `, round ${round + 1}/${rounds}` : ""})`);
-        speed.get(p.dtype)!.push(
-          await runChild({ ...base, kind: "load", cacheDir, dtype: p.dtype }),
-        );
-      }];
-      if (format && !ran.has(format)) {
-        ran.add(format);
+      const format = peerOf(p.dtype);
+      const steps: (() => Promise<void>)[] = [];
+      if (round > 0) {
         steps.push(async () => {
-          log(`llama.cpp ${format}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ""}`);
-          const gguf = join(dir, `model-${format}.gguf`);
-          const sample = await runChild({
-            ...base,
-            kind: "llamacpp",
-            cacheDir,
-            dtype: p.dtype,
-            gguf,
-          });
-          peers.set(format, [...(peers.get(format) ?? []), sample]);
+          log(of(`${p.dtype}: speed (cached load)`));
+          try {
+            const sample = await runChild({ ...base, kind: "load", cacheDir, dtype: p.dtype });
+            speed.get(p.dtype)!.push(sample);
+          } catch (e) {
+            p.error = `round ${round + 1}: ${(e as Error).message}`;
+          }
         });
       }
-      try {
-        for (const step of round % 2 === 0 ? steps : steps.reverse()) await step();
-      } catch (e) {
-        p.error = `round ${round + 1}: ${(e as Error).message}`;
-        p.prefillTokensPerSecond = p.decodeTokensPerSecond = NaN;
+      if (format && !ran.has(format)) {
+        steps.push(async () => {
+          log(of(`llama.cpp ${format}`));
+          try {
+            const gguf = ggufOf(format);
+            const sample = await runChild({
+              ...base,
+              kind: "llamacpp",
+              cacheDir,
+              dtype: p.dtype,
+              gguf,
+            });
+            peers.set(format, [...(peers.get(format) ?? []), sample]);
+            ran.add(format);
+          } catch (e) {
+            peerErrors.set(format, `round ${round + 1}: ${(e as Error).message}`);
+          }
+        });
       }
+      for (const step of round % 2 === 0 ? steps : steps.reverse()) await step();
     }
   }
   const largest = (xs: number[]) => Math.max(...xs);
-  for (const p of measured.filter((p) => !p.error)) {
+  for (const p of measured) {
+    if (p.error) {
+      p.prefillTokensPerSecond = p.decodeTokensPerSecond = NaN;
+      continue;
+    }
     const s = speed.get(p.dtype)!;
     p.prefillTokensPerSecond = median(s.map((x) => x.prefillTokensPerSecond));
     p.decodeTokensPerSecond = median(s.map((x) => x.decodeTokensPerSecond));
     p.cachedLoadPeakRss = largest([p.cachedLoadPeakRss, ...s.map((x) => x.peakRss)]);
-    const format = (options.llamacpp ?? true) ? peerFormat(p.dtype) : undefined;
+    const format = peerOf(p.dtype);
     const peer = format ? peers.get(format) : undefined;
+    if (format && peerErrors.has(format)) p.llamacppError = peerErrors.get(format);
     if (format && peer) {
       p.llamacpp = {
         format,
-        fileBytes: (await Deno.stat(join(dir, `model-${format}.gguf`))).size,
+        fileBytes: (await Deno.stat(ggufOf(format))).size,
         prefillTokensPerSecond: median(peer.map((x) => x.prefillTokensPerSecond)),
         decodeTokensPerSecond: median(peer.map((x) => x.decodeTokensPerSecond)),
         peakRss: largest(peer.map((x) => x.peakRss)),
@@ -683,6 +701,7 @@ export function formatQuantBench(r: QuantBenchResult): string {
     );
   }
   for (const p of r.points) {
+    if (p.llamacppError) lines.push(`${p.dtype}: llama.cpp error: ${p.llamacppError}`);
     if (p.llamacpp) {
       const c = p.llamacpp;
       lines.push(

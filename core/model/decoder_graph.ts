@@ -544,8 +544,8 @@ export function buildDecoderGraph(
     );
   }
   const built: Graph = b.graph();
-  // Outputs are named by the nodes that produce them (no Identity copy per output and step); the
-  // float16 pass casts outputs back to float32 itself.
+  // Float32 graphs: outputs are named by the nodes that produce them (no Identity copy per output
+  // and call). Float16 graphs keep the copies, each followed by the cast back to float32.
   const graph = compute === "float16" ? toFloat16Compute(built) : foldOutputIdentities(built);
   const meta = {
     modelType: config.modelType,

@@ -15,7 +15,9 @@ import type { Graph } from "./ir.ts";
  * to the output's name everywhere (its producer and every consumer), so the graph computes the
  * same outputs with fewer nodes. Left alone: identities of graph inputs or initializers (they have
  * no producer to rename), of values that are graph outputs themselves, and all but the first
- * identity of a value exposed under several names.
+ * identity of a value exposed under several names, and nodes of other domains. Run it last: a
+ * pass that expects outputs to be copies (the float16 pass casts each output's value where it
+ * leaves) must see the graph before this one.
  *
  * @example
  * ```ts

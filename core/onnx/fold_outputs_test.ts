@@ -35,7 +35,29 @@ Deno.test("foldOutputIdentities() renames produced values to their output names,
   assert.deepEqual(byOp.get("Tanh")!.inputs, ["mul"]);
   assert.deepEqual(after.outputs, before.outputs);
   // Nothing to fold: the same graph back.
-  assert.equal(foldOutputIdentities(after).nodes.length, after.nodes.length);
+  assert.deepEqual(foldOutputIdentities(after), after);
+});
+
+Deno.test("foldOutputIdentities() leaves copies of outputs and other domains' Identity alone", () => {
+  const b = new GraphBuilder();
+  const x = b.input("x", "float32", [3]);
+  const s = b.op1("Sigmoid", [x]);
+  const t = b.op1("Tanh", [x]);
+  b.output("sig", "float32", [3], s);
+  const g = b.graph();
+  // s is an output under its own name too, so renaming it to "sig" would lose that output; and
+  // an Identity of another domain is not the standard copy.
+  g.outputs.push({ name: s, dtype: "float32", shape: [3] });
+  g.nodes.push({
+    name: "custom",
+    opType: "Identity",
+    domain: "com.example",
+    inputs: [t],
+    outputs: ["custom"],
+    attributes: {},
+  });
+  g.outputs.push({ name: "custom", dtype: "float32", shape: [3] });
+  assert.deepEqual(foldOutputIdentities(g), g);
 });
 
 Deno.test("foldOutputIdentities() keeps every output's values (onnxruntime, both graphs)", async () => {
