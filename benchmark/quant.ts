@@ -3,8 +3,9 @@
  * released checkpoint). For each of f32 / int8 / int4 it measures, each in its own process:
  * the peak RSS (`VmHWM`) of a first load (stream the safetensors, quantize, write the cache,
  * open the session, one decode step) and of a cached load, the bytes of the shared weights
- * file, and prefill / decode tokens per second; plus a process that loads nothing (the fixed
- * overhead of Deno and onnxruntime).
+ * file, and prefill / decode tokens per second against llama.cpp on the same weights at the same
+ * bits (with `rounds`, medians over alternating rounds); plus a process that loads nothing (the
+ * fixed overhead of Deno and onnxruntime).
  *
  * @module
  */
@@ -530,7 +531,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     const s = speed.get(p.dtype)!;
     p.prefillTokensPerSecond = median(s.map((x) => x.prefillTokensPerSecond));
     p.decodeTokensPerSecond = median(s.map((x) => x.decodeTokensPerSecond));
-    p.cachedLoadPeakRss = largest([p.cachedLoadPeakRss, ...s.map((x) => x.peakRss)]);
+    p.cachedLoadPeakRss = largest(s.map((x) => x.peakRss)); // the first is the cached load above
     const format = peerOf(p.dtype);
     const peer = format ? peers.get(format) : undefined;
     if (format && peerErrors.has(format)) p.llamacppError = peerErrors.get(format);
