@@ -3,10 +3,12 @@
  * symmetric block-quantized int8 / int4 in the layout of onnxruntime's `com.microsoft`
  * `MatMulNBits` and `GatherBlockQuantized` contrib ops.
  *
- * Quantization (per output row, blocks of `blockSize` consecutive input features):
- * `scale = max|w| / qmax` (qmax 7 for int4, 127 for int8), `q = clamp(round(w / scale), -qmax, qmax)`,
- * stored unsigned as `q + zp` with the ops' default zero point `zp = 2^(bits-1)` (8 or 128), so no
- * zero-point tensor is needed; `w ≈ (stored - zp) · scale`. int4 packs two values per byte, the
+ * Quantization (per output row, blocks of `blockSize` consecutive input features, one float32
+ * scale per block): int8 `scale = max|w| / 127`, `q = round(w / scale)` (llama.cpp's Q8_0 rule);
+ * int4 levels `q` in `[-8, 7]` with the scale that minimizes the block's squared error among a few
+ * candidates (`int4Block`; no worse than Q4_0's `max / -8` in float32). Levels are stored unsigned as
+ * `q + zp` with the ops' default zero point `zp = 2^(bits-1)` (8 or 128), so no zero-point tensor
+ * is needed; `w ≈ (stored - zp) · scale`. int4 packs two values per byte, the
  * lower-indexed one in the low nibble. A last partial block is padded with `zp` (value 0).
  *
  * @module
@@ -168,7 +170,7 @@ export interface QuantizedMatrix {
  * ```ts
  * import { dequantizeMatrix, quantizeMatrix } from "./quantize.ts";
  * const q = quantizeMatrix(new Float32Array([0.5, -1, 0.25, 1]), 1, 4, 4, 32);
- * console.log(Array.from(dequantizeMatrix(q))); // ≈ [0.571, -1, 0.286, 1]
+ * console.log(Array.from(dequantizeMatrix(q))); // ≈ [0.559, -0.979, 0.280, 0.979]
  * ```
  */
 export function quantizeMatrix(
@@ -188,39 +190,98 @@ export function quantizeMatrix(
   const blob = (blockSize * bits) / 8;
   const packed = new Uint8Array(rows * nb * blob);
   const scales = new Float32Array(rows * nb);
-  const qmax = bits === 4 ? 7 : 127;
   const zp = bits === 4 ? 8 : 128;
-  if (bits === 4) packed.fill(0x88);
-  else packed.fill(128);
+  const block = new Float64Array(blockSize);
+  const levels = new Int32Array(blockSize);
   for (let r = 0; r < rows; r++) {
     const row = r * cols;
     for (let k = 0; k < nb; k++) {
       const start = k * blockSize;
-      const end = Math.min(start + blockSize, cols);
-      let max = 0;
-      for (let c = start; c < end; c++) {
-        const a = Math.abs(data[row + c]);
-        if (a > max) max = a;
-      }
-      const scale = Math.fround(max / qmax);
-      scales[r * nb + k] = scale;
-      const inv = scale > 0 ? 1 / scale : 0;
+      const n = Math.min(blockSize, cols - start);
+      for (let i = 0; i < n; i++) block[i] = data[row + start + i];
+      scales[r * nb + k] = bits === 4 ? int4Block(block, n, levels) : int8Block(block, n, levels);
       const base = (r * nb + k) * blob;
-      for (let c = start; c < end; c++) {
-        let q = Math.round(data[row + c] * inv);
-        if (q > qmax) q = qmax;
-        else if (q < -qmax) q = -qmax;
-        const v = q + zp;
-        const i = c - start;
-        if (bits === 8) packed[base + i] = v;
-        else {
-          const at = base + (i >> 1);
-          packed[at] = (i & 1) ? (packed[at] & 0x0f) | (v << 4) : (packed[at] & 0xf0) | v;
+      if (bits === 8) {
+        for (let i = 0; i < n; i++) packed[base + i] = levels[i] + zp;
+        packed.fill(zp, base + n, base + blob);
+      } else {
+        for (let i = 0; i < blob; i++) {
+          const lo = 2 * i < n ? levels[2 * i] + zp : zp;
+          const hi = 2 * i + 1 < n ? levels[2 * i + 1] + zp : zp;
+          packed[base + i] = lo | (hi << 4);
         }
       }
     }
   }
   return { rows, cols, bits, blockSize, blocksPerRow: nb, packed, scales };
+}
+
+/**
+ * The divisors `n` tried for an int4 block's scale `d = m / n`, `m` the block's value of largest
+ * magnitude (sign kept). `n = -8` is llama.cpp's Q4_0 scale; the others trade clipping `m` for
+ * finer steps. On babyllama-105's matrices and on Gaussian ones these five reach within 1% of the
+ * squared error that the eight divisors -6.5, -7, …, -10 reach (relative error, blocks of 32 /
+ * 128: `max / 7` 0.0079 / 0.0111, Q4_0 0.0062 / 0.0086, these 0.0055 / 0.0076).
+ */
+const INT4_DIVISORS: readonly number[] = [-7, -8, -8.5, -9, -10];
+
+/**
+ * Levels (in `[-8, 7]`) and scale of one int4 block of `n` values: for each divisor in
+ * {@link INT4_DIVISORS} the block is rounded at `d = m / n`, the scale is refitted by least
+ * squares for those levels (`Σ x·q / Σ q²`), and the pair with the smallest squared error
+ * (`Σ x² − (Σ x·q)² / Σ q²`) is kept, so no block is worse than at Q4_0's scale.
+ */
+function int4Block(x: Float64Array, n: number, levels: Int32Array): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) if (Math.abs(x[i]) > Math.abs(m)) m = x[i];
+  if (m === 0) {
+    levels.fill(0, 0, n);
+    return 0;
+  }
+  // `q + 8 = floor(clamp(x / d + 8.5, 0.5, 15.5))`: round half up within [-8, 7] in integer
+  // arithmetic, about 3× faster in V8 than Math.round and a clamp.
+  let best = INT4_DIVISORS[0];
+  let bestGain = -1;
+  let bestScale = 0;
+  for (let j = 0; j < INT4_DIVISORS.length; j++) {
+    const inv = INT4_DIVISORS[j] / m;
+    let xq = 0;
+    let qq = 0;
+    for (let i = 0; i < n; i++) {
+      let v = x[i] * inv + 8.5;
+      v = v < 0.5 ? 0.5 : v > 15.5 ? 15.5 : v;
+      const q = (v | 0) - 8;
+      xq += x[i] * q;
+      qq += q * q;
+    }
+    const gain = (xq * xq) / qq;
+    if (gain > bestGain) {
+      bestGain = gain;
+      best = INT4_DIVISORS[j];
+      bestScale = xq / qq;
+    }
+  }
+  const inv = best / m;
+  for (let i = 0; i < n; i++) {
+    let v = x[i] * inv + 8.5;
+    v = v < 0.5 ? 0.5 : v > 15.5 ? 15.5 : v;
+    levels[i] = (v | 0) - 8;
+  }
+  return Math.fround(bestScale);
+}
+
+/** Levels (in `[-127, 127]`) and scale `max|x| / 127` of one int8 block of `n` values (Q8_0's). */
+function int8Block(x: Float64Array, n: number, levels: Int32Array): number {
+  let max = 0;
+  for (let i = 0; i < n; i++) max = Math.max(max, Math.abs(x[i]));
+  const scale = Math.fround(max / 127);
+  const inv = scale > 0 ? 1 / scale : 0;
+  for (let i = 0; i < n; i++) {
+    let v = x[i] * inv + 128.5; // as in int4Block: round half up within [-127, 127]
+    v = v < 1.5 ? 1.5 : v > 255.5 ? 255.5 : v;
+    levels[i] = (v | 0) - 128;
+  }
+  return scale;
 }
 
 /**
@@ -283,7 +344,7 @@ export function toHalfBits(data: Float32Array, dtype: "f16" | "bf16"): Uint16Arr
  * ```ts
  * import { dequantizedWeights } from "./quantize.ts";
  * const w = new Map([["w", { shape: [1, 2], data: new Float32Array([1, -0.3]) }]]);
- * console.log(dequantizedWeights(w, { dtype: "int4" }).get("w")!.data); // [1, -0.2857…]
+ * console.log(dequantizedWeights(w, { dtype: "int4" }).get("w")!.data); // ≈ [1.0038, -0.2868]
  * ```
  */
 export function dequantizedWeights(

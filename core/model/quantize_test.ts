@@ -151,32 +151,86 @@ function maxRelErr(got: Float32Array, want: Float64Array[][][] | number[]): numb
   return m;
 }
 
-Deno.test("quantizeMatrix() rounds each weight to the nearest level of its block scale", () => {
+Deno.test("quantizeMatrix() int8 rounds each weight to the nearest level of max|w| / 127", () => {
   const r = new Prng(3);
   const [rows, cols] = [5, 70]; // 70 = two full blocks of 32 and a padded partial block
   const data = Float32Array.from({ length: rows * cols }, () => r.normal());
-  for (const bits of [4, 8] as const) {
-    const q = quantizeMatrix(data, rows, cols, bits, 32);
-    assert.equal(q.blocksPerRow, 3);
-    assert.equal(q.packed.length, rows * 3 * (32 * bits) / 8);
-    const deq = dequantizeMatrix(q);
-    const qmax = bits === 4 ? 7 : 127;
-    for (let row = 0; row < rows; row++) {
-      for (let c = 0; c < cols; c++) {
-        const k = Math.floor(c / 32);
-        let max = 0;
-        for (let j = k * 32; j < Math.min(cols, k * 32 + 32); j++) {
-          max = Math.max(max, Math.abs(data[row * cols + j]));
-        }
-        const step = max / qmax;
-        const err = Math.abs(deq[row * cols + c] - data[row * cols + c]);
-        assert.ok(
-          err <= step / 2 + 1e-6 * max,
-          `bits ${bits} [${row},${c}] err ${err} step ${step}`,
-        );
+  const q = quantizeMatrix(data, rows, cols, 8, 32);
+  assert.equal(q.blocksPerRow, 3);
+  assert.equal(q.packed.length, rows * 3 * 32);
+  const deq = dequantizeMatrix(q);
+  for (let row = 0; row < rows; row++) {
+    for (let c = 0; c < cols; c++) {
+      const k = Math.floor(c / 32);
+      let max = 0;
+      for (let j = k * 32; j < Math.min(cols, k * 32 + 32); j++) {
+        max = Math.max(max, Math.abs(data[row * cols + j]));
       }
-      // The block's largest magnitude is represented exactly (symmetric scale).
+      const step = max / 127;
+      const err = Math.abs(deq[row * cols + c] - data[row * cols + c]);
+      assert.ok(err <= step / 2 + 1e-6 * max, `[${row},${c}] err ${err} step ${step}`);
     }
+    // padding of the partial block is the zero point (value 0)
+    assert.deepEqual(
+      Array.from(q.packed.subarray((row * 3 + 2) * 32 + 6, (row * 3 + 3) * 32)),
+      Array(26).fill(128),
+    );
+  }
+});
+
+/** Squared error of llama.cpp's Q4_0 rule on one block (scale `m / -8`, levels in [-8, 7]). */
+function q4_0Error(x: Float32Array): number {
+  let m = 0;
+  for (const v of x) if (Math.abs(v) > Math.abs(m)) m = v;
+  if (m === 0) return 0;
+  const d = m / -8;
+  let e = 0;
+  for (const v of x) {
+    const q = Math.max(-8, Math.min(7, Math.round(v / d)));
+    e += (v - q * d) ** 2;
+  }
+  return e;
+}
+
+Deno.test("quantizeMatrix() int4 scales are least-squares fits, never worse than Q4_0's", () => {
+  const r = new Prng(5);
+  for (const blockSize of [32, 128]) {
+    const [rows, cols] = [64, 2 * blockSize + 6]; // a padded partial block of 6 at the end
+    const data = Float32Array.from({ length: rows * cols }, () => r.normal());
+    data.fill(0, 0, blockSize); // an all-zero block
+    const q = quantizeMatrix(data, rows, cols, 4, blockSize);
+    const deq = dequantizeMatrix(q);
+    let ours = 0;
+    let q40 = 0;
+    for (let row = 0; row < rows; row++) {
+      for (let k = 0; k < 3; k++) {
+        const a = row * cols + k * blockSize;
+        const n = Math.min(blockSize, cols - k * blockSize);
+        const x = data.subarray(a, a + n);
+        const d = q.scales[row * 3 + k];
+        let e = 0;
+        let xq = 0;
+        let qq = 0;
+        for (let i = 0; i < n; i++) {
+          const level = d === 0 ? 0 : Math.round(deq[a + i] / d);
+          assert.ok(level >= -8 && level <= 7, `level ${level}`);
+          e += (x[i] - deq[a + i]) ** 2;
+          xq += x[i] * level;
+          qq += level * level;
+        }
+        // the scale is the least-squares one for its levels (up to float32 rounding)
+        if (qq > 0) {
+          assert.ok(Math.abs(d - xq / qq) <= 1e-6 * Math.abs(d), `scale ${d} vs ${xq / qq}`);
+        } else assert.equal(d, 0);
+        const ref = q4_0Error(x);
+        assert.ok(e <= ref * (1 + 1e-5) + 1e-12, `row ${row} block ${k}: ${e} > Q4_0 ${ref}`);
+        ours += e;
+        q40 += ref;
+      }
+    }
+    // Searching the scale, not only refitting Q4_0's, pays: 10-12% less error on Gaussian weights
+    // (refitting Q4_0's scale alone: 2-3%).
+    assert.ok(ours < 0.93 * q40, `block ${blockSize}: error ${ours} against Q4_0's ${q40}`);
   }
 });
 
