@@ -36,8 +36,8 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   },
   dtype: {
     type: "string",
-    description: "weight storage of local models: f32, f16, bf16, int8 (blocks of 128; int8:32), " +
-      "int4 (blocks of 32; int4:128); default DRAMATIS_DTYPE or f32",
+    description: "weight storage of local models: f32, f16, bf16, int8, int4 (blocks of 128; " +
+      "int8:32 / int4:32 for 32); default DRAMATIS_DTYPE or f32",
   },
 };
 

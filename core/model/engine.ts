@@ -73,9 +73,8 @@ export interface EngineOptions {
   /** Prompt tokens per prefill call (bounds prefill scratch memory); default 256. */
   prefillChunk?: number;
   /**
-   * How the frozen weights are stored in the graph: `f32` (default), `f16`, `bf16`, `int8` (blocks
-   * of 128; `"int8:32"` for 32) or `int4` (blocks of 32; `{ dtype: "int4", blockSize: 128 }` or
-   * `"int4:128"` for 128). See core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment
+   * How the frozen weights are stored in the graph: `f32` (default), `f16`, `bf16`, `int8` or
+   * `int4` (blocks of 128; `"int4:32"` or `{ dtype: "int4", blockSize: 32 }` for 32). See core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment
    * variable, else `f32`.
    */
   dtype?: WeightDtype | WeightFormat | string;

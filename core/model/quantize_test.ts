@@ -302,7 +302,10 @@ Deno.test("steering on a quantized base equals steering on the float32 graph of 
 Deno.test("the tied quantized embedding is written once and read by Gather and lm_head", () => {
   const c = config();
   const w = weights(c, 1);
-  const built = buildDecoderGraph(c, w, { cache: false, weights: { dtype: "int4" } });
+  const built = buildDecoderGraph(c, w, {
+    cache: false,
+    weights: { dtype: "int4", blockSize: 32 },
+  });
   const { externalData } = serializeModel(built.model, {
     externalData: { location: "w.bin", threshold: 256 },
   });
@@ -368,11 +371,11 @@ Deno.test("weight bytes shrink with the dtype: f16 1/2, int8 ≈ 0.28, int4 ≈ 
   assert.equal(size({ dtype: "f16" }) - norms, f32 / 2);
   assert.equal(size({ dtype: "bf16" }) - norms, f32 / 2);
   assert.equal(defaultBlockSize("int8"), 128);
-  assert.equal(defaultBlockSize("int4"), 32);
+  assert.equal(defaultBlockSize("int4"), 128);
   assert.equal(size({ dtype: "int8" }) - norms, quantized(128, 8));
   assert.equal(size({ dtype: "int8", blockSize: 32 }) - norms, quantized(32, 8));
-  assert.equal(size({ dtype: "int4" }) - norms, quantized(32, 4));
-  assert.equal(size({ dtype: "int4", blockSize: 128 }) - norms, quantized(128, 4));
+  assert.equal(size({ dtype: "int4" }) - norms, quantized(128, 4));
+  assert.equal(size({ dtype: "int4", blockSize: 32 }) - norms, quantized(32, 4));
   // Blocks of 32 on these shapes: int8 36/128 of float32, int4 20/128.
   assert.equal(quantized(32, 8), (f32 / 4 / 32) * 36);
   assert.equal(quantized(32, 4), (f32 / 4 / 32) * 20);

@@ -46,8 +46,8 @@ export interface RunSettings {
   /** Threads inside one op (default: one per core). */
   threads?: number;
   /**
-   * How the frozen weights are stored: `f32`, `f16`, `bf16`, `int8` (blocks of 128; `int8:32`),
-   * `int4` (blocks of 32; `int4:128`); default `DRAMATIS_DTYPE` or `f32`.
+   * How the frozen weights are stored: `f32`, `f16`, `bf16`, `int8`, `int4` (blocks of 128;
+   * `int8:32` / `int4:32` for 32); default `DRAMATIS_DTYPE` or `f32`.
    */
   dtype?: string;
   /** Where exported graphs are cached (default `$DRAMATIS_CACHE/graphs`). */
