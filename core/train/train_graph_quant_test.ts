@@ -46,29 +46,32 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const TOL = 1e-4;
 
 const CASES = [
-  ["tiny-qwen3", "int4", 0],
-  ["tiny-qwen3", "int8", 0],
-  ["tiny-llama", "int4", 0],
-  ["tiny-llama", "int8", 0],
+  ["tiny-qwen3", "int4", 0, 32],
+  ["tiny-qwen3", "int8", 0, 32],
+  ["tiny-llama", "int4", 0, 32],
+  ["tiny-llama", "int8", 0, 32],
+  // Blocks of 128 (int4's and int8's default) over hidden 128.
+  ["tiny-llama", "int4", 0, 128],
   // Dequantized in chunks of 1000 weights (the lm_head in 20 slices of its rows).
-  ["tiny-qwen3", "int4", 1000],
+  ["tiny-qwen3", "int4", 1000, 32],
 ] as const;
 
-for (const [preset, dtype, chunk] of CASES) {
+for (const [preset, dtype, chunk, blockSize] of CASES) {
   {
     Deno.test(
-      `buildTrainGraph() over a ${dtype} base (${preset}${
+      `buildTrainGraph() over a ${dtype}:${blockSize} base (${preset}${
         chunk ? `, dequantized ${chunk} weights at a time` : ""
       }): adapter gradients match the float64 graph of the dequantized weights`,
       async () => {
-        // intermediate 48 is not a multiple of the block size 32: down_proj has a partial block.
+        // intermediate 48 is not a multiple of the block size: down_proj has a partial block.
+        const hiddenSize = Math.max(64, blockSize);
         const config = parseDecoderConfig(
-          tinyConfigJson({ preset, vocabSize: 300, hiddenSize: 64, intermediateSize: 48 }),
+          tinyConfigJson({ preset, vocabSize: 300, hiddenSize, intermediateSize: 48 }),
           "config.json",
         );
         const weights = tinyWeights(config, 3);
         const lora = loraLike({ rank: 2, seed: 5, bStd: 0.3 });
-        const format = { dtype, blockSize: 32, accuracyLevel: 0 };
+        const format = { dtype, blockSize, accuracyLevel: 0 };
         const saved = QUANT_GRAD_SETTINGS.chunkElements;
         if (chunk) QUANT_GRAD_SETTINGS.chunkElements = chunk;
         let tq;
