@@ -4,14 +4,14 @@
  * shared or cached across layers), run at M tokens per call. It separates the matmul kernels'
  * cost from the rest of a prefill or decode call, for each way onnxruntime can compute them:
  *
- * - `int4` / `int4:128` / `int8` (`MatMulNBits`, `--accuracy-level`, default 4 = int8 compute),
+ * - `int4` / `int4:32` / `int8` / `int8:32` (`MatMulNBits`, blocks of 128 unless `:32`, `--accuracy-level`, default 4 = int8 compute),
  *   optionally `--fused` (q/k/v as one product, gate/up as one);
  * - `qgemm` (`DynamicQuantizeMatMul`: int8 weights with one scale per output column, MLAS's
  *   integer GEMM — a different, larger weight format, measured as the alternative);
  * - `f32` (`MatMul` on float32 weights).
  *
  * deno run -A benchmark/quant_matmul_chain.ts [--shape qwen2.5-0.5b] [--m 64] [--runs 6]
- *   [--threads 1] [--accuracy-level 4] [--fused] int4 int4:128 qgemm f32 ...
+ *   [--threads 1] [--accuracy-level 4] [--fused] int4 int4:32 qgemm f32 ...
  *
  * @module
  */
@@ -20,7 +20,7 @@ import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../core/onnx/builder.ts";
 import { makeModel } from "../core/onnx/ir.ts";
 import { serializeModel } from "../core/onnx/serialize.ts";
-import { parseWeightFormat } from "../core/model/quantize.ts";
+import { defaultBlockSize, parseWeightFormat } from "../core/model/quantize.ts";
 import { SHAPES } from "./decode.ts";
 
 /** Sizes of one decoder layer's linear products. */
@@ -121,12 +121,12 @@ export function parseForm(name: string, accuracyLevel: number, fused: boolean): 
   if (name === "qgemm" || name === "f32") return { kind: name };
   const f = parseWeightFormat(name, "form");
   if (f.dtype !== "int4" && f.dtype !== "int8") {
-    throw new RangeError(`form is ${name}; use int4[:128], int8[:128], qgemm or f32`);
+    throw new RangeError(`form is ${name}; use int4[:32], int8[:32], qgemm or f32`);
   }
   return {
     kind: "nbits",
     bits: f.dtype === "int4" ? 4 : 8,
-    blockSize: f.blockSize ?? 32,
+    blockSize: f.blockSize ?? defaultBlockSize(f.dtype),
     accuracyLevel,
     fused,
   };

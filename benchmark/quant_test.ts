@@ -6,7 +6,7 @@ Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and 
   try {
     const r = await benchQuant({
       shape: "small",
-      dtypes: ["f32", "int4", "int4:128"],
+      dtypes: ["f32", "int4", "int4:32"],
       threads: 1,
       promptTokens: 8,
       newTokens: 4,
@@ -17,7 +17,7 @@ Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and 
       log: () => {},
     });
     assert.deepEqual(r.points.map((p) => p.error), [undefined, undefined, undefined]);
-    const [f32, int4, int4b128] = r.points;
+    const [f32, int4, int4b32] = r.points;
     assert.ok(int4.weightBytes > 0 && int4.weightBytes < 0.4 * f32.weightBytes);
     for (const p of r.points) assert.ok(p.firstLoadPeakRss > r.baselineRss);
     for (
@@ -36,13 +36,13 @@ Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and 
       assert.equal(peer.length, 2);
       assert.equal(p.llamacpp!.decodeTokensPerSecond, (peer[0] + peer[1]) / 2);
     }
-    // int4 and int4:128 share llama.cpp's Q4_0 runs: one per round, not one per dtype.
-    assert.equal(int4b128.llamacpp?.format, "q4_0");
+    // int4 and int4:32 share llama.cpp's Q4_0 runs: one per round, not one per dtype.
+    assert.equal(int4b32.llamacpp?.format, "q4_0");
     assert.deepEqual(
-      int4b128.rounds!.llamacppDecodeTokensPerSecond,
+      int4b32.rounds!.llamacppDecodeTokensPerSecond,
       int4.rounds!.llamacppDecodeTokensPerSecond,
     );
-    assert.ok(Number.isFinite(r.ratios["int4:128_decode_vs_llamacpp_q4_0"]));
+    assert.ok(Number.isFinite(r.ratios["int4:32_decode_vs_llamacpp_q4_0"]));
     assert.ok(int4.top1AgreementWithF32! >= 0 && int4.top1AgreementWithF32! <= 1);
     if (f32.babyllamaPerplexity !== undefined) {
       // A trained model predicts its held-out text far better than chance (vocab 105).
