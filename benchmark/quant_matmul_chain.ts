@@ -4,7 +4,8 @@
  * shared or cached across layers), run at M tokens per call. It separates the matmul kernels'
  * cost from the rest of a prefill or decode call, for each way onnxruntime can compute them:
  *
- * - `int4` / `int4:32` / `int8` / `int8:32` (`MatMulNBits`, blocks of 128 unless `:32`, `--accuracy-level`, default 4 = int8 compute),
+ * - `int4` / `int4:32` / `int8` / `int8:32` (`MatMulNBits`, blocks of 128 unless `:32`,
+ *   `--accuracy-level`, default 4 = int8 compute),
  *   optionally `--fused` (q/k/v as one product, gate/up as one);
  * - `qgemm` (`DynamicQuantizeMatMul`: int8 weights with one scale per output column, MLAS's
  *   integer GEMM — a different, larger weight format, measured as the alternative);
@@ -84,7 +85,7 @@ export function chainModel(
       );
     }
     const bits = form.bits ?? 4;
-    const bs = form.blockSize ?? 32;
+    const bs = form.blockSize ?? defaultBlockSize(bits === 4 ? "int4" : "int8");
     const nb = Math.ceil(K / bs);
     const packed = bytes(N * nb * (bs * bits) / 8);
     const scales = new Float32Array(N * nb).map((_, i) => 1e-3 * (1 + ((i + serial) % 7)));
@@ -116,7 +117,7 @@ export function chainModel(
   return { model: serializeModel(makeModel(b.graph())).model, weightBytes };
 }
 
-/** Parses a form name: `int4`, `int4:128`, `int8`, `qgemm`, `f32`. */
+/** Parses a form name: `int4`, `int4:32`, `int8`, `int8:32`, `qgemm`, `f32`. */
 export function parseForm(name: string, accuracyLevel: number, fused: boolean): ChainForm {
   if (name === "qgemm" || name === "f32") return { kind: name };
   const f = parseWeightFormat(name, "form");

@@ -11,7 +11,7 @@
  * ones. The first call at the profiled shape is timed on its own (the benchmark's prefill is one).
  *
  * deno run -A benchmark/quant_op_profile.ts <graph dir with model.onnx | model dir>
- *   [--dtype int4[:128]] [--accuracy-level 0..4] [--cache <dir>] [--seq 1] [--past 64]
+ *   [--dtype int4[:32]] [--accuracy-level 0..4] [--cache <dir>] [--seq 1] [--past 64]
  *   [--steps 16] [--threads 1] [--nodes 12]
  *
  * Given a model directory (config.json), the graph is exported first with `--dtype` and

@@ -43,7 +43,7 @@ import type { BuildIdentity, GraphRecord } from "./graph_cache.ts";
 import { collectGarbage } from "../util/gc.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
-const GRAPH_FORMAT = 6;
+const GRAPH_FORMAT = 7;
 
 /** Options of {@link Engine.load}. */
 export interface EngineOptions {
@@ -74,8 +74,8 @@ export interface EngineOptions {
   prefillChunk?: number;
   /**
    * How the frozen weights are stored in the graph: `f32` (default), `f16`, `bf16`, `int8` or
-   * `int4` (blocks of 128; `"int4:32"` or `{ dtype: "int4", blockSize: 32 }` for 32). See core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment
-   * variable, else `f32`.
+   * `int4` (blocks of 128; `"int4:32"` or `{ dtype: "int4", blockSize: 32 }` for 32). See
+   * core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment variable, else `f32`.
    */
   dtype?: WeightDtype | WeightFormat | string;
   /**

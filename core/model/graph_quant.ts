@@ -9,11 +9,12 @@
 
 import type { GraphBuilder } from "../onnx/builder.ts";
 import type { LazyData } from "../onnx/ir.ts";
-import { withCode } from "../errors.ts";
+import { errorCode, withCode } from "../errors.ts";
 import { floatWeight, productTransB, transposedWeight } from "./graph_layers.ts";
 import type { WeightReader } from "./weights.ts";
 import {
   bitsOf,
+  blockSizeFor,
   dequantizeInto,
   isQuantized,
   type QuantizedMatrix,
@@ -77,8 +78,12 @@ const valuesOf = (data: WeightData): Float32Array => typeof data === "function" 
 /** A linear weight as the graph uses it: a `[in, out]` float32 value, or a product function. */
 export type LinearWeight = string | ((x: string) => string);
 
-/** One quantization per tensor, shared by the lazy readers of its packed values and scales. */
+/**
+ * One quantization per tensor, shared by the lazy readers of its packed values and scales. An
+ * `E_WEIGHTS` error of the quantizer gets the tensor's name.
+ */
 function quantizedOnce(
+  name: string,
   data: WeightData,
   rows: number,
   cols: number,
@@ -89,7 +94,12 @@ function quantizedOnce(
   let q: QuantizedMatrix | undefined;
   let left = readers;
   const get = () => {
-    q ??= quantizeWeight(data, rows, cols, bits, blockSize);
+    try {
+      q ??= quantizeWeight(data, rows, cols, bits, blockSize);
+    } catch (e) {
+      if (errorCode(e) !== "E_WEIGHTS") throw e;
+      throw withCode(new RangeError(`${name}: ${(e as Error).message}`), "E_WEIGHTS");
+    }
     const out = q;
     if (--left <= 0) q = undefined;
     return out;
@@ -218,9 +228,9 @@ function quantizedProduct(
   shared?: { packed: LazyData; scales: LazyData },
 ): (x: string) => string {
   const bits = bitsOf(format.dtype as "int4" | "int8");
-  const bs = format.blockSize;
+  const bs = blockSizeFor(cols, format);
   const nb = Math.ceil(cols / bs);
-  const q = shared ?? quantizedOnce(data, rows, cols, bits, bs, 2);
+  const q = shared ?? quantizedOnce(name, data, rows, cols, bits, bs, 2);
   const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, nb, (bs * bits) / 8], q.packed);
   const scales = b.initializer(`${name}.scales`, "float32", [rows * nb], q.scales);
   return (x: string) =>
@@ -237,7 +247,8 @@ function quantizedProduct(
  * The token embedding `[vocab, hidden]` in the given format. Returns the gathered hidden states
  * and, for tied embeddings, the lm_head weight: the float table (Gemm with transB, as in the
  * float32 graph) or a `MatMulNBits` product over the same quantized bytes (written once).
- * Quantized tables whose hidden size is not a multiple of the block size are stored as the
+ * Quantized tables whose hidden size is a multiple of neither the block size nor 32
+ * ({@link blockSizeFor}) are stored as the
  * float32 of their dequantized values (the same numbers, without the packing).
  */
 export function embedding(
@@ -272,7 +283,7 @@ export function embedding(
     return { hidden: gather(w), lmHead: tied ? w : undefined, hfLayout: true };
   }
   const bits = bitsOf(format.dtype);
-  const bs = format.blockSize;
+  const bs = blockSizeFor(cols, format);
   const nb = Math.ceil(cols / bs);
   if (cols % bs !== 0) {
     let deq: Float32Array | undefined;
@@ -289,7 +300,7 @@ export function embedding(
     return { hidden: gather(table), lmHead, hfLayout: false };
   }
   // Two readers (packed, scales): the writer stores data shared by the lm_head initializers once.
-  const q = quantizedOnce(data, rows, cols, bits, bs, 2);
+  const q = quantizedOnce(name, data, rows, cols, bits, bs, 2);
   const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, (cols * bits) / 8], q.packed);
   const scales = b.initializer(`${name}.scales`, "float32", [rows, nb], q.scales);
   const hidden = b.op1("GatherBlockQuantized", [packed, inputIds, scales], {

@@ -48,7 +48,7 @@ export const BLOCK_SIZES: readonly number[] = [32, 128];
  * `MatMulNBits` (int8 compute: a float32 scale and a float32 block sum per block), blocks of 128
  * stream 8.5 bits per int8 weight and 4.5 per int4 weight, the sizes of llama.cpp's Q8_0 and Q4_0,
  * against 10 and 6 at 32 (README, "Quantized weights"). int8 loses no perplexity at 128; int4
- * loses some (babyllama-105 +9.5% against +7.5% at 32, with {@link quantizeMatrix}'s scale search;
+ * loses some (babyllama-105 +9.6% against +7.5% at 32, with {@link quantizeMatrix}'s scale search;
  * Q4_0's own rule at 32: +9.0%) and decodes about 1.3× faster.
  *
  * @example
@@ -62,13 +62,31 @@ export function defaultBlockSize(_dtype: WeightDtype): number {
 }
 
 /**
- * Parses `--dtype` (`f32`, `f16`, `bf16`, `int8`, `int4`, optionally `int4:128` / `int8:32` for
+ * The block size a matrix of `cols` input features is quantized with: the format's, or 32 where
+ * that does not divide `cols` but 32 does (hidden 576 of SmolLM2-135M, intermediate 352 of
+ * babyllama-105), so that no row carries a padded block and an embedding table stays quantized
+ * (`GatherBlockQuantized` needs whole blocks). Each `MatMulNBits` node names its own block size.
+ *
+ * @example
+ * ```ts
+ * import { blockSizeFor } from "./quantize.ts";
+ * const f = { dtype: "int4", blockSize: 128, accuracyLevel: 4 } as const;
+ * console.log(blockSizeFor(896, f), blockSizeFor(576, f), blockSizeFor(100, f)); // 128 32 128
+ * ```
+ */
+export function blockSizeFor(cols: number, format: Required<WeightFormat>): number {
+  const bs = format.blockSize;
+  return cols % bs !== 0 && cols % 32 === 0 ? 32 : bs;
+}
+
+/**
+ * Parses `--dtype` (`f32`, `f16`, `bf16`, `int8`, `int4`, optionally `int4:32` / `int8:32` for
  * the block size), also accepting the long names `float32`, `float16`, `bfloat16`.
  *
  * @example
  * ```ts
  * import { parseWeightFormat } from "./quantize.ts";
- * console.log(parseWeightFormat("int4:128")); // { dtype: "int4", blockSize: 128 }
+ * console.log(parseWeightFormat("int4:32")); // { dtype: "int4", blockSize: 32 }
  * ```
  */
 export function parseWeightFormat(text: string, where = "--dtype"): WeightFormat {
@@ -86,7 +104,7 @@ export function parseWeightFormat(text: string, where = "--dtype"): WeightFormat
       new RangeError(
         `${where} is ${JSON.stringify(text)}; use one of ${
           WEIGHT_DTYPES.join(", ")
-        } (int4/int8 take an optional block size, e.g. int4:128)`,
+        } (int4/int8 take an optional block size, e.g. int4:32)`,
       ),
       "E_USAGE",
     );
@@ -199,7 +217,21 @@ export function quantizeMatrix(
     for (let k = 0; k < nb; k++) {
       const start = k * blockSize;
       const n = Math.min(blockSize, cols - start);
-      for (let i = 0; i < n; i++) block[i] = data[row + start + i];
+      let finite = 0; // stays 0 unless a value is NaN or ±Infinity (x·0 is NaN for those)
+      for (let i = 0; i < n; i++) {
+        block[i] = data[row + start + i];
+        finite += block[i] * 0;
+      }
+      if (finite !== 0) {
+        throw withCode(
+          new RangeError(
+            `weight row ${r}, columns ${start}–${start + n - 1} of a [${rows}, ${cols}] matrix ` +
+              `hold NaN or infinite values, which cannot be quantized; the checkpoint is damaged ` +
+              `(re-download or re-export it)`,
+          ),
+          "E_WEIGHTS",
+        );
+      }
       scales[r * nb + k] = bits === 4 ? int4Block(block, n, levels) : int8Block(block, n, levels);
       const base = (r * nb + k) * blob;
       if (bits === 8) {
@@ -326,8 +358,8 @@ export function weightBytes(rows: number, cols: number, format: WeightFormat): n
   const f = normalizeWeightFormat(format);
   if (f.dtype === "f32") return rows * cols * 4;
   if (f.dtype === "f16" || f.dtype === "bf16") return rows * cols * 2;
-  const nb = Math.ceil(cols / f.blockSize);
-  return rows * nb * ((f.blockSize * bitsOf(f.dtype)) / 8 + 4);
+  const bs = blockSizeFor(cols, f);
+  return rows * Math.ceil(cols / bs) * ((bs * bitsOf(f.dtype)) / 8 + 4);
 }
 
 /** float32 values as float16 or bfloat16 bits. */
@@ -365,7 +397,9 @@ export function dequantizedWeights(
     else if (f.dtype === "bf16") data = bfloat16ToFloat32(float32ToBfloat16(t.data));
     else {
       data = Float32Array.from(
-        dequantizeMatrix(quantizeMatrix(t.data, rows, cols, bitsOf(f.dtype), f.blockSize)),
+        dequantizeMatrix(
+          quantizeMatrix(t.data, rows, cols, bitsOf(f.dtype), blockSizeFor(cols, f)),
+        ),
       );
     }
     out.set(name, { shape: t.shape, data });

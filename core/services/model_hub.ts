@@ -528,7 +528,7 @@ export class ModelHub {
               new TypeError(
                 `model '${request.id}': options.${i.path.join(".") || "?"}: ${i.message}; ` +
                   "model options take provider (cpu, cuda, webgpu), threads and dtype (f32, f16, " +
-                  "bf16, int8, int4, int4:128)",
+                  "bf16, int8, int4, int4:32)",
               ),
               "E_CONFIG",
             );
