@@ -21,6 +21,7 @@ import { float32ToFloat16 } from "../onnx/float16.ts";
 import type { DecoderConfig } from "./config.ts";
 import type { DecoderWeightMap } from "./decoder_graph.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
+import { quantizeInt4Block } from "./quantize.ts";
 
 /**
  * Encodings of tensor data: GGML type id, block size in values, bytes per block, the
@@ -47,9 +48,10 @@ export const GGUF_TENSOR_TYPES = {
   /** Blocks of 32: an f16 scale `d = max|x| / 127`, then 32 int8 `round(x / d)`. */
   q8_0: { id: 8, blockValues: 32, blockBytes: 34, fileType: 7, encode: encodeQ8_0 },
   /**
-   * Blocks of 32: an f16 scale `d = m / -8` (m the value of largest magnitude, sign kept), then
-   * 16 bytes of 4-bit `q = min(15, trunc(x / d + 8.5))`, value j in the low nibble of byte j and
-   * value j+16 in its high nibble; `x ≈ (q - 8) · d` (llama.cpp's reference quantizer).
+   * Blocks of 32: an f16 scale `d`, then 16 bytes of 4-bit `q`, value j in the low nibble of byte
+   * j and value j+16 in its high nibble; `x ≈ (q - 8) · d`. `d` and `q` come from the engine's
+   * int4 rule (`quantizeInt4Block`: the least-squares error among scales around llama.cpp's
+   * reference `m / -8`, never worse than it), so `int4:32` and q4_0 hold the same levels.
    */
   q4_0: { id: 2, blockValues: 32, blockBytes: 18, fileType: 2, encode: encodeQ4_0 },
 } as const;
@@ -76,23 +78,13 @@ function encodeQ4_0(v: Float32Array): Uint8Array {
   const blocks = v.length / 32;
   const out = new Uint8Array(blocks * 18);
   const view = new DataView(out.buffer);
+  const x = new Float64Array(32);
+  const q = new Int32Array(32);
   for (let b = 0; b < blocks; b++) {
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < 32; j++) {
-      const x = v[b * 32 + j];
-      if (Math.abs(x) > amax) {
-        amax = Math.abs(x);
-        max = x;
-      }
-    }
-    const d = max / -8;
-    const id = d ? 1 / d : 0;
+    for (let j = 0; j < 32; j++) x[j] = v[b * 32 + j];
+    const d = quantizeInt4Block(x, 32, q);
     view.setUint16(b * 18, float32ToFloat16([d])[0], true);
-    const q = (x: number) => Math.min(15, Math.trunc(Math.fround(x * id) + 8.5));
-    for (let j = 0; j < 16; j++) {
-      out[b * 18 + 2 + j] = q(v[b * 32 + j]) | (q(v[b * 32 + j + 16]) << 4);
-    }
+    for (let j = 0; j < 16; j++) out[b * 18 + 2 + j] = (q[j] + 8) | ((q[j + 16] + 8) << 4);
   }
   return out;
 }

@@ -5,10 +5,10 @@
  *
  * Quantization (per output row, blocks of `blockSize` consecutive input features, one float32
  * scale per block): int8 `scale = max|w| / 127`, `q = round(w / scale)` (llama.cpp's Q8_0 rule);
- * int4 levels `q` in `[-8, 7]` with the scale that minimizes the block's squared error among a few
- * candidates (`int4Block`; no worse than Q4_0's `max / -8` in float32). Levels are stored unsigned as
- * `q + zp` with the ops' default zero point `zp = 2^(bits-1)` (8 or 128), so no zero-point tensor
- * is needed; `w ≈ (stored - zp) · scale`. int4 packs two values per byte, the
+ * int4 levels `q` in `[-8, 7]` with the scale that minimizes the block's squared error among a
+ * few candidates (`quantizeInt4Block`; no worse than Q4_0's `max / -8` in float32). Levels are
+ * stored unsigned as `q + zp` with the ops' default zero point `zp = 2^(bits-1)` (8 or 128), so no
+ * zero-point tensor is needed; `w ≈ (stored - zp) · scale`. int4 packs two values per byte, the
  * lower-indexed one in the low nibble. A last partial block is padded with `zp` (value 0).
  *
  * @module
@@ -232,7 +232,9 @@ export function quantizeMatrix(
           "E_WEIGHTS",
         );
       }
-      scales[r * nb + k] = bits === 4 ? int4Block(block, n, levels) : int8Block(block, n, levels);
+      scales[r * nb + k] = bits === 4
+        ? quantizeInt4Block(block, n, levels)
+        : int8Block(block, n, levels);
       const base = (r * nb + k) * blob;
       if (bits === 8) {
         for (let i = 0; i < n; i++) packed[base + i] = levels[i] + zp;
@@ -262,9 +264,18 @@ const INT4_DIVISORS: readonly number[] = [-7, -8, -8.5, -9, -10];
  * Levels (in `[-8, 7]`) and scale of one int4 block of `n` values: for each divisor in
  * {@link INT4_DIVISORS} the block is rounded at `d = m / n`, the scale is refitted by least
  * squares for those levels (`Σ x·q / Σ q²`), and the pair with the smallest squared error
- * (`Σ x² − (Σ x·q)² / Σ q²`) is kept, so no block is worse than at Q4_0's scale.
+ * (`Σ x² − (Σ x·q)² / Σ q²`) is kept, so no block is worse than at Q4_0's scale. Returns the
+ * scale; `levels[0..n)` receives the levels. Also the rule of the GGUF q4_0 export.
+ *
+ * @example
+ * ```ts
+ * import { quantizeInt4Block } from "./quantize.ts";
+ * const levels = new Int32Array(2);
+ * const d = quantizeInt4Block(new Float64Array([1, -0.3]), 2, levels);
+ * console.log(d.toFixed(4), Array.from(levels)); // -0.1434 [-7, 2]
+ * ```
  */
-function int4Block(x: Float64Array, n: number, levels: Int32Array): number {
+export function quantizeInt4Block(x: Float64Array, n: number, levels: Int32Array): number {
   let m = 0;
   for (let i = 0; i < n; i++) if (Math.abs(x[i]) > Math.abs(m)) m = x[i];
   if (m === 0) {
