@@ -56,6 +56,22 @@ export const GGUF_TENSOR_TYPES = {
   q4_0: { id: 2, blockValues: 32, blockBytes: 18, fileType: 2, encode: encodeQ4_0 },
 } as const;
 
+/** The values, after checking that none is NaN or infinite (`E_WEIGHTS` names the tensor). */
+function finite(name: string, v: Float32Array): Float32Array {
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) {
+      throw withCode(
+        new RangeError(
+          `GGUF tensor ${name}: value ${i} is ${v[i]}; the checkpoint is damaged (re-download or ` +
+            `re-export it)`,
+        ),
+        "E_WEIGHTS",
+      );
+    }
+  }
+  return v;
+}
+
 function encodeQ8_0(v: Float32Array): Uint8Array {
   const blocks = v.length / 32;
   const out = new Uint8Array(blocks * 34);
@@ -514,7 +530,7 @@ export async function writeGguf(
     await write(new Uint8Array((ALIGN - (header.length % ALIGN)) % ALIGN));
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i];
-      const bytes = GGUF_TENSOR_TYPES[t.dtype].encode(t.data());
+      const bytes = GGUF_TENSOR_TYPES[t.dtype].encode(finite(t.name, t.data()));
       await write(bytes);
       await write(new Uint8Array((ALIGN - (bytes.length % ALIGN)) % ALIGN));
     }

@@ -11,6 +11,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { llamaCppGreedy } from "../llamacpp.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
+import { createTinyModel } from "../../core/model/tiny.ts";
+import { errorCode } from "../../core/errors.ts";
 import { Engine } from "../../core/model/engine.ts";
 import { GGUF_TENSOR_TYPES, writeGguf } from "../../core/model/gguf.ts";
 import { loadWeights } from "../../core/model/weights.ts";
@@ -65,6 +67,26 @@ Deno.test("q8_0 blocks decode to within half a step, q4_0 blocks no worse than l
   // The searched scales cut the squared error by about a tenth on Gaussian values.
   assert.ok(ours < 0.95 * reference, `q4_0 error ${ours} against ${reference}`);
   assert.equal(new Int8Array(q8.buffer, 2, 32)[5], 0);
+});
+
+Deno.test("a NaN weight is E_WEIGHTS naming the GGUF tensor, and no file is left", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_gguf_nan_" });
+  try {
+    const model = join(root, "model");
+    await createTinyModel(model, { preset: "tiny-llama", seed: 1 });
+    const config = await readDecoderConfig(model);
+    const weights = await loadWeights(model, config);
+    const tokenizer = JSON.parse(await Deno.readTextFile(join(model, "tokenizer.json")));
+    weights.get("model.layers.0.mlp.up_proj.weight")!.data[3] = NaN;
+    const path = join(root, "nan.gguf");
+    await assert.rejects(
+      () => writeGguf(path, config, weights, { tokenizer, dtype: "q4_0" }),
+      (e: unknown) => errorCode(e) === "E_WEIGHTS" && /blk\.0\.ffn_up\.weight/.test(String(e)),
+    );
+    assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name), ["model"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("babyllama-105 as GGUF q8_0 / q4_0 in llama.cpp: 32 greedy tokens equal ours at int8 / int4:32 and llama2.c's", async () => {
