@@ -50,6 +50,8 @@ const HELD_OUT = "Once upon a time, there was a little girl named Mia. She had a
 /** One dtype's figures. */
 export interface QuantPoint {
   dtype: string;
+  /** The weight format in full (`int4:128`, `int8:128`, `f32`): what `dtype` meant in this run. */
+  format: string;
   weightBytes: number;
   firstLoadPeakRss: number;
   cachedLoadPeakRss: number;
@@ -111,6 +113,8 @@ export interface Qwen7bPoint {
 /** Result of {@link benchQuant}. */
 export interface QuantBenchResult {
   shape: string;
+  /** onnxruntime intra-op threads of the engine and llama.cpp's threads. */
+  threads: number;
   baselineRss: number;
   /** Speed rounds behind each figure (see {@link QuantBenchOptions.rounds}). */
   rounds: number;
@@ -424,6 +428,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
       top1.set(dtype, cached.top1 as unknown as number[]);
       const point: QuantPoint = {
         dtype,
+        format: formatName(dtype),
         weightBytes: await weightsFileBytes(cacheDir),
         firstLoadPeakRss: first.peakRss,
         cachedLoadPeakRss: cached.peakRss,
@@ -466,6 +471,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     } catch (e) {
       points.push({
         dtype,
+        format: dtype,
         weightBytes: NaN,
         firstLoadPeakRss: NaN,
         cachedLoadPeakRss: NaN,
@@ -606,6 +612,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
   }
   return {
     shape,
+    threads,
     baselineRss: baseline.peakRss,
     rounds,
     points,
@@ -614,6 +621,12 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     ...(fit ? { rss_fit: fit } : {}),
     loadavg: { start, end: Deno.loadavg()[0] },
   };
+}
+
+/** `int4` → `int4:128`: a dtype with its block size, as the engine reads it. */
+function formatName(dtype: string): string {
+  const f = normalizeWeightFormat(dtype);
+  return f.dtype === "int4" || f.dtype === "int8" ? `${f.dtype}:${f.blockSize}` : f.dtype;
 }
 
 /** The 7B case: a first process exports (once), a fresh one loads the cached graph and decodes. */
@@ -685,7 +698,8 @@ async function ensureQwen7bDir(modelDir: string, log: (line: string) => void) {
 export function formatQuantBench(r: QuantBenchResult): string {
   const mib = (x: number) => `${(x / 2 ** 20).toFixed(0)} MiB`;
   const lines = [
-    `bench quant (${r.shape}); fixed overhead (no model) ${mib(r.baselineRss)}; ` +
+    `bench quant (${r.shape}, ${r.threads} thread(s)); fixed overhead (no model) ` +
+    `${mib(r.baselineRss)}; ` +
     `${r.rounds > 1 ? `speeds and peaks: medians and largest of ${r.rounds} rounds; ` : ""}` +
     `load average ${r.loadavg.start.toFixed(1)} → ${r.loadavg.end.toFixed(1)}`,
     "dtype  weights    first-load peak  cached-load peak  prefill tok/s  decode tok/s",

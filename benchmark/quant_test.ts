@@ -18,6 +18,8 @@ Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and 
     });
     assert.deepEqual(r.points.map((p) => p.error), [undefined, undefined, undefined]);
     const [f32, int4, int4b32] = r.points;
+    assert.equal(r.threads, 1);
+    assert.deepEqual(r.points.map((p) => p.format), ["f32", "int4:128", "int4:32"]);
     assert.ok(int4.weightBytes > 0 && int4.weightBytes < 0.4 * f32.weightBytes);
     for (const p of r.points) assert.ok(p.firstLoadPeakRss > r.baselineRss);
     for (
