@@ -13,7 +13,7 @@
 import { join, resolve } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
 import { graphKey } from "../core/model/engine.ts";
-import { normalizeWeightFormat } from "../core/model/quantize.ts";
+import { normalizeWeightFormat, weightFormatName } from "../core/model/quantize.ts";
 import { type GgufDType, writeGguf } from "../core/model/gguf.ts";
 import { expectedWeightShapes, streamWeights } from "../core/model/weights.ts";
 import { createTinyModel, seededWeightSource, type TinyModelOptions } from "../core/model/tiny.ts";
@@ -428,7 +428,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
       top1.set(dtype, cached.top1 as unknown as number[]);
       const point: QuantPoint = {
         dtype,
-        format: formatName(dtype),
+        format: weightFormatName(dtype),
         weightBytes: await weightsFileBytes(cacheDir),
         firstLoadPeakRss: first.peakRss,
         cachedLoadPeakRss: cached.peakRss,
@@ -621,12 +621,6 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     ...(fit ? { rss_fit: fit } : {}),
     loadavg: { start, end: Deno.loadavg()[0] },
   };
-}
-
-/** `int4` → `int4:128`: a dtype with its block size, as the engine reads it. */
-function formatName(dtype: string): string {
-  const f = normalizeWeightFormat(dtype);
-  return f.dtype === "int4" || f.dtype === "int8" ? `${f.dtype}:${f.blockSize}` : f.dtype;
 }
 
 /** The 7B case: a first process exports (once), a fresh one loads the cached graph and decodes. */

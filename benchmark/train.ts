@@ -30,7 +30,7 @@ import * as ort from "onnxruntime-node";
 import { type DecoderConfig, readDecoderConfig } from "../core/model/config.ts";
 import type { TinyModelOptions } from "../core/model/tiny.ts";
 import { seededBenchModel } from "./bench_cache.ts";
-import { normalizeWeightFormat } from "../core/model/quantize.ts";
+import { normalizeWeightFormat, weightFormatName } from "../core/model/quantize.ts";
 import { loadWeights, streamWeights } from "../core/model/weights.ts";
 import { GraphBuilder, makeModel } from "../core/onnx/mod.ts";
 import { serializeModel } from "../core/onnx/serialize.ts";
@@ -277,7 +277,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   const nParams = [...weights.values()].reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
   return {
     shape,
-    dtype: format.dtype === "f32" ? "f32" : `${format.dtype}:${format.blockSize}`,
+    dtype: weightFormatName(format),
     peakRssBytes: peakRss(),
     model: {
       layers: config.numLayers,

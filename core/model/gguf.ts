@@ -21,7 +21,7 @@ import { float32ToFloat16 } from "../onnx/float16.ts";
 import type { DecoderConfig } from "./config.ts";
 import type { DecoderWeightMap } from "./decoder_graph.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
-import { quantizeInt4Block } from "./quantize.ts";
+import { quantizeInt4Block, quantizeInt8Block } from "./quantize.ts";
 
 /**
  * Encodings of tensor data: GGML type id, block size in values, bytes per block, the
@@ -45,7 +45,10 @@ export const GGUF_TENSOR_TYPES = {
       return new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
     },
   },
-  /** Blocks of 32: an f16 scale `d = max|x| / 127`, then 32 int8 `round(x / d)`. */
+  /**
+   * Blocks of 32: an f16 scale `d = max|x| / 127`, then 32 int8 `round(x / d)` (the engine's int8
+   * rule, `quantizeInt8Block`).
+   */
   q8_0: { id: 8, blockValues: 32, blockBytes: 34, fileType: 7, encode: encodeQ8_0 },
   /**
    * Blocks of 32: an f16 scale `d`, then 16 bytes of 4-bit `q`, value j in the low nibble of byte
@@ -76,16 +79,12 @@ function encodeQ8_0(v: Float32Array): Uint8Array {
   const blocks = v.length / 32;
   const out = new Uint8Array(blocks * 34);
   const view = new DataView(out.buffer);
+  const x = new Float64Array(32);
+  const q = new Int32Array(32);
   for (let b = 0; b < blocks; b++) {
-    let amax = 0;
-    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(v[b * 32 + j]));
-    const d = amax / 127;
-    const id = d ? 1 / d : 0;
-    view.setUint16(b * 34, float32ToFloat16([d])[0], true);
-    for (let j = 0; j < 32; j++) {
-      const x = v[b * 32 + j] * id;
-      out[b * 34 + 2 + j] = (Math.sign(x) * Math.round(Math.abs(x))) & 0xff; // roundf
-    }
+    for (let j = 0; j < 32; j++) x[j] = v[b * 32 + j];
+    view.setUint16(b * 34, float32ToFloat16([quantizeInt8Block(x, 32, q)])[0], true);
+    for (let j = 0; j < 32; j++) out[b * 34 + 2 + j] = q[j] & 0xff;
   }
   return out;
 }

@@ -78,10 +78,17 @@ const valuesOf = (data: WeightData): Float32Array => typeof data === "function" 
 /** A linear weight as the graph uses it: a `[in, out]` float32 value, or a product function. */
 export type LinearWeight = string | ((x: string) => string);
 
-/**
- * One quantization per tensor, shared by the lazy readers of its packed values and scales. An
- * `E_WEIGHTS` error of the quantizer gets the tensor's name.
- */
+/** Runs a quantization of tensor `name`; an `E_WEIGHTS` error of the quantizer gets the name. */
+function named<T>(name: string, quantize: () => T): T {
+  try {
+    return quantize();
+  } catch (e) {
+    if (errorCode(e) !== "E_WEIGHTS") throw e;
+    throw withCode(new RangeError(`${name}: ${(e as Error).message}`), "E_WEIGHTS");
+  }
+}
+
+/** One quantization per tensor, shared by the lazy readers of its packed values and scales. */
 function quantizedOnce(
   name: string,
   data: WeightData,
@@ -94,12 +101,7 @@ function quantizedOnce(
   let q: QuantizedMatrix | undefined;
   let left = readers;
   const get = () => {
-    try {
-      q ??= quantizeWeight(data, rows, cols, bits, blockSize);
-    } catch (e) {
-      if (errorCode(e) !== "E_WEIGHTS") throw e;
-      throw withCode(new RangeError(`${name}: ${(e as Error).message}`), "E_WEIGHTS");
-    }
+    q ??= named(name, () => quantizeWeight(data, rows, cols, bits, blockSize));
     const out = q;
     if (--left <= 0) q = undefined;
     return out;
@@ -290,7 +292,9 @@ export function embedding(
     const table = b.initializer(name, "float32", shape, {
       byteLength: rows * cols * 4,
       read: () => {
-        deq ??= dequantizedFloat32(quantizeMatrix(valuesOf(data), rows, cols, bits, bs));
+        deq ??= dequantizedFloat32(
+          named(name, () => quantizeMatrix(valuesOf(data), rows, cols, bits, bs)),
+        );
         return deq;
       },
     });

@@ -124,6 +124,21 @@ export function parseWeightFormat(text: string, where = "--dtype"): WeightFormat
   return { dtype, blockSize };
 }
 
+/**
+ * The `--dtype` text of a format with its block size spelled out (`int4` → `int4:128`,
+ * `f16` → `f16`): what {@link parseWeightFormat} reads back as the same format.
+ *
+ * @example
+ * ```ts
+ * import { weightFormatName } from "./quantize.ts";
+ * console.log(weightFormatName("int4"), weightFormatName({ dtype: "int8", blockSize: 32 })); // int4:128 int8:32
+ * ```
+ */
+export function weightFormatName(format: WeightFormat | WeightDtype | string): string {
+  const f = normalizeWeightFormat(format);
+  return isQuantized(f.dtype) ? `${f.dtype}:${f.blockSize}` : f.dtype;
+}
+
 /** Checks a {@link WeightFormat} (e.g. from an experiment file) and fills the defaults. */
 export function normalizeWeightFormat(
   format: WeightFormat | WeightDtype | string | undefined,
@@ -234,7 +249,7 @@ export function quantizeMatrix(
       }
       scales[r * nb + k] = bits === 4
         ? quantizeInt4Block(block, n, levels)
-        : int8Block(block, n, levels);
+        : quantizeInt8Block(block, n, levels);
       const base = (r * nb + k) * blob;
       if (bits === 8) {
         for (let i = 0; i < n; i++) packed[base + i] = levels[i] + zp;
@@ -314,14 +329,17 @@ export function quantizeInt4Block(x: Float64Array, n: number, levels: Int32Array
   return Math.fround(bestScale);
 }
 
-/** Levels (in `[-127, 127]`) and scale `max|x| / 127` of one int8 block of `n` values (Q8_0's). */
-function int8Block(x: Float64Array, n: number, levels: Int32Array): number {
+/**
+ * Levels (in `[-127, 127]`) and scale `max|x| / 127` of one int8 block of `n` values: llama.cpp's
+ * Q8_0 rule, also the GGUF q8_0 export's. Returns the scale; `levels[0..n)` receives the levels.
+ */
+export function quantizeInt8Block(x: Float64Array, n: number, levels: Int32Array): number {
   let max = 0;
   for (let i = 0; i < n; i++) max = Math.max(max, Math.abs(x[i]));
   const scale = Math.fround(max / 127);
   const inv = scale > 0 ? 1 / scale : 0;
   for (let i = 0; i < n; i++) {
-    let v = x[i] * inv + 128.5; // as in int4Block: round half up within [-127, 127]
+    let v = x[i] * inv + 128.5; // as in quantizeInt4Block: round half up within [-127, 127]
     v = v < 1.5 ? 1.5 : v > 255.5 ? 255.5 : v;
     levels[i] = (v | 0) - 128;
   }

@@ -16,6 +16,7 @@ import {
   toHalfBits,
   weightBytes,
   type WeightFormat,
+  weightFormatName,
 } from "./quantize.ts";
 import { referenceForward } from "./testing/reference.ts";
 import { expectedWeightShapes, loadWeights } from "./weights.ts";
@@ -287,6 +288,18 @@ Deno.test("quantizeMatrix() refuses NaN and infinite weights with E_WEIGHTS; gra
     (e: unknown) =>
       errorCode(e) === "E_WEIGHTS" && /model\.layers\.1\.mlp\.down_proj/.test(String(e)),
   );
+  // Hidden 48 (a multiple of neither 128 nor 32): the embedding is held as float32 of its
+  // quantized values, and that path names the tensor too.
+  const c48 = config({ hiddenSize: 48, headDim: 12 });
+  const w48 = weights(c48, 2);
+  w48.get("model.embed_tokens.weight")!.data[7] = Infinity;
+  const b48 = buildDecoderGraph(c48, w48, { cache: false, weights: { dtype: "int8" } });
+  assert.ok(b48.model.graph.initializers.some((t) => t.name === "model.embed_tokens.weight"));
+  assert.throws(
+    () => serializeModel(b48.model, { externalData: { location: "w.bin", threshold: 256 } }),
+    (e: unknown) =>
+      errorCode(e) === "E_WEIGHTS" && /^RangeError: model\.embed_tokens/.test(String(e)),
+  );
 });
 
 Deno.test("blockSizeFor() keeps whole blocks: 32 where the format's block does not divide the inputs", () => {
@@ -415,6 +428,11 @@ Deno.test("parseWeightFormat() reads --dtype values and rejects bad ones with E_
   assert.deepEqual(parseWeightFormat("int4"), { dtype: "int4" });
   assert.deepEqual(parseWeightFormat("INT8:128"), { dtype: "int8", blockSize: 128 });
   assert.deepEqual(parseWeightFormat("float16"), { dtype: "f16" });
+  // weightFormatName spells the block size out, and parses back to the same format.
+  for (const [text, name] of [["int4", "int4:128"], ["INT8:32", "int8:32"], ["fp16", "f16"]]) {
+    assert.equal(weightFormatName(text), name);
+    assert.deepEqual(normalizeWeightFormat(name), normalizeWeightFormat(text));
+  }
   for (const bad of ["int3", "int4:64", "f16:32", "int4:32:1"]) {
     assert.throws(() => parseWeightFormat(bad), (e: unknown) => errorCode(e) === "E_USAGE", bad);
   }
