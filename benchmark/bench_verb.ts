@@ -69,7 +69,8 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
   },
   long: {
     description: "prefill/decode tokens/s and prefill peak RSS at long contexts vs llama.cpp " +
-      "(same weights, GGUF f32) and transformers.js; multi-turn scene with vs without prefix reuse",
+      "(same weights and bits through the GGUF export) and transformers.js (f32); multi-turn " +
+      "scene with vs without prefix reuse",
     async load() {
       const m = await import("./long.ts");
       const list = (v: unknown) =>
@@ -86,6 +87,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
             systemTokens: num(flags["system-tokens"]),
             newTokens: num(flags["new-tokens"]),
             rounds: num(flags.rounds),
+            dtype: flags.dtype as string | undefined,
             log,
           }),
         format: fmt(m.formatLongBench),

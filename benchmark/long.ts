@@ -1,10 +1,11 @@
 /**
  * Long-context benchmark: prefill and decode tokens/s and peak RSS at several context lengths,
  * for Dramatis' engine (resident KV cache, fused graph, chunked prefill), llama.cpp
- * (`node-llama-cpp`, the same weights through the project's own GGUF export, same bits: f32) and
- * transformers.js (`generate()` on the transformers.js-layout export of the same weights), in
- * one run; plus a multi-turn role-play simulation (a 20-turn scene sharing a long system
- * prompt) with and without prefix reuse, whose transcripts must be identical.
+ * (`node-llama-cpp`, the same weights through the project's own GGUF export at the same bits:
+ * F32, or Q8_0 / Q4_0 with `--dtype int8` / `int4`) and transformers.js (`generate()` on the
+ * transformers.js-layout export of the same weights; float32 only), in one run; plus a multi-turn
+ * role-play simulation (a 20-turn scene sharing a long system prompt) with and without prefix
+ * reuse, whose transcripts must be identical.
  *
  * The model has the Qwen2.5-0.5B shape with seeded random weights (as `benchmark/decode.ts`).
  * Each measurement runs in its own child process, so each peak RSS is that engine's alone:
@@ -12,7 +13,7 @@
  * the prefill, and reads `VmHWM`: the prefill's peak including the resident weights.
  *
  * ```
- * deno task bench long [--json] [--contexts 64,128,512,2048,4096] [--engines dramatis,llamacpp,transformersjs]
+ * deno task bench long [--json] [--contexts 64,128,512,2048,4096] [--engines dramatis,llamacpp,transformersjs] [--dtype f32|int8|int4]
  * ```
  *
  * @module
@@ -22,13 +23,15 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readDecoderConfig } from "../core/model/config.ts";
 import { exportForTransformersJs } from "../core/model/export.ts";
-import { writeGguf } from "../core/model/gguf.ts";
+import { type GgufDType, writeGguf } from "../core/model/gguf.ts";
+import { normalizeWeightFormat, weightFormatName } from "../core/model/quantize.ts";
 import { loadWeights } from "../core/model/weights.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { bytesPerToken, SHAPES } from "./decode.ts";
 import { removeDerived, seededBenchModel } from "./bench_cache.ts";
 import { median } from "./timing.ts";
+import { peerFormat } from "./quant.ts";
 
 /** The engines compared. */
 export const LONG_ENGINES = ["dramatis", "llamacpp", "transformersjs"] as const;
@@ -44,6 +47,12 @@ export interface LongBenchOptions {
   newTokens?: number;
   engines?: LongEngine[];
   threads?: number;
+  /**
+   * Dramatis' weight format (`f32`, `int8`, `int4`, `int4:32`, ...; default f32). llama.cpp runs
+   * the GGUF export at the same bits (F32, Q8_0, Q4_0); transformers.js runs float32 only, so it
+   * is left out of the default engines at other formats.
+   */
+  dtype?: string;
   /** Simulation turns (0 = no simulation); default 20. */
   turns?: number;
   /** Shared system prompt tokens of the simulation; default 2048. */
@@ -81,6 +90,11 @@ export interface LongPoint {
 export interface LongBenchResult {
   shape: string;
   params: number;
+  /** Dramatis' weight format in full (`f32`, `int8:128`, `int4:128`, ...). */
+  format: string;
+  /** llama.cpp's GGUF encoding at the same bits (absent when llama.cpp did not run). */
+  llamacppFormat?: GgufDType;
+  /** Bytes of Dramatis' weights in that format (its weights file; f32: 4 × params). */
   weightBytes: number;
   threads: number;
   newTokens: number;
@@ -134,14 +148,24 @@ interface Paths {
   graphs: string;
 }
 
+/** Where a run at one weight format keeps its GGUF file and graphs (inside the work folder). */
+function derivedPaths(dir: string, format: string, peer: GgufDType | undefined): Paths {
+  return {
+    modelDir: join(dir, "model"),
+    gguf: join(dir, `model-${peer ?? "f32"}.gguf`),
+    graphs: join(dir, format === "f32" ? "graphs" : `graphs-${format.replace(":", "-")}`),
+  };
+}
+
 async function prepare(
   shape: keyof typeof SHAPES,
   dir: string,
   seeded: string,
+  paths: Paths,
+  peer: GgufDType | undefined,
   log: (l: string) => void,
-) {
-  const modelDir = join(dir, "model");
-  const gguf = join(dir, "model-f32.gguf");
+): Promise<void> {
+  const { modelDir, gguf } = paths;
   // The decode suite's seeded model, linked, with positions up to the longest context plus its
   // new tokens.
   await seededBenchModel(
@@ -150,15 +174,31 @@ async function prepare(
     log,
     { dir, maxPositionEmbeddings: 8192 },
   );
-  if (!(await exists(join(modelDir, "onnx", "model.onnx"))) || !(await exists(gguf))) {
-    log(`writing the transformers.js export and the GGUF of ${modelDir}`);
+  const needExport = !(await exists(join(modelDir, "onnx", "model.onnx")));
+  const needGguf = peer !== undefined && !(await exists(gguf));
+  if (needExport || needGguf) {
+    log(`writing the transformers.js export and the ${peer ?? ""} GGUF of ${modelDir}`);
     const config = await readDecoderConfig(modelDir);
     const weights = await loadWeights(modelDir, config);
-    await exportForTransformersJs(modelDir, config, weights);
-    const tokenizer = JSON.parse(await Deno.readTextFile(join(modelDir, "tokenizer.json")));
-    await writeGguf(gguf, config, weights, { tokenizer, dtype: "f32" });
+    if (needExport) await exportForTransformersJs(modelDir, config, weights);
+    if (needGguf) {
+      const tokenizer = JSON.parse(await Deno.readTextFile(join(modelDir, "tokenizer.json")));
+      await writeGguf(gguf, config, weights, { tokenizer, dtype: peer });
+    }
   }
-  return { modelDir, gguf, graphs: join(dir, "graphs") };
+}
+
+/** Bytes of the weights files under a graph cache folder (one model and format: one file). */
+async function weightsFileBytes(graphs: string): Promise<number> {
+  let total = 0;
+  try {
+    for await (const e of Deno.readDir(join(graphs, "weights"))) {
+      total += (await Deno.stat(join(graphs, "weights", e.name, "weights.bin"))).size;
+    }
+  } catch {
+    return NaN;
+  }
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +212,7 @@ interface ChildTask {
   context: number;
   newTokens: number;
   threads: number;
+  dtype: string;
   vocab: number;
   turns?: number;
   systemTokens?: number;
@@ -179,7 +220,7 @@ interface ChildTask {
 
 async function pointDramatis(t: ChildTask): Promise<LongPoint> {
   const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
-    .openEngine(t.paths.modelDir, { prefixCacheBytes: 0 });
+    .openEngine(t.paths.modelDir, { prefixCacheBytes: 0, dtype: t.dtype });
   try {
     const V = engine.config.vocabSize;
     await engine.generate({ inputIds: [promptOf(16, 1, V)] }, { maxNewTokens: 2, eosTokenIds: [] });
@@ -295,7 +336,7 @@ async function pointTransformersJs(t: ChildTask): Promise<LongPoint> {
 /** The multi-turn scene: a shared system prompt, then user and reply turns, greedy. */
 async function simulation(t: ChildTask): Promise<NonNullable<LongBenchResult["simulation"]>> {
   const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
-    .openEngine(t.paths.modelDir);
+    .openEngine(t.paths.modelDir, { dtype: t.dtype });
   const turns = t.turns ?? 20;
   const S = t.systemTokens ?? 2048;
   const U = 24;
@@ -389,28 +430,46 @@ export async function benchLong(options: LongBenchOptions = {}): Promise<LongBen
   const dir = resolve(
     options.workDir ?? join(".cache", "bench", `long-${options.shape ?? "qwen2.5-0.5b"}`),
   );
+  const format = weightFormatName(normalizeWeightFormat(options.dtype ?? "f32", "--dtype"));
+  const peer = peerFormat(format);
+  const paths = derivedPaths(dir, format, peer);
   try {
-    return await measureLong(options);
+    return await measureLong(options, dir, format, peer, paths);
   } finally {
     // Exports, GGUF and graphs are derived from the (shared) seeded model: rebuilt next run.
     await removeDerived(
-      [join(dir, "model", "onnx"), join(dir, "model-f32.gguf"), join(dir, "graphs")],
+      [join(dir, "model", "onnx"), paths.gguf, paths.graphs],
       options.keepCache,
       options.log ?? ((l: string) => console.error(l)),
     );
   }
 }
 
-async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> {
+async function measureLong(
+  options: LongBenchOptions,
+  dir: string,
+  format: string,
+  peer: GgufDType | undefined,
+  paths: Paths,
+): Promise<LongBenchResult> {
   const shape = options.shape ?? "qwen2.5-0.5b";
   if (!SHAPES[shape]) {
     throw new RangeError(`shape is ${shape}; use one of ${Object.keys(SHAPES).join(", ")}`);
   }
   const contexts = options.contexts ?? [64, 128, 512, 2048, 4096];
-  const engines = options.engines ?? [...LONG_ENGINES];
+  // transformers.js runs the float32 export only; llama.cpp needs a GGUF encoding at these bits.
+  const runs = (e: LongEngine) =>
+    e === "dramatis" || (e === "llamacpp" ? peer !== undefined : format === "f32");
+  const engines = options.engines ?? LONG_ENGINES.filter(runs);
   for (const e of engines) {
     if (!LONG_ENGINES.includes(e)) {
       throw new RangeError(`engine ${e}; use ${LONG_ENGINES.join(", ")}`);
+    }
+    if (!runs(e)) {
+      throw new RangeError(
+        `engine ${e} has no weights at the bits of --dtype ${format} (transformers.js: f32 ` +
+          `only; llama.cpp: f32, int8, int4); leave it out of --engines`,
+      );
     }
   }
   const newTokens = options.newTokens ?? 16;
@@ -419,10 +478,9 @@ async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> 
   }
   const threads = options.threads ?? navigator.hardwareConcurrency;
   const log = options.log ?? ((l: string) => console.error(l));
-  const dir = resolve(options.workDir ?? join(".cache", "bench", `long-${shape}`));
   // The decode suite's seeded model folder (inside the work folder when one is given).
   const seeded = options.workDir ? join(dir, "seeded") : join(".cache", "bench", `decode-${shape}`);
-  const paths = await prepare(shape, dir, seeded, log);
+  await prepare(shape, dir, seeded, paths, engines.includes("llamacpp") ? peer : undefined, log);
   const config = await readDecoderConfig(paths.modelDir);
   const { params } = bytesPerToken(config, 0);
   const rounds = options.rounds ?? 1;
@@ -447,6 +505,7 @@ async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> 
               context,
               newTokens,
               threads,
+              dtype: format,
               vocab: config.vocabSize,
             }) as LongPoint,
           );
@@ -479,11 +538,13 @@ async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> 
       context: 0,
       newTokens,
       threads,
+      dtype: format,
       vocab: config.vocabSize,
       turns,
       systemTokens: options.systemTokens ?? 2048,
     }) as LongBenchResult["simulation"];
   }
+  const weightBytes = format === "f32" ? 4 * params : await weightsFileBytes(paths.graphs);
   const at = (e: LongEngine, c: number) => points.find((p) => p.engine === e && p.context === c);
   const ratios: Record<string, number> = {};
   const first = contexts[0];
@@ -495,7 +556,7 @@ async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> 
       ratios[`decode_${c}_vs_${first}`] = d.decodeTokensPerSecond /
         at("dramatis", first)!.decodeTokensPerSecond;
     }
-    ratios[`prefill_peak_rss_${c}_vs_weights`] = d.prefillPeakRss / (4 * params);
+    ratios[`prefill_peak_rss_${c}_vs_weights`] = d.prefillPeakRss / weightBytes;
     for (const e of engines) {
       if (e === "dramatis") continue;
       const o = at(e, c)!;
@@ -507,7 +568,9 @@ async function measureLong(options: LongBenchOptions): Promise<LongBenchResult> 
   return {
     shape,
     params,
-    weightBytes: 4 * params,
+    format,
+    ...(engines.includes("llamacpp") ? { llamacppFormat: peer } : {}),
+    weightBytes,
     threads,
     newTokens,
     loadAverage: { start, end: Deno.loadavg()[0] },
@@ -553,7 +616,9 @@ export function formatLongBench(r: LongBenchResult): string {
   const f = (x: number, d = 1) => Number.isFinite(x) ? x.toFixed(d) : "n/a";
   const gib = (b: number) => f(b / 2 ** 30, 2);
   const lines = [
-    `long-context benchmark: ${r.shape}-shaped fp32 model, ${f(r.params / 1e6)} M params ` +
+    `long-context benchmark: ${r.shape}-shaped model at ${r.format}${
+      r.llamacppFormat ? ` (llama.cpp at ${r.llamacppFormat})` : ""
+    }, ${f(r.params / 1e6)} M params ` +
     `(${gib(r.weightBytes)} GiB of weights), ${r.threads} threads, ${r.newTokens} new tokens` +
     `${r.rounds > 1 ? `, medians of ${r.rounds} rounds` : ""} (load average ${
       f(r.loadAverage.start, 2)

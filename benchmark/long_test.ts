@@ -63,3 +63,52 @@ Deno.test("medianPoint takes each speed's median over the rounds that ran and th
   assert.deepEqual(medianPoint([p(9, 50, 3), p(NaN, NaN, NaN, "x"), p(11, 40, 2)]), p(10, 45, 3));
   assert.equal(medianPoint([p(NaN, NaN, NaN, "boom")]).error, "boom");
 });
+
+Deno.test("benchLong --dtype int4 runs llama.cpp on the Q4_0 export, leaves transformers.js out and divides memory by the int4 weights file", async () => {
+  const workDir = await Deno.makeTempDir({ prefix: "dramatis_bench_long_q_" });
+  try {
+    await assert.rejects(
+      benchLong({
+        shape: "small",
+        contexts: [24],
+        engines: ["dramatis", "transformersjs"],
+        dtype: "int4",
+        workDir: join(workDir, "w"),
+        log: () => {},
+      }),
+      /transformersjs has no weights at the bits of --dtype int4:128/,
+    );
+    const r = await benchLong({
+      shape: "small",
+      contexts: [24, 48],
+      newTokens: 4,
+      threads: 1,
+      turns: 2,
+      systemTokens: 32,
+      dtype: "int4",
+      workDir: join(workDir, "w"),
+      keepCache: true,
+      log: () => {},
+    });
+    assert.equal(r.format, "int4:128");
+    assert.equal(r.llamacppFormat, "q4_0");
+    assert.deepEqual([...new Set(r.points.map((p) => p.engine))], ["dramatis", "llamacpp"]);
+    for (const p of r.points) assert.equal(p.error, undefined, String(p.error));
+    assert.ok(Number.isFinite(r.ratios.decode_48_vs_llamacpp));
+    assert.equal(r.simulation?.identicalTranscripts, true);
+    assert.match(formatLongBench(r), /at int4:128 \(llama\.cpp at q4_0\)/);
+    // The weights the memory ratios divide by are the int4 weights file the graphs share.
+    const weights = join(workDir, "w", "graphs-int4-128", "weights");
+    const [key] = await Array.fromAsync(Deno.readDir(weights));
+    assert.equal(r.weightBytes, (await Deno.stat(join(weights, key.name, "weights.bin"))).size);
+    assert.ok(r.weightBytes < 2 * r.params, `${r.weightBytes} bytes for ${r.params} params`);
+    assert.equal(
+      r.ratios.prefill_peak_rss_48_vs_weights,
+      r.points.find((p) => p.engine === "dramatis" && p.context === 48)!.prefillPeakRss /
+        r.weightBytes,
+    );
+    assert.ok((await Deno.stat(join(workDir, "w", "model-q4_0.gguf"))).size > 0);
+  } finally {
+    await Deno.remove(workDir, { recursive: true });
+  }
+});

@@ -33,7 +33,7 @@ export const QUANT_DTYPES = ["f32", "int8", "int4"] as const;
 const PEER: Partial<Record<string, GgufDType>> = { f32: "f32", int8: "q8_0", int4: "q4_0" };
 
 /** The llama.cpp format at the same bits as a dtype (`int4:32` and `int8:32` too), if there is one. */
-function peerFormat(dtype: string): GgufDType | undefined {
+export function peerFormat(dtype: string): GgufDType | undefined {
   return PEER[normalizeWeightFormat(dtype).dtype];
 }
 
