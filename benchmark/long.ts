@@ -162,6 +162,7 @@ async function prepare(
   dir: string,
   seeded: string,
   paths: Paths,
+  engines: readonly LongEngine[],
   peer: GgufDType | undefined,
   log: (l: string) => void,
 ): Promise<void> {
@@ -174,10 +175,16 @@ async function prepare(
     log,
     { dir, maxPositionEmbeddings: 8192 },
   );
-  const needExport = !(await exists(join(modelDir, "onnx", "model.onnx")));
-  const needGguf = peer !== undefined && !(await exists(gguf));
+  const needExport = engines.includes("transformersjs") &&
+    !(await exists(join(modelDir, "onnx", "model.onnx")));
+  const needGguf = engines.includes("llamacpp") && !(await exists(gguf));
   if (needExport || needGguf) {
-    log(`writing the transformers.js export and the ${peer ?? ""} GGUF of ${modelDir}`);
+    log(
+      `writing ${
+        [needExport && "the transformers.js export", needGguf && `the ${peer} GGUF`]
+          .filter(Boolean).join(" and ")
+      } of ${modelDir}`,
+    );
     const config = await readDecoderConfig(modelDir);
     const weights = await loadWeights(modelDir, config);
     if (needExport) await exportForTransformersJs(modelDir, config, weights);
@@ -480,7 +487,7 @@ async function measureLong(
   const log = options.log ?? ((l: string) => console.error(l));
   // The decode suite's seeded model folder (inside the work folder when one is given).
   const seeded = options.workDir ? join(dir, "seeded") : join(".cache", "bench", `decode-${shape}`);
-  await prepare(shape, dir, seeded, paths, engines.includes("llamacpp") ? peer : undefined, log);
+  await prepare(shape, dir, seeded, paths, engines, peer, log);
   const config = await readDecoderConfig(paths.modelDir);
   const { params } = bytesPerToken(config, 0);
   const rounds = options.rounds ?? 1;

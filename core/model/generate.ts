@@ -478,12 +478,17 @@ export async function* generateStream(
       // cache grows inside them chunk by chunk, so attention reads only the filled blocks and no
       // growth copies the cache into new buffers.
       const hits = prefix ? active.map((r) => prefix.match(r.sequence, condition(r))) : [];
+      // Positions per row of the cache's layout, which each call feeds to the graph: what is
+      // filled, in whole blocks (an empty cache feeds one masked slot). A call attends over it
+      // and then grows it for its new positions, so no call scores slots its own tokens fill.
+      const restored = Math.max(0, ...hits.map((h) => h?.length ?? 0));
+      let layout = restored > 0 ? capacityFor(restored) : 1;
       const restores: Promise<unknown>[] = [kvOf({
         action: "prepare",
         id,
         shape: kvShape,
         batch: active.length,
-        capacity: capacityFor(Math.max(0, ...hits.map((h) => h?.length ?? 0)) + 1),
+        capacity: layout,
         reserve: capacityFor(Math.max(...active.map((r) => r.sequence.length)) + 1),
       })];
       if (prefix) {
@@ -503,11 +508,9 @@ export async function* generateStream(
       const heads = shape.numHeads ?? Math.max(1, Math.round(shape.hiddenSize / shape.headDim));
       for (let c0 = 0, S = 0; c0 < R; c0 += S) {
         signal?.throwIfAborted();
-        // Attention scores of a call are batch × heads × S × (cache + S) floats: deep in a long
-        // prompt the chunk shrinks so they stay within SCORE_BUDGET_FLOATS.
-        const deepest = Math.max(...active.map((r) => cached.get(r)!)) + c0;
-        const fit = Math.floor(SCORE_BUDGET_FLOATS / (B0 * heads * capacityFor(deepest + chunk)));
-        S = Math.min(chunk, R - c0, Math.max(MIN_CHUNK, fit));
+        // Attention scores of a call are batch × heads × S × (layout + S) floats: deep in a
+        // long prompt the chunk shrinks so they stay within SCORE_BUDGET_FLOATS.
+        S = Math.min(chunk, R - c0, Math.max(MIN_CHUNK, chunkWithin(B0 * heads, layout)));
         const B = active.length;
         const ids = new BigInt64Array(B * S).fill(BigInt(model.padTokenId));
         const valid = new Uint8Array(B * S);
@@ -525,7 +528,8 @@ export async function* generateStream(
         });
         // The last chunk already sizes the cache for the first decode step, so that step does
         // not re-lay the whole cache inside its buffers.
-        const C = capacityFor(
+        const C = layout;
+        layout = capacityFor(
           Math.max(...active.map((r, b) => cached.get(r)! + counts[b])) + (c0 + S >= R ? 1 : 0),
         );
         const feeds = residentFeeds(active.map((r) => cached.get(r)!), C, ids, valid, B, S);
@@ -537,7 +541,7 @@ export async function* generateStream(
           at: cached.get(r)!,
         })).filter((a) => a.count > 0);
         const out = await session.run(feeds, ["logits"], {
-          kv: { id, shape: kvShape, batch: B, capacity: C, appends },
+          kv: { id, shape: kvShape, batch: B, capacity: C, appendCapacity: layout, appends },
         });
         stats.calls++;
         active.forEach((r, b) => cached.set(r, cached.get(r)! + counts[b]));
@@ -572,7 +576,8 @@ export async function* generateStream(
         const ids = BigInt64Array.from(active, (r) => BigInt(r.sequence[r.sequence.length - 1]));
         const valid = new Uint8Array(B).fill(1);
         const lens = active.map((r) => cached.get(r)!);
-        const C = capacityFor(Math.max(...lens) + 1);
+        const C = layout;
+        layout = capacityFor(Math.max(...lens) + 1);
         const feeds = residentFeeds(lens, C, ids, valid, B, 1);
         extraFeeds(feeds, B, 1, "decode", valid);
         const t1 = performance.now();
@@ -582,6 +587,7 @@ export async function* generateStream(
             shape: kvShape,
             batch: B,
             capacity: C,
+            appendCapacity: layout,
             appends: lens.map((at, b) => ({ row: b, from: 0, count: 1, at })),
           },
         });
@@ -699,6 +705,21 @@ export function residentCapacity(need: number, block: number, limit = Infinity):
 const SCORE_BUDGET_FLOATS = 4 * 1024 * 1024;
 /** The smallest prefill chunk the score budget may cut to. */
 const MIN_CHUNK = 32;
+
+/**
+ * The longest chunk S whose attention scores, `rows × S × (cached + S)` floats (rows: batch ×
+ * query heads; `cached`: the positions fed before the chunk), fit SCORE_BUDGET_FLOATS.
+ *
+ * @example
+ * ```ts
+ * import { chunkWithin } from "./generate.ts";
+ * console.log(chunkWithin(14, 0), chunkWithin(14, 4096)); // 547 71
+ * ```
+ */
+export function chunkWithin(rows: number, cached: number): number {
+  const perRow = SCORE_BUDGET_FLOATS / rows;
+  return Math.floor((Math.sqrt(cached * cached + 4 * perRow) - cached) / 2);
+}
 
 /**
  * Feeds of one resident-cache call: row b holds `lengths[b]` cached positions in a cache of

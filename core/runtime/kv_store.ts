@@ -39,7 +39,13 @@ export interface KvCall {
   id: number;
   shape: KvShape;
   batch: number;
+  /** Positions per row fed to the graph (the filled ones and masked empty slots). */
   capacity: number;
+  /**
+   * Positions per row to grow to after the run, before the appends (default `capacity`): the
+   * call then attends only over what is filled, and the new positions get room afterwards.
+   */
+  appendCapacity?: number;
   appends: KvAppend[];
 }
 

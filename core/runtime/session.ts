@@ -60,7 +60,8 @@ export interface RunOptions {
   copyInputs?: boolean;
   /**
    * Feed the resident KV cache `kv.id` (kept on the worker) as `past_key_values.*`, sized to
-   * `kv.batch × kv.capacity`, and write the graph's `kv_new.*` rows into it after the run
+   * `kv.batch × kv.capacity`, and write the graph's `kv_new.*` rows into it after the run (grown
+   * first to `kv.appendCapacity` positions per row when given)
    * (graphs built with `kvCache: "resident"`). The `past_key_values.*` feeds are then not passed.
    */
   kv?: KvCall;

@@ -111,6 +111,7 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
   for (const [name, t] of Object.entries(results)) out[name] = fromOrt(t as OrtTensor);
   for (const t of Object.values(feeds)) (t as unknown as { dispose?: () => void }).dispose?.();
   if (store && req.kv) {
+    if (req.kv.appendCapacity !== undefined) store.ensure(req.kv.batch, req.kv.appendCapacity);
     store.append(out, req.kv.appends);
     const asked = new Set(req.outputNames ?? []);
     for (const name of Object.keys(out)) {

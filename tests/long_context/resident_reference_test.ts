@@ -13,6 +13,7 @@ import { type DecoderConfig, readDecoderConfig } from "../../core/model/config.t
 import type { DecoderWeightMap } from "../../core/model/decoder_graph.ts";
 import { exportDecoder } from "../../core/model/export.ts";
 import {
+  chunkWithin,
   type DecoderModel,
   type DecoderSession,
   generate,
@@ -320,5 +321,67 @@ Deno.test("prefix reuse gives the same tokens as prefilling everything, and skip
     }
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("each resident call feeds only the filled cache (block-rounded) and grows it for its new positions afterwards", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_resident_layout_" });
+  try {
+    const dir = join(root, "m");
+    await createTinyModel(dir, { preset: "tiny-llama", seed: 6, numLayers: 2 });
+    const f = await fixture(dir);
+    try {
+      const sizes: [number, number | undefined, number][] = [];
+      const watched: DecoderSession = {
+        inputNames: f.session.inputNames,
+        outputNames: f.session.outputNames,
+        run: async (feeds, outputs, options) => {
+          const kv = options!.kv!;
+          // Mask columns: the fed cache, then the call's new positions.
+          sizes.push([kv.capacity, kv.appendCapacity, feeds.attention_mask.dims[1]]);
+          return await f.session.run(feeds, outputs, options);
+        },
+        kv: (a) => f.session.kv(a),
+      };
+      const prompt = Array.from({ length: 20 }, (_, i) => 3 + ((i * 7) % 190));
+      const runtime = runtimeInputs(f.adapter, [[]]);
+      const chunked = await generate(model(f, watched), [prompt], {
+        maxNewTokens: 4,
+        prefillChunk: 8,
+        cacheBlock: 8,
+        runtimeInputs: runtime,
+      });
+      // Chunks of 8, 8 and 4 tokens: the first attends over one masked slot (an empty cache),
+      // the next over the 8 and 16 filled positions, none over slots its own tokens take; the
+      // last grows the cache for the first decode step (the generation fills at most 23).
+      assert.deepEqual(sizes, [
+        [1, 8, 9],
+        [8, 16, 16],
+        [16, 23, 20],
+        [23, 23, 24],
+        [23, 23, 24],
+        [23, 23, 24],
+      ]);
+      const whole = await generate(model(f, f.session), [prompt], {
+        maxNewTokens: 4,
+        prefillChunk: 64,
+        runtimeInputs: runtime,
+      });
+      assert.deepEqual(chunked.completions[0].tokens, whole.completions[0].tokens);
+    } finally {
+      await f.session.release();
+      await Deno.remove(f.dir, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("chunkWithin gives the longest chunk whose scores fit the budget", () => {
+  const budget = 4 * 1024 * 1024;
+  for (const [rows, cached] of [[14, 0], [14, 1], [14, 2048], [14, 4096], [28, 300], [1, 7]]) {
+    const s = chunkWithin(rows, cached);
+    assert.ok(rows * s * (cached + s) <= budget, `${rows} ${cached}: ${s}`);
+    assert.ok(rows * (s + 1) * (cached + s + 1) > budget, `${rows} ${cached}: ${s} + 1 fits`);
   }
 });
