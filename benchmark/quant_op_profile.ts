@@ -6,9 +6,9 @@
  * `MatMulNBits` time over the weight bytes it streams gives the achieved weight bandwidth; the
  * rest is everything else (attention, norms, rotary, the KV concat, graph overhead).
  *
- * The feeds are those of the engine's generation loop: the resident cache is fed at its
- * capacity (whole blocks of 256 positions), the mask covers the filled positions and the new
- * ones. The first call at the profiled shape is timed on its own (the benchmark's prefill is one).
+ * The feeds are those of the engine's generation loop: the resident cache is fed as filled
+ * before the call (whole blocks of 256 positions; empty: one masked slot), the mask covers the
+ * filled positions and the new ones. The first call at the profiled shape is timed on its own (the benchmark's prefill is one).
  *
  * deno run -A benchmark/quant_op_profile.ts <graph dir with model.onnx | model dir>
  *   [--dtype int4[:32]] [--accuracy-level 0..4] [--cache <dir>] [--seq 1] [--past 64]
@@ -124,8 +124,9 @@ if (import.meta.main) {
   const meta = (session as unknown as {
     inputMetadata: { name: string; type?: string; shape?: (number | string)[] }[];
   }).inputMetadata;
-  // The engine's rule for a prompt of `past + seq` tokens and one new token.
-  const capacity = residentCapacity(past + seq, 256, past + seq);
+  // The engine's rule for a prompt of `past + seq` tokens and one new token: a call is fed the
+  // cache as filled before it, in whole blocks (an empty cache as one masked slot).
+  const capacity = past > 0 ? residentCapacity(past, 256, past + seq) : 1;
   const feedsFor = (s: number) => {
     const feeds: Record<string, ort.Tensor> = {};
     for (const m of meta) {
