@@ -699,13 +699,15 @@ export function residentCapacity(need: number, block: number, limit = Infinity):
 }
 
 /**
- * Attention scores one prefill call may hold (floats, 8 MiB): the chunk is cut below
+ * Attention scores one prefill call may hold (floats, 12 MiB): the chunk is cut below
  * `prefillChunk` where batch × heads × chunk × (cache length + chunk) would exceed it. A call
  * holds several tensors of this size at once (scores, masked, normalized, split), so it bounds
- * a long prefill's scratch memory: at 16 MiB a 4096-token prompt at the 0.5B shape peaked about
- * 80 MB higher, over the weights + 0.5 GiB that `bench long` holds it to, and was no faster.
+ * a long prefill's scratch memory; a larger chunk streams the float32 weights (not prepacked)
+ * fewer times. Measured on a 4096-token prompt at the 0.5B shape, two threads: 8 / 12 / 16 MiB
+ * prefill at 135-141 / 150-152 / 154-155 tok/s (one process, alternating) and peak at 2.27 /
+ * 2.28 / 2.37 GiB, so 16 MiB is over the weights + 0.5 GiB that `bench long` holds it to.
  */
-const SCORE_BUDGET_FLOATS = 2 * 1024 * 1024;
+const SCORE_BUDGET_FLOATS = 3 * 1024 * 1024;
 /** The smallest prefill chunk the score budget may cut to. */
 const MIN_CHUNK = 32;
 
@@ -716,7 +718,7 @@ const MIN_CHUNK = 32;
  * @example
  * ```ts
  * import { chunkWithin } from "./generate.ts";
- * console.log(chunkWithin(14, 0), chunkWithin(14, 4096)); // 387 36
+ * console.log(chunkWithin(14, 0), chunkWithin(14, 4096)); // 474 54
  * ```
  */
 export function chunkWithin(rows: number, cached: number): number {

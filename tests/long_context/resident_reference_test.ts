@@ -378,7 +378,7 @@ Deno.test("each resident call feeds only the filled cache (block-rounded) and gr
 });
 
 Deno.test("chunkWithin gives the longest chunk whose scores fit the budget", () => {
-  const budget = 2 * 1024 * 1024;
+  const budget = 3 * 1024 * 1024;
   for (const [rows, cached] of [[14, 0], [14, 1], [14, 2048], [14, 4096], [28, 300], [1, 7]]) {
     const s = chunkWithin(rows, cached);
     assert.ok(rows * s * (cached + s) <= budget, `${rows} ${cached}: ${s}`);
