@@ -194,6 +194,30 @@ export async function removeDerived(
 }
 
 /**
+ * Bytes of the base weights file a graph cache folder holds (`<cacheDir>/weights/<key>/weights.bin`,
+ * which the engine writes once per model and weight format). Where stale keys sit beside it
+ * (a kept cache), the newest file is the one the run wrote or used.
+ *
+ * @example
+ * ```ts ignore
+ * import { weightsFileBytes } from "./bench_cache.ts";
+ * console.log(await weightsFileBytes(".cache/bench/quant-int4/graphs"));
+ * ```
+ */
+export async function weightsFileBytes(cacheDir: string): Promise<number> {
+  const root = join(cacheDir, "weights");
+  let newest: Deno.FileInfo | undefined;
+  for await (const e of Deno.readDir(root)) {
+    const info = await Deno.stat(join(root, e.name, "weights.bin")).catch(() => undefined);
+    if (info && (!newest || (info.mtime?.getTime() ?? 0) > (newest.mtime?.getTime() ?? 0))) {
+      newest = info;
+    }
+  }
+  if (!newest) throw new Error(`${root} holds no weights.bin; was a graph exported there?`);
+  return newest.size;
+}
+
+/**
  * The seeded model of a benchmark shape (seed 0, float32), built once in `<base>/model` (the
  * suites use `.cache/bench/decode-<shape>`) and shared by the decode, steer, identities and train
  * suites. With `maxPositionEmbeddings`, another folder holds the same files hard-linked (copied

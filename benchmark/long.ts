@@ -29,7 +29,7 @@ import { loadWeights } from "../core/model/weights.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { bytesPerToken, SHAPES } from "./decode.ts";
-import { removeDerived, seededBenchModel } from "./bench_cache.ts";
+import { removeDerived, seededBenchModel, weightsFileBytes } from "./bench_cache.ts";
 import { median } from "./timing.ts";
 import { peerFormat } from "./quant.ts";
 
@@ -48,7 +48,8 @@ export interface LongBenchOptions {
   engines?: LongEngine[];
   threads?: number;
   /**
-   * Dramatis' weight format (`f32`, `int8`, `int4`, `int4:32`, ...; default f32). llama.cpp runs
+   * Dramatis' weight format (`f32`, `int8`, `int4`, `int4:32`, ...; default `DRAMATIS_DTYPE`,
+   * else f32). llama.cpp runs
    * the GGUF export at the same bits (F32, Q8_0, Q4_0); transformers.js runs float32 only, so it
    * is left out of the default engines at other formats.
    */
@@ -193,19 +194,6 @@ async function prepare(
       await writeGguf(gguf, config, weights, { tokenizer, dtype: peer });
     }
   }
-}
-
-/** Bytes of the weights files under a graph cache folder (one model and format: one file). */
-async function weightsFileBytes(graphs: string): Promise<number> {
-  let total = 0;
-  try {
-    for await (const e of Deno.readDir(join(graphs, "weights"))) {
-      total += (await Deno.stat(join(graphs, "weights", e.name, "weights.bin"))).size;
-    }
-  } catch {
-    return NaN;
-  }
-  return total;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,7 +425,9 @@ export async function benchLong(options: LongBenchOptions = {}): Promise<LongBen
   const dir = resolve(
     options.workDir ?? join(".cache", "bench", `long-${options.shape ?? "qwen2.5-0.5b"}`),
   );
-  const format = weightFormatName(normalizeWeightFormat(options.dtype ?? "f32", "--dtype"));
+  const format = weightFormatName(
+    normalizeWeightFormat(options.dtype ?? (Deno.env.get("DRAMATIS_DTYPE") || "f32"), "--dtype"),
+  );
   const peer = peerFormat(format);
   const paths = derivedPaths(dir, format, peer);
   try {
@@ -551,7 +541,13 @@ async function measureLong(
       systemTokens: options.systemTokens ?? 2048,
     }) as LongBenchResult["simulation"];
   }
-  const weightBytes = format === "f32" ? 4 * params : await weightsFileBytes(paths.graphs);
+  // What the memory ratios divide by: float32, 4 bytes per parameter; otherwise the weights file
+  // the engine wrote (none when it did not run).
+  const weightBytes = format === "f32"
+    ? 4 * params
+    : engines.includes("dramatis")
+    ? await weightsFileBytes(paths.graphs)
+    : NaN;
   const at = (e: LongEngine, c: number) => points.find((p) => p.engine === e && p.context === c);
   const ratios: Record<string, number> = {};
   const first = contexts[0];

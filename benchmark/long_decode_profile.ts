@@ -85,8 +85,9 @@ if (import.meta.main) {
     let token = 11;
     const prefillS = flag(rest, "--prefill-call", 0);
     if (prefillS > 0) {
-      // One prefill-shaped call first (the engine's last chunk), as after a real prompt.
-      const C = capacityFor(len);
+      // One prefill-shaped call first (the engine's last chunk), as after a real prompt: fed the
+      // cache as filled before it, as the engine feeds it.
+      const C = len > prefillS ? capacityFor(len - prefillS) : 1;
       kv.ensure(1, C);
       const ids = new BigInt64Array(prefillS).fill(11n);
       const feeds = residentFeeds(
@@ -111,7 +112,9 @@ if (import.meta.main) {
     const cpu: number[] = [];
     for (let s = -2; s < steps; s++) {
       const t0 = performance.now();
-      const C = capacityFor(len + 1);
+      // The engine's rule: fed the cache as filled (whole blocks), grown for the new position
+      // after the run.
+      const C = capacityFor(len);
       kv.ensure(1, C);
       const feeds = residentFeeds(
         [len],
@@ -136,6 +139,7 @@ if (import.meta.main) {
       for (const [n, t] of Object.entries(res)) {
         out[n] = { dtype: "float32", dims: [...t.dims], data: t.data as Float32Array };
       }
+      kv.ensure(1, capacityFor(len + 1));
       kv.append(out, [{ row: 0, from: 0, count: 1, at: len }]);
       const t3 = performance.now();
       const logits = out.logits.data as Float32Array;

@@ -108,6 +108,22 @@ Deno.test("benchLong --dtype int4 runs llama.cpp on the Q4_0 export, leaves tran
         r.weightBytes,
     );
     assert.ok((await Deno.stat(join(workDir, "w", "model-q4_0.gguf"))).size > 0);
+    // Without --keep-cache a run removes the GGUF and the graphs it derived at that format.
+    await benchLong({
+      shape: "small",
+      contexts: [24],
+      newTokens: 2,
+      threads: 1,
+      turns: 0,
+      dtype: "int4",
+      workDir: join(workDir, "w"),
+      log: () => {},
+    });
+    const there = (p: string) => Deno.stat(join(workDir, "w", p)).then(() => true, () => false);
+    assert.deepEqual(
+      await Promise.all(["model-q4_0.gguf", "graphs-int4-128", "model/config.json"].map(there)),
+      [false, false, true],
+    );
   } finally {
     await Deno.remove(workDir, { recursive: true });
   }

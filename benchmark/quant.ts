@@ -22,6 +22,7 @@ import { IdentityAdapter } from "../plugins/hirpf/adapter.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
+import { weightsFileBytes } from "./bench_cache.ts";
 import { pathExists } from "../core/util/fs.ts";
 import { median } from "./timing.ts";
 import { formatRssFit, type RssFit, rssFit } from "./quant_rss_fit.ts";
@@ -362,15 +363,6 @@ async function runChild(t: Child): Promise<Record<string, number>> {
     );
   }
   return JSON.parse(text);
-}
-
-async function weightsFileBytes(cacheDir: string): Promise<number> {
-  const dir = join(cacheDir, "weights");
-  let total = 0;
-  for await (const e of Deno.readDir(dir)) {
-    total += (await Deno.stat(join(dir, e.name, "weights.bin"))).size;
-  }
-  return total;
 }
 
 /**

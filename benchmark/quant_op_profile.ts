@@ -8,7 +8,8 @@
  *
  * The feeds are those of the engine's generation loop: the resident cache is fed as filled
  * before the call (whole blocks of 256 positions; empty: one masked slot), the mask covers the
- * filled positions and the new ones. The first call at the profiled shape is timed on its own (the benchmark's prefill is one).
+ * filled positions and the new ones. The first call at the profiled shape is timed on its own
+ * (the benchmark's prefill is one).
  *
  * deno run -A benchmark/quant_op_profile.ts <graph dir with model.onnx | model dir>
  *   [--dtype int4[:32]] [--accuracy-level 0..4] [--cache <dir>] [--seq 1] [--past 64]

@@ -17,6 +17,7 @@ import { ModelHub } from "../core/services/model_hub.ts";
 import { pathExists } from "../core/util/fs.ts";
 import { Prng } from "../core/util/prng.ts";
 import { SHAPES } from "./decode.ts";
+import { weightsFileBytes } from "./bench_cache.ts";
 
 /** The shapes the fit loads: real Qwen2.5 sizes (tied embeddings, 151936 tokens). */
 export const FIT_SHAPES: Record<string, TinyModelOptions> = {
@@ -163,10 +164,7 @@ export async function rssFit(options: {
       const first = await runChild(t);
       log(`rss fit: ${shape} ${options.dtype} cached load`);
       const cached = await runChild(t);
-      let weightBytes = 0;
-      for await (const e of Deno.readDir(join(cacheDir, "weights"))) {
-        weightBytes += (await Deno.stat(join(cacheDir, "weights", e.name, "weights.bin"))).size;
-      }
+      const weightBytes = await weightsFileBytes(cacheDir);
       points.push({
         shape,
         parameters,

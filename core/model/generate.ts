@@ -102,7 +102,7 @@ export interface GenerateOptions extends SamplingOptions {
   /**
    * Prompt tokens per prefill call of a resident-cache graph (default 256): scratch memory is
    * bounded by the chunk, not the prompt. Deep in a long prompt the chunk is cut further so a
-   * call's attention scores stay within 16 MiB (never below 32 tokens).
+   * call's attention scores stay within 12 MiB (never below 32 tokens).
    */
   prefillChunk?: number;
   /** Resident cache capacity grows in blocks of this many positions (default 256). */
@@ -480,7 +480,9 @@ export async function* generateStream(
       const hits = prefix ? active.map((r) => prefix.match(r.sequence, condition(r))) : [];
       // Positions per row of the cache's layout, which each call feeds to the graph: what is
       // filled, in whole blocks (an empty cache feeds one masked slot). A call attends over it
-      // and then grows it for its new positions, so no call scores slots its own tokens fill.
+      // and then grows it for its new positions, so no prefill chunk scores the slots its own
+      // tokens fill. (The last chunk also grows it for the first decode step, which is fed its
+      // own slot, or a block of them where the prompt ends on a block boundary.)
       const restored = Math.max(0, ...hits.map((h) => h?.length ?? 0));
       let layout = restored > 0 ? capacityFor(restored) : 1;
       const restores: Promise<unknown>[] = [kvOf({
@@ -707,7 +709,7 @@ export function residentCapacity(need: number, block: number, limit = Infinity):
  * prefill at 135-141 / 150-152 / 154-155 tok/s (one process, alternating) and peak at 2.27 /
  * 2.28 / 2.37 GiB, so 16 MiB is over the weights + 0.5 GiB that `bench long` holds it to.
  */
-const SCORE_BUDGET_FLOATS = 3 * 1024 * 1024;
+export const SCORE_BUDGET_FLOATS = 3 * 1024 * 1024;
 /** The smallest prefill chunk the score budget may cut to. */
 const MIN_CHUNK = 32;
 

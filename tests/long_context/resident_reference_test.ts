@@ -18,6 +18,7 @@ import {
   type DecoderSession,
   generate,
   type GenerateOptions,
+  SCORE_BUDGET_FLOATS,
 } from "../../core/model/generate.ts";
 import { PrefixCache } from "../../core/model/prefix_cache.ts";
 import { referenceForward, type TokenRows } from "../../core/model/testing/reference.ts";
@@ -378,10 +379,49 @@ Deno.test("each resident call feeds only the filled cache (block-rounded) and gr
 });
 
 Deno.test("chunkWithin gives the longest chunk whose scores fit the budget", () => {
-  const budget = 3 * 1024 * 1024;
   for (const [rows, cached] of [[14, 0], [14, 1], [14, 2048], [14, 4096], [28, 300], [1, 7]]) {
     const s = chunkWithin(rows, cached);
-    assert.ok(rows * s * (cached + s) <= budget, `${rows} ${cached}: ${s}`);
-    assert.ok(rows * (s + 1) * (cached + s + 1) > budget, `${rows} ${cached}: ${s} + 1 fits`);
+    assert.ok(rows * s * (cached + s) <= SCORE_BUDGET_FLOATS, `${rows} ${cached}: ${s}`);
+    assert.ok(
+      rows * (s + 1) * (cached + s + 1) > SCORE_BUDGET_FLOATS,
+      `${rows} ${cached}: ${s} + 1 fits`,
+    );
+  }
+});
+
+Deno.test("a resident batch where one row stops early and a prompt ends on a block boundary equals each prompt alone", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_resident_select_" });
+  try {
+    const dir = join(root, "m");
+    await createTinyModel(dir, { preset: "tiny-llama", seed: 7, numLayers: 2 });
+    const f = await fixture(dir);
+    try {
+      // 16 tokens: two whole blocks of 8; the other prompt is ragged against it.
+      const a = Array.from({ length: 16 }, (_, i) => 3 + ((i * 11) % 190));
+      const b = Array.from({ length: 11 }, (_, i) => 5 + ((i * 13) % 190));
+      const opts = (rows: number): GenerateOptions => ({
+        maxNewTokens: 6,
+        prefillChunk: 8,
+        cacheBlock: 8,
+        runtimeInputs: runtimeInputs(f.adapter, Array.from({ length: rows }, () => [])),
+      });
+      const free = await generate(model(f, f.session), [a, b], opts(2));
+      // An end token the first row emits second and the other row never does.
+      const eos = free.completions[0].tokens[1];
+      assert.ok(!free.completions[1].tokens.includes(eos), "pick another seed");
+      const m = { ...model(f, f.session), eosTokenIds: [eos] };
+      const both = await generate(m, [a, b], opts(2));
+      assert.equal(both.completions[0].finishReason, "stop");
+      assert.equal(both.completions[1].tokens.length, 6);
+      const aloneA = await generate(m, [a], opts(1));
+      const aloneB = await generate(m, [b], opts(1));
+      assert.deepEqual(both.completions[0].tokens, aloneA.completions[0].tokens);
+      assert.deepEqual(both.completions[1].tokens, aloneB.completions[0].tokens);
+    } finally {
+      await f.session.release();
+      await Deno.remove(f.dir, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
