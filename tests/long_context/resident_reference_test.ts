@@ -154,6 +154,24 @@ function runtimeInputs(adapter: IdentityAdapter, identities: string[][]) {
   };
 }
 
+/** Runs `body` on a fresh two-layer tiny-llama fixture (seeded), removing it afterwards. */
+async function withTinyLlama(seed: number, body: (f: Fixture) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_resident_" });
+  try {
+    const dir = join(root, "m");
+    await createTinyModel(dir, { preset: "tiny-llama", seed, numLayers: 2 });
+    const f = await fixture(dir);
+    try {
+      await body(f);
+    } finally {
+      await f.session.release();
+      await Deno.remove(f.dir, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
 async function checkModel(modelDir: string, vocabLimit: number) {
   const f = await fixture(modelDir);
   try {
@@ -269,113 +287,91 @@ Deno.test("resident fused graph with steering and identities equals the float64 
 });
 
 Deno.test("prefix reuse gives the same tokens as prefilling everything, and skips the shared prefix", async () => {
-  const root = await Deno.makeTempDir({ prefix: "dramatis_prefix_" });
-  try {
-    const dir = join(root, "m");
-    await createTinyModel(dir, { preset: "tiny-llama", seed: 4, numLayers: 2 });
-    const f = await fixture(dir);
-    try {
-      const m = model(f, f.session);
-      const system = Array.from({ length: 70 }, (_, i) => 5 + ((i * 13) % 190));
-      const turns = [[7, 8, 9], [10, 11], [12, 13, 14, 15]];
-      const identities = [["Doctor"]];
-      const run = async (cache: PrefixCache | undefined) => {
-        const out: number[][] = [];
-        let reused = 0;
-        let history = [...system];
-        for (const turn of turns) {
-          history = [...history, ...turn];
-          const r = await generate(m, [history], {
-            maxNewTokens: 5,
-            prefillChunk: 16,
-            prefixCache: cache,
-            prefixCondition: () => JSON.stringify(identities[0]),
-            runtimeInputs: runtimeInputs(f.adapter, identities),
-            edits: [{
-              block: 0,
-              type: "add",
-              vector: new Float32Array(f.config.hiddenSize).fill(0.2),
-              coefficient: 1,
-              positions: "all",
-            }],
-          });
-          out.push(r.completions[0].tokens);
-          reused += r.stats.reusedPromptTokens;
-          history = [...history, ...r.completions[0].tokens];
-        }
-        return { out, reused };
-      };
-      const cache = new PrefixCache({ minTokens: 8 });
-      const withReuse = await run(cache);
-      const without = await run(undefined);
-      assert.deepEqual(withReuse.out, without.out);
-      assert.equal(without.reused, 0);
-      // Turn 2 reuses turn 1's prompt (all but its last token), turn 3 reuses turn 2's.
-      const p1 = system.length + 3;
-      const p2 = p1 + 5 + 2;
-      assert.equal(withReuse.reused, (p1 - 1) + (p2 - 1));
-      // Another condition (other identities) reuses nothing.
-      assert.equal(cache.match([...system, 7, 8, 9, 1], JSON.stringify(["EXT_low"])), undefined);
-    } finally {
-      await f.session.release();
-      await Deno.remove(f.dir, { recursive: true });
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  await withTinyLlama(4, async (f) => {
+    const m = model(f, f.session);
+    const system = Array.from({ length: 70 }, (_, i) => 5 + ((i * 13) % 190));
+    const turns = [[7, 8, 9], [10, 11], [12, 13, 14, 15]];
+    const identities = [["Doctor"]];
+    const run = async (cache: PrefixCache | undefined) => {
+      const out: number[][] = [];
+      let reused = 0;
+      let history = [...system];
+      for (const turn of turns) {
+        history = [...history, ...turn];
+        const r = await generate(m, [history], {
+          maxNewTokens: 5,
+          prefillChunk: 16,
+          prefixCache: cache,
+          prefixCondition: () => JSON.stringify(identities[0]),
+          runtimeInputs: runtimeInputs(f.adapter, identities),
+          edits: [{
+            block: 0,
+            type: "add",
+            vector: new Float32Array(f.config.hiddenSize).fill(0.2),
+            coefficient: 1,
+            positions: "all",
+          }],
+        });
+        out.push(r.completions[0].tokens);
+        reused += r.stats.reusedPromptTokens;
+        history = [...history, ...r.completions[0].tokens];
+      }
+      return { out, reused };
+    };
+    const cache = new PrefixCache({ minTokens: 8 });
+    const withReuse = await run(cache);
+    const without = await run(undefined);
+    assert.deepEqual(withReuse.out, without.out);
+    assert.equal(without.reused, 0);
+    // Turn 2 reuses turn 1's prompt (all but its last token), turn 3 reuses turn 2's.
+    const p1 = system.length + 3;
+    const p2 = p1 + 5 + 2;
+    assert.equal(withReuse.reused, (p1 - 1) + (p2 - 1));
+    // Another condition (other identities) reuses nothing.
+    assert.equal(cache.match([...system, 7, 8, 9, 1], JSON.stringify(["EXT_low"])), undefined);
+  });
 });
 
 Deno.test("each resident call feeds only the filled cache (block-rounded) and grows it for its new positions afterwards", async () => {
-  const root = await Deno.makeTempDir({ prefix: "dramatis_resident_layout_" });
-  try {
-    const dir = join(root, "m");
-    await createTinyModel(dir, { preset: "tiny-llama", seed: 6, numLayers: 2 });
-    const f = await fixture(dir);
-    try {
-      const sizes: [number, number | undefined, number][] = [];
-      const watched: DecoderSession = {
-        inputNames: f.session.inputNames,
-        outputNames: f.session.outputNames,
-        run: async (feeds, outputs, options) => {
-          const kv = options!.kv!;
-          // Mask columns: the fed cache, then the call's new positions.
-          sizes.push([kv.capacity, kv.appendCapacity, feeds.attention_mask.dims[1]]);
-          return await f.session.run(feeds, outputs, options);
-        },
-        kv: (a) => f.session.kv(a),
-      };
-      const prompt = Array.from({ length: 20 }, (_, i) => 3 + ((i * 7) % 190));
-      const runtime = runtimeInputs(f.adapter, [[]]);
-      const chunked = await generate(model(f, watched), [prompt], {
-        maxNewTokens: 4,
-        prefillChunk: 8,
-        cacheBlock: 8,
-        runtimeInputs: runtime,
-      });
-      // Chunks of 8, 8 and 4 tokens: the first attends over one masked slot (an empty cache),
-      // the next over the 8 and 16 filled positions, none over slots its own tokens take; the
-      // last grows the cache for the first decode step (the generation fills at most 23).
-      assert.deepEqual(sizes, [
-        [1, 8, 9],
-        [8, 16, 16],
-        [16, 23, 20],
-        [23, 23, 24],
-        [23, 23, 24],
-        [23, 23, 24],
-      ]);
-      const whole = await generate(model(f, f.session), [prompt], {
-        maxNewTokens: 4,
-        prefillChunk: 64,
-        runtimeInputs: runtime,
-      });
-      assert.deepEqual(chunked.completions[0].tokens, whole.completions[0].tokens);
-    } finally {
-      await f.session.release();
-      await Deno.remove(f.dir, { recursive: true });
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  await withTinyLlama(6, async (f) => {
+    const sizes: [number, number | undefined, number][] = [];
+    const watched: DecoderSession = {
+      inputNames: f.session.inputNames,
+      outputNames: f.session.outputNames,
+      run: async (feeds, outputs, options) => {
+        const kv = options!.kv!;
+        // Mask columns: the fed cache, then the call's new positions.
+        sizes.push([kv.capacity, kv.appendCapacity, feeds.attention_mask.dims[1]]);
+        return await f.session.run(feeds, outputs, options);
+      },
+      kv: (a) => f.session.kv(a),
+    };
+    const prompt = Array.from({ length: 20 }, (_, i) => 3 + ((i * 7) % 190));
+    const runtime = runtimeInputs(f.adapter, [[]]);
+    const chunked = await generate(model(f, watched), [prompt], {
+      maxNewTokens: 4,
+      prefillChunk: 8,
+      cacheBlock: 8,
+      runtimeInputs: runtime,
+    });
+    // Chunks of 8, 8 and 4 tokens: the first attends over one masked slot (an empty cache),
+    // the next over the 8 and 16 filled positions, none over slots its own tokens take; the
+    // last grows the cache for the first decode step (the generation fills at most 23).
+    assert.deepEqual(sizes, [
+      [1, 8, 9],
+      [8, 16, 16],
+      [16, 23, 20],
+      [23, 23, 24],
+      [23, 23, 24],
+      [23, 23, 24],
+    ]);
+    const whole = await generate(model(f, f.session), [prompt], {
+      maxNewTokens: 4,
+      prefillChunk: 64,
+      runtimeInputs: runtime,
+    });
+    assert.deepEqual(chunked.completions[0].tokens, whole.completions[0].tokens);
+  });
 });
 
 Deno.test("chunkWithin gives the longest chunk whose scores fit the budget", () => {
@@ -390,38 +386,27 @@ Deno.test("chunkWithin gives the longest chunk whose scores fit the budget", () 
 });
 
 Deno.test("a resident batch where one row stops early and a prompt ends on a block boundary equals each prompt alone", async () => {
-  const root = await Deno.makeTempDir({ prefix: "dramatis_resident_select_" });
-  try {
-    const dir = join(root, "m");
-    await createTinyModel(dir, { preset: "tiny-llama", seed: 7, numLayers: 2 });
-    const f = await fixture(dir);
-    try {
-      // 16 tokens: two whole blocks of 8; the other prompt is ragged against it.
-      const a = Array.from({ length: 16 }, (_, i) => 3 + ((i * 11) % 190));
-      const b = Array.from({ length: 11 }, (_, i) => 5 + ((i * 13) % 190));
-      const opts = (rows: number): GenerateOptions => ({
-        maxNewTokens: 6,
-        prefillChunk: 8,
-        cacheBlock: 8,
-        runtimeInputs: runtimeInputs(f.adapter, Array.from({ length: rows }, () => [])),
-      });
-      const free = await generate(model(f, f.session), [a, b], opts(2));
-      // An end token the first row emits second and the other row never does.
-      const eos = free.completions[0].tokens[1];
-      assert.ok(!free.completions[1].tokens.includes(eos), "pick another seed");
-      const m = { ...model(f, f.session), eosTokenIds: [eos] };
-      const both = await generate(m, [a, b], opts(2));
-      assert.equal(both.completions[0].finishReason, "stop");
-      assert.equal(both.completions[1].tokens.length, 6);
-      const aloneA = await generate(m, [a], opts(1));
-      const aloneB = await generate(m, [b], opts(1));
-      assert.deepEqual(both.completions[0].tokens, aloneA.completions[0].tokens);
-      assert.deepEqual(both.completions[1].tokens, aloneB.completions[0].tokens);
-    } finally {
-      await f.session.release();
-      await Deno.remove(f.dir, { recursive: true });
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  await withTinyLlama(7, async (f) => {
+    // 16 tokens: two whole blocks of 8; the other prompt is ragged against it.
+    const a = Array.from({ length: 16 }, (_, i) => 3 + ((i * 11) % 190));
+    const b = Array.from({ length: 11 }, (_, i) => 5 + ((i * 13) % 190));
+    const opts = (rows: number): GenerateOptions => ({
+      maxNewTokens: 6,
+      prefillChunk: 8,
+      cacheBlock: 8,
+      runtimeInputs: runtimeInputs(f.adapter, Array.from({ length: rows }, () => [])),
+    });
+    const free = await generate(model(f, f.session), [a, b], opts(2));
+    // An end token the first row emits second and the other row never does.
+    const eos = free.completions[0].tokens[1];
+    assert.ok(!free.completions[1].tokens.includes(eos), "pick another seed");
+    const m = { ...model(f, f.session), eosTokenIds: [eos] };
+    const both = await generate(m, [a, b], opts(2));
+    assert.equal(both.completions[0].finishReason, "stop");
+    assert.equal(both.completions[1].tokens.length, 6);
+    const aloneA = await generate(m, [a], opts(1));
+    const aloneB = await generate(m, [b], opts(1));
+    assert.deepEqual(both.completions[0].tokens, aloneA.completions[0].tokens);
+    assert.deepEqual(both.completions[1].tokens, aloneB.completions[0].tokens);
+  });
 });
