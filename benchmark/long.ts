@@ -49,9 +49,8 @@ export interface LongBenchOptions {
   threads?: number;
   /**
    * Dramatis' weight format (`f32`, `int8`, `int4`, `int4:32`, ...; default `DRAMATIS_DTYPE`,
-   * else f32). llama.cpp runs
-   * the GGUF export at the same bits (F32, Q8_0, Q4_0); transformers.js runs float32 only, so it
-   * is left out of the default engines at other formats.
+   * else f32). llama.cpp runs the GGUF export at the same bits (F32, Q8_0, Q4_0);
+   * transformers.js runs float32 only, so it is left out of the default engines at other formats.
    */
   dtype?: string;
   /** Simulation turns (0 = no simulation); default 20. */
