@@ -252,10 +252,15 @@ export class KvStore {
         const u = this.#unit(kind);
         const n = this.#segments(kind);
         for (const a of appends) {
+          const len = a.count * u;
           for (let j = 0; j < n; j++) {
             const seg = a.row * n + j;
             const s0 = (seg * S + a.from) * u;
-            buf.set(src.subarray(s0, s0 + a.count * u), (seg * C + a.at) * u);
+            const d0 = (seg * C + a.at) * u;
+            // A decode step's value segments are one float each (n_kv · head_dim per layer):
+            // a plain loop there, as a subarray view per segment costs more than the copy.
+            if (len <= 16) { for (let k = 0; k < len; k++) buf[d0 + k] = src[s0 + k]; }
+            else buf.set(src.subarray(s0, s0 + len), d0);
           }
         }
       }

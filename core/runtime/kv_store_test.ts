@@ -105,3 +105,37 @@ Deno.test("KvStore grows and compacts inside reserved buffers without reallocati
   kv.select([1, 0]); // any order still works (by copy)
   assert.deepEqual(both(0, 0, 1), before[2][0][1]);
 });
+
+Deno.test("KvStore appends short and long runs of positions to the same places", () => {
+  // Runs of 1..8 new positions (keys: 3..24 floats per head, values 1..8 per head dimension),
+  // so both the element loop and the bulk copy write; every cached float is checked against
+  // the code newRows gave it.
+  const kv = new KvStore(shape);
+  kv.ensure(2, 40);
+  const expect: number[][] = [[], []]; // per row: the code base of each cached position
+  let base = 0;
+  for (const count of [1, 8, 2, 6, 1, 7]) {
+    base += 10000;
+    const S = count + 1;
+    const out = newRows(2, S, base);
+    kv.append(out, [0, 1].map((row) => ({ row, from: 1, count, at: expect[row].length })));
+    for (const row of [0, 1]) {
+      for (let s = 1; s <= count; s++) expect[row].push(base + s * 0.1);
+    }
+  }
+  for (let i = 0; i < 2; i++) {
+    for (const [k, kind] of [[0, "key"], [1, "value"]] as const) {
+      for (const b of [0, 1]) {
+        for (const h of [0, 1]) {
+          expect[b].forEach((code, p) => {
+            const want = [0, 1, 2].map((d) => code + i * 1000 + k * 100 + b * 10 + h + d * 0.01);
+            const got = at(kv, i, kind, b, h, p);
+            got.forEach((g, d) =>
+              assert.ok(Math.abs(g - want[d]) < 1e-2, `${kind} ${b} ${h} ${p}`)
+            );
+          });
+        }
+      }
+    }
+  }
+});
