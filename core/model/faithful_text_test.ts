@@ -121,3 +121,58 @@ Deno.test("Engine.generate() stops at max_position_embeddings with a notice; lon
     );
   });
 });
+
+Deno.test("Engine.generate() spells a long completion as decoding all its tokens does", async () => {
+  // 150 tokens cycling through ▁-words, the two byte pieces of "é" and a comma: the text is
+  // decoded in a window (SpelledText), cut only where that cannot change it.
+  const root = await Deno.makeTempDir({ prefix: "dramatis_faithful_" });
+  try {
+    const dir = `${root}/m`;
+    await createRealTokenizerModel(dir, { preset: "tiny-llama2-chat" });
+    const probe = await Engine.load(dir, { threads: 1, cacheDir: `${root}/cache` });
+    const tok = probe.tokenizer;
+    await probe.close();
+    const [they, saw] = tok.encode("They saw", { addSpecialTokens: false });
+    const [c3, a9, comma] = [
+      tok.tokenToId("<0xC3>")!,
+      tok.tokenToId("<0xA9>")!,
+      tok.tokenToId(",")!,
+    ];
+    const prompt = tok.encode("Once upon a time");
+    const chat = tok.encodeChat([{ role: "user", content: "Hi" }], { addGenerationPrompt: true });
+    const cycle = [they, saw, c3, a9, comma];
+    await rigNextTokens(dir, [
+      { from: prompt[prompt.length - 1], to: they },
+      { from: chat[chat.length - 1], to: they },
+      ...cycle.map((from, i) => ({ from, to: cycle[(i + 1) % cycle.length] })),
+    ]);
+    const engine = await Engine.load(dir, { threads: 1, cacheDir: `${root}/cache` });
+    try {
+      for (
+        const [input, inContext] of [["Once upon a time", true], [
+          [{ role: "user", content: "Hi" }],
+          false,
+        ]] as const
+      ) {
+        const r = await engine.generate(input as never, { temperature: 0, maxNewTokens: 150 });
+        const c = r.completions[0];
+        assert.equal(c.tokens.length, 150);
+        const whole = tok.decode(c.tokens);
+        // A continuation keeps the first token's space; a chat reply is decoded as a document.
+        assert.equal(c.text, inContext ? ` ${whole}` : whole);
+        assert.ok(c.text.includes("They sawé, They"), c.text.slice(0, 40));
+        let streamed = "";
+        for await (
+          const ev of engine.stream(input as never, { temperature: 0, maxNewTokens: 150 })
+        ) {
+          if (ev.type === "delta" || ev.type === "finish") streamed += ev.text;
+        }
+        assert.equal(streamed, c.text);
+      }
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -37,6 +37,7 @@ import {
   validateSampling,
 } from "./sampling.ts";
 import { StopDetector } from "./stops.ts";
+import { SpelledText } from "./spelled_text.ts";
 
 /** What the loop needs from a session (an `OrtSession` fits). */
 export interface DecoderSession {
@@ -203,6 +204,8 @@ interface Row {
   generated: number[];
   prng: Prng;
   stops: StopDetector;
+  /** The text of `generated`, decoded in a window (not from the start at every token). */
+  spelled: SpelledText;
   emitted: string;
   text: string;
   logprobs: SelectedToken[];
@@ -316,6 +319,7 @@ export async function* generateStream(
         generated: [],
         prng: new Prng(rowSeed(seed, all.length)),
         stops: new StopDetector(options.stop as string[] | undefined),
+        spelled: new SpelledText((ids) => model.decode(ids)),
         emitted: "",
         text: "",
         logprobs: [],
@@ -371,7 +375,7 @@ export async function* generateStream(
       r.sequence.push(pick.token);
       r.generated.push(pick.token);
       let delta = "";
-      const full = model.decode(r.generated);
+      const full = r.spelled.push(pick.token);
       // Hold back text ending in an incomplete UTF-8 sequence until the next token completes it.
       // The completion's text is the concatenation of these deltas, streamed or not.
       if (!full.endsWith("\uFFFD") && full.length > r.emitted.length) {
