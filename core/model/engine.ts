@@ -38,6 +38,7 @@ import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
 import { type StreamedWeights, streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
 import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
+import { prequantizedDtype } from "./prequantized.ts";
 import { pathExists } from "../util/fs.ts";
 import type { BuildIdentity, GraphRecord } from "./graph_cache.ts";
 import { collectGarbage } from "../util/gc.ts";
@@ -320,8 +321,18 @@ export class Engine {
     const steering = options.steering ?? false;
     const adapters = options.adapters ?? [];
     const fromEnv = options.dtype === undefined ? envDtype() : undefined;
+    // A GPTQ/AWQ checkpoint keeps its bits unless a dtype is asked for: float32 would hold a
+    // 7B model's 28 GB.
+    const fromCheckpoint = options.dtype === undefined && fromEnv === undefined
+      ? prequantizedDtype(config.raw)
+      : undefined;
+    if (fromCheckpoint) {
+      log(
+        `${modelDir} is pre-quantized: its weights are stored as ${fromCheckpoint} (a dtype option changes that)`,
+      );
+    }
     const weightFormat = normalizeWeightFormat(
-      options.dtype ?? fromEnv,
+      options.dtype ?? fromEnv ?? fromCheckpoint,
       fromEnv ? "DRAMATIS_DTYPE" : "dtype",
     );
     const source = options.weightSource;

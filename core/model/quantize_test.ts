@@ -484,17 +484,18 @@ Deno.test("weight bytes shrink with the dtype: f16 1/2, int8 ≈ 0.28, int4 ≈ 
   assert.equal(quantized(32, 4), (f32 / 4 / 32) * 20);
 });
 
-Deno.test("a GPTQ/AWQ checkpoint (quantization_config) is refused with E_WEIGHTS naming the fix", async () => {
+Deno.test("a bitsandbytes checkpoint (quantization_config) is refused with E_WEIGHTS naming the fix", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dramatis_gptq_" });
   try {
     await createTinyModel(dir, { preset: "tiny-llama", seed: 1 });
     const raw = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
-    raw.quantization_config = { quant_method: "gptq", bits: 4, group_size: 128 };
+    raw.quantization_config = { quant_method: "bitsandbytes", load_in_4bit: true };
     await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(raw));
     const c = await readDecoderConfig(dir);
     await assert.rejects(
       () => loadWeights(dir, c),
-      (e: Error) => errorCode(e) === "E_WEIGHTS" && /gptq.*--dtype int8 or int4/.test(e.message),
+      (e: Error) =>
+        errorCode(e) === "E_WEIGHTS" && /bitsandbytes.*--dtype int8 or int4/.test(e.message),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

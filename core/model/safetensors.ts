@@ -290,6 +290,8 @@ export interface TensorSource {
   fileOf(name: string): string;
   /** Reads one tensor's raw data from disk. */
   read(name: string): Promise<RawTensor>;
+  /** Reads one tensor's raw data from disk, synchronously (packed integers stay exact). */
+  readSync(name: string): RawTensor;
   /** Reads one tensor converted to float32. */
   readF32(name: string): Promise<Float32Array>;
   /** Reads one tensor converted to float32, synchronously (lazy graph initializers). */
@@ -410,6 +412,13 @@ export class SafetensorsFile implements TensorSource {
     return toFloat32(await this.read(name));
   }
 
+  /** Reads one tensor's raw data from disk, synchronously. */
+  readSync(name: string): RawTensor {
+    const info = this.#infoOrThrow(name);
+    const bytes = this.#readRange(info, 0, info.dataOffsets[1] - info.dataOffsets[0]);
+    return { dtype: info.dtype, shape: info.shape.slice(), data: viewTyped(bytes, info.dtype) };
+  }
+
   /** Reads one tensor converted to float32, synchronously. */
   readF32Sync(name: string): Float32Array {
     const info = this.#infoOrThrow(name);
@@ -448,7 +457,13 @@ export class SafetensorsFile implements TensorSource {
 
   /** `length` bytes of a tensor's data from byte `from`, as float32 (one buffer, no extra copy). */
   #readF32Range(info: TensorInfo, from: number, length: number): Float32Array {
-    // Read into a fresh (so aligned) buffer, viewed in place: no second copy of the bytes.
+    const bytes = this.#readRange(info, from, length);
+    const n = length / dtypeBytes(info.dtype);
+    return toFloat32({ dtype: info.dtype, shape: [n], data: viewTyped(bytes, info.dtype) });
+  }
+
+  /** `length` bytes of a tensor's data from byte `from`, in a fresh (so aligned) buffer. */
+  #readRange(info: TensorInfo, from: number, length: number): Uint8Array {
     const bytes = new Uint8Array(length);
     const at = this.#dataStart + info.dataOffsets[0] + from;
     this.#file.seekSync(at, Deno.SeekMode.Start);
@@ -458,8 +473,7 @@ export class SafetensorsFile implements TensorSource {
       if (n === null) fail(this.#path, `unexpected end of file at byte ${at + off}`);
       off += n;
     }
-    const n = length / dtypeBytes(info.dtype);
-    return toFloat32({ dtype: info.dtype, shape: [n], data: viewTyped(bytes, info.dtype) });
+    return bytes;
   }
 
   /** Closes the file. */
@@ -555,6 +569,11 @@ class ShardedSource implements TensorSource {
   }
   async readF32(name: string): Promise<Float32Array> {
     return toFloat32(await this.read(name));
+  }
+  readSync(name: string): RawTensor {
+    const f = this.#where.get(name);
+    if (!f) throw withCode(new RangeError(`no tensor named "${name}" in the shards`), "E_WEIGHTS");
+    return f.readSync(name);
   }
   readF32Sync(name: string): Float32Array {
     const f = this.#where.get(name);

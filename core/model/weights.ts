@@ -6,7 +6,8 @@
  */
 
 import type { DecoderConfig } from "./config.ts";
-import { openSafetensorsDir } from "./safetensors.ts";
+import { openSafetensorsDir, type TensorSource } from "./safetensors.ts";
+import { DequantizingSource, parsePrequantized } from "./prequantized.ts";
 import { withCode } from "../errors.ts";
 
 /** One float32 tensor, row-major, Hugging Face layout (linear weights are `[out, in]`). */
@@ -160,24 +161,14 @@ export function isStreamed(t: WeightTensor): boolean {
   return Object.getOwnPropertyDescriptor(t, "data")?.get !== undefined;
 }
 
-async function openChecked(dir: string, config: DecoderConfig) {
-  const qc = config.raw?.quantization_config as { quant_method?: unknown } | undefined;
-  if (qc && typeof qc === "object") {
-    throw withCode(
-      new TypeError(
-        `${dir}/config.json has a quantization_config (quant_method ${
-          JSON.stringify(qc.quant_method ?? "unknown")
-        }): pre-quantized checkpoints (GPTQ, AWQ, bitsandbytes, …) do not load; use the ` +
-          "model's F16/BF16/F32 checkpoint and let Dramatis quantize it (--dtype int8 or int4)",
-      ),
-      "E_WEIGHTS",
-    );
-  }
-  return await openSafetensorsDir(dir);
+async function openChecked(dir: string, config: DecoderConfig): Promise<TensorSource> {
+  const format = parsePrequantized(config.raw?.quantization_config, `${dir}/config.json`);
+  const src = await openSafetensorsDir(dir);
+  return format ? new DequantizingSource(src, format, expectedWeightShapes(config)) : src;
 }
 
 async function readChecked(
-  src: Awaited<ReturnType<typeof openSafetensorsDir>>,
+  src: TensorSource,
   config: DecoderConfig,
   options: LoadWeightsOptions,
   lazy: boolean,
@@ -216,8 +207,9 @@ async function readChecked(
         throw withCode(
           new TypeError(
             `${src.fileOf(name)}: tensor "${name}" has dtype ${info.dtype}; weights must be ` +
-              `F32, F16, BF16 or F64 (quantized checkpoints are not read: load the F16/BF16 checkpoint ` +
-              `and pass --dtype int8 or int4)`,
+              `F32, F16, BF16 or F64 (a GPTQ or AWQ checkpoint needs its quantization_config in ` +
+              `config.json; for other quantized formats load the F16/BF16 checkpoint and pass ` +
+              `--dtype int8 or int4)`,
           ),
           "E_WEIGHTS",
         );
