@@ -38,7 +38,7 @@ import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
 import { type StreamedWeights, streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
 import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
-import { prequantizedDtype } from "./prequantized.ts";
+import { prequantizedDtype, readQuantizationConfig } from "./prequantized.ts";
 import { pathExists } from "../util/fs.ts";
 import type { BuildIdentity, GraphRecord } from "./graph_cache.ts";
 import { collectGarbage } from "../util/gc.ts";
@@ -324,7 +324,7 @@ export class Engine {
     // A GPTQ/AWQ checkpoint keeps its bits unless a dtype is asked for: float32 would hold a
     // 7B model's 28 GB.
     const fromCheckpoint = options.dtype === undefined && fromEnv === undefined
-      ? prequantizedDtype(config.raw)
+      ? prequantizedDtype((await readQuantizationConfig(modelDir, config.raw))?.config)
       : undefined;
     if (fromCheckpoint) {
       log(

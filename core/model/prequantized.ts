@@ -4,7 +4,8 @@
  * version `gemm`). {@link DequantizingSource} presents each packed linear layer
  * (`X.qweight`, `X.qzeros`, `X.scales`, `X.g_idx`) as the float32 `X.weight` `[out, in]` the
  * loader expects, dequantized when it is read (one layer at a time, as every other weight is
- * streamed); the engine then stores it in whatever `--dtype` asks for. Other formats
+ * streamed); the engine then stores it in whatever `--dtype` asks for. The settings come from
+ * config.json's `quantization_config` or an AutoGPTQ `quantize_config.json`. Other formats
  * (bitsandbytes, EXL2, GPTQ at 2 or 3 bits, AWQ's GEMV layout) are refused with the fix.
  *
  * The layouts (as the GPTQ and AWQ packers write them):
@@ -20,6 +21,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import { withCode } from "../errors.ts";
 import { type RawTensor, type TensorInfo, type TensorSource, toFloat32 } from "./safetensors.ts";
 
@@ -109,6 +111,51 @@ export function parsePrequantized(qc: unknown, where: string): PrequantizedForma
   return { method, bits, groupSize, zeroOffset } as PrequantizedFormat;
 }
 
+/** One packed layer, unpacked to words, float scales and each input's group. */
+interface LayerParts {
+  name: string;
+  qweight: Int32Array;
+  qzeros: Int32Array;
+  scales: Float32Array;
+  groupOf: Int32Array;
+}
+
+/**
+ * A model directory's quantization settings and the file they came from: config.json's
+ * `quantization_config`, else an AutoGPTQ-style `quantize_config.json` beside it (read as GPTQ
+ * unless it names a method), else `undefined`.
+ *
+ * @example
+ * ```ts ignore
+ * import { readQuantizationConfig } from "./prequantized.ts";
+ * const q = await readQuantizationConfig("models/llama-2-7b-chat-gptq", configJson);
+ * console.log(q?.path, q?.config);
+ * ```
+ */
+export async function readQuantizationConfig(
+  dir: string,
+  configJson: unknown,
+): Promise<{ config: unknown; path: string } | undefined> {
+  const qc = (configJson as { quantization_config?: unknown } | undefined)?.quantization_config;
+  if (qc !== undefined) return { config: qc, path: join(dir, "config.json") };
+  const path = join(dir, "quantize_config.json");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    bad(path, `is not valid JSON (${(e as Error).message}); fix or re-download it`);
+  }
+  if (typeof parsed !== "object" || parsed === null) bad(path, "is not a JSON object");
+  return { config: { quant_method: "gptq", ...(parsed as Record<string, unknown>) }, path };
+}
+
 /**
  * The dtype a pre-quantized checkpoint is stored in when none is asked for: `int4` or `int8` by
  * its bits (blocks of 32 where its groups are that small), `undefined` for other checkpoints.
@@ -116,12 +163,11 @@ export function parsePrequantized(qc: unknown, where: string): PrequantizedForma
  * @example
  * ```ts
  * import { prequantizedDtype } from "./prequantized.ts";
- * prequantizedDtype({ quantization_config: { quant_method: "awq", bits: 4, group_size: 128 } }); // "int4"
+ * prequantizedDtype({ quant_method: "awq", bits: 4, group_size: 128 }); // "int4"
  * ```
  */
-export function prequantizedDtype(configJson: unknown): string | undefined {
-  const qc = (configJson as { quantization_config?: Record<string, unknown> } | undefined)
-    ?.quantization_config;
+export function prequantizedDtype(quantizationConfig: unknown): string | undefined {
+  const qc = quantizationConfig as Record<string, unknown> | undefined;
   const method = String(qc?.quant_method ?? "").toLowerCase();
   if (!qc || (method !== "gptq" && method !== "awq")) return undefined;
   const bits = qc.bits ?? qc.w_bit;
@@ -139,6 +185,7 @@ export class DequantizingSource implements TensorSource {
   readonly #format: PrequantizedFormat;
   /** Dequantized weight name → its `[out, in]` shape. */
   readonly #packed = new Map<string, number[]>();
+  #last?: LayerParts;
 
   /**
    * @param shapes the float shapes the loader will ask for (`[out, in]` per linear weight): a
@@ -208,14 +255,17 @@ export class DequantizingSource implements TensorSource {
     this.#src.close();
   }
 
-  /** Rows `[start, end)` (output features) of a packed weight as float32 `[end − start, in]`. */
-  #dequantize(name: string, start: number, end: number): Float32Array {
+  /**
+   * The unpacked parts of a packed layer, checked against its shape; the last layer's are kept,
+   * since a large weight is read in row slices.
+   */
+  #parts(name: string): LayerParts {
+    if (this.#last?.name === name) return this.#last;
     const [out, inputs] = this.#packed.get(name)!;
     const base = name.replace(/\.weight$/, "");
     const where = this.fileOf(name);
-    const { method, bits, zeroOffset } = this.#format;
+    const { method, bits } = this.#format;
     const per = 32 / bits;
-    const mask = (1 << bits) - 1;
     const groupSize = this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
     const groups = Math.ceil(inputs / groupSize);
     const tensor = (part: string, dtypes: string[], shape: number[]) => {
@@ -237,50 +287,62 @@ export class DequantizingSource implements TensorSource {
       }
       return this.#src.readSync(full);
     };
-    if (method === "gptq" ? inputs % per !== 0 || out % per !== 0 : out % per !== 0) {
+    if (out % per !== 0 || (method === "gptq" && inputs % per !== 0)) {
       bad(
         where,
-        `"${base}" has ${inputs} inputs and ${out} outputs; ${bits}-bit packing needs multiples of ${per}`,
+        `"${base}" has ${inputs} inputs and ${out} outputs; ${bits}-bit packing needs ` +
+          `multiples of ${per}`,
       );
     }
     const int32 = ["I32", "U32"];
-    const floats = ["F16", "BF16", "F32"];
-    const scales = toFloat32(tensor("scales", floats, [groups, out]));
-    const result = new Float32Array((end - start) * inputs);
-    if (method === "gptq") {
-      const qw = words(tensor("qweight", int32, [inputs / per, out]));
-      const qz = words(tensor("qzeros", int32, [groups, out / per]));
-      const groupOf = new Int32Array(inputs);
-      if (this.#src.has(`${base}.g_idx`)) {
-        const g = tensor("g_idx", ["I32", "I64"], [inputs]).data;
-        for (let i = 0; i < inputs; i++) {
-          const v = Number(g[i]);
-          if (!(v >= 0 && v < groups)) {
-            bad(where, `"${base}.g_idx"[${i}] is ${v}; groups run 0..${groups - 1}`);
-          }
-          groupOf[i] = v;
+    const groupOf = new Int32Array(inputs);
+    if (method === "gptq" && this.#src.has(`${base}.g_idx`)) {
+      const g = tensor("g_idx", ["I32", "I64"], [inputs]).data;
+      for (let i = 0; i < inputs; i++) {
+        const v = Number(g[i]);
+        if (!(v >= 0 && v < groups)) {
+          bad(where, `"${base}.g_idx"[${i}] is ${v}; groups run 0..${groups - 1}`);
         }
-      } else for (let i = 0; i < inputs; i++) groupOf[i] = Math.floor(i / groupSize);
-      for (let o = start; o < end; o++) {
-        const row = (o - start) * inputs;
-        const zWord = (o / per) | 0;
-        const zShift = (o % per) * bits;
+        groupOf[i] = v;
+      }
+    } else for (let i = 0; i < inputs; i++) groupOf[i] = Math.floor(i / groupSize);
+    this.#last = {
+      name,
+      qweight: words(
+        tensor("qweight", int32, method === "gptq" ? [inputs / per, out] : [inputs, out / per]),
+      ),
+      qzeros: words(tensor("qzeros", int32, [groups, out / per])),
+      scales: toFloat32(tensor("scales", ["F16", "BF16", "F32"], [groups, out])),
+      groupOf,
+    };
+    return this.#last;
+  }
+
+  /** Rows `[start, end)` (output features) of a packed weight as float32 `[end − start, in]`. */
+  #dequantize(name: string, start: number, end: number): Float32Array {
+    const [out, inputs] = this.#packed.get(name)!;
+    const { qweight: qw, qzeros: qz, scales, groupOf } = this.#parts(name);
+    const { method, bits, zeroOffset } = this.#format;
+    const per = 32 / bits;
+    const mask = (1 << bits) - 1;
+    const result = new Float32Array((end - start) * inputs);
+    for (let o = start; o < end; o++) {
+      const row = (o - start) * inputs;
+      const word = (o / per) | 0;
+      if (method === "gptq") {
+        const shift = (o % per) * bits;
         for (let i = 0; i < inputs; i++) {
           const g = groupOf[i];
           const q = (qw[((i / per) | 0) * out + o] >>> ((i % per) * bits)) & mask;
-          const z = ((qz[g * (out / per) + zWord] >>> zShift) & mask) + zeroOffset;
+          // As GPTQ's own dequantizers: the offset is added before the mask, so a zero of 0
+          // (stored as -1 in the original format) reads back as 0.
+          const z = ((qz[g * (out / per) + word] >>> shift) + zeroOffset) & mask;
           result[row + i] = scales[g * out + o] * (q - z);
         }
-      }
-    } else {
-      const qw = words(tensor("qweight", int32, [inputs, out / per]));
-      const qz = words(tensor("qzeros", int32, [groups, out / per]));
-      for (let o = start; o < end; o++) {
-        const row = (o - start) * inputs;
-        const word = (o / per) | 0;
+      } else {
         const shift = AWQ_NIBBLE[o % per] * bits;
         for (let i = 0; i < inputs; i++) {
-          const g = Math.floor(i / groupSize);
+          const g = groupOf[i];
           const q = (qw[i * (out / per) + word] >>> shift) & mask;
           const z = (qz[g * (out / per) + word] >>> shift) & mask;
           result[row + i] = scales[g * out + o] * (q - z);

@@ -26,6 +26,8 @@ interface Packing {
   format?: "gptq" | "gptq_v2";
   /** GPTQ act-order: a seeded permutation decides each input's group (g_idx). */
   actOrder?: boolean;
+  /** GPTQ without a g_idx tensor (older checkpoints): groups follow the inputs. */
+  noGIdx?: boolean;
 }
 
 /** Levels, zeros and float16 scales of `w` `[out, in]`, and the weight they stand for. */
@@ -55,9 +57,7 @@ function quantize(w: Float32Array, out: number, inputs: number, p: Packing, seed
         hi = Math.max(hi, w[o * inputs + i]);
       }
       const s = f16ToF32(f32ToF16([Math.max(hi - lo, 1e-6) / top]))[0];
-      // GPTQ's original format stores zero − 1 without room for -1, so its zeros start at 1.
-      const least = p.method === "gptq" && (p.format ?? "gptq") === "gptq" ? 1 : 0;
-      const z = Math.min(top, Math.max(least, Math.round(-lo / s)));
+      const z = Math.min(top, Math.max(0, Math.round(-lo / s)));
       scale[g * out + o] = s;
       zero[g * out + o] = z;
       for (let i = 0; i < inputs; i++) {
@@ -114,7 +114,9 @@ function pack(
       [`${base}.qweight`]: { dtype: "I32", shape: [inputs / per, out], data: qweight },
       [`${base}.qzeros`]: { dtype: "I32", shape: [z.groups, out / per], data: qzeros },
       [`${base}.scales`]: scales,
-      [`${base}.g_idx`]: { dtype: "I32", shape: [inputs], data: z.groupOf },
+      ...(p.noGIdx ? {} : {
+        [`${base}.g_idx`]: { dtype: "I32", shape: [inputs], data: z.groupOf },
+      }),
     };
   }
   const word = (levels: Int32Array, row: number, c: number) => {
@@ -155,7 +157,10 @@ async function packedModel(root: string, preset: "tiny-llama" | "tiny-qwen2", p:
       continue;
     }
     const [out, inputs] = t.shape;
+    // Output row 0 non-negative: its zeros are 0, which GPTQ's original format stores as -1.
+    for (let i = 0; i < inputs; i++) t.data[i] = Math.abs(t.data[i]);
     const z = quantize(t.data, out, inputs, p, seed++);
+    assert.ok(z.zero.some((v) => v === 0));
     Object.assign(packed, pack(name.replace(/\.weight$/, ""), out, inputs, p, z));
     reference[name] = { dtype: "F32", shape: t.shape, data: z.ref };
   }
@@ -197,6 +202,7 @@ async function packedModel(root: string, preset: "tiny-llama" | "tiny-qwen2", p:
 const CASES: Packing[] = [
   { method: "gptq", bits: 4, groupSize: 32 },
   { method: "gptq", bits: 4, groupSize: 32, actOrder: true },
+  { method: "gptq", bits: 4, groupSize: 32, noGIdx: true },
   { method: "gptq", bits: 8, groupSize: -1, format: "gptq_v2" },
   { method: "awq", bits: 4, groupSize: 32 },
 ];
@@ -271,15 +277,47 @@ Deno.test("quantization_config formats that do not load are refused naming the f
     /checkpoint_format/,
   );
   assert.equal(parsePrequantized(undefined, where), undefined);
-  const qc = (c: Record<string, unknown>) => prequantizedDtype({ quantization_config: c });
+  const qc = prequantizedDtype;
   assert.equal(qc({ quant_method: "gptq", bits: 8, group_size: 128 }), "int8");
   assert.equal(qc({ quant_method: "awq", bits: 4, group_size: 32 }), "int4:32");
   assert.equal(qc({ quant_method: "bitsandbytes" }), undefined);
-  assert.equal(prequantizedDtype({}), undefined);
+  assert.equal(prequantizedDtype(undefined), undefined);
   assert.equal(
     parsePrequantized({ quant_method: "GPTQ", bits: 4, group_size: 128 }, where)!.zeroOffset,
     1,
   );
+
+  // An AutoGPTQ quantize_config.json stands in for a missing quantization_config.
+  const alone = await Deno.makeTempDir({ prefix: "dramatis_prequant_" });
+  try {
+    const dirs = await packedModel(alone, "tiny-llama", CASES[0]);
+    const path = join(dirs.packed, "config.json");
+    const raw = JSON.parse(await Deno.readTextFile(path));
+    const { quant_method: _, ...settings } = raw.quantization_config;
+    delete raw.quantization_config;
+    await Deno.writeTextFile(path, JSON.stringify(raw));
+    const qcPath = join(dirs.packed, "quantize_config.json");
+    await Deno.writeTextFile(qcPath, JSON.stringify(settings));
+    const config = await readDecoderConfig(dirs.packed);
+    const got = await loadWeights(dirs.packed, config);
+    const want = await loadWeights(dirs.reference, config);
+    for (const [name, t] of want) assert.deepEqual(got.get(name)!.data, t.data, name);
+    await Deno.writeTextFile(qcPath, JSON.stringify({ ...settings, bits: 3 }));
+    await assert.rejects(
+      () => loadWeights(dirs.packed, config),
+      (e: Error) => errorCode(e) === "E_WEIGHTS" && e.message.startsWith(qcPath),
+    );
+    // Without either file the packed layers cannot be read: the error says what is missing.
+    await Deno.remove(qcPath);
+    await assert.rejects(
+      () => loadWeights(dirs.packed, config),
+      (e: Error) =>
+        errorCode(e) === "E_WEIGHTS" && /q_proj\.weight" is missing/.test(e.message) &&
+        /GPTQ\/AWQ-packed.*quantize_config\.json/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(alone, { recursive: true });
+  }
 
   // Packed tensors that disagree with the config: the error names the tensor and both shapes.
   const root = await Deno.makeTempDir({ prefix: "dramatis_prequant_" });
@@ -292,8 +330,8 @@ Deno.test("quantization_config formats that do not load are refused naming the f
     await assert.rejects(
       async () => await loadWeights(dirs.packed, await readDecoderConfig(dirs.packed)),
       (e: Error) =>
-        errorCode(e) === "E_WEIGHTS" && /q_proj\.scales" has shape \[2, 64\]/.test(e.message) &&
-        /needs \[4, 64\]/.test(e.message),
+        errorCode(e) === "E_WEIGHTS" && /q_proj\.qzeros" has shape \[2, 8\]/.test(e.message) &&
+        /needs \[4, 8\]/.test(e.message),
     );
   } finally {
     await Deno.remove(root, { recursive: true });

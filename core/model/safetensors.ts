@@ -571,19 +571,18 @@ class ShardedSource implements TensorSource {
     return toFloat32(await this.read(name));
   }
   readSync(name: string): RawTensor {
-    const f = this.#where.get(name);
-    if (!f) throw withCode(new RangeError(`no tensor named "${name}" in the shards`), "E_WEIGHTS");
-    return f.readSync(name);
+    return this.#shardOf(name).readSync(name);
   }
   readF32Sync(name: string): Float32Array {
-    const f = this.#where.get(name);
-    if (!f) throw withCode(new RangeError(`no tensor named "${name}" in the shards`), "E_WEIGHTS");
-    return f.readF32Sync(name);
+    return this.#shardOf(name).readF32Sync(name);
   }
   readF32RowsSync(name: string, start: number, end: number): Float32Array {
+    return this.#shardOf(name).readF32RowsSync(name, start, end);
+  }
+  #shardOf(name: string): SafetensorsFile {
     const f = this.#where.get(name);
     if (!f) throw withCode(new RangeError(`no tensor named "${name}" in the shards`), "E_WEIGHTS");
-    return f.readF32RowsSync(name, start, end);
+    return f;
   }
   close(): void {
     for (const f of this.#shards.values()) f.close();

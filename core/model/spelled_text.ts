@@ -12,11 +12,13 @@ export type Spell = (ids: readonly number[]) => string;
 /**
  * The decode of every token pushed so far, kept as settled text plus the decode of a window of
  * recent tokens. The window is cut only where decoding its two parts apart gives the same text as
- * decoding it whole (a cut inside a character's bytes, or between a space and the punctuation a
- * cleanup rule would join it to, fails that), so {@link push} returns exactly what
+ * decoding it whole and the later part spells something that does not start inside a character
+ * (a cut inside a character's bytes, or between a space and the punctuation a cleanup rule would
+ * join it to, fails that), so {@link push} returns exactly what
  * `spell(all tokens)` would for decoders whose output at a cut depends only on the tokens near
- * it (byte-level BPE, SentencePiece decoded behind an anchor); where a cut fails the check the
- * window grows and is tried again `window` tokens later.
+ * it (byte-level BPE, SentencePiece decoded behind an anchor). The window holds `window` to
+ * `2·window` tokens while cuts succeed; where none of the few places tried passes, it grows and
+ * is tried again `window` tokens later.
  *
  * @example
  * ```ts
@@ -51,15 +53,27 @@ export class SpelledText {
     const recent = this.#spell(t.slice(this.#mark));
     const text = this.#settled + recent;
     if (t.length >= this.#nextCut) {
-      const cut = t.length - this.#window;
-      const left = this.#spell(t.slice(this.#mark, cut));
-      if (left + this.#spell(t.slice(cut)) === recent) {
-        this.#settled += left;
+      // A few places are tried (a SentencePiece document decode refuses a cut before a `▁`
+      // word); the part after a cut must spell something and not start inside a character, so
+      // the two sides of the cut are fixed text.
+      let cut = 0;
+      for (
+        let at = t.length - this.#window;
+        at > this.#mark && at > t.length - this.#window - 4;
+        at--
+      ) {
+        const left = this.#spell(t.slice(this.#mark, at));
+        const right = this.#spell(t.slice(at));
+        if (right.length > 0 && !right.startsWith("\uFFFD") && left + right === recent) {
+          this.#settled += left;
+          cut = at;
+          break;
+        }
+      }
+      if (cut > 0) {
         this.#mark = cut;
         this.#nextCut = cut + 2 * this.#window;
-      } else {
-        this.#nextCut = t.length + this.#window;
-      }
+      } else this.#nextCut = t.length + this.#window;
     }
     return text;
   }

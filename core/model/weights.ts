@@ -7,7 +7,7 @@
 
 import type { DecoderConfig } from "./config.ts";
 import { openSafetensorsDir, type TensorSource } from "./safetensors.ts";
-import { DequantizingSource, parsePrequantized } from "./prequantized.ts";
+import { DequantizingSource, parsePrequantized, readQuantizationConfig } from "./prequantized.ts";
 import { withCode } from "../errors.ts";
 
 /** One float32 tensor, row-major, Hugging Face layout (linear weights are `[out, in]`). */
@@ -162,7 +162,8 @@ export function isStreamed(t: WeightTensor): boolean {
 }
 
 async function openChecked(dir: string, config: DecoderConfig): Promise<TensorSource> {
-  const format = parsePrequantized(config.raw?.quantization_config, `${dir}/config.json`);
+  const q = await readQuantizationConfig(dir, config.raw);
+  const format = q ? parsePrequantized(q.config, q.path) : undefined;
   const src = await openSafetensorsDir(dir);
   return format ? new DequantizingSource(src, format, expectedWeightShapes(config)) : src;
 }
@@ -181,6 +182,9 @@ async function readChecked(
       if (!src.has(name)) {
         const hint = name === "lm_head.weight"
           ? ` (if the checkpoint shares the embedding, set "tie_word_embeddings": true in config.json)`
+          : src.has(name.replace(/\.weight$/, ".qweight"))
+          ? ` (the checkpoint holds GPTQ/AWQ-packed layers but neither a quantization_config in ` +
+            `config.json nor a quantize_config.json; add the one it was published with)`
           : name.includes("_proj.bias")
           ? ` (config says attention_bias; set "attention_bias": false if the model has no biases)`
           : "";
