@@ -23,6 +23,16 @@ async function withModel(
   }
 }
 
+/** A tiny model with Llama-2's tokenizer in `root/m`, and that tokenizer. */
+async function llama2Model(root: string) {
+  const dir = `${root}/m`;
+  await createRealTokenizerModel(dir, { preset: "tiny-llama2-chat" });
+  const probe = await Engine.load(dir, { threads: 1, cacheDir: `${root}/cache` });
+  const tok = probe.tokenizer;
+  await probe.close();
+  return { dir, tok };
+}
+
 Deno.test("Engine.generate() releases an incomplete UTF-8 tail as decode spells it (U+FFFD)", async () => {
   await withModel(async (dir) => {
     await createRealTokenizerModel(dir, { preset: "tiny-llama2-chat" });
@@ -48,11 +58,7 @@ Deno.test("Engine.generate() releases an incomplete UTF-8 tail as decode spells 
 Deno.test("Engine.generate() keeps the leading space of ▁ tokens in continuations and logprobs", async () => {
   const root = await Deno.makeTempDir({ prefix: "dramatis_faithful_" });
   try {
-    const dir = `${root}/m`;
-    await createRealTokenizerModel(dir, { preset: "tiny-llama2-chat" });
-    const probe = await Engine.load(dir, { threads: 1, cacheDir: `${root}/cache` });
-    const tok = probe.tokenizer;
-    await probe.close();
+    const { dir, tok } = await llama2Model(root);
     const prompt = tok.encode("Once upon a time");
     const [they, saw] = tok.encode("They saw", { addSpecialTokens: false });
     const space = tok.tokenToId("\u2581")!;
@@ -127,11 +133,7 @@ Deno.test("Engine.generate() spells a long completion as decoding all its tokens
   // decoded in a window (SpelledText), cut only where that cannot change it.
   const root = await Deno.makeTempDir({ prefix: "dramatis_faithful_" });
   try {
-    const dir = `${root}/m`;
-    await createRealTokenizerModel(dir, { preset: "tiny-llama2-chat" });
-    const probe = await Engine.load(dir, { threads: 1, cacheDir: `${root}/cache` });
-    const tok = probe.tokenizer;
-    await probe.close();
+    const { dir, tok } = await llama2Model(root);
     const [they, saw] = tok.encode("They saw", { addSpecialTokens: false });
     const [c3, a9, comma] = [
       tok.tokenToId("<0xC3>")!,
