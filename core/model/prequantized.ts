@@ -326,26 +326,33 @@ export class DequantizingSource implements TensorSource {
     const per = 32 / bits;
     const mask = (1 << bits) - 1;
     const result = new Float32Array((end - start) * inputs);
+    const groups = scales.length / out;
+    const zero = new Float32Array(groups);
+    const scale = new Float32Array(groups);
     for (let o = start; o < end; o++) {
       const row = (o - start) * inputs;
       const word = (o / per) | 0;
+      // GPTQ packs inputs along a word, AWQ packs outputs (in its own nibble order).
+      const shift = method === "gptq" ? (o % per) * bits : AWQ_NIBBLE[o % per] * bits;
+      for (let g = 0; g < groups; g++) {
+        const stored = qz[g * (out / per) + word] >>> shift;
+        // As GPTQ's own dequantizers: the offset is added before the mask, so a zero of 0
+        // (stored as -1 in the original format) reads back as 0.
+        zero[g] = (stored + zeroOffset) & mask;
+        scale[g] = scales[g * out + o];
+      }
       if (method === "gptq") {
-        const shift = (o % per) * bits;
-        for (let i = 0; i < inputs; i++) {
-          const g = groupOf[i];
-          const q = (qw[((i / per) | 0) * out + o] >>> ((i % per) * bits)) & mask;
-          // As GPTQ's own dequantizers: the offset is added before the mask, so a zero of 0
-          // (stored as -1 in the original format) reads back as 0.
-          const z = ((qz[g * (out / per) + word] >>> shift) + zeroOffset) & mask;
-          result[row + i] = scales[g * out + o] * (q - z);
+        for (let k = 0; k < inputs / per; k++) {
+          const w = qw[k * out + o];
+          for (let j = 0, i = k * per; j < per; j++, i++) {
+            const g = groupOf[i];
+            result[row + i] = scale[g] * (((w >>> (j * bits)) & mask) - zero[g]);
+          }
         }
       } else {
-        const shift = AWQ_NIBBLE[o % per] * bits;
         for (let i = 0; i < inputs; i++) {
           const g = groupOf[i];
-          const q = (qw[i * (out / per) + word] >>> shift) & mask;
-          const z = (qz[g * (out / per) + word] >>> shift) & mask;
-          result[row + i] = scales[g * out + o] * (q - z);
+          result[row + i] = scale[g] * (((qw[i * (out / per) + word] >>> shift) & mask) - zero[g]);
         }
       }
     }
