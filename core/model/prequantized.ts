@@ -23,6 +23,7 @@
 
 import { join } from "node:path";
 import { withCode } from "../errors.ts";
+import { readOptionalJson } from "../util/fs.ts";
 import { type RawTensor, type TensorInfo, type TensorSource, toFloat32 } from "./safetensors.ts";
 
 /** A parsed `quantization_config` this loader reads. */
@@ -139,19 +140,8 @@ export async function readQuantizationConfig(
   const qc = (configJson as { quantization_config?: unknown } | undefined)?.quantization_config;
   if (qc !== undefined) return { config: qc, path: join(dir, "config.json") };
   const path = join(dir, "quantize_config.json");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    bad(path, `is not valid JSON (${(e as Error).message}); fix or re-download it`);
-  }
+  const parsed = await readOptionalJson(path, "E_WEIGHTS");
+  if (parsed === undefined) return undefined;
   if (typeof parsed !== "object" || parsed === null) bad(path, "is not a JSON object");
   return { config: { quant_method: "gptq", ...(parsed as Record<string, unknown>) }, path };
 }

@@ -11,6 +11,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { AutoTokenizer, env, type PreTrainedTokenizer } from "@huggingface/transformers";
 import { withCode } from "../errors.ts";
+import { readOptionalJson } from "../util/fs.ts";
 
 /** One chat message as chat templates read it. */
 export interface ChatMessage {
@@ -42,23 +43,7 @@ function configureEnv(): void {
 }
 
 async function readJson(path: string): Promise<Record<string, unknown> | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw withCode(
-      new SyntaxError(
-        `${path} is not valid JSON (${(error as Error).message}); fix or re-download it`,
-      ),
-      "E_TOKENIZER",
-    );
-  }
+  return (await readOptionalJson(path, "E_TOKENIZER") ?? null) as Record<string, unknown> | null;
 }
 
 async function readText(path: string): Promise<string | null> {
