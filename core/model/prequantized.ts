@@ -212,11 +212,7 @@ export class DequantizingSource implements TensorSource {
     return this.#src.fileOf(this.#packed.has(name) ? name.replace(/\.weight$/, ".qweight") : name);
   }
   read(name: string): Promise<RawTensor> {
-    try {
-      return Promise.resolve(this.readSync(name));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return Promise.resolve().then(() => this.readSync(name));
   }
   readSync(name: string): RawTensor {
     const shape = this.#packed.get(name);
@@ -224,7 +220,7 @@ export class DequantizingSource implements TensorSource {
     return { dtype: "F32", shape: shape.slice(), data: this.#dequantize(name, 0, shape[0]) };
   }
   readF32(name: string): Promise<Float32Array> {
-    return this.read(name).then((t) => toFloat32(t));
+    return Promise.resolve().then(() => this.readF32Sync(name));
   }
   readF32Sync(name: string): Float32Array {
     const shape = this.#packed.get(name);
