@@ -5,7 +5,8 @@
  * cost from the rest of a prefill or decode call, for each way onnxruntime can compute them:
  *
  * - `int4` / `int4:32` / `int8` / `int8:32` (`MatMulNBits`, blocks of 128 unless `:32`,
- *   `--accuracy-level`, default 4 = int8 compute),
+ *   `--accuracy-level`, default 4 = int8 compute; `+zp` adds a zero point per block, as a
+ *   GPTQ/AWQ checkpoint runs on its own levels),
  *   optionally `--fused` (q/k/v as one product, gate/up as one);
  * - `qgemm` (`DynamicQuantizeMatMul`: int8 weights with one scale per output column, MLAS's
  *   integer GEMM — a different, larger weight format, measured as the alternative);
@@ -41,6 +42,8 @@ export interface ChainForm {
   accuracyLevel?: number;
   /** q/k/v as one product and gate/up as one (one quantization of the input each). */
   fused?: boolean;
+  /** A uint8 zero point per block (`MatMulNBits`'s `zero_points`). */
+  zeroPoints?: boolean;
 }
 
 /** The ONNX model of the chain and the bytes of its weights as stored. */
@@ -90,10 +93,13 @@ export function chainModel(
     const packed = bytes(N * nb * (bs * bits) / 8);
     const scales = new Float32Array(N * nb).map((_, i) => 1e-3 * (1 + ((i + serial) % 7)));
     weightBytes += packed.byteLength + scales.byteLength;
+    const zeros = form.zeroPoints ? bytes(N * Math.ceil((nb * bits) / 8)) : undefined;
+    weightBytes += zeros?.byteLength ?? 0;
     return b.op1("MatMulNBits", [
       input,
       b.initializer(b.fresh("q"), "uint8", [N, nb, (bs * bits) / 8], packed),
       b.initializer(b.fresh("s"), "float32", [N * nb], scales),
+      ...(zeros ? [b.initializer(b.fresh("z"), "uint8", [zeros.length], zeros)] : []),
     ], {
       K,
       N,
@@ -117,10 +123,14 @@ export function chainModel(
   return { model: serializeModel(makeModel(b.graph())).model, weightBytes };
 }
 
-/** Parses a form name: `int4`, `int4:32`, `int8`, `int8:32`, `qgemm`, `f32`. */
+/**
+ * Parses a form name: `int4`, `int4:32`, `int8`, `int8:32` (each with `+zp`: a zero point per
+ * block, as GPTQ/AWQ checkpoints run on their own levels), `qgemm`, `f32`.
+ */
 export function parseForm(name: string, accuracyLevel: number, fused: boolean): ChainForm {
   if (name === "qgemm" || name === "f32") return { kind: name };
-  const f = parseWeightFormat(name, "form");
+  const zeroPoints = name.endsWith("+zp");
+  const f = parseWeightFormat(name.replace(/\+zp$/, ""), "form");
   if (f.dtype !== "int4" && f.dtype !== "int8") {
     throw new RangeError(`form is ${name}; use int4[:32], int8[:32], qgemm or f32`);
   }
@@ -130,6 +140,7 @@ export function parseForm(name: string, accuracyLevel: number, fused: boolean): 
     blockSize: f.blockSize ?? defaultBlockSize(f.dtype),
     accuracyLevel,
     fused,
+    ...(zeroPoints ? { zeroPoints } : {}),
   };
 }
 

@@ -19,11 +19,23 @@ Deno.test("quant_matmul_chain: each form's stored weight bytes follow its format
   // qgemm: a byte per weight and a float32 scale per output column.
   const cols = 2 * (64 + 32 + 32 + 128 + 128 + 64 + 64);
   assert.equal(chainModel(shape, 4, parseForm("qgemm", 4, false)).weightBytes, weights + cols * 4);
+  // +zp: one zero point per block, two per byte at int4. At int4:32 a row of 64 inputs has two
+  // blocks (one byte), down's rows of 128 four (two bytes); at int8 (blocks of 128) every row
+  // has one block, one byte.
+  const rows = 2 * 512;
+  assert.equal(
+    chainModel(shape, 4, parseForm("int4:32+zp", 4, false)).weightBytes,
+    int4 + rows + 2 * 64,
+  );
+  assert.equal(
+    chainModel(shape, 4, parseForm("int8+zp", 4, false)).weightBytes,
+    chainModel(shape, 4, parseForm("int8", 4, false)).weightBytes + rows,
+  );
   assert.throws(() => parseForm("f16", 4, false), /use int4\[:32\], int8\[:32\], qgemm or f32/);
 });
 
 Deno.test("quant_matmul_chain: every form runs in onnxruntime", async () => {
-  for (const name of ["int4", "int4:32", "int8", "qgemm", "f32"]) {
+  for (const name of ["int4", "int4:32", "int8", "int4+zp", "qgemm", "f32"]) {
     for (const fused of [false, true]) {
       const r = await timeChain(shape, 3, parseForm(name, 4, fused), { runs: 1 });
       assert.ok(r.medianMs > 0 && r.minMs <= r.medianMs, name);

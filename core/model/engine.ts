@@ -321,14 +321,15 @@ export class Engine {
     const steering = options.steering ?? false;
     const adapters = options.adapters ?? [];
     const fromEnv = options.dtype === undefined ? envDtype() : undefined;
-    // A GPTQ/AWQ checkpoint keeps its bits unless a dtype is asked for: float32 would hold a
-    // 7B model's 28 GB.
+    // A GPTQ/AWQ checkpoint keeps its bits unless a dtype is asked for (float32 would hold a
+    // 7B model's 28 GB): at its own bits its layers run on their own levels.
     const fromCheckpoint = options.dtype === undefined && fromEnv === undefined
       ? prequantizedDtype((await readQuantizationConfig(modelDir, config.raw))?.config)
       : undefined;
     if (fromCheckpoint) {
       log(
-        `${modelDir} is pre-quantized: its weights are stored as ${fromCheckpoint} (a dtype option changes that)`,
+        `${modelDir} is pre-quantized: stored as ${fromCheckpoint}, its packed layers on their own ` +
+          `levels (a dtype option changes that)`,
       );
     }
     const weightFormat = normalizeWeightFormat(
@@ -727,6 +728,7 @@ async function builderStamps(
     "./export.ts",
     "./graph_quant.ts",
     "./quantize.ts",
+    "./prequantized.ts",
     "../onnx/fold_outputs.ts",
   ],
 ): Promise<string[]> {

@@ -12,11 +12,13 @@ import type { LazyData } from "../onnx/ir.ts";
 import { errorCode, withCode } from "../errors.ts";
 import { floatWeight, productTransB, transposedWeight } from "./graph_layers.ts";
 import type { WeightReader } from "./weights.ts";
+import type { NativeLayer } from "./prequantized.ts";
 import {
   bitsOf,
   blockSizeFor,
   dequantizeInto,
   isQuantized,
+  packZeroPoints,
   type QuantizedMatrix,
   quantizeMatrix,
   toHalfBits,
@@ -230,6 +232,8 @@ function quantizedProduct(
   shared?: { packed: LazyData; scales: LazyData },
 ): (x: string) => string {
   const bits = bitsOf(format.dtype as "int4" | "int8");
+  const native = typeof data === "function" ? data.native : undefined;
+  if (!shared && native?.bits === bits) return nativeProduct(b, name, rows, cols, native, format);
   const bs = blockSizeFor(cols, format);
   const nb = Math.ceil(cols / bs);
   const q = shared ?? quantizedOnce(name, data, rows, cols, bits, bs, 2);
@@ -237,6 +241,61 @@ function quantizedProduct(
   const scales = b.initializer(`${name}.scales`, "float32", [rows * nb], q.scales);
   return (x: string) =>
     b.op1("MatMulNBits", [x, packed, scales], {
+      K: cols,
+      N: rows,
+      bits,
+      block_size: bs,
+      accuracy_level: format.accuracyLevel,
+    }, { domain: "com.microsoft" });
+}
+
+/**
+ * `x @ Wᵀ` over a pre-quantized checkpoint's own levels: `MatMulNBits` with the checkpoint's
+ * group size as its block size and its zeros as `zero_points`; an act-order layer first gathers
+ * the inputs into the order that makes each group one block.
+ */
+function nativeProduct(
+  b: GraphBuilder,
+  name: string,
+  rows: number,
+  cols: number,
+  native: NativeLayer,
+  format: Required<WeightFormat>,
+): (x: string) => string {
+  const { bits, blockSize: bs } = native;
+  const nb = Math.ceil(cols / bs);
+  // One read of the layer, shared by its three initializers.
+  let q: QuantizedMatrix | undefined;
+  let left = 3;
+  const get = () => {
+    q ??= named(name, () => native.read());
+    const out = q;
+    if (--left <= 0) q = undefined;
+    return out;
+  };
+  const zpBytes = Math.ceil((nb * bits) / 8);
+  const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, nb, (bs * bits) / 8], {
+    byteLength: rows * nb * (bs * bits) / 8,
+    read: () => get().packed,
+  });
+  const scales = b.initializer(`${name}.scales`, "float32", [rows * nb], {
+    byteLength: rows * nb * 4,
+    read: () => get().scales,
+  });
+  const zeros = b.initializer(`${name}.zero_points`, "uint8", [rows * zpBytes], {
+    byteLength: rows * zpBytes,
+    read: () => packZeroPoints(get()),
+  });
+  const order = native.order
+    ? b.initializer(`${name}.order`, "int64", [cols], BigInt64Array.from(native.order, BigInt))
+    : undefined;
+  return (x: string) =>
+    b.op1("MatMulNBits", [
+      order ? b.op1("Gather", [x, order], { axis: -1 }) : x,
+      packed,
+      scales,
+      zeros,
+    ], {
       K: cols,
       N: rows,
       bits,

@@ -4,7 +4,10 @@
  * version `gemm`). {@link DequantizingSource} presents each packed linear layer
  * (`X.qweight`, `X.qzeros`, `X.scales`, `X.g_idx`) as the float32 `X.weight` `[out, in]` the
  * loader expects, dequantized when it is read (one layer at a time, as every other weight is
- * streamed); the engine then stores it in whatever `--dtype` asks for. The settings come from
+ * streamed); the engine then stores it in whatever `--dtype` asks for. At the checkpoint's own
+ * bits a layer keeps its levels instead ({@link DequantizingSource.native}): `MatMulNBits` runs
+ * them with the checkpoint's zeros as zero points and its groups as blocks (act-order layers
+ * after a gather of their inputs into group order). The settings come from
  * config.json's `quantization_config` or an AutoGPTQ `quantize_config.json`. Other formats
  * (bitsandbytes, EXL2, GPTQ at 2 or 3 bits, AWQ's GEMV layout) are refused with the fix.
  *
@@ -25,6 +28,24 @@ import { join } from "node:path";
 import { withCode } from "../errors.ts";
 import { readOptionalJson } from "../util/fs.ts";
 import { type RawTensor, type TensorInfo, type TensorSource, toFloat32 } from "./safetensors.ts";
+import type { QuantizedMatrix } from "./quantize.ts";
+
+/**
+ * A packed layer's own levels, ready for `MatMulNBits` with zero points: blocks of `blockSize`
+ * inputs taken in `order` (act-order checkpoints: the inputs sorted by group, so each group is
+ * one block; absent when the groups already are consecutive blocks).
+ */
+export interface NativeLayer {
+  bits: 4 | 8;
+  blockSize: number;
+  /** Input feature of each column of the matrix {@link NativeLayer.read} gives. */
+  order?: Int32Array;
+  /** The `[out, in]` levels (columns in `order`), their scales and zeros. */
+  read(): QuantizedMatrix;
+}
+
+/** Group sizes `MatMulNBits` runs from its repacked layout on the CPU (powers of two, 16–256). */
+const NATIVE_BLOCKS = [16, 32, 64, 128, 256];
 
 /** A parsed `quantization_config` this loader reads. */
 export interface PrequantizedFormat {
@@ -242,106 +263,231 @@ export class DequantizingSource implements TensorSource {
   }
 
   /**
+   * Packed layer `name`'s own levels for a `MatMulNBits` with zero points, or `undefined` when
+   * its groups cannot be blocks of that op (a group size other than 16–256 in powers of two, a
+   * single group over inputs of another count, act-order groups of unequal sizes): such a layer is
+   * dequantized and stored in the asked dtype instead.
+   */
+  native(name: string): NativeLayer | undefined {
+    const shape = this.#packed.get(name);
+    if (!shape) return undefined;
+    const inputs = shape[1];
+    const blockSize = this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
+    if (!NATIVE_BLOCKS.includes(blockSize)) return undefined;
+    const order = blockOrder(this.#groupOf(name), blockSize);
+    if (order === null) return undefined;
+    return {
+      bits: this.#format.bits,
+      blockSize,
+      ...(order ? { order } : {}),
+      read: () => this.#levels(name, blockSize, order),
+    };
+  }
+
+  /** Each input's group: `g_idx` where a GPTQ layer has one, else consecutive groups. */
+  #groupOf(name: string): Int32Array {
+    const inputs = this.#packed.get(name)![1];
+    const base = name.replace(/\.weight$/, "");
+    const groupSize = this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
+    const groups = Math.ceil(inputs / groupSize);
+    const groupOf = new Int32Array(inputs);
+    if (this.#format.method === "gptq" && this.#src.has(`${base}.g_idx`)) {
+      const g = this.#tensor(name, "g_idx", ["I32", "I64"], [inputs]).data;
+      for (let i = 0; i < inputs; i++) {
+        const v = Number(g[i]);
+        if (!(v >= 0 && v < groups)) {
+          bad(this.fileOf(name), `"${base}.g_idx"[${i}] is ${v}; groups run 0..${groups - 1}`);
+        }
+        groupOf[i] = v;
+      }
+    } else for (let i = 0; i < inputs; i++) groupOf[i] = Math.floor(i / groupSize);
+    return groupOf;
+  }
+
+  /** Part `part` of packed layer `name` (`qweight`, …), its dtype and shape checked. */
+  #tensor(name: string, part: string, dtypes: string[], shape: number[]): RawTensor {
+    const [out, inputs] = this.#packed.get(name)!;
+    const full = `${name.replace(/\.weight$/, "")}.${part}`;
+    const where = this.fileOf(name);
+    const { method, bits } = this.#format;
+    const info = this.#src.info(full);
+    if (!info) {
+      bad(where, `"${full}" is missing; a ${method} layer needs qweight, qzeros and scales`);
+    }
+    if (!dtypes.includes(info.dtype)) {
+      bad(where, `"${full}" has dtype ${info.dtype}; expected ${dtypes.join(" or ")}`);
+    }
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+      bad(
+        where,
+        `"${full}" has shape [${info.shape.join(", ")}] but a ${bits}-bit ${method} layer of ` +
+          `[${out}, ${inputs}] with group_size ${this.#format.groupSize} needs ` +
+          `[${shape.join(", ")}]; the checkpoint and its quantization_config disagree`,
+      );
+    }
+    return this.#src.readSync(full);
+  }
+
+  /**
    * The unpacked parts of a packed layer, checked against its shape; the last layer's are kept,
    * since a large weight is read in row slices.
    */
   #parts(name: string): LayerParts {
     if (this.#last?.name === name) return this.#last;
     const [out, inputs] = this.#packed.get(name)!;
-    const base = name.replace(/\.weight$/, "");
-    const where = this.fileOf(name);
     const { method, bits } = this.#format;
     const per = 32 / bits;
     const groupSize = this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
     const groups = Math.ceil(inputs / groupSize);
-    const tensor = (part: string, dtypes: string[], shape: number[]) => {
-      const full = `${base}.${part}`;
-      const info = this.#src.info(full);
-      if (!info) {
-        bad(where, `"${full}" is missing; a ${method} layer needs qweight, qzeros and scales`);
-      }
-      if (!dtypes.includes(info.dtype)) {
-        bad(where, `"${full}" has dtype ${info.dtype}; expected ${dtypes.join(" or ")}`);
-      }
-      if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-        bad(
-          where,
-          `"${full}" has shape [${info.shape.join(", ")}] but a ${bits}-bit ${method} layer of ` +
-            `[${out}, ${inputs}] with group_size ${this.#format.groupSize} needs ` +
-            `[${shape.join(", ")}]; the checkpoint and its quantization_config disagree`,
-        );
-      }
-      return this.#src.readSync(full);
-    };
     if (out % per !== 0 || (method === "gptq" && inputs % per !== 0)) {
       bad(
-        where,
-        `"${base}" has ${inputs} inputs and ${out} outputs; ${bits}-bit packing needs ` +
-          `multiples of ${per}`,
+        this.fileOf(name),
+        `"${name.replace(/\.weight$/, "")}" has ${inputs} inputs and ${out} outputs; ${bits}-bit ` +
+          `packing needs multiples of ${per}`,
       );
     }
     const int32 = ["I32", "U32"];
-    const groupOf = new Int32Array(inputs);
-    if (method === "gptq" && this.#src.has(`${base}.g_idx`)) {
-      const g = tensor("g_idx", ["I32", "I64"], [inputs]).data;
-      for (let i = 0; i < inputs; i++) {
-        const v = Number(g[i]);
-        if (!(v >= 0 && v < groups)) {
-          bad(where, `"${base}.g_idx"[${i}] is ${v}; groups run 0..${groups - 1}`);
-        }
-        groupOf[i] = v;
-      }
-    } else for (let i = 0; i < inputs; i++) groupOf[i] = Math.floor(i / groupSize);
+    const groupOf = this.#groupOf(name);
     this.#last = {
       name,
       qweight: words(
-        tensor("qweight", int32, method === "gptq" ? [inputs / per, out] : [inputs, out / per]),
+        this.#tensor(
+          name,
+          "qweight",
+          int32,
+          method === "gptq" ? [inputs / per, out] : [inputs, out / per],
+        ),
       ),
-      qzeros: words(tensor("qzeros", int32, [groups, out / per])),
-      scales: toFloat32(tensor("scales", ["F16", "BF16", "F32"], [groups, out])),
+      qzeros: words(this.#tensor(name, "qzeros", int32, [groups, out / per])),
+      scales: toFloat32(this.#tensor(name, "scales", ["F16", "BF16", "F32"], [groups, out])),
       groupOf,
     };
     return this.#last;
   }
 
-  /** Rows `[start, end)` (output features) of a packed weight as float32 `[end − start, in]`. */
-  #dequantize(name: string, start: number, end: number): Float32Array {
-    const [out, inputs] = this.#packed.get(name)!;
-    const { qweight: qw, qzeros: qz, scales, groupOf } = this.#parts(name);
+  /** A packed layer's zero of each group for output `o` (stored + offset, masked as GPTQ does). */
+  #zerosOf(parts: LayerParts, out: number, o: number, into: Uint8Array | Float32Array): void {
     const { method, bits, zeroOffset } = this.#format;
     const per = 32 / bits;
     const mask = (1 << bits) - 1;
+    const word = (o / per) | 0;
+    const shift = method === "gptq" ? (o % per) * bits : AWQ_NIBBLE[o % per] * bits;
+    for (let g = 0; g < into.length; g++) {
+      // As GPTQ's own dequantizers: the offset is added before the mask, so a zero of 0
+      // (stored as -1 in the original format) reads back as 0.
+      into[g] = ((parts.qzeros[g * (out / per) + word] >>> shift) + zeroOffset) & mask;
+    }
+  }
+
+  /** A packed layer's levels of output `o`, every input in order, into `row`. */
+  #levelRow(parts: LayerParts, out: number, o: number, row: Uint8Array): void {
+    const { method, bits } = this.#format;
+    const per = 32 / bits;
+    const mask = (1 << bits) - 1;
+    const qw = parts.qweight;
+    if (method === "gptq") {
+      // GPTQ packs `per` consecutive inputs into a word, low bits first.
+      for (let k = 0, i = 0; i < row.length; k++) {
+        let w = qw[k * out + o];
+        for (let j = 0; j < per; j++, i++, w >>>= bits) row[i] = w & mask;
+      }
+    } else {
+      // AWQ packs outputs, in its own nibble order.
+      const stride = out / per;
+      const word = (o / per) | 0;
+      const shift = AWQ_NIBBLE[o % per] * bits;
+      for (let i = 0; i < row.length; i++) row[i] = (qw[i * stride + word] >>> shift) & mask;
+    }
+  }
+
+  /** The layer's levels as a block-quantized matrix, columns in `order`, one block per group. */
+  #levels(name: string, blockSize: number, order: Int32Array | undefined): QuantizedMatrix {
+    const [out, inputs] = this.#packed.get(name)!;
+    const parts = this.#parts(name);
+    const { bits, method } = this.#format;
+    const nb = Math.ceil(inputs / blockSize);
+    const blob = (blockSize * bits) / 8;
+    const packed = new Uint8Array(out * nb * blob);
+    const scales = new Float32Array(out * nb);
+    const zeros = new Uint8Array(out * nb);
+    const zero = new Uint8Array(nb);
+    const levels = new Uint8Array(inputs);
+    // GPTQ's words in input order are already MatMulNBits's bytes (consecutive inputs from the
+    // low bits up, little-endian): each output's row is its words, copied.
+    const words = method === "gptq" && !order && (nb * blob) % 4 === 0
+      ? new Int32Array(packed.buffer)
+      : undefined;
+    const rowWords = (nb * blob) / 4;
+    for (let o = 0; o < out; o++) {
+      this.#zerosOf(parts, out, o, zero);
+      for (let k = 0; k < nb; k++) {
+        zeros[o * nb + k] = zero[k];
+        scales[o * nb + k] = parts.scales[k * out + o];
+        // A last partial block is padded with its zero (value 0).
+        const z = bits === 4 ? zero[k] | (zero[k] << 4) : zero[k];
+        packed.fill(z, (o * nb + k) * blob, (o * nb + k + 1) * blob);
+      }
+      if (words) {
+        const qw = parts.qweight;
+        for (let k = 0; k < (inputs * bits) / 32; k++) words[o * rowWords + k] = qw[k * out + o];
+        continue;
+      }
+      this.#levelRow(parts, out, o, levels);
+      const row = o * nb * blob;
+      for (let j = 0; j < inputs; j++) {
+        const v = levels[order ? order[j] : j];
+        const k = (j / blockSize) | 0;
+        const pos = j - k * blockSize;
+        if (bits === 8) packed[row + k * blob + pos] = v;
+        else {
+          const at = row + k * blob + (pos >> 1);
+          packed[at] = pos & 1 ? (packed[at] & 0x0f) | (v << 4) : (packed[at] & 0xf0) | v;
+        }
+      }
+    }
+    return { rows: out, cols: inputs, bits, blockSize, blocksPerRow: nb, packed, scales, zeros };
+  }
+
+  /** Rows `[start, end)` (output features) of a packed weight as float32 `[end − start, in]`. */
+  #dequantize(name: string, start: number, end: number): Float32Array {
+    const [out, inputs] = this.#packed.get(name)!;
+    const parts = this.#parts(name);
+    const { scales, groupOf } = parts;
     const result = new Float32Array((end - start) * inputs);
     const groups = scales.length / out;
     const zero = new Float32Array(groups);
     const scale = new Float32Array(groups);
+    const levels = new Uint8Array(inputs);
     for (let o = start; o < end; o++) {
       const row = (o - start) * inputs;
-      const word = (o / per) | 0;
-      // GPTQ packs inputs along a word, AWQ packs outputs (in its own nibble order).
-      const shift = method === "gptq" ? (o % per) * bits : AWQ_NIBBLE[o % per] * bits;
-      for (let g = 0; g < groups; g++) {
-        const stored = qz[g * (out / per) + word] >>> shift;
-        // As GPTQ's own dequantizers: the offset is added before the mask, so a zero of 0
-        // (stored as -1 in the original format) reads back as 0.
-        zero[g] = (stored + zeroOffset) & mask;
-        scale[g] = scales[g * out + o];
-      }
-      if (method === "gptq") {
-        for (let k = 0; k < inputs / per; k++) {
-          const w = qw[k * out + o];
-          for (let j = 0, i = k * per; j < per; j++, i++) {
-            const g = groupOf[i];
-            result[row + i] = scale[g] * (((w >>> (j * bits)) & mask) - zero[g]);
-          }
-        }
-      } else {
-        for (let i = 0; i < inputs; i++) {
-          const g = groupOf[i];
-          result[row + i] = scale[g] * (((qw[i * (out / per) + word] >>> shift) & mask) - zero[g]);
-        }
+      this.#zerosOf(parts, out, o, zero);
+      for (let g = 0; g < groups; g++) scale[g] = scales[g * out + o];
+      this.#levelRow(parts, out, o, levels);
+      for (let i = 0; i < inputs; i++) {
+        const g = groupOf[i];
+        result[row + i] = scale[g] * (levels[i] - zero[g]);
       }
     }
     return result;
   }
+}
+
+/**
+ * The input order that makes each group one block of `blockSize` consecutive columns: `undefined`
+ * when the groups already are (`group(i) = floor(i / blockSize)`), `null` when no order can (a
+ * group of another size than `blockSize`, short only for the last).
+ */
+function blockOrder(groupOf: Int32Array, blockSize: number): Int32Array | undefined | null {
+  const n = groupOf.length;
+  const groups = Math.ceil(n / blockSize);
+  if (groupOf.every((g, i) => g === Math.floor(i / blockSize))) return undefined;
+  const count = new Int32Array(groups);
+  for (const g of groupOf) count[g]++;
+  for (let g = 0; g < groups; g++) {
+    if (count[g] !== Math.min(blockSize, n - g * blockSize)) return null;
+  }
+  const next = Int32Array.from({ length: groups }, (_, g) => g * blockSize);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[next[groupOf[i]]++] = i;
+  return order;
 }

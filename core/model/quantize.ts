@@ -194,6 +194,35 @@ export interface QuantizedMatrix {
   packed: Uint8Array;
   /** `[rows, blocksPerRow]` float32 scales. */
   scales: Float32Array;
+  /**
+   * `[rows, blocksPerRow]` unsigned zero of each block (a pre-quantized checkpoint's own levels,
+   * `w = (stored − zero) · scale`); absent: the ops' default `2^(bits-1)` for every block.
+   */
+  zeros?: Uint8Array;
+}
+
+/**
+ * A matrix's {@link QuantizedMatrix.zeros} in `MatMulNBits`'s `zero_points` layout: per row,
+ * `ceil(blocksPerRow · bits / 8)` bytes, int4 two per byte with the lower block in the low nibble.
+ *
+ * @example
+ * ```ts
+ * import { packZeroPoints } from "./quantize.ts";
+ * const q = { rows: 1, cols: 96, bits: 4, blockSize: 32, blocksPerRow: 3,
+ *   packed: new Uint8Array(48), scales: new Float32Array(3), zeros: new Uint8Array([1, 2, 3]) } as const;
+ * console.log(Array.from(packZeroPoints(q))); // [33, 3]
+ * ```
+ */
+export function packZeroPoints(q: QuantizedMatrix): Uint8Array {
+  const { rows, bits, blocksPerRow: nb } = q;
+  const zeros = q.zeros ?? new Uint8Array(rows * nb).fill(1 << (bits - 1));
+  if (bits === 8) return zeros.slice();
+  const per = Math.ceil(nb / 2);
+  const out = new Uint8Array(rows * per);
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < nb; k++) out[r * per + (k >> 1)] |= zeros[r * nb + k] << ((k & 1) * 4);
+  }
+  return out;
 }
 
 /**
@@ -365,12 +394,13 @@ export function dequantizeMatrix(q: QuantizedMatrix): Float64Array {
 
 /** Writes the float values of a quantized matrix, row-major, into `out` (`rows · cols` long). */
 export function dequantizeInto(q: QuantizedMatrix, out: Float32Array | Float64Array): void {
-  const { rows, cols, bits, blockSize, blocksPerRow: nb, packed, scales } = q;
+  const { rows, cols, bits, blockSize, blocksPerRow: nb, packed, scales, zeros } = q;
   const blob = (blockSize * bits) / 8;
-  const zp = bits === 4 ? 8 : 128;
+  const mid = bits === 4 ? 8 : 128;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const k = Math.floor(c / blockSize);
+      const zp = zeros ? zeros[r * nb + k] : mid;
       const i = c - k * blockSize;
       const base = (r * nb + k) * blob;
       const v = bits === 8

@@ -7,7 +7,12 @@
 
 import type { DecoderConfig } from "./config.ts";
 import { openSafetensorsDir, type TensorSource } from "./safetensors.ts";
-import { DequantizingSource, parsePrequantized, readQuantizationConfig } from "./prequantized.ts";
+import {
+  DequantizingSource,
+  type NativeLayer,
+  parsePrequantized,
+  readQuantizationConfig,
+} from "./prequantized.ts";
 import { withCode } from "../errors.ts";
 
 /** One float32 tensor, row-major, Hugging Face layout (linear weights are `[out, in]`). */
@@ -22,21 +27,32 @@ export interface WeightTensor {
    * being held whole in float32.
    */
   readRows?(start: number, end: number): Float32Array;
+  /**
+   * A pre-quantized checkpoint's own levels of this layer (streamed weights of a GPTQ/AWQ
+   * checkpoint whose groups `MatMulNBits` can run): a graph at the same bits uses them as they
+   * are instead of quantizing `data` again.
+   */
+  native?: NativeLayer;
 }
 
 /** A streamed weight's values as a reader: call it for the whole tensor, `.rows` for a slice. */
 export type WeightReader = (() => Float32Array) & {
   rows?: (start: number, end: number) => Float32Array;
+  native?: NativeLayer;
 };
 
 /**
  * The values of a weight for a graph initializer: the array itself, or for streamed weights a
- * {@link WeightReader} that reads them only when the initializer is written.
+ * {@link WeightReader} that reads them only when the initializer is written (and carries a
+ * pre-quantized layer's own levels, {@link WeightTensor.native}).
  */
 export function weightData(t: WeightTensor): Float32Array | WeightReader {
-  if (!isStreamed(t)) return t.data;
+  if (!isStreamed(t) && !t.native) return t.data;
   const read = () => t.data;
-  return t.readRows ? Object.assign(read, { rows: t.readRows.bind(t) }) : read;
+  return Object.assign(read, {
+    ...(t.readRows ? { rows: t.readRows.bind(t) } : {}),
+    ...(t.native ? { native: t.native } : {}),
+  });
 }
 
 /** Tensors by Hugging Face name (`model.layers.0.self_attn.q_proj.weight`, …). */
@@ -219,12 +235,14 @@ async function readChecked(
         );
       }
       if (lazy) {
+        const native = src instanceof DequantizingSource ? src.native(name) : undefined;
         weights.set(name, {
           shape: shape.slice(),
           get data() {
             return src.readF32Sync(name);
           },
           readRows: (start: number, end: number) => src.readF32RowsSync(name, start, end),
+          ...(native ? { native } : {}),
         });
       } else weights.set(name, { shape: shape.slice(), data: await src.readF32(name) });
       options.onTensor?.(name, ++index, wanted.size);

@@ -13,6 +13,11 @@ import type { HostTensor } from "../onnx/ort_run.ts";
 import { runModel } from "../onnx/ort_run.ts";
 import { loraLike } from "./testing/lora_like.ts";
 import { buildTrainGraph } from "./train_graph.ts";
+import { join } from "node:path";
+import { readDecoderConfig } from "../model/config.ts";
+import { createTinyModel } from "../model/tiny.ts";
+import { loadWeights, streamWeights } from "../model/weights.ts";
+import { packedModel, type Packing } from "../model/testing/prequant_pack.ts";
 
 const I64 = (rows: number[][]) => BigInt64Array.from(rows.flat(), BigInt);
 
@@ -149,4 +154,61 @@ Deno.test("MatMulNBits gradient: the packed weights and scales are frozen (E_GRA
       }),
     (e: Error & { code?: string }) => e.code === "E_USAGE" && /trainBase/.test(e.message),
   );
+});
+
+Deno.test("buildTrainGraph() over a GPTQ/AWQ base at its own levels (zero points, act-order): adapter gradients match the float64 graph of those weights", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dramatis_qlora_native_" });
+  try {
+    const src = join(root, "src");
+    await createTinyModel(src, { preset: "tiny-llama", seed: 3 });
+    const cases: Packing[] = [
+      { method: "gptq", bits: 4, groupSize: 32, actOrder: true },
+      { method: "gptq", bits: 8, groupSize: 32, format: "gptq_v2" },
+      { method: "awq", bits: 4, groupSize: 32 },
+    ];
+    for (const [i, p] of cases.entries()) {
+      const dtype = p.bits === 4 ? "int4" as const : "int8" as const;
+      // The reference holds each layer's dequantized levels and the embedding as stored at dtype.
+      await Deno.mkdir(join(root, `m${i}`));
+      const dirs = await packedModel(join(root, `m${i}`), src, { ...p, tables: { dtype } });
+      const config = await readDecoderConfig(dirs.packed);
+      const lora = loraLike({ rank: 2, seed: 5, bStd: 0.3 });
+      const streamed = await streamWeights(dirs.packed, config);
+      const tq = buildTrainGraph(config, streamed.weights, {
+        adapters: [lora],
+        reduction: "mean",
+        weights: { dtype, accuracyLevel: 0 },
+      });
+      const nodes = tq.model.graph.nodes;
+      const withZeros = nodes.filter((n) => n.opType === "MatMulNBits" && n.inputs[3]);
+      assert.equal(withZeros.length, 7 * config.numLayers, JSON.stringify(p));
+      const ref = buildTrainGraph(config, await loadWeights(dirs.reference, config), {
+        adapters: [lora],
+        reduction: "mean",
+        dtype: "float64",
+      });
+      const data = batch(config.vocabSize);
+      const f32: Record<string, HostTensor> = { ...data };
+      const f64: Record<string, HostTensor> = { ...data };
+      for (const q of lora.parameters()) {
+        f32[q.name] = { dtype: "float32", shape: q.shape, data: Float32Array.from(q.data) };
+        f64[q.name] = { dtype: "float64", shape: q.shape, data: Float64Array.from(q.data) };
+      }
+      // The streamed layers are read while the model is written.
+      const got = await runModel(tq.model, f32).finally(() => streamed.close());
+      const want = await runModel(ref.model, f64, { graphOptimizationLevel: "basic" });
+      const loss = (got.loss.data as Float32Array)[0];
+      const lossRef = (want.loss.data as Float64Array)[0];
+      assert.ok(Math.abs(loss - lossRef) <= 1e-5 * Math.abs(lossRef), `loss ${loss} vs ${lossRef}`);
+      for (const name of tq.trainable) {
+        const e = relErr(
+          got[`grad.${name}`].data as Float32Array,
+          want[`grad.${name}`].data as Float64Array,
+        );
+        assert.ok(e <= TOL, `${JSON.stringify(p)} ${name}: relative error ${e}`);
+      }
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -11,6 +11,7 @@ import { Prng } from "../../util/prng.ts";
 import { readDecoderConfig } from "../config.ts";
 import { f16ToF32, f32ToF16, type RawTensor, writeSafetensors } from "../safetensors.ts";
 import { loadWeights } from "../weights.ts";
+import { dequantizedWeights, type WeightFormat } from "../quantize.ts";
 
 // Test-side packers, written from the packers' published layouts (the pack direction; the loader
 // implements the unpack direction): GPTQ packs `per = 32 / bits` consecutive input rows into one
@@ -36,6 +37,12 @@ export interface Packing {
   zeroRow?: boolean;
   /** GPTQ without a g_idx tensor (older checkpoints): groups follow the inputs. */
   noGIdx?: boolean;
+  /**
+   * The reference's embedding (and untied lm_head) as the engine stores them in this format
+   * (quantized and dequantized), so that a graph of the packed model at these bits and the
+   * reference at f32 compute with the same numbers (the packed model keeps the float tables).
+   */
+  tables?: WeightFormat;
 }
 
 /** Levels, zeros and float16 scales of `w` `[out, in]`, and the weight they stand for. */
@@ -160,6 +167,10 @@ export async function packedModel(root: string, src: string, p: Packing) {
   for (const [name, t] of weights) {
     if (!LINEAR.test(name)) {
       packed[name] = reference[name] = { dtype: "F32", shape: t.shape, data: t.data };
+      if (p.tables && t.shape.length === 2) {
+        const stored = dequantizedWeights(new Map([[name, t]]), p.tables).get(name)!.data;
+        reference[name] = { dtype: "F32", shape: t.shape, data: stored };
+      }
       continue;
     }
     const [out, inputs] = t.shape;

@@ -35,11 +35,14 @@ function inputGradient(ctx: GradContext, dy: string): string {
   const b = ctx.b;
   const node = ctx.node;
   const [, packedInit, scalesInit, zeroPoints, gIdx] = node.inputs;
-  if (zeroPoints || gIdx) {
+  if (gIdx) {
     throw gradError(
       node,
-      "zero_points / g_idx inputs are not supported; quantize symmetrically (the default zero point)",
+      "the g_idx input is not supported; order the inputs so each group is one block instead",
     );
+  }
+  if (zeroPoints && ctx.type(zeroPoints).dtype !== "uint8") {
+    throw gradError(node, "zero_points must be uint8 (packed levels)");
   }
   const k = ctx.attr<number>("K")!;
   const n = ctx.attr<number>("N")!;
@@ -54,6 +57,9 @@ function inputGradient(ctx: GradContext, dy: string): string {
   const live = b.op1("Equal", [lead, lead]);
   const packed = b.op1("Where", [live, packedInit, packedInit]);
   const scales = b.op1("Reshape", [scalesInit, int([n, nb, 1])]);
+  const zeros = zeroPoints
+    ? blockZeros(ctx, b.op1("Where", [live, zeroPoints, zeroPoints]), n, nb, bits)
+    : undefined;
   const rank = ctx.type(node.outputs[0]).shape.length;
   const rowsPer = Math.max(1, Math.floor(QUANT_GRAD_SETTINGS.chunkElements / (nb * bs)));
   let dx: string | undefined;
@@ -61,24 +67,12 @@ function inputGradient(ctx: GradContext, dy: string): string {
     const r1 = Math.min(n, r0 + rowsPer);
     const whole = r0 === 0 && r1 === n;
     const rows = (v: string) => whole ? v : b.op1("Slice", [v, int([r0]), int([r1]), int([0])]);
-    let q: string;
-    if (bits === 8) {
-      q = b.op1("Cast", [rows(packed)], { to: dtype });
-    } else {
-      // Each byte's two nibbles in float arithmetic (exact for 0..255): high = floor(v / 16),
-      // low = v - 16·high; the low nibble holds the lower index.
-      const v = b.op1("Cast", [rows(packed)], { to: dtype });
-      const high = b.op1("Floor", [b.op1("Mul", [v, ctx.scalar(1 / 16)])]);
-      const low = b.op1("Sub", [v, b.op1("Mul", [high, ctx.scalar(16)])]);
-      const axis = int([3]);
-      q = b.op1("Concat", [b.op1("Unsqueeze", [low, axis]), b.op1("Unsqueeze", [high, axis])], {
-        axis: 3,
-      });
-    }
+    const v = b.op1("Cast", [rows(packed)], { to: dtype });
+    const q = bits === 8 ? v : nibbles(ctx, v, 3);
     const count = r1 - r0;
     const centered = b.op1("Reshape", [q, int([count, nb, bs])]);
     const w = b.op1("Mul", [
-      b.op1("Sub", [centered, ctx.scalar(bits === 4 ? 8 : 128)]),
+      b.op1("Sub", [centered, zeros ? rows(zeros) : ctx.scalar(bits === 4 ? 8 : 128)]),
       rows(scales),
     ]);
     let flat = b.op1("Reshape", [w, int([count, nb * bs])]);
@@ -88,6 +82,33 @@ function inputGradient(ctx: GradContext, dy: string): string {
     dx = dx === undefined ? part : b.op1("Add", [dx, part]);
   }
   return dx!;
+}
+
+/**
+ * A float tensor of bytes `v` (values 0..255) split into its two nibbles along a new axis after
+ * `axis - 1`, in float arithmetic (exact): high = floor(v / 16), low = v − 16·high; the low
+ * nibble holds the lower index.
+ */
+function nibbles(ctx: GradContext, v: string, axis: number): string {
+  const b = ctx.b;
+  const high = b.op1("Floor", [b.op1("Mul", [v, ctx.scalar(1 / 16)])]);
+  const low = b.op1("Sub", [v, b.op1("Mul", [high, ctx.scalar(16)])]);
+  const at = b.constantInt([axis], [1]);
+  return b.op1("Concat", [b.op1("Unsqueeze", [low, at]), b.op1("Unsqueeze", [high, at])], {
+    axis,
+  });
+}
+
+/** `zero_points` (uint8, per row `ceil(nb · bits / 8)` bytes) as float zeros `[n, nb, 1]`. */
+function blockZeros(ctx: GradContext, zp: string, n: number, nb: number, bits: number): string {
+  const b = ctx.b;
+  const int = (v: number[]) => b.constantInt(v, [v.length]);
+  const per = Math.ceil((nb * bits) / 8);
+  const v = b.op1("Reshape", [b.op1("Cast", [zp], { to: ctx.dtype }), int([n, per])]);
+  if (bits === 8) return b.op1("Reshape", [v, int([n, nb, 1])]);
+  let z = b.op1("Reshape", [nibbles(ctx, v, 2), int([n, 2 * per])]);
+  if (2 * per !== nb) z = b.op1("Slice", [z, int([0]), int([nb]), int([1])]);
+  return b.op1("Reshape", [z, int([n, nb, 1])]);
 }
 
 const matMulNBits: GradRule = (ctx) => {
