@@ -12,7 +12,6 @@ import type { LazyData } from "../onnx/ir.ts";
 import { errorCode, withCode } from "../errors.ts";
 import { floatWeight, productTransB, transposedWeight } from "./graph_layers.ts";
 import type { WeightReader } from "./weights.ts";
-import type { NativeLayer } from "./prequantized.ts";
 import {
   bitsOf,
   blockSizeFor,
@@ -90,7 +89,37 @@ function named<T>(name: string, quantize: () => T): T {
   }
 }
 
-/** One quantization per tensor, shared by the lazy readers of its packed values and scales. */
+/**
+ * One read of a quantized matrix (`read`: a quantization, or a checkpoint's own levels), shared by
+ * the lazy readers of its packed values, scales and zero points: the first of `readers` reads it,
+ * the last lets it go.
+ */
+function readOnce(
+  name: string,
+  read: () => QuantizedMatrix,
+  rows: number,
+  cols: number,
+  bits: 4 | 8,
+  blockSize: number,
+  readers: number,
+): { packed: LazyData; scales: LazyData; zeros: LazyData } {
+  let q: QuantizedMatrix | undefined;
+  let left = readers;
+  const get = () => {
+    q ??= named(name, read);
+    const out = q;
+    if (--left <= 0) q = undefined;
+    return out;
+  };
+  const nb = Math.ceil(cols / blockSize);
+  return {
+    packed: { byteLength: rows * nb * (blockSize * bits) / 8, read: () => get().packed },
+    scales: { byteLength: rows * nb * 4, read: () => get().scales },
+    zeros: { byteLength: rows * Math.ceil((nb * bits) / 8), read: () => packZeroPoints(get()) },
+  };
+}
+
+/** {@link readOnce} of a quantization of `data`. */
 function quantizedOnce(
   name: string,
   data: WeightData,
@@ -100,19 +129,8 @@ function quantizedOnce(
   blockSize: number,
   readers: number,
 ): { packed: LazyData; scales: LazyData } {
-  let q: QuantizedMatrix | undefined;
-  let left = readers;
-  const get = () => {
-    q ??= named(name, () => quantizeWeight(data, rows, cols, bits, blockSize));
-    const out = q;
-    if (--left <= 0) q = undefined;
-    return out;
-  };
-  const nb = Math.ceil(cols / blockSize);
-  return {
-    packed: { byteLength: rows * nb * (blockSize * bits) / 8, read: () => get().packed },
-    scales: { byteLength: rows * nb * 4, read: () => get().scales },
-  };
+  const quantize = () => quantizeWeight(data, rows, cols, bits, blockSize);
+  return readOnce(name, quantize, rows, cols, bits, blockSize, readers);
 }
 
 function checkFloat32(b: GraphBuilder, format: Required<WeightFormat>): void {
@@ -221,7 +239,12 @@ export function transposedFloat(
   return half ? b.op1("Cast", [init], { to: "float32" }) : init;
 }
 
-/** `x @ Wᵀ` for an HF `[out, in]` weight through `MatMulNBits` (the weight stays `[out, in]`). */
+/**
+ * `x @ Wᵀ` for an HF `[out, in]` weight through `MatMulNBits` (the weight stays `[out, in]`). A
+ * pre-quantized checkpoint's layer at its own bits keeps its levels: the checkpoint's groups are
+ * the blocks, its zeros the `zero_points`, and an act-order layer first gathers the inputs into the
+ * order that makes each group one block.
+ */
 function quantizedProduct(
   b: GraphBuilder,
   name: string,
@@ -232,61 +255,20 @@ function quantizedProduct(
   shared?: { packed: LazyData; scales: LazyData },
 ): (x: string) => string {
   const bits = bitsOf(format.dtype as "int4" | "int8");
-  const native = typeof data === "function" ? data.native : undefined;
-  if (!shared && native?.bits === bits) return nativeProduct(b, name, rows, cols, native, format);
-  const bs = blockSizeFor(cols, format);
+  const own = typeof data === "function" ? data.native : undefined;
+  const native = !shared && own?.bits === bits ? own : undefined;
+  const bs = native ? native.blockSize : blockSizeFor(cols, format);
   const nb = Math.ceil(cols / bs);
-  const q = shared ?? quantizedOnce(name, data, rows, cols, bits, bs, 2);
+  const q: { packed: LazyData; scales: LazyData; zeros?: LazyData } = shared ??
+    (native
+      ? readOnce(name, native.read, rows, cols, bits, bs, 3)
+      : quantizedOnce(name, data, rows, cols, bits, bs, 2));
   const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, nb, (bs * bits) / 8], q.packed);
   const scales = b.initializer(`${name}.scales`, "float32", [rows * nb], q.scales);
-  return (x: string) =>
-    b.op1("MatMulNBits", [x, packed, scales], {
-      K: cols,
-      N: rows,
-      bits,
-      block_size: bs,
-      accuracy_level: format.accuracyLevel,
-    }, { domain: "com.microsoft" });
-}
-
-/**
- * `x @ Wᵀ` over a pre-quantized checkpoint's own levels: `MatMulNBits` with the checkpoint's
- * group size as its block size and its zeros as `zero_points`; an act-order layer first gathers
- * the inputs into the order that makes each group one block.
- */
-function nativeProduct(
-  b: GraphBuilder,
-  name: string,
-  rows: number,
-  cols: number,
-  native: NativeLayer,
-  format: Required<WeightFormat>,
-): (x: string) => string {
-  const { bits, blockSize: bs } = native;
-  const nb = Math.ceil(cols / bs);
-  // One read of the layer, shared by its three initializers.
-  let q: QuantizedMatrix | undefined;
-  let left = 3;
-  const get = () => {
-    q ??= named(name, () => native.read());
-    const out = q;
-    if (--left <= 0) q = undefined;
-    return out;
-  };
-  const zpBytes = Math.ceil((nb * bits) / 8);
-  const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, nb, (bs * bits) / 8], {
-    byteLength: rows * nb * (bs * bits) / 8,
-    read: () => get().packed,
-  });
-  const scales = b.initializer(`${name}.scales`, "float32", [rows * nb], {
-    byteLength: rows * nb * 4,
-    read: () => get().scales,
-  });
-  const zeros = b.initializer(`${name}.zero_points`, "uint8", [rows * zpBytes], {
-    byteLength: rows * zpBytes,
-    read: () => packZeroPoints(get()),
-  });
-  const order = native.order
+  const zeros = native
+    ? [b.initializer(`${name}.zero_points`, "uint8", [rows * Math.ceil((nb * bits) / 8)], q.zeros!)]
+    : [];
+  const order = native?.order
     ? b.initializer(`${name}.order`, "int64", [cols], BigInt64Array.from(native.order, BigInt))
     : undefined;
   return (x: string) =>
@@ -294,7 +276,7 @@ function nativeProduct(
       order ? b.op1("Gather", [x, order], { axis: -1 }) : x,
       packed,
       scales,
-      zeros,
+      ...zeros,
     ], {
       K: cols,
       N: rows,
