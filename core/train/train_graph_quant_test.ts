@@ -50,6 +50,45 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 // a wrong nibble order, scale or zero point gives errors of order 1e-1).
 const TOL = 1e-4;
 
+/**
+ * Runs the quantized train graph `tq` (float32) and its float64 reference `ref` on one batch with
+ * the adapter's parameters, and checks the loss (1e-5) and every trainable gradient ({@link TOL}).
+ * `written` runs once the quantized model has been written (streamed weights can then close).
+ */
+async function assertMatchesFloat64(
+  tq: ReturnType<typeof buildTrainGraph>,
+  ref: ReturnType<typeof buildTrainGraph>,
+  adapter: ReturnType<typeof loraLike>,
+  vocab: number,
+  what: string,
+  written: () => void = () => {},
+): Promise<void> {
+  assert.deepEqual(tq.trainable, ref.trainable);
+  const data = batch(vocab);
+  const f32: Record<string, HostTensor> = { ...data };
+  const f64: Record<string, HostTensor> = { ...data };
+  for (const p of adapter.parameters()) {
+    f32[p.name] = { dtype: "float32", shape: p.shape, data: Float32Array.from(p.data) };
+    f64[p.name] = { dtype: "float64", shape: p.shape, data: Float64Array.from(p.data) };
+  }
+  const got = await runModel(tq.model, f32).finally(written);
+  const want = await runModel(ref.model, f64, { graphOptimizationLevel: "basic" });
+  const loss = (got.loss.data as Float32Array)[0];
+  const lossRef = (want.loss.data as Float64Array)[0];
+  assert.ok(
+    Math.abs(loss - lossRef) <= 1e-5 * Math.abs(lossRef),
+    `${what}: loss ${loss} vs ${lossRef}`,
+  );
+  for (const name of tq.trainable) {
+    const e = relErr(
+      got[`grad.${name}`].data as Float32Array,
+      want[`grad.${name}`].data as Float64Array,
+    );
+    if (Deno.env.get("DRAMATIS_PRINT_ERR")) console.log(name, e);
+    assert.ok(e <= TOL, `${what} ${name}: relative error ${e}`);
+  }
+}
+
 const CASES = [
   ["tiny-qwen3", "int4", 0, 32],
   ["tiny-qwen3", "int8", 0, 32],
@@ -98,29 +137,7 @@ for (const [preset, dtype, chunk, blockSize] of CASES) {
           reduction: "mean",
           dtype: "float64",
         });
-        assert.deepEqual(tq.trainable, ref.trainable);
-        const data = batch(config.vocabSize);
-        const f32: Record<string, HostTensor> = { ...data };
-        const f64: Record<string, HostTensor> = { ...data };
-        for (const p of lora.parameters()) {
-          f32[p.name] = { dtype: "float32", shape: p.shape, data: Float32Array.from(p.data) };
-          f64[p.name] = { dtype: "float64", shape: p.shape, data: Float64Array.from(p.data) };
-        }
-        const got = await runModel(tq.model, f32);
-        const want = await runModel(ref.model, f64, { graphOptimizationLevel: "basic" });
-        const loss = (got.loss.data as Float32Array)[0];
-        const lossRef = (want.loss.data as Float64Array)[0];
-        assert.ok(
-          Math.abs(loss - lossRef) <= 1e-5 * Math.abs(lossRef),
-          `loss ${loss} vs ${lossRef}`,
-        );
-        for (const name of tq.trainable) {
-          const g = got[`grad.${name}`].data as Float32Array;
-          const r = want[`grad.${name}`].data as Float64Array;
-          const e = relErr(g, r);
-          if (Deno.env.get("DRAMATIS_PRINT_ERR")) console.log(name, e);
-          assert.ok(e <= TOL, `${name}: relative error ${e}`);
-        }
+        await assertMatchesFloat64(tq, ref, lora, config.vocabSize, `${dtype}:${blockSize}`);
       },
     );
   }
@@ -187,26 +204,15 @@ Deno.test("buildTrainGraph() over a GPTQ/AWQ base at its own levels (zero points
         reduction: "mean",
         dtype: "float64",
       });
-      const data = batch(config.vocabSize);
-      const f32: Record<string, HostTensor> = { ...data };
-      const f64: Record<string, HostTensor> = { ...data };
-      for (const q of lora.parameters()) {
-        f32[q.name] = { dtype: "float32", shape: q.shape, data: Float32Array.from(q.data) };
-        f64[q.name] = { dtype: "float64", shape: q.shape, data: Float64Array.from(q.data) };
-      }
       // The streamed layers are read while the model is written.
-      const got = await runModel(tq.model, f32).finally(() => streamed.close());
-      const want = await runModel(ref.model, f64, { graphOptimizationLevel: "basic" });
-      const loss = (got.loss.data as Float32Array)[0];
-      const lossRef = (want.loss.data as Float64Array)[0];
-      assert.ok(Math.abs(loss - lossRef) <= 1e-5 * Math.abs(lossRef), `loss ${loss} vs ${lossRef}`);
-      for (const name of tq.trainable) {
-        const e = relErr(
-          got[`grad.${name}`].data as Float32Array,
-          want[`grad.${name}`].data as Float64Array,
-        );
-        assert.ok(e <= TOL, `${JSON.stringify(p)} ${name}: relative error ${e}`);
-      }
+      await assertMatchesFloat64(
+        tq,
+        ref,
+        lora,
+        config.vocabSize,
+        JSON.stringify(p),
+        () => streamed.close(),
+      );
     }
   } finally {
     await Deno.remove(root, { recursive: true });
