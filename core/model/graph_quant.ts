@@ -91,31 +91,48 @@ function named<T>(name: string, quantize: () => T): T {
 
 /**
  * One read of a quantized matrix (`read`: a quantization, or a checkpoint's own levels), shared by
- * the lazy readers of its packed values, scales and zero points: the first of `readers` reads it,
- * the last lets it go.
+ * the lazy readers of its packed values and scales (and, with `zeros`, its zero points): the
+ * matrix is let go once the packed values and scales have been read. The small zero points may be
+ * written later (inline in a graph rather than in the weights file), so they are kept apart:
+ * holding the matrix until then held every layer of a 7B GPTQ export at once (3.3 GiB).
+ *
+ * @example
+ * ```ts
+ * import { readOnce } from "./graph_quant.ts";
+ * import { quantizeMatrix } from "./quantize.ts";
+ * const parts = readOnce("w", () => quantizeMatrix(new Float32Array(64), 2, 32, 4, 32), 2, 32, 4, 32);
+ * console.log(parts.packed.read().length, parts.scales.read().length); // 32 2
+ * ```
  */
-function readOnce(
+export function readOnce(
   name: string,
   read: () => QuantizedMatrix,
   rows: number,
   cols: number,
   bits: 4 | 8,
   blockSize: number,
-  readers: number,
+  zeros = false,
 ): { packed: LazyData; scales: LazyData; zeros: LazyData } {
   let q: QuantizedMatrix | undefined;
-  let left = readers;
-  const get = () => {
-    q ??= named(name, read);
-    const out = q;
-    if (--left <= 0) q = undefined;
+  let zp: Uint8Array | undefined;
+  let left = 2;
+  const get = () => (q ??= named(name, read));
+  const take = <T>(part: (m: QuantizedMatrix) => T): T => {
+    const out = part(get());
+    if (--left <= 0) {
+      if (zeros) zp ??= packZeroPoints(q!);
+      q = undefined;
+    }
     return out;
   };
   const nb = Math.ceil(cols / blockSize);
   return {
-    packed: { byteLength: rows * nb * (blockSize * bits) / 8, read: () => get().packed },
-    scales: { byteLength: rows * nb * 4, read: () => get().scales },
-    zeros: { byteLength: rows * Math.ceil((nb * bits) / 8), read: () => packZeroPoints(get()) },
+    packed: { byteLength: rows * nb * (blockSize * bits) / 8, read: () => take((m) => m.packed) },
+    scales: { byteLength: rows * nb * 4, read: () => take((m) => m.scales) },
+    zeros: {
+      byteLength: rows * Math.ceil((nb * bits) / 8),
+      read: () => (zp ??= packZeroPoints(get())),
+    },
   };
 }
 
@@ -127,10 +144,9 @@ function quantizedOnce(
   cols: number,
   bits: 4 | 8,
   blockSize: number,
-  readers: number,
 ): { packed: LazyData; scales: LazyData } {
   const quantize = () => quantizeWeight(data, rows, cols, bits, blockSize);
-  return readOnce(name, quantize, rows, cols, bits, blockSize, readers);
+  return readOnce(name, quantize, rows, cols, bits, blockSize);
 }
 
 function checkFloat32(b: GraphBuilder, format: Required<WeightFormat>): void {
@@ -261,8 +277,8 @@ function quantizedProduct(
   const nb = Math.ceil(cols / bs);
   const q: { packed: LazyData; scales: LazyData; zeros?: LazyData } = shared ??
     (native
-      ? readOnce(name, native.read, rows, cols, bits, bs, 3)
-      : quantizedOnce(name, data, rows, cols, bits, bs, 2));
+      ? readOnce(name, native.read, rows, cols, bits, bs, true)
+      : quantizedOnce(name, data, rows, cols, bits, bs));
   const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, nb, (bs * bits) / 8], q.packed);
   const scales = b.initializer(`${name}.scales`, "float32", [rows * nb], q.scales);
   const zeros = native
@@ -345,7 +361,7 @@ export function embedding(
     return { hidden: gather(table), lmHead, hfLayout: false };
   }
   // Two readers (packed, scales): the writer stores data shared by the lm_head initializers once.
-  const q = quantizedOnce(name, data, rows, cols, bits, bs, 2);
+  const q = quantizedOnce(name, data, rows, cols, bits, bs);
   const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, (cols * bits) / 8], q.packed);
   const scales = b.initializer(`${name}.scales`, "float32", [rows, nb], q.scales);
   const hidden = b.op1("GatherBlockQuantized", [packed, inputIds, scales], {
