@@ -59,6 +59,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
             dtypes: list(flags.dtypes),
             rounds: num(flags.rounds),
             qwen7b: flags.qwen7b !== false,
+            gptq: flags.gptq !== false,
             rssFit: flags["rss-fit"] !== false,
             keepCache: flags["keep-cache"] === true,
             log,
@@ -221,6 +222,12 @@ export const benchVerb: HostVerb = {
       type: "boolean",
       default: true,
       description: "quant: also load the Qwen2.5-7B-shaped int4 model (--no-qwen7b skips it)",
+    },
+    gptq: {
+      type: "boolean",
+      default: true,
+      description: "quant: also load a Llama-2-7B-shaped GPTQ 4-bit checkpoint on its own " +
+        "levels (--no-gptq skips it)",
     },
     "rss-fit": {
       type: "boolean",

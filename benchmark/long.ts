@@ -19,6 +19,7 @@
  * @module
  */
 
+import { procStatus, runChild } from "./child.ts";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readDecoderConfig } from "../core/model/config.ts";
@@ -122,11 +123,6 @@ const SELF = fileURLToPath(import.meta.url);
 
 async function exists(p: string): Promise<boolean> {
   return await Deno.stat(p).then(() => true, () => false);
-}
-
-function procStatus(field: string): number {
-  const m = Deno.readTextFileSync("/proc/self/status").match(new RegExp(`${field}:\\s+(\\d+) kB`));
-  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 function resetPeak(): void {
@@ -390,20 +386,8 @@ async function child(task: ChildTask): Promise<unknown> {
   }
 }
 
-async function runChild(task: ChildTask): Promise<unknown> {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SELF, "--child", JSON.stringify(task)],
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const out = await cmd.output();
-  const text = new TextDecoder().decode(out.stdout);
-  const line = text.trim().split("\n").findLast((l) => l.startsWith("{"));
-  if (!out.success || !line) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
-    throw new Error(`child ${task.kind} ${task.engine} @${task.context} failed: ${err}`);
-  }
-  return JSON.parse(line);
+function runTask(task: ChildTask): Promise<unknown> {
+  return runChild(SELF, task, `child ${task.kind} ${task.engine} @${task.context}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,7 +478,7 @@ async function measureLong(
         );
         try {
           samples.push(
-            await runChild({
+            await runTask({
               kind: "point",
               engine,
               paths,
@@ -527,7 +511,7 @@ async function measureLong(
   let sim: LongBenchResult["simulation"];
   if (turns > 0) {
     log(`simulation: ${turns} turns, ${options.systemTokens ?? 2048}-token system prompt`);
-    sim = await runChild({
+    sim = await runTask({
       kind: "simulation",
       engine: "dramatis",
       paths,

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { procStatus, runChild } from "./child.ts";
+import { benchGptq, type GptqPoint } from "./quant_gptq7b.ts";
 import { join, resolve } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
 import { graphKey } from "../core/model/engine.ts";
@@ -124,6 +126,11 @@ export interface QuantBenchResult {
   /** The 7B-shaped int4 model (absent with `qwen7b: false`). */
   qwen7b_int4?: Qwen7bPoint;
   /**
+   * A Llama-2-7B-shaped GPTQ 4-bit checkpoint run on its own levels (absent with `gptq: false`;
+   * see `quant_gptq7b.ts`).
+   */
+  gptq7b_int4?: GptqPoint;
+  /**
    * Peak RSS against weight bytes over model sizes (seeded int4 models at the 0.5B and 1.5B
    * shapes, first and cached loads): `peak ≈ per_weight_byte · W + fixed_bytes`, the fixed
    * overhead measured, not assumed; with the 7B case, the line's prediction for its cached load
@@ -151,6 +158,8 @@ export interface QuantBenchOptions {
   llamacpp?: boolean;
   /** Load and decode the 7B-shaped int4 model (default true; minutes on first use). */
   qwen7b?: boolean;
+  /** Load and decode a 7B-shaped GPTQ checkpoint on its own levels (default true; 3.7 GB). */
+  gptq?: boolean;
   /** Fit peak RSS against weight bytes over model sizes (default true; see {@link rssFit}). */
   rssFit?: boolean;
   /**
@@ -163,11 +172,6 @@ export interface QuantBenchOptions {
 }
 
 const BABYLLAMA = new URL("../../shared/models/babyllama-105/", import.meta.url);
-
-function procStatus(field: string): number {
-  const m = Deno.readTextFileSync("/proc/self/status").match(new RegExp(`${field}:\\s+(\\d+) kB`));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
 
 interface Child {
   kind: "baseline" | "load" | "llamacpp" | "ppl" | "qwen7b";
@@ -350,19 +354,9 @@ async function childPerplexity(t: Child): Promise<Record<string, number>> {
   }
 }
 
-async function runChild(t: Child): Promise<Record<string, number>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--child", JSON.stringify(t)],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
-  if (out.code !== 0) {
-    throw new Error(
-      `child failed (${out.code}): ${new TextDecoder().decode(out.stderr).slice(-800)}`,
-    );
-  }
-  return JSON.parse(text);
+/** Runs one {@link Child} in a fresh process. */
+function runChildOf(t: Child): Promise<Record<string, number>> {
+  return runChild(new URL(import.meta.url), t, `child ${t.kind}`);
 }
 
 /**
@@ -400,7 +394,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     throw new RangeError(`rounds is ${rounds}; pass a whole number >= 1`);
   }
   const start = Deno.loadavg()[0];
-  const baseline = await runChild({ ...base, kind: "baseline", cacheDir: "", dtype: "f32" });
+  const baseline = await runChildOf({ ...base, kind: "baseline", cacheDir: "", dtype: "f32" });
   const points: QuantPoint[] = [];
   const top1 = new Map<string, number[]>();
   // Speed samples per dtype (cached loads) and per llama.cpp format, one per round (below).
@@ -414,9 +408,9 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
     try {
       log(`${dtype}: first load`);
-      const first = await runChild({ ...base, kind: "load", cacheDir, dtype });
+      const first = await runChildOf({ ...base, kind: "load", cacheDir, dtype });
       log(`${dtype}: cached load`);
-      const cached = await runChild({ ...base, kind: "load", cacheDir, dtype });
+      const cached = await runChildOf({ ...base, kind: "load", cacheDir, dtype });
       top1.set(dtype, cached.top1 as unknown as number[]);
       const point: QuantPoint = {
         dtype,
@@ -450,7 +444,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
       speed.set(dtype, [cached]);
       if (await pathExists(new URL("config.json", BABYLLAMA).pathname)) {
         log(`${dtype}: babyllama-105 perplexity`);
-        const ppl = await runChild({
+        const ppl = await runChildOf({
           ...base,
           kind: "ppl",
           modelDir: BABYLLAMA.pathname,
@@ -491,7 +485,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
         steps.push(async () => {
           log(of(`${p.dtype}: speed (cached load)`));
           try {
-            const sample = await runChild({ ...base, kind: "load", cacheDir, dtype: p.dtype });
+            const sample = await runChildOf({ ...base, kind: "load", cacheDir, dtype: p.dtype });
             speed.get(p.dtype)!.push(sample);
           } catch (e) {
             p.error = `round ${round + 1}: ${(e as Error).message}`;
@@ -503,7 +497,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
           log(of(`llama.cpp ${format}`));
           try {
             const gguf = ggufOf(format);
-            const sample = await runChild({
+            const sample = await runChildOf({
               ...base,
               kind: "llamacpp",
               cacheDir,
@@ -557,6 +551,9 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
   }
   let qwen7b: Qwen7bPoint | undefined;
   if (options.qwen7b ?? true) qwen7b = await benchQwen7b(dir, threads, log);
+  const gptq = options.gptq ?? true
+    ? await benchGptq(join(dir, "llama-2-7b-gptq"), { threads, keepCache: options.keepCache }, log)
+    : undefined;
   let fit: QuantBenchResult["rss_fit"];
   if (options.rssFit ?? true) {
     fit = await rssFit({
@@ -602,6 +599,10 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
       ratios[`${p.dtype}_cached_load_rss_vs_${peer}`] = p.cachedLoadPeakRss / p.llamacpp.peakRss;
     }
   }
+  if (gptq && !gptq.error) {
+    ratios.gptq7b_first_load_rss_vs_weights = gptq.first_load_peak_rss_bytes / gptq.weight_bytes;
+    ratios.gptq7b_cached_load_rss_vs_weights = gptq.peak_rss_bytes / gptq.weight_bytes;
+  }
   return {
     shape,
     threads,
@@ -610,6 +611,7 @@ export async function benchQuant(options: QuantBenchOptions = {}): Promise<Quant
     points,
     ratios,
     ...(qwen7b ? { qwen7b_int4: qwen7b } : {}),
+    ...(gptq ? { gptq7b_int4: gptq } : {}),
     ...(fit ? { rss_fit: fit } : {}),
     loadavg: { start, end: Deno.loadavg()[0] },
   };
@@ -643,10 +645,10 @@ async function benchQwen7b(
     });
     if (!(await pathExists(join(cacheDir, key, "done.json")))) {
       log("qwen7b int4: generating, quantizing and writing the seeded weights (once)");
-      exportPeak = (await runChild({ ...base, kind: "qwen7b" })).peakRss;
+      exportPeak = (await runChildOf({ ...base, kind: "qwen7b" })).peakRss;
     }
     log("qwen7b int4: cached load, 32 tokens with steering and one identity");
-    const m = await runChild({ ...base, kind: "qwen7b" });
+    const m = await runChildOf({ ...base, kind: "qwen7b" });
     return {
       parameters,
       weight_bytes: await weightsFileBytes(cacheDir),
@@ -733,6 +735,22 @@ export function formatQuantBench(r: QuantBenchResult): string {
         }, load ${q.load_seconds.toFixed(1)} s, decode ${
           q.decode_tokens_per_second.toFixed(2)
         } tok/s with steering + 1 identity (changes tokens: ${q.steered_differs_from_plain})`,
+    );
+  }
+  const g = r.gptq7b_int4;
+  if (g) {
+    lines.push(
+      g.error
+        ? `gptq 7B int4: error: ${g.error}`
+        : `gptq 7B int4 on its own levels (${(g.parameters / 1e9).toFixed(2)}B params, checkpoint ${
+          mib(g.checkpoint_bytes)
+        }, weights ${mib(g.weight_bytes)}): first load ${
+          g.first_load_seconds.toFixed(1)
+        } s at peak ${mib(g.first_load_peak_rss_bytes)}, cached load ${
+          g.load_seconds.toFixed(1)
+        } s at peak ${mib(g.peak_rss_bytes)}, decode ${
+          g.decode_tokens_per_second.toFixed(2)
+        } tok/s`,
     );
   }
   if (r.rss_fit) {

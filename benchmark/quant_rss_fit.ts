@@ -9,6 +9,7 @@
  * @module
  */
 
+import { procStatus, runChild } from "./child.ts";
 import { join } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
 import { createTinyModel, seededWeightSource, type TinyModelOptions } from "../core/model/tiny.ts";
@@ -62,11 +63,6 @@ export interface RssFit {
   cached_load: LinearFit;
 }
 
-function procStatus(field: string): number {
-  const m = Deno.readTextFileSync("/proc/self/status").match(new RegExp(`${field}:\\s+(\\d+) kB`));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
 /** Least squares line through the points (x, y). */
 export function fitLine(points: readonly [number, number][]): LinearFit {
   const n = points.length;
@@ -110,20 +106,6 @@ async function child(t: Child): Promise<{ peakRss: number }> {
   }
 }
 
-async function runChild(t: Child): Promise<{ peakRss: number }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--child", JSON.stringify(t)],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (out.code !== 0) {
-    throw new Error(
-      `child failed (${out.code}): ${new TextDecoder().decode(out.stderr).slice(-800)}`,
-    );
-  }
-  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "");
-}
-
 /**
  * Measures first-load and cached-load peak RSS of seeded models of each shape in `dtype` and
  * fits both against the weight bytes. The graphs are deleted after each shape unless
@@ -161,9 +143,17 @@ export async function rssFit(options: {
     try {
       const t = { modelDir, cacheDir, dtype: options.dtype, threads: options.threads };
       log(`rss fit: ${shape} ${options.dtype} first load`);
-      const first = await runChild(t);
+      const first = await runChild<{ peakRss: number }>(
+        new URL(import.meta.url),
+        t,
+        "rss-fit child",
+      );
       log(`rss fit: ${shape} ${options.dtype} cached load`);
-      const cached = await runChild(t);
+      const cached = await runChild<{ peakRss: number }>(
+        new URL(import.meta.url),
+        t,
+        "rss-fit child",
+      );
       const weightBytes = await weightsFileBytes(cacheDir);
       points.push({
         shape,

@@ -12,6 +12,7 @@ Deno.test("benchQuant() at the small shape reports weight bytes, load peaks and 
       newTokens: 4,
       workDir,
       qwen7b: false,
+      gptq: false,
       rssFit: false,
       rounds: 2,
       log: () => {},
