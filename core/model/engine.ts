@@ -38,13 +38,13 @@ import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
 import { type StreamedWeights, streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
 import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
-import { prequantizedDtype, readQuantizationConfig } from "./prequantized.ts";
+import { checkpointDtype } from "./prequantized.ts";
 import { pathExists } from "../util/fs.ts";
 import type { BuildIdentity, GraphRecord } from "./graph_cache.ts";
 import { collectGarbage } from "../util/gc.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
-const GRAPH_FORMAT = 7;
+const GRAPH_FORMAT = 8;
 
 /** Options of {@link Engine.load}. */
 export interface EngineOptions {
@@ -320,22 +320,7 @@ export class Engine {
     const tokenizer = await loadTokenizer(modelDir);
     const steering = options.steering ?? false;
     const adapters = options.adapters ?? [];
-    const fromEnv = options.dtype === undefined ? envDtype() : undefined;
-    // A GPTQ/AWQ checkpoint keeps its bits unless a dtype is asked for (float32 would hold a
-    // 7B model's 28 GB): at its own bits its layers run on their own levels.
-    const fromCheckpoint = options.dtype === undefined && fromEnv === undefined
-      ? prequantizedDtype((await readQuantizationConfig(modelDir, config.raw))?.config)
-      : undefined;
-    if (fromCheckpoint) {
-      log(
-        `${modelDir} is pre-quantized: stored as ${fromCheckpoint}, its packed layers on their own ` +
-          `levels (a dtype option changes that)`,
-      );
-    }
-    const weightFormat = normalizeWeightFormat(
-      options.dtype ?? fromEnv ?? fromCheckpoint,
-      fromEnv ? "DRAMATIS_DTYPE" : "dtype",
-    );
+    const weightFormat = await resolveWeightFormat(modelDir, config, options.dtype, log);
     const source = options.weightSource;
     const provider = options.provider ?? "cpu";
     const compute = defaultCompute(provider, weightFormat.dtype, options.compute);
@@ -841,6 +826,42 @@ export async function weightsKey(
     ...(compute === "f16" ? { compute, halfPass: await halfPassStamps() } : {}),
   }));
   return h.digest("hex").slice(0, 24);
+}
+
+/**
+ * The weight format a model directory is loaded in: `dtype` where given, else `DRAMATIS_DTYPE`,
+ * else, for a GPTQ/AWQ checkpoint, its own bits (`int4` / `int8`, `int4:32` for groups of 32 or
+ * fewer: its packed layers then run on their own levels, and float32 would hold a 7B model's
+ * 28 GB; said through `log`), else float32.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveWeightFormat } from "./engine.ts";
+ * import { readDecoderConfig } from "./config.ts";
+ * const dir = "models/llama-2-7b-chat-gptq";
+ * console.log(await resolveWeightFormat(dir, await readDecoderConfig(dir))); // { dtype: "int4", … }
+ * ```
+ */
+export async function resolveWeightFormat(
+  modelDir: string,
+  config: DecoderConfig,
+  dtype?: WeightDtype | WeightFormat | string,
+  log: (line: string) => void = () => {},
+): Promise<Required<WeightFormat>> {
+  const fromEnv = dtype === undefined ? envDtype() : undefined;
+  const fromCheckpoint = dtype === undefined && fromEnv === undefined
+    ? await checkpointDtype(modelDir, config.raw)
+    : undefined;
+  if (fromCheckpoint) {
+    log(
+      `${modelDir} is pre-quantized: stored as ${fromCheckpoint}, its packed layers on their own ` +
+        `levels where their groups allow (a dtype option changes that)`,
+    );
+  }
+  return normalizeWeightFormat(
+    dtype ?? fromEnv ?? fromCheckpoint,
+    fromEnv ? "DRAMATIS_DTYPE" : "dtype",
+  );
 }
 
 /** `DRAMATIS_DTYPE`, where it is set and readable. */

@@ -158,7 +158,9 @@ export async function exportForTransformersJs(
 
 /** Initializers that hold base weights (by their HF name plus the builders' suffixes). */
 function isBaseWeight(name: string, weights: DecoderWeightMap): boolean {
-  return weights.has(name.replace(/(_t|\.lm_head)?(\.q4|\.q8|\.scales)?$/, ""));
+  return weights.has(
+    name.replace(/(_t|\.lm_head)?(\.q4|\.q8|\.scales|\.zero_points|\.order)?$/, ""),
+  );
 }
 
 async function linkSharedWeights(

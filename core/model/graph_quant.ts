@@ -92,9 +92,9 @@ function named<T>(name: string, quantize: () => T): T {
 /**
  * One read of a quantized matrix (`read`: a quantization, or a checkpoint's own levels), shared by
  * the lazy readers of its packed values and scales (and, with `zeros`, its zero points): the
- * matrix is let go once the packed values and scales have been read. The small zero points may be
- * written later (inline in a graph rather than in the weights file), so they are kept apart:
- * holding the matrix until then held every layer of a 7B GPTQ export at once (3.3 GiB).
+ * matrix is let go once the packed values and scales have been read, its small zero points kept
+ * apart. Zero points read on their own (another graph over weights already written) are packed
+ * from a read that is not kept: holding it held every layer of a 7B GPTQ model at once.
  *
  * @example
  * ```ts
@@ -131,7 +131,7 @@ export function readOnce(
     scales: { byteLength: rows * nb * 4, read: () => take((m) => m.scales) },
     zeros: {
       byteLength: rows * Math.ceil((nb * bits) / 8),
-      read: () => (zp ??= packZeroPoints(get())),
+      read: () => (zp ??= packZeroPoints(q ?? named(name, read))),
     },
   };
 }

@@ -44,8 +44,10 @@ export interface NativeLayer {
   read(): QuantizedMatrix;
 }
 
-/** Group sizes `MatMulNBits` runs from its repacked layout on the CPU (powers of two, 16–256). */
+/** Block sizes `MatMulNBits` runs from its repacked layout on the CPU (powers of two, 16–256). */
 const NATIVE_BLOCKS = [16, 32, 64, 128, 256];
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A parsed `quantization_config` this loader reads. */
 export interface PrequantizedFormat {
@@ -188,6 +190,24 @@ export function prequantizedDtype(quantizationConfig: unknown): string | undefin
 }
 
 /**
+ * The dtype a model directory is stored in when none is asked for: {@link prequantizedDtype} of
+ * its quantization settings (config.json or `quantize_config.json`), `undefined` for a float
+ * checkpoint.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkpointDtype } from "./prequantized.ts";
+ * console.log(await checkpointDtype("models/llama-2-7b-chat-gptq", configJson)); // "int4"
+ * ```
+ */
+export async function checkpointDtype(
+  dir: string,
+  configJson: unknown,
+): Promise<string | undefined> {
+  return prequantizedDtype((await readQuantizationConfig(dir, configJson))?.config);
+}
+
+/**
  * A tensor source that shows packed GPTQ/AWQ linear layers as float32 `X.weight` tensors and
  * passes every other tensor through.
  */
@@ -264,23 +284,26 @@ export class DequantizingSource implements TensorSource {
 
   /**
    * Packed layer `name`'s own levels for a `MatMulNBits` with zero points, or `undefined` when
-   * its groups cannot be blocks of that op (a group size other than 16–256 in powers of two, a
-   * single group over inputs of another count, act-order groups of unequal sizes): such a layer is
+   * its groups cannot be blocks of that op (a group size, or for one group the input count, that
+   * no power of two from 16 to 256 divides; act-order groups of unequal sizes): such a layer is
    * dequantized and stored in the asked dtype instead.
    */
   native(name: string): NativeLayer | undefined {
     const shape = this.#packed.get(name);
     if (!shape) return undefined;
     const inputs = shape[1];
-    const blockSize = this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
-    if (!NATIVE_BLOCKS.includes(blockSize)) return undefined;
-    const order = blockOrder(this.#groupOf(name), blockSize);
+    const groupSize = this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
+    // A group larger than the op's blocks (one group over all inputs, groups of 512) is split
+    // into blocks that repeat its scale and zero.
+    const blockSize = NATIVE_BLOCKS.findLast((b) => groupSize % b === 0);
+    if (blockSize === undefined) return undefined;
+    const order = blockOrder(this.#groupOf(name), groupSize);
     if (order === null) return undefined;
     return {
       bits: this.#format.bits,
       blockSize,
       ...(order ? { order } : {}),
-      read: () => this.#levels(name, blockSize, order),
+      read: () => this.#levels(name, blockSize, groupSize, order),
     };
   }
 
@@ -401,7 +424,12 @@ export class DequantizingSource implements TensorSource {
   }
 
   /** The layer's levels as a block-quantized matrix, columns in `order`, one block per group. */
-  #levels(name: string, blockSize: number, order: Int32Array | undefined): QuantizedMatrix {
+  #levels(
+    name: string,
+    blockSize: number,
+    groupSize: number,
+    order: Int32Array | undefined,
+  ): QuantizedMatrix {
     const [out, inputs] = this.#packed.get(name)!;
     const parts = this.#parts(name);
     const { bits, method } = this.#format;
@@ -410,21 +438,25 @@ export class DequantizingSource implements TensorSource {
     const packed = new Uint8Array(out * nb * blob);
     const scales = new Float32Array(out * nb);
     const zeros = new Uint8Array(out * nb);
-    const zero = new Uint8Array(nb);
+    const groups = Math.ceil(inputs / groupSize);
+    const zero = new Uint8Array(groups);
     const levels = new Uint8Array(inputs);
     // GPTQ's words in input order are already MatMulNBits's bytes (consecutive inputs from the
-    // low bits up, little-endian): each output's row is its words, copied.
-    const words = method === "gptq" && !order && (nb * blob) % 4 === 0
+    // low bits up; the inputs a multiple of the values per word, as #parts checks; a
+    // little-endian host, as onnxruntime's CPU builds are): each output's row is its words.
+    const words = method === "gptq" && !order && LITTLE_ENDIAN
       ? new Int32Array(packed.buffer)
       : undefined;
     const rowWords = (nb * blob) / 4;
     for (let o = 0; o < out; o++) {
       this.#zerosOf(parts, out, o, zero);
       for (let k = 0; k < nb; k++) {
-        zeros[o * nb + k] = zero[k];
-        scales[o * nb + k] = parts.scales[k * out + o];
+        // Blocks divide groups: block k lies in group (k · blockSize) / groupSize.
+        const g = Math.floor((k * blockSize) / groupSize);
+        zeros[o * nb + k] = zero[g];
+        scales[o * nb + k] = parts.scales[g * out + o];
         // A last partial block is padded with its zero (value 0).
-        const z = bits === 4 ? zero[k] | (zero[k] << 4) : zero[k];
+        const z = bits === 4 ? zero[g] | (zero[g] << 4) : zero[g];
         packed.fill(z, (o * nb + k) * blob, (o * nb + k + 1) * blob);
       }
       if (words) {

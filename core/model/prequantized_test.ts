@@ -4,15 +4,26 @@ import { errorCode } from "../errors.ts";
 import { readDecoderConfig } from "./config.ts";
 import { Engine } from "./engine.ts";
 import { parsePrequantized, prequantizedDtype } from "./prequantized.ts";
-import { createTinyModel } from "./tiny.ts";
+import { createTinyModel, type TinyModelOptions } from "./tiny.ts";
 import { loadWeights } from "./weights.ts";
 import type { WeightFormat } from "./quantize.ts";
 import { LINEAR, packedModel as packFrom, type Packing } from "./testing/prequant_pack.ts";
 
+/** Sizes of a tiny model (the preset's defaults where absent). */
+type Sizes = Partial<
+  Pick<TinyModelOptions, "hiddenSize" | "intermediateSize" | "numHeads" | "numKvHeads" | "headDim">
+>;
+
 /** `root/packed` and `root/reference` from a seeded tiny model of `preset` (in `root/src`). */
-async function packedModel(root: string, preset: "tiny-llama" | "tiny-qwen2", p: Packing) {
+async function packedModel(
+  root: string,
+  preset: "tiny-llama" | "tiny-qwen2",
+  p: Packing,
+  sizes: Sizes = {},
+) {
   const src = join(root, "src");
-  await createTinyModel(src, { preset, seed: 3 });
+  await Deno.mkdir(root, { recursive: true });
+  await createTinyModel(src, { preset, seed: 3, ...sizes });
   return await packFrom(root, src, { ...p, zeroRow: true });
 }
 
@@ -24,11 +35,31 @@ const CASES: Packing[] = [
   { method: "awq", bits: 4, groupSize: 32 },
 ];
 
+/**
+ * Groups that are not the op's blocks as they are: short last groups (inputs 96 and 160 in
+ * groups of 64), one group over 512 and 768 inputs (blocks of 256 repeating its scale and zero),
+ * groups of 512 over 768 inputs (a short last group of two blocks).
+ */
+const SIZED: [Packing, Sizes][] = [
+  [
+    { method: "gptq", bits: 4, groupSize: 64, actOrder: true },
+    { hiddenSize: 96, intermediateSize: 160, numHeads: 3, numKvHeads: 1, headDim: 32 },
+  ],
+  [
+    { method: "gptq", bits: 8, groupSize: -1 },
+    { hiddenSize: 512, intermediateSize: 768, numHeads: 8, numKvHeads: 2, headDim: 64 },
+  ],
+  [
+    { method: "awq", bits: 4, groupSize: 512 },
+    { hiddenSize: 512, intermediateSize: 768, numHeads: 8, numKvHeads: 2, headDim: 64 },
+  ],
+];
+
 Deno.test("GPTQ and AWQ layers load as the weights their levels stand for, exactly", async () => {
-  for (const p of CASES) {
+  for (const [p, sizes] of [...CASES.map((c) => [c, {}] as [Packing, Sizes]), ...SIZED]) {
     const root = await Deno.makeTempDir({ prefix: "dramatis_prequant_" });
     try {
-      const dirs = await packedModel(root, "tiny-qwen2", p);
+      const dirs = await packedModel(root, "tiny-qwen2", p, sizes);
       const config = await readDecoderConfig(dirs.packed);
       const got = await loadWeights(dirs.packed, config);
       const want = await loadWeights(dirs.reference, await readDecoderConfig(dirs.reference));
@@ -66,9 +97,10 @@ Deno.test("an Engine runs a GPTQ/AWQ checkpoint on its own levels at its bits, a
       });
       return w / top;
     };
-    for (const [i, p] of CASES.entries()) {
+    const cases = [...CASES.map((c) => [c, {}] as [Packing, Sizes]), ...SIZED];
+    for (const [i, [p, sizes]] of cases.entries()) {
       const what = JSON.stringify(p);
-      const dirs = await packedModel(join(root, `f${i}`), "tiny-llama", p);
+      const dirs = await packedModel(join(root, `f${i}`), "tiny-llama", p, sizes);
       // f32: the dequantized weights exactly.
       const reference = await logits(dirs.reference, "f32");
       assert.ok(worst(await logits(dirs.packed, "f32"), reference) < 1e-6, what);
@@ -79,7 +111,12 @@ Deno.test("an Engine runs a GPTQ/AWQ checkpoint on its own levels at its bits, a
       // again, as the engine does a float checkpoint, is far off, so this fails if any layer
       // were requantized.
       const dtype = p.bits === 4 ? "int4" as const : "int8" as const;
-      const q = await packedModel(join(root, `q${i}`), "tiny-llama", { ...p, tables: { dtype } });
+      const q = await packedModel(
+        join(root, `q${i}`),
+        "tiny-llama",
+        { ...p, tables: { dtype } },
+        sizes,
+      );
       const stored = await logits(q.reference, "f32");
       const native = worst(await logits(q.packed, { dtype, accuracyLevel: 0 }), stored);
       assert.ok(native < 1e-5, `${what}: ${native}`);
@@ -89,6 +126,16 @@ Deno.test("an Engine runs a GPTQ/AWQ checkpoint on its own levels at its bits, a
       const plain = worst(await logits(dirs.packed), stored);
       assert.ok(plain < 0.05, `${what}: default ${plain}`);
     }
+    // The zero points and input orders are base weights: in the shared weights file every graph
+    // variant links, so another variant reads none of the layers again.
+    const names: string[] = [];
+    for await (const e of Deno.readDir(join(root, "cache", "weights"))) {
+      const index = join(root, "cache", "weights", e.name, "index.json");
+      names.push(...Object.keys(JSON.parse(await Deno.readTextFile(index))));
+    }
+    const layers = 7 * (await readDecoderConfig(join(root, "f0", "packed"))).numLayers;
+    assert.ok(names.filter((n) => n.endsWith(".zero_points")).length >= layers * cases.length);
+    assert.ok(names.some((n) => n.endsWith(".order")), "act-order layers' input orders");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

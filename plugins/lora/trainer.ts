@@ -21,6 +21,7 @@ import type { DecoderConfig } from "../../core/model/config.ts";
 import { decodeSafetensors, toFloat32 } from "../../core/model/safetensors.ts";
 import type { ModelTokenizer } from "../../core/model/tokenizer.ts";
 import { normalizeWeightFormat } from "../../core/model/quantize.ts";
+import { checkpointDtype } from "../../core/model/prequantized.ts";
 import { loadWeights, streamWeights } from "../../core/model/weights.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
 import {
@@ -235,7 +236,19 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
   // A quantized (or half) base is read tensor by tensor while the train graph is written, so the
   // float32 model is never held whole (QLoRA-style: the base stays int4/int8, adapters train in
   // float32).
-  const format = normalizeWeightFormat(request.dtype, "--dtype");
+  // With no dtype asked for, a GPTQ/AWQ checkpoint trains over its own bits (its layers on their
+  // own levels) rather than as float32.
+  const fromCheckpoint = request.dtype === undefined
+    ? await checkpointDtype(s.modelDir, model.raw)
+    : undefined;
+  if (fromCheckpoint) {
+    request.onEvent?.({
+      type: "log",
+      message:
+        `${s.modelDir} is pre-quantized: the base stays ${fromCheckpoint} (--dtype changes that)`,
+    });
+  }
+  const format = normalizeWeightFormat(request.dtype ?? fromCheckpoint, "--dtype");
   const streamed = format.dtype !== "f32" && !full
     ? await streamWeights(s.modelDir, model)
     : undefined;

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Engine } from "../../core/model/engine.ts";
+import { readModel } from "../../core/onnx/deserialize.ts";
 import { packedModel, type Packing } from "../../core/model/testing/prequant_pack.ts";
 import type { WeightFormat } from "../../core/model/quantize.ts";
 
@@ -56,6 +57,14 @@ Deno.test({
           threads: 1,
         });
         try {
+          if (!dtype) {
+            // Every linear layer on the checkpoint's levels: MatMulNBits with zero points.
+            const graph = await readModel(engine.graphPath);
+            const native = graph.graph.nodes.filter((n) =>
+              n.opType === "MatMulNBits" && n.inputs[3]
+            );
+            assert.equal(native.length, 7 * engine.config.numLayers);
+          }
           for (const [i, r] of (await llama2cRuns()).entries()) {
             const out = await engine.generate({ inputIds: [r.prompt] }, { maxNewTokens: 32 });
             assert.deepEqual(out.completions[0].tokens, r.gen.slice(0, 32), `${dtype} prompt ${i}`);

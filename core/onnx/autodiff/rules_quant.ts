@@ -4,12 +4,14 @@
  *
  * `MatMulNBits` computes `y = x · Wᵀ` with `W [N, K]` stored as block-quantized unsigned values
  * (`[N, blocks, blockSize·bits/8]` bytes, int4 two per byte with the lower index in the low
- * nibble), float scales `[N·blocks]` and the default zero point `2^(bits-1)`. The gradient with
- * respect to the activation is `dx = dy · W` with `W` dequantized in the graph from the very
- * bytes the forward reads (`(q - zp) · scale`), so it is the exact gradient of the function
- * the kernel computes at `accuracy_level` 0 — the same float weights a float32 graph of the
- * dequantized values holds. The packed weights and scales are frozen: asking for their gradient
- * is an `E_GRAD_RULE` error.
+ * nibble), float scales `[N·blocks]` and a zero point per block: the uint8 `zero_points` input
+ * (a pre-quantized checkpoint's own zeros, packed the same way) or the default `2^(bits-1)`. The
+ * gradient with respect to the activation is `dx = dy · W` with `W` dequantized in the graph from
+ * the very bytes the forward reads (`(q - zp) · scale`), so it is the exact gradient of the
+ * function the kernel computes at `accuracy_level` 0 — the same float weights a float32 graph of
+ * the dequantized values holds. The packed weights, scales and zero points are frozen: asking for
+ * their gradient is an `E_GRAD_RULE` error; a `g_idx` input is refused (act-order layers gather
+ * their inputs into group order instead).
  *
  * @module
  */
