@@ -6,6 +6,7 @@ import { createTinyModel } from "../../core/model/tiny.ts";
 import { loadWeights } from "../../core/model/weights.ts";
 import { writeHfModel } from "../../core/train/write_model.ts";
 import { createLoraTrainer } from "./trainer.ts";
+import { packedModel } from "../../core/model/testing/prequant_pack.ts";
 
 Deno.test("lora trainer over an int4 base (--dtype int4, QLoRA-style) trains: loss falls, first steps follow the f32 run of the dequantized weights", async () => {
   const dir = await Deno.makeTempDir({ prefix: "qlora_" });
@@ -64,6 +65,61 @@ Deno.test("lora trainer over an int4 base (--dtype int4, QLoRA-style) trains: lo
     }
     assert.ok(Math.abs(q[0] - raw[0]) > Math.abs(q[0] - f[0]), `${q[0]} ${f[0]} ${raw[0]}`);
     await Deno.stat(join(dir, "int4:32-0-m", "adapter_model.safetensors"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lora trainer on a GPTQ checkpoint with no dtype trains over its own 4-bit levels", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "qlora_gptq_" });
+  try {
+    const src = join(dir, "src");
+    await createTinyModel(src, { preset: "tiny-llama", seed: 5 });
+    // The reference holds the levels' float weights and the embedding as int4 stores it.
+    const dirs = await packedModel(dir, src, {
+      method: "gptq",
+      bits: 4,
+      groupSize: 32,
+      actOrder: true,
+      tables: { dtype: "int4" },
+    });
+    const data = join(dir, "d.jsonl");
+    await Deno.writeTextFile(
+      data,
+      ["a", "b", "c", "d"].map((q) =>
+        JSON.stringify({
+          messages: [{ role: "user", content: q }, { role: "assistant", content: "yes indeed" }],
+        })
+      ).join("\n") + "\n",
+    );
+    const trainer = createLoraTrainer({ progress: false, runner: "in-process" });
+    const config = { batch_size: 4, eval_split: 0, threads: 1, r: 4, lora_alpha: 8, steps: 2 };
+    const run = async (model: string, dtype?: string) => {
+      const losses: number[] = [];
+      const logs: string[] = [];
+      await trainer.train({
+        model,
+        data,
+        out: join(dir, `out-${dtype ?? "default"}-${model === dirs.packed ? "p" : "r"}`),
+        config,
+        dtype,
+        onEvent: (e) => {
+          if (e.type === "step") losses.push(e.loss);
+          if (e.type === "log") logs.push(e.message);
+        },
+      });
+      return { losses, logs };
+    };
+    const packed = await run(dirs.packed);
+    assert.ok(
+      packed.logs.some((l) => /pre-quantized: the base stays int4:32/.test(l)),
+      packed.logs.join("\n"),
+    );
+    const reference = await run(dirs.reference, "f32");
+    assert.ok(
+      Math.abs(packed.losses[0] - reference.losses[0]) < 0.01 * reference.losses[0],
+      `${packed.losses} vs ${reference.losses}`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
