@@ -448,6 +448,9 @@ export class DequantizingSource implements TensorSource {
       ? new Int32Array(packed.buffer)
       : undefined;
     const rowWords = (nb * blob) / 4;
+    // AWQ's words each hold 8 outputs' levels at one input: written after the blocks' padding, a
+    // word at a time (a row at a time read each word for one nibble: 7.0 against 4.7 ns a weight).
+    const awq = method === "awq" && !order && bits === 4;
     for (let o = 0; o < out; o++) {
       this.#zerosOf(parts, out, o, zero);
       for (let k = 0; k < nb; k++) {
@@ -464,6 +467,7 @@ export class DequantizingSource implements TensorSource {
         for (let k = 0; k < (inputs * bits) / 32; k++) words[o * rowWords + k] = qw[k * out + o];
         continue;
       }
+      if (awq) continue;
       this.#levelRow(parts, out, o, levels);
       const row = o * nb * blob;
       for (let j = 0; j < inputs; j++) {
@@ -474,6 +478,25 @@ export class DequantizingSource implements TensorSource {
         else {
           const at = row + k * blob + (pos >> 1);
           packed[at] = pos & 1 ? (packed[at] & 0x0f) | (v << 4) : (packed[at] & 0xf0) | v;
+        }
+      }
+    }
+    if (awq) {
+      const qw = parts.qweight;
+      const stride = out / 8;
+      const rowBytes = nb * blob;
+      for (let c = 0; c < stride; c++) {
+        const base = c * 8 * rowBytes;
+        for (let i = 0; i < inputs; i++) {
+          const w = qw[i * stride + c];
+          const k = (i / blockSize) | 0;
+          const pos = i - k * blockSize;
+          const at = base + k * blob + (pos >> 1);
+          for (let n = 0; n < 8; n++) {
+            const v = (w >>> (AWQ_NIBBLE[n] * 4)) & 15;
+            const p = at + n * rowBytes;
+            packed[p] = pos & 1 ? (packed[p] & 0x0f) | (v << 4) : (packed[p] & 0xf0) | v;
+          }
         }
       }
     }
