@@ -21,6 +21,7 @@ export * from "./export.ts";
 export * from "./generate.ts";
 export * from "./hub.ts";
 export * from "./model_dir.ts";
+export * from "./prequantized.ts";
 export * from "./quantize.ts";
 export * from "./safetensors.ts";
 export * from "./sampling.ts";
