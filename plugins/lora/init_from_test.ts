@@ -1,3 +1,4 @@
+import { writeYesIndeedChats } from "./testing/fixtures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readDecoderConfig } from "../../core/model/config.ts";
@@ -11,15 +12,7 @@ Deno.test("lora trainer init_from starts from a trained adapter's values (sequen
     const model = join(dir, "model");
     await createTinyModel(model, { preset: "tiny-llama", seed: 5 });
     const config = await readDecoderConfig(model);
-    const data = join(dir, "d.jsonl");
-    await Deno.writeTextFile(
-      data,
-      ["a", "b", "c", "d"].map((q) =>
-        JSON.stringify({
-          messages: [{ role: "user", content: q }, { role: "assistant", content: "yes indeed" }],
-        })
-      ).join("\n") + "\n",
-    );
+    const data = await writeYesIndeedChats(join(dir, "d.jsonl"));
     const trainer = createLoraTrainer({ progress: false, runner: "in-process" });
     const base = { batch_size: 2, eval_split: 0, threads: 1, r: 4, lora_alpha: 8 };
     const a = join(dir, "a");

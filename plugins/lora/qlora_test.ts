@@ -1,3 +1,4 @@
+import { writeYesIndeedChats } from "./testing/fixtures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readDecoderConfig } from "../../core/model/config.ts";
@@ -13,15 +14,7 @@ Deno.test("lora trainer over an int4 base (--dtype int4, QLoRA-style) trains: lo
   try {
     const model = join(dir, "model");
     await createTinyModel(model, { preset: "tiny-llama", seed: 5 });
-    const data = join(dir, "d.jsonl");
-    await Deno.writeTextFile(
-      data,
-      ["a", "b", "c", "d"].map((q) =>
-        JSON.stringify({
-          messages: [{ role: "user", content: q }, { role: "assistant", content: "yes indeed" }],
-        })
-      ).join("\n") + "\n",
-    );
+    const data = await writeYesIndeedChats(join(dir, "d.jsonl"));
     const trainer = createLoraTrainer({ progress: false, runner: "in-process" });
     const config = {
       batch_size: 4,
@@ -83,15 +76,7 @@ Deno.test("lora trainer on a GPTQ checkpoint with no dtype trains over its own 4
       actOrder: true,
       tables: { dtype: "int4" },
     });
-    const data = join(dir, "d.jsonl");
-    await Deno.writeTextFile(
-      data,
-      ["a", "b", "c", "d"].map((q) =>
-        JSON.stringify({
-          messages: [{ role: "user", content: q }, { role: "assistant", content: "yes indeed" }],
-        })
-      ).join("\n") + "\n",
-    );
+    const data = await writeYesIndeedChats(join(dir, "d.jsonl"));
     const trainer = createLoraTrainer({ progress: false, runner: "in-process" });
     const config = { batch_size: 4, eval_split: 0, threads: 1, r: 4, lora_alpha: 8, steps: 2 };
     const run = async (model: string, dtype?: string) => {

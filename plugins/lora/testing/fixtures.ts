@@ -258,3 +258,19 @@ export function maxDiff(a: number[][][], b: number[][][]): number {
   );
   return m;
 }
+
+/**
+ * Writes a four-conversation chat dataset (`a`…`d` answered "yes indeed") to `path`, the smallest
+ * data a LoRA run learns from in a few steps; returns `path`.
+ */
+export async function writeYesIndeedChats(path: string): Promise<string> {
+  await Deno.writeTextFile(
+    path,
+    ["a", "b", "c", "d"].map((q) =>
+      JSON.stringify({
+        messages: [{ role: "user", content: q }, { role: "assistant", content: "yes indeed" }],
+      })
+    ).join("\n") + "\n",
+  );
+  return path;
+}
