@@ -114,12 +114,37 @@ function scatterAddRows(ctx: GradContext, tableShape: string, ids: string, rows:
   return b.op1("Reshape", [summed, tableShape]);
 }
 
+/** The inverse of constant indices that reorder all `n` places of an axis; else `undefined`. */
+function inversePermutation(
+  indices: number[] | undefined,
+  n: number | string | undefined,
+): number[] | undefined {
+  if (!indices || typeof n !== "number" || indices.length !== n) return undefined;
+  const inverse = new Array<number>(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const v = indices[i] < 0 ? indices[i] + n : indices[i];
+    if (!(v >= 0 && v < n) || inverse[v] !== -1) return undefined;
+    inverse[v] = i;
+  }
+  return inverse;
+}
+
 const gather: GradRule = (ctx) => {
   const b = ctx.b;
   const [x, idx] = ctx.node.inputs;
   const r = ctx.type(x).shape.length;
   const q = ctx.type(idx).shape.length;
   const a = norm(ctx.attr<number>("axis") ?? 0, r);
+  const inverse = q === 1
+    ? inversePermutation(ctx.constInts(idx), ctx.type(x).shape[a])
+    : undefined;
+  if (inverse) {
+    // A reordering (act-order inputs): the gradient is the same reordering undone.
+    return [
+      b.op1("Gather", [ctx.dy(), b.constantInt(inverse, [inverse.length])], { axis: a }),
+      undefined,
+    ];
+  }
   const ids = positiveIndices(ctx, idx, x, a);
   let dy = ctx.dy();
   if (a === 0) return [scatterAddRows(ctx, ctx.shapeOf(x), ids, dy), undefined];

@@ -370,6 +370,18 @@ const CASES: Case[] = [
   },
   {
     ops: ["Gather"],
+    name: "gather along the last axis with a constant permutation (act-order inputs)",
+    inputs: { x: { shape: [2, 3, 5] } },
+    build: (b, v) => b.op1("Gather", [v.x, b.constantInt([3, 0, -1, 1, 2], [5])], { axis: 2 }),
+  },
+  {
+    ops: ["Gather"],
+    name: "gather along the last axis with constant indices that repeat (not a permutation)",
+    inputs: { x: { shape: [2, 4] } },
+    build: (b, v) => b.op1("Gather", [v.x, b.constantInt([3, 0, 3, 1], [4])], { axis: 1 }),
+  },
+  {
+    ops: ["Gather"],
     name: "gather with a scalar index",
     inputs: { e: { shape: [3, 4] }, i: { shape: [], dtype: "int64", values: [2] } },
     build: (b, v) => b.op1("Gather", [v.e, v.i], { axis: 1 }),
