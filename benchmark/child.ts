@@ -24,6 +24,8 @@ export async function runChild<T>(
   const path = typeof module === "string" ? module : decodeURIComponent(module.pathname);
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", path, "--child", JSON.stringify(payload)],
+    // Plain error text for the message below.
+    env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -14,7 +14,8 @@ import { procStatus, runChild } from "./child.ts";
 import { benchGptq, type GptqPoint } from "./quant_gptq7b.ts";
 import { join, resolve } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
-import { graphKey } from "../core/model/engine.ts";
+import { graphBuildIdentity, graphKey } from "../core/model/engine.ts";
+import { pruneGraphCache } from "../core/model/graph_cache.ts";
 import { normalizeWeightFormat, weightFormatName } from "../core/model/quantize.ts";
 import { type GgufDType, writeGguf } from "../core/model/gguf.ts";
 import { expectedWeightShapes, streamWeights } from "../core/model/weights.ts";
@@ -649,6 +650,13 @@ async function benchQwen7b(
     }
     log("qwen7b int4: cached load, 32 tokens with steering and one identity");
     const m = await runChildOf({ ...base, kind: "qwen7b" });
+    // The kept 7B graph is this builder's: graphs an older one left (4 GB each) go.
+    const pruned = await pruneGraphCache(cacheDir, await graphBuildIdentity());
+    if (pruned.removed.length) {
+      log(
+        `qwen7b int4: removed ${pruned.removed.length} stale cache folder(s), ${pruned.freedBytes} B`,
+      );
+    }
     return {
       parameters,
       weight_bytes: await weightsFileBytes(cacheDir),
