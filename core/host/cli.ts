@@ -37,7 +37,7 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   dtype: {
     type: "string",
     description: "weight storage of local models: f32, f16, bf16, int8, int4 (blocks of 128; " +
-      "int8:32 / int4:32 for 32); default DRAMATIS_DTYPE or f32",
+      "int8:32 / int4:32 for 32); default DRAMATIS_DTYPE, else a GPTQ/AWQ checkpoint's own bits, else f32",
   },
 };
 

@@ -76,7 +76,8 @@ export interface EngineOptions {
   /**
    * How the frozen weights are stored in the graph: `f32` (default), `f16`, `bf16`, `int8` or
    * `int4` (blocks of 128; `"int4:32"` or `{ dtype: "int4", blockSize: 32 }` for 32). See
-   * core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment variable, else `f32`.
+   * core/model/quantize.ts. Default: the `DRAMATIS_DTYPE` environment variable, else a GPTQ/AWQ
+   * checkpoint's own bits ({@link resolveWeightFormat}), else `f32`.
    */
   dtype?: WeightDtype | WeightFormat | string;
   /**

@@ -47,7 +47,8 @@ export interface RunSettings {
   threads?: number;
   /**
    * How the frozen weights are stored: `f32`, `f16`, `bf16`, `int8`, `int4` (blocks of 128;
-   * `int8:32` / `int4:32` for 32); default `DRAMATIS_DTYPE` or `f32`.
+   * `int8:32` / `int4:32` for 32); default `DRAMATIS_DTYPE`, else a GPTQ/AWQ checkpoint's own
+   * bits, else `f32`.
    */
   dtype?: string;
   /** Where exported graphs are cached (default `$DRAMATIS_CACHE/graphs`). */
