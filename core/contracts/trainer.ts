@@ -45,7 +45,7 @@ export interface TrainRequest {
   /**
    * Storage of the frozen base weights (`--dtype`: f32, f16, bf16, int8, int4[:block]). Adapters
    * train in float32 over a quantized base (QLoRA-style); trainers that train base weights
-   * refuse anything but f32. Default f32 (a GPTQ/AWQ checkpoint: its own bits).
+   * refuse anything but f32. Default f32 (a GPTQ/AWQ checkpoint under an adapter: its own bits).
    */
   dtype?: string;
 }

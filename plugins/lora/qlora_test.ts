@@ -79,14 +79,19 @@ Deno.test("lora trainer on a GPTQ checkpoint with no dtype trains over its own 4
     const data = await writeYesIndeedChats(join(dir, "d.jsonl"));
     const trainer = createLoraTrainer({ progress: false, runner: "in-process" });
     const config = { batch_size: 4, eval_split: 0, threads: 1, r: 4, lora_alpha: 8, steps: 2 };
-    const run = async (model: string, dtype?: string) => {
+    const run = async (model: string, dtype?: string, extra: Record<string, unknown> = {}) => {
       const losses: number[] = [];
       const logs: string[] = [];
       await trainer.train({
         model,
         data,
-        out: join(dir, `out-${dtype ?? "default"}-${model === dirs.packed ? "p" : "r"}`),
-        config,
+        out: join(
+          dir,
+          `out-${dtype ?? "default"}-${model === dirs.packed ? "p" : "r"}-${losses.length}${
+            Object.keys(extra).join("")
+          }`,
+        ),
+        config: { ...config, ...extra },
         dtype,
         onEvent: (e) => {
           if (e.type === "step") losses.push(e.loss);
@@ -105,6 +110,10 @@ Deno.test("lora trainer on a GPTQ checkpoint with no dtype trains over its own 4
       Math.abs(packed.losses[0] - reference.losses[0]) < 0.01 * reference.losses[0],
       `${packed.losses} vs ${reference.losses}`,
     );
+    // Full fine-tuning trains float32 weights: the dequantized levels, not the int4 base.
+    const full = await run(dirs.packed, undefined, { trainable: "all" });
+    assert.ok(!full.logs.some((l) => /the base stays/.test(l)), full.logs.join("\n"));
+    assert.equal(full.losses.length, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -236,9 +236,9 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
   // A quantized (or half) base is read tensor by tensor while the train graph is written, so the
   // float32 model is never held whole (QLoRA-style: the base stays int4/int8, adapters train in
   // float32).
-  // With no dtype asked for, a GPTQ/AWQ checkpoint trains over its own bits (its layers on their
-  // own levels) rather than as float32.
-  const fromCheckpoint = request.dtype === undefined
+  // With no dtype asked for, a GPTQ/AWQ checkpoint trains adapters over its own bits (its layers
+  // on their own levels) rather than as float32; full fine-tuning trains float32 weights.
+  const fromCheckpoint = request.dtype === undefined && !full
     ? await checkpointDtype(s.modelDir, model.raw)
     : undefined;
   if (fromCheckpoint) {
