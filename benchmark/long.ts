@@ -19,7 +19,7 @@
  * @module
  */
 
-import { procStatus, runChild } from "./child.ts";
+import { childMain, procStatus, runChild } from "./child.ts";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readDecoderConfig } from "../core/model/config.ts";
@@ -635,8 +635,4 @@ export function formatLongBench(r: LongBenchResult): string {
   return lines.join("\n");
 }
 
-if (import.meta.main && Deno.args[0] === "--child") {
-  const result = await child(JSON.parse(Deno.args[1]) as ChildTask);
-  console.log(JSON.stringify(result));
-  Deno.exit(0);
-}
+if (import.meta.main) await childMain(child);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { procStatus, runChild } from "./child.ts";
+import { childMain, procStatus, runChild } from "./child.ts";
 import { benchGptq, type GptqPoint } from "./quant_gptq7b.ts";
 import { join, resolve } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
@@ -651,12 +651,14 @@ async function benchQwen7b(
     log("qwen7b int4: cached load, 32 tokens with steering and one identity");
     const m = await runChildOf({ ...base, kind: "qwen7b" });
     // The kept 7B graph is this builder's: graphs an older one left (4 GB each) go.
-    const pruned = await pruneGraphCache(cacheDir, await graphBuildIdentity());
-    if (pruned.removed.length) {
-      log(
-        `qwen7b int4: removed ${pruned.removed.length} stale cache folder(s), ${pruned.freedBytes} B`,
-      );
-    }
+    await pruneGraphCache(cacheDir, await graphBuildIdentity()).then(
+      (r) => {
+        if (r.removed.length) {
+          log(`qwen7b int4: removed ${r.removed.length} stale cache folder(s), ${r.freedBytes} B`);
+        }
+      },
+      (e) => log(`qwen7b int4: could not prune its cache: ${(e as Error).message}`),
+    );
     return {
       parameters,
       weight_bytes: await weightsFileBytes(cacheDir),
@@ -770,6 +772,4 @@ export function formatQuantBench(r: QuantBenchResult): string {
   return lines.join("\n");
 }
 
-if (import.meta.main && Deno.args[0] === "--child") {
-  console.log(JSON.stringify(await child(JSON.parse(Deno.args[1]))));
-}
+if (import.meta.main) await childMain(child);

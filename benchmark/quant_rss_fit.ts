@@ -9,7 +9,7 @@
  * @module
  */
 
-import { procStatus, runChild } from "./child.ts";
+import { childMain, procStatus, runChild } from "./child.ts";
 import { join } from "node:path";
 import { readDecoderConfig } from "../core/model/config.ts";
 import { createTinyModel, seededWeightSource, type TinyModelOptions } from "../core/model/tiny.ts";
@@ -191,6 +191,4 @@ export function formatRssFit(f: RssFit): string {
   return lines.join("\n");
 }
 
-if (import.meta.main && Deno.args[0] === "--child") {
-  console.log(JSON.stringify(await child(JSON.parse(Deno.args[1]))));
-}
+if (import.meta.main) await childMain(child);

@@ -27,7 +27,13 @@
 import { join } from "node:path";
 import { withCode } from "../errors.ts";
 import { readOptionalJson } from "../util/fs.ts";
-import { type RawTensor, type TensorInfo, type TensorSource, toFloat32 } from "./safetensors.ts";
+import {
+  openSafetensorsDir,
+  type RawTensor,
+  type TensorInfo,
+  type TensorSource,
+  toFloat32,
+} from "./safetensors.ts";
 import type { QuantizedMatrix } from "./quantize.ts";
 
 /**
@@ -191,8 +197,8 @@ export function prequantizedDtype(quantizationConfig: unknown): string | undefin
 
 /**
  * The dtype a model directory is stored in when none is asked for: {@link prequantizedDtype} of
- * its quantization settings (config.json or `quantize_config.json`), `undefined` for a float
- * checkpoint.
+ * its quantization settings (config.json or `quantize_config.json`) where its safetensors hold
+ * packed layers (`*.qweight`), `undefined` for a float checkpoint.
  *
  * @example
  * ```ts ignore
@@ -204,7 +210,15 @@ export async function checkpointDtype(
   dir: string,
   configJson: unknown,
 ): Promise<string | undefined> {
-  return prequantizedDtype((await readQuantizationConfig(dir, configJson))?.config);
+  const dtype = prequantizedDtype((await readQuantizationConfig(dir, configJson))?.config);
+  if (!dtype) return undefined;
+  // Settings without packed layers (a float model written from a quantized one) do not count.
+  const src = await openSafetensorsDir(dir);
+  try {
+    return src.names().some((n) => n.endsWith(".qweight")) ? dtype : undefined;
+  } finally {
+    src.close();
+  }
 }
 
 /**

@@ -14,13 +14,14 @@ import { writeJsonAtomic } from "../util/atomic.ts";
 function copied(name: string): boolean {
   return !(name.endsWith(".safetensors") || name === "model.safetensors.index.json" ||
     name === "config.json" || name === "adapter_config.json" || name.startsWith(".") ||
-    name.endsWith(".onnx") || name.endsWith(".onnx_data"));
+    name.endsWith(".onnx") || name.endsWith(".onnx_data") || name === "quantize_config.json");
 }
 
 /**
  * Writes `outDir/model.safetensors` (float32; every tensor the decoder reads, from `weights`),
- * `config.json` (the base one with `torch_dtype` float32) and copies every other regular file of
- * `baseDir` (tokenizer, generation config, chat template). Returns the file names written.
+ * `config.json` (the base one with `torch_dtype` float32 and no `quantization_config`) and copies
+ * every other regular file of `baseDir` (tokenizer, generation config, chat template; not weights,
+ * graphs, adapter or quantization settings). Returns the file names written.
  *
  * @example
  * ```ts
@@ -46,7 +47,9 @@ export async function writeHfModel(
   }
   await Deno.mkdir(outDir, { recursive: true });
   await writeSafetensors(join(outDir, SAFETENSORS_FILE), tensors, { format: "pt" });
-  await writeJsonAtomic(join(outDir, "config.json"), { ...config.raw, torch_dtype: "float32" });
+  // The weights written are float32: a GPTQ/AWQ base's quantization settings do not describe them.
+  const { quantization_config: _, ...raw } = config.raw as Record<string, unknown>;
+  await writeJsonAtomic(join(outDir, "config.json"), { ...raw, torch_dtype: "float32" });
   const files = [SAFETENSORS_FILE, "config.json"];
   for await (const e of Deno.readDir(baseDir)) {
     if (!e.isFile || !copied(e.name)) continue;

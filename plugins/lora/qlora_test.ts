@@ -8,6 +8,10 @@ import { loadWeights } from "../../core/model/weights.ts";
 import { writeHfModel } from "../../core/train/write_model.ts";
 import { createLoraTrainer } from "./trainer.ts";
 import { packedModel } from "../../core/model/testing/prequant_pack.ts";
+import { checkpointDtype } from "../../core/model/prequantized.ts";
+
+const readRaw = async (dir: string) =>
+  JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
 
 Deno.test("lora trainer over an int4 base (--dtype int4, QLoRA-style) trains: loss falls, first steps follow the f32 run of the dequantized weights", async () => {
   const dir = await Deno.makeTempDir({ prefix: "qlora_" });
@@ -87,7 +91,7 @@ Deno.test("lora trainer on a GPTQ checkpoint with no dtype trains over its own 4
         data,
         out: join(
           dir,
-          `out-${dtype ?? "default"}-${model === dirs.packed ? "p" : "r"}-${losses.length}${
+          `out-${dtype ?? "default"}-${model === dirs.packed ? "p" : "r"}-${
             Object.keys(extra).join("")
           }`,
         ),
@@ -102,7 +106,7 @@ Deno.test("lora trainer on a GPTQ checkpoint with no dtype trains over its own 4
     };
     const packed = await run(dirs.packed);
     assert.ok(
-      packed.logs.some((l) => /pre-quantized: the base stays int4:32/.test(l)),
+      packed.logs.some((l) => /pre-quantized: stored as int4:32/.test(l)),
       packed.logs.join("\n"),
     );
     const reference = await run(dirs.reference, "f32");
@@ -112,8 +116,22 @@ Deno.test("lora trainer on a GPTQ checkpoint with no dtype trains over its own 4
     );
     // Full fine-tuning trains float32 weights: the dequantized levels, not the int4 base.
     const full = await run(dirs.packed, undefined, { trainable: "all" });
-    assert.ok(!full.logs.some((l) => /the base stays/.test(l)), full.logs.join("\n"));
+    assert.ok(!full.logs.some((l) => /pre-quantized|stored as/.test(l)), full.logs.join("\n"));
     assert.equal(full.losses.length, 2);
+    // The model it writes is float32: no quantization settings come along, so it loads as floats.
+    const written = join(dir, "out-default-p-trainable");
+    const cfg = JSON.parse(await Deno.readTextFile(join(written, "config.json")));
+    assert.equal(cfg.quantization_config, undefined);
+    assert.equal(await checkpointDtype(written, cfg), undefined);
+    assert.equal(await checkpointDtype(dirs.packed, await readRaw(dirs.packed)), "int4:32");
+    // Quantization settings over float weights (no packed layers) do not count either.
+    assert.equal(await checkpointDtype(dirs.reference, await readRaw(dirs.packed)), undefined);
+    // Asking for a quantized base and full fine-tuning at once names the fix.
+    await assert.rejects(
+      () => run(dirs.packed, "int4", { trainable: "all" }),
+      (e: Error & { code?: string }) =>
+        e.code === "E_USAGE" && /--dtype f32 \(or none\), or train an adapter/.test(e.message),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -21,7 +21,7 @@ import type { DecoderConfig } from "../../core/model/config.ts";
 import { decodeSafetensors, toFloat32 } from "../../core/model/safetensors.ts";
 import type { ModelTokenizer } from "../../core/model/tokenizer.ts";
 import { normalizeWeightFormat } from "../../core/model/quantize.ts";
-import { checkpointDtype } from "../../core/model/prequantized.ts";
+import { resolveWeightFormat } from "../../core/model/engine.ts";
 import { loadWeights, streamWeights } from "../../core/model/weights.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
 import {
@@ -235,20 +235,27 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
   const full = config.trainable === "all";
   // A quantized (or half) base is read tensor by tensor while the train graph is written, so the
   // float32 model is never held whole (QLoRA-style: the base stays int4/int8, adapters train in
-  // float32).
-  // With no dtype asked for, a GPTQ/AWQ checkpoint trains adapters over its own bits (its layers
-  // on their own levels) rather than as float32; full fine-tuning trains float32 weights.
-  const fromCheckpoint = request.dtype === undefined && !full
-    ? await checkpointDtype(s.modelDir, model.raw)
-    : undefined;
-  if (fromCheckpoint) {
-    request.onEvent?.({
-      type: "log",
-      message:
-        `${s.modelDir} is pre-quantized: the base stays ${fromCheckpoint} (--dtype changes that)`,
-    });
+  // float32). Adapters train over the format the engine would load (--dtype, else DRAMATIS_DTYPE,
+  // else a GPTQ/AWQ checkpoint's own bits); full fine-tuning trains float32 weights.
+  const log = (message: string) => request.onEvent?.({ type: "log", message });
+  if (full && request.dtype !== undefined) {
+    const asked = normalizeWeightFormat(request.dtype, "--dtype").dtype;
+    if (asked !== "f32") {
+      throw withCode(
+        new RangeError(
+          `trainable "all" trains the base weights, in float32, but --dtype is ${asked}; pass ` +
+            `--dtype f32 (or none), or train an adapter (trainable "lora") over the ${asked} base`,
+        ),
+        "E_USAGE",
+      );
+    }
   }
-  const format = normalizeWeightFormat(request.dtype ?? fromCheckpoint, "--dtype");
+  const format = full
+    ? normalizeWeightFormat("f32")
+    : await resolveWeightFormat(s.modelDir, model, request.dtype, log);
+  if (!full && request.dtype === undefined && format.dtype !== "f32") {
+    log(`the frozen base is stored as ${format.dtype} (--dtype changes that)`);
+  }
   const streamed = format.dtype !== "f32" && !full
     ? await streamWeights(s.modelDir, model)
     : undefined;

@@ -6,18 +6,11 @@
  * @module
  */
 
-import { join } from "node:path";
 import { readDecoderConfig } from "../../core/model/config.ts";
-import {
-  type RawTensor,
-  SAFETENSORS_FILE,
-  writeSafetensors,
-} from "../../core/model/safetensors.ts";
-import { expectedWeightShapes, loadWeights } from "../../core/model/weights.ts";
-import { writeJsonAtomic } from "../../core/util/atomic.ts";
+import { loadWeights } from "../../core/model/weights.ts";
+import { writeHfModel } from "../../core/train/write_model.ts";
 import type { LoraAdapter } from "./lora_adapter.ts";
 import { mergeLora } from "./merge_lora.ts";
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "./peft_config.ts";
 
 /** What {@link writeMergedModel} wrote. */
 export interface MergedModelInfo {
@@ -26,17 +19,12 @@ export interface MergedModelInfo {
   files: string[];
 }
 
-function skipped(name: string): boolean {
-  return name.endsWith(".safetensors") || name === "model.safetensors.index.json" ||
-    name === "config.json" || name === ADAPTER_CONFIG_FILE || name === ADAPTER_WEIGHTS_FILE ||
-    name.startsWith(".");
-}
-
 /**
  * Reads the base model in `baseDir`, merges `adapter` into its weights, and writes `outDir`:
  * `model.safetensors` (float32, every tensor the decoder reads), `config.json` (the base one with
- * `torch_dtype` float32) and every other regular file of `baseDir` copied unchanged (tokenizer
- * files, generation config, chat template). Old weight shards and adapter files are not copied.
+ * `torch_dtype` float32 and no `quantization_config`) and every other regular file of `baseDir`
+ * copied unchanged (tokenizer files, generation config, chat template): `writeHfModel`'s layout.
+ * Old weight shards, graphs, adapter files and quantization settings are not copied.
  *
  * @example
  * ```ts
@@ -54,19 +42,5 @@ export async function writeMergedModel(
 ): Promise<MergedModelInfo> {
   const config = await readDecoderConfig(baseDir);
   const merged = mergeLora(await loadWeights(baseDir, config), adapter);
-  const tensors = new Map<string, RawTensor>();
-  for (const name of expectedWeightShapes(config).keys()) {
-    const t = merged.get(name)!;
-    tensors.set(name, { dtype: "F32", shape: t.shape, data: t.data });
-  }
-  await Deno.mkdir(outDir, { recursive: true });
-  const files = [SAFETENSORS_FILE, "config.json"];
-  await writeSafetensors(join(outDir, SAFETENSORS_FILE), tensors, { format: "pt" });
-  await writeJsonAtomic(join(outDir, "config.json"), { ...config.raw, torch_dtype: "float32" });
-  for await (const e of Deno.readDir(baseDir)) {
-    if (!e.isFile || skipped(e.name)) continue;
-    await Deno.copyFile(join(baseDir, e.name), join(outDir, e.name));
-    files.push(e.name);
-  }
-  return { dir: outDir, files: files.sort() };
+  return { dir: outDir, files: await writeHfModel(baseDir, config, merged, outDir) };
 }
