@@ -43,9 +43,11 @@ export interface TrainRequest {
   /** onnxruntime intra-op threads (`--threads`); a config's own `threads` wins. */
   threads?: number;
   /**
-   * Storage of the frozen base weights (`--dtype`: f32, f16, bf16, int8, int4[:block]). Adapters
-   * train in float32 over a quantized base (QLoRA-style); trainers that train base weights
-   * refuse anything but f32. Default f32 (a GPTQ/AWQ checkpoint under an adapter: its own bits).
+   * Storage of the frozen base weights (`--dtype`: f32, f16, bf16, int8, int4[:block]), for
+   * trainers that honour it (the lora plugin; hirpf trains float32). Adapters train in float32
+   * over a quantized base (QLoRA-style); with no dtype the base is stored as the engine would
+   * load it (`DRAMATIS_DTYPE`, else a GPTQ/AWQ checkpoint's own bits, else f32). Training base
+   * weights (`trainable: all`) is float32 only: a quantized dtype is refused naming the fix.
    */
   dtype?: string;
 }

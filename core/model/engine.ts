@@ -81,6 +81,11 @@ export interface EngineOptions {
    */
   dtype?: WeightDtype | WeightFormat | string;
   /**
+   * `MatMulNBits` accuracy level of int4/int8 weights (0 = float32 compute, 4 = int8, the
+   * default), over whatever dtype is used (one asked for, `DRAMATIS_DTYPE` or a checkpoint's).
+   */
+  accuracyLevel?: number;
+  /**
    * Where the weights come from when the graph is exported, instead of the directory's
    * safetensors (e.g. seeded weights generated tensor by tensor for a 7B-shaped benchmark model,
    * quantized as they are written, never held whole). Its `id` enters the graph and weights
@@ -321,7 +326,10 @@ export class Engine {
     const tokenizer = await loadTokenizer(modelDir);
     const steering = options.steering ?? false;
     const adapters = options.adapters ?? [];
-    const weightFormat = await resolveWeightFormat(modelDir, config, options.dtype, log);
+    const resolved = await resolveWeightFormat(modelDir, config, options.dtype, log);
+    const weightFormat = options.accuracyLevel === undefined
+      ? resolved
+      : normalizeWeightFormat({ ...resolved, accuracyLevel: options.accuracyLevel });
     const source = options.weightSource;
     const provider = options.provider ?? "cpu";
     const compute = defaultCompute(provider, weightFormat.dtype, options.compute);
@@ -715,6 +723,7 @@ async function builderStamps(
     "./graph_quant.ts",
     "./quantize.ts",
     "./prequantized.ts",
+    "./weights.ts",
     "../onnx/fold_outputs.ts",
   ],
 ): Promise<string[]> {

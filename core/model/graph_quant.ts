@@ -257,9 +257,9 @@ export function transposedFloat(
 
 /**
  * `x @ Wᵀ` for an HF `[out, in]` weight through `MatMulNBits` (the weight stays `[out, in]`). A
- * pre-quantized checkpoint's layer at its own bits keeps its levels: the checkpoint's groups are
- * the blocks, its zeros the `zero_points`, and an act-order layer first gathers the inputs into the
- * order that makes each group one block.
+ * pre-quantized checkpoint's layer at its own bits keeps its levels: blocks within the checkpoint's
+ * groups, its zeros as `zero_points`, and an act-order layer first gathers the inputs into group
+ * order.
  */
 function quantizedProduct(
   b: GraphBuilder,

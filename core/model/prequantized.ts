@@ -6,8 +6,8 @@
  * loader expects, dequantized when it is read (one layer at a time, as every other weight is
  * streamed); the engine then stores it in whatever `--dtype` asks for. At the checkpoint's own
  * bits a layer keeps its levels instead ({@link DequantizingSource.native}): `MatMulNBits` runs
- * them with the checkpoint's zeros as zero points and its groups as blocks (act-order layers
- * after a gather of their inputs into group order). The settings come from
+ * them with the checkpoint's zeros as zero points, each group as one or more blocks (act-order
+ * layers after a gather of their inputs into group order). The settings come from
  * config.json's `quantization_config` or an AutoGPTQ `quantize_config.json`. Other formats
  * (bitsandbytes, EXL2, GPTQ at 2 or 3 bits, AWQ's GEMV layout) are refused with the fix.
  *
@@ -38,8 +38,9 @@ import type { QuantizedMatrix } from "./quantize.ts";
 
 /**
  * A packed layer's own levels, ready for `MatMulNBits` with zero points: blocks of `blockSize`
- * inputs taken in `order` (act-order checkpoints: the inputs sorted by group, so each group is
- * one block; absent when the groups already are consecutive blocks).
+ * inputs (which divides the group size, so a group is one or more blocks repeating its scale and
+ * zero) taken in `order` (act-order checkpoints: the inputs sorted by group, so each group's
+ * inputs are consecutive; absent when they already are).
  */
 export interface NativeLayer {
   bits: 4 | 8;
@@ -306,12 +307,12 @@ export class DequantizingSource implements TensorSource {
     const shape = this.#packed.get(name);
     if (!shape) return undefined;
     const inputs = shape[1];
-    const groupSize = this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
+    const groupSize = this.#groupSize(inputs);
     // A group larger than the op's blocks (one group over all inputs, groups of 512) is split
     // into blocks that repeat its scale and zero.
     const blockSize = NATIVE_BLOCKS.findLast((b) => groupSize % b === 0);
     if (blockSize === undefined) return undefined;
-    const order = blockOrder(this.#groupOf(name), groupSize);
+    const order = groupOrder(this.#groupOf(name), groupSize);
     if (order === null) return undefined;
     return {
       bits: this.#format.bits,
@@ -321,11 +322,16 @@ export class DequantizingSource implements TensorSource {
     };
   }
 
+  /** Inputs per group of a layer with `inputs` inputs (`group_size` -1: one group). */
+  #groupSize(inputs: number): number {
+    return this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
+  }
+
   /** Each input's group: `g_idx` where a GPTQ layer has one, else consecutive groups. */
   #groupOf(name: string): Int32Array {
     const inputs = this.#packed.get(name)![1];
     const base = name.replace(/\.weight$/, "");
-    const groupSize = this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
+    const groupSize = this.#groupSize(inputs);
     const groups = Math.ceil(inputs / groupSize);
     const groupOf = new Int32Array(inputs);
     if (this.#format.method === "gptq" && this.#src.has(`${base}.g_idx`)) {
@@ -374,7 +380,7 @@ export class DequantizingSource implements TensorSource {
     const [out, inputs] = this.#packed.get(name)!;
     const { method, bits } = this.#format;
     const per = 32 / bits;
-    const groupSize = this.#format.groupSize === -1 ? inputs : this.#format.groupSize;
+    const groupSize = this.#groupSize(inputs);
     const groups = Math.ceil(inputs / groupSize);
     if (out % per !== 0 || (method === "gptq" && inputs % per !== 0)) {
       bad(
@@ -437,7 +443,7 @@ export class DequantizingSource implements TensorSource {
     }
   }
 
-  /** The layer's levels as a block-quantized matrix, columns in `order`, one block per group. */
+  /** The layer's levels as a block-quantized matrix, columns in `order`, blocks within groups. */
   #levels(
     name: string,
     blockSize: number,
@@ -542,20 +548,20 @@ export class DequantizingSource implements TensorSource {
 }
 
 /**
- * The input order that makes each group one block of `blockSize` consecutive columns: `undefined`
- * when the groups already are (`group(i) = floor(i / blockSize)`), `null` when no order can (a
- * group of another size than `blockSize`, short only for the last).
+ * The input order that makes each group `groupSize` consecutive columns: `undefined` when the
+ * groups already are (`group(i) = floor(i / groupSize)`), `null` when no order can (a group of
+ * another size than `groupSize`, short only for the last).
  */
-function blockOrder(groupOf: Int32Array, blockSize: number): Int32Array | undefined | null {
+function groupOrder(groupOf: Int32Array, groupSize: number): Int32Array | undefined | null {
   const n = groupOf.length;
-  const groups = Math.ceil(n / blockSize);
-  if (groupOf.every((g, i) => g === Math.floor(i / blockSize))) return undefined;
+  const groups = Math.ceil(n / groupSize);
+  if (groupOf.every((g, i) => g === Math.floor(i / groupSize))) return undefined;
   const count = new Int32Array(groups);
   for (const g of groupOf) count[g]++;
   for (let g = 0; g < groups; g++) {
-    if (count[g] !== Math.min(blockSize, n - g * blockSize)) return null;
+    if (count[g] !== Math.min(groupSize, n - g * groupSize)) return null;
   }
-  const next = Int32Array.from({ length: groups }, (_, g) => g * blockSize);
+  const next = Int32Array.from({ length: groups }, (_, g) => g * groupSize);
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[next[groupOf[i]]++] = i;
   return order;

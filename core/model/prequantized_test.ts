@@ -38,7 +38,8 @@ const CASES: Packing[] = [
 /**
  * Groups that are not the op's blocks as they are: short last groups (inputs 96 and 160 in
  * groups of 64), one group over 512 and 768 inputs (blocks of 256 repeating its scale and zero),
- * groups of 512 over 768 inputs (a short last group of two blocks).
+ * groups of 512 over 768 inputs (a short last group of two blocks), AWQ's short last group,
+ * act-order groups split into blocks, one group over 96 and 160 inputs (blocks of 32).
  */
 const SIZED: [Packing, Sizes][] = [
   [
@@ -53,10 +54,25 @@ const SIZED: [Packing, Sizes][] = [
     { method: "awq", bits: 4, groupSize: 512 },
     { hiddenSize: 512, intermediateSize: 768, numHeads: 8, numKvHeads: 2, headDim: 64 },
   ],
+  [
+    { method: "awq", bits: 4, groupSize: 64 },
+    { hiddenSize: 96, intermediateSize: 160, numHeads: 3, numKvHeads: 1, headDim: 32 },
+  ],
+  [
+    { method: "gptq", bits: 4, groupSize: 512, actOrder: true },
+    { hiddenSize: 512, intermediateSize: 768, numHeads: 8, numKvHeads: 2, headDim: 64 },
+  ],
+  [
+    { method: "gptq", bits: 4, groupSize: -1 },
+    { hiddenSize: 96, intermediateSize: 160, numHeads: 3, numKvHeads: 1, headDim: 32 },
+  ],
 ];
 
+/** Every case with its sizes (the tiny preset's own for {@link CASES}). */
+const ALL: [Packing, Sizes][] = [...CASES.map((c): [Packing, Sizes] => [c, {}]), ...SIZED];
+
 Deno.test("GPTQ and AWQ layers load as the weights their levels stand for, exactly", async () => {
-  for (const [p, sizes] of [...CASES.map((c) => [c, {}] as [Packing, Sizes]), ...SIZED]) {
+  for (const [p, sizes] of ALL) {
     const root = await Deno.makeTempDir({ prefix: "dramatis_prequant_" });
     try {
       const dirs = await packedModel(root, "tiny-qwen2", p, sizes);
@@ -81,8 +97,13 @@ Deno.test("an Engine runs a GPTQ/AWQ checkpoint on its own levels at its bits, a
   const root = await Deno.makeTempDir({ prefix: "dramatis_prequant_" });
   try {
     const ids = [[1, 5, 9, 14, 3, 27, 8]];
-    const logits = async (dir: string, dtype?: string | WeightFormat) => {
-      const e = await Engine.load(dir, { threads: 1, cacheDir: join(root, "cache"), dtype });
+    const logits = async (dir: string, dtype?: string | WeightFormat, accuracyLevel?: number) => {
+      const e = await Engine.load(dir, {
+        threads: 1,
+        cacheDir: join(root, "cache"),
+        dtype,
+        accuracyLevel,
+      });
       try {
         return (await e.forward(ids)).logits.data as Float32Array;
       } finally {
@@ -97,8 +118,7 @@ Deno.test("an Engine runs a GPTQ/AWQ checkpoint on its own levels at its bits, a
       });
       return w / top;
     };
-    const cases = [...CASES.map((c) => [c, {}] as [Packing, Sizes]), ...SIZED];
-    for (const [i, [p, sizes]] of cases.entries()) {
+    for (const [i, [p, sizes]] of ALL.entries()) {
       const what = JSON.stringify(p);
       const dirs = await packedModel(join(root, `f${i}`), "tiny-llama", p, sizes);
       // f32: the dequantized weights exactly.
@@ -118,7 +138,8 @@ Deno.test("an Engine runs a GPTQ/AWQ checkpoint on its own levels at its bits, a
         sizes,
       );
       const stored = await logits(q.reference, "f32");
-      const native = worst(await logits(q.packed, { dtype, accuracyLevel: 0 }), stored);
+      // (No dtype and accuracy level 0: the checkpoint's bits at float32 compute, the same.)
+      const native = worst(await logits(q.packed, undefined, 0), stored);
       assert.ok(native < 1e-5, `${what}: ${native}`);
       const again = worst(await logits(dirs.reference, { dtype, accuracyLevel: 0 }), stored);
       assert.ok(again > 1e-3, `${what}: requantized ${again}`);
@@ -134,7 +155,7 @@ Deno.test("an Engine runs a GPTQ/AWQ checkpoint on its own levels at its bits, a
       names.push(...Object.keys(JSON.parse(await Deno.readTextFile(index))));
     }
     const layers = 7 * (await readDecoderConfig(join(root, "f0", "packed"))).numLayers;
-    assert.ok(names.filter((n) => n.endsWith(".zero_points")).length >= layers * cases.length);
+    assert.ok(names.filter((n) => n.endsWith(".zero_points")).length >= layers * ALL.length);
     assert.ok(names.some((n) => n.endsWith(".order")), "act-order layers' input orders");
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -276,9 +276,8 @@ export class ModelHub {
     return await Engine.load(model, {
       provider: s.provider,
       threads: s.threads,
-      dtype: request.accuracyLevel === undefined || s.dtype === undefined
-        ? s.dtype
-        : { ...parseWeightFormat(s.dtype), accuracyLevel: request.accuracyLevel },
+      dtype: s.dtype,
+      ...(request.accuracyLevel !== undefined ? { accuracyLevel: request.accuracyLevel } : {}),
       steering: request.steering ?? true,
       adapters,
       cacheDir: s.cacheDir,

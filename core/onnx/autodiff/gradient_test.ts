@@ -135,3 +135,23 @@ Deno.test("Gather's gradient sums repeated rows exactly on every run with severa
     assert.ok(worst <= 1e-2, `run ${run}: gradient off by ${worst}`);
   }
 });
+
+Deno.test("Gather's gradient through a constant reordering of a whole static axis is one Gather (no scatter)", () => {
+  const build = (n: number | string) => {
+    const b = new GraphBuilder();
+    const x = b.input("x", "float32", [2, n]);
+    const w = b.input("w", "float32", [2, 4]);
+    const y = b.op1("Mul", [
+      b.op1("Gather", [x, b.constantInt([2, 0, 3, 1], [4])], { axis: 1 }),
+      w,
+    ]);
+    b.output("loss", "float32", [], b.op1("ReduceSum", [y], { keepdims: 0 }));
+    const g = buildGradientGraph(b.graph(), { loss: "loss", wrt: ["x"] });
+    return g.nodes.map((node) => node.opType);
+  };
+  const fixed = build(4);
+  assert.equal(fixed.filter((op) => op === "Gather").length, 2, fixed.join(" "));
+  assert.ok(!fixed.includes("ScatterElements"), fixed.join(" "));
+  // A symbolic axis may be longer than the indices: the general scatter-add.
+  assert.ok(build("n").includes("ScatterElements"));
+});
