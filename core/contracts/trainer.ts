@@ -44,7 +44,7 @@ export interface TrainRequest {
   threads?: number;
   /**
    * Storage of the frozen base weights (`--dtype`: f32, f16, bf16, int8, int4[:block]), for
-   * trainers that honour it (the lora plugin; hirpf trains float32). Adapters train in float32
+   * trainers that honour it (the lora and hirpf plugins). Adapters train in float32
    * over a quantized base (QLoRA-style); with no dtype the base is stored as the engine would
    * load it (`DRAMATIS_DTYPE`, else a GPTQ/AWQ checkpoint's own bits, else f32). Training base
    * weights (`trainable: all`) is float32 only: a quantized dtype is refused naming the fix.

@@ -20,7 +20,9 @@ import { withCode } from "../../core/errors.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
 import { resolveModel } from "../../core/model/model_dir.ts";
 import { loadTokenizer, type ModelTokenizer } from "../../core/model/tokenizer.ts";
-import { loadWeights } from "../../core/model/weights.ts";
+import { type DecoderWeights, loadWeights, streamWeights } from "../../core/model/weights.ts";
+import { resolveWeightFormat } from "../../core/model/engine.ts";
+import type { WeightFormat } from "../../core/model/quantize.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
 import type { Conversation, SkippedRecord, TrimmedRecord } from "../../core/train/chat_data.ts";
 import { tokenizeDataset, type TokenizedExample } from "../../core/train/chat_tokenize.ts";
@@ -220,12 +222,45 @@ async function trainHirpf(
   const data = await prepareHisData(s.tok, request.data, config, s.maxLength, {
     strict: request.strict,
   });
-  const weights = await loadWeights(s.modelDir, model);
+  // The frozen base as the engine would load it (--dtype, DRAMATIS_DTYPE, a GPTQ/AWQ checkpoint's
+  // own bits): quantized, it is read tensor by tensor while the train graph is written and stays
+  // int4/int8 (QLoRA-style; a 7B base in float32 would not fit this machine's memory).
+  const format = await resolveWeightFormat(
+    s.modelDir,
+    model,
+    request.dtype,
+    (message) => request.onEvent?.({ type: "log", message }),
+  );
+  const streamed = format.dtype !== "f32" ? await streamWeights(s.modelDir, model) : undefined;
+  try {
+    return await trainExperts(
+      request,
+      options,
+      s,
+      data,
+      streamed?.weights ?? await loadWeights(s.modelDir, model),
+      format,
+    );
+  } finally {
+    streamed?.close();
+  }
+}
+
+async function trainExperts(
+  request: TrainRequest,
+  options: HirpfTrainerOptions,
+  s: Awaited<ReturnType<typeof setup>>,
+  data: Awaited<ReturnType<typeof prepareHisData>>,
+  weights: DecoderWeights,
+  format: WeightFormat,
+): Promise<TrainResult> {
+  const { config, model } = s;
   const adapter = await makeAdapter(s, request.model);
   adapter.setTraining(true);
   const graph = buildTrainGraph(model, weights, {
     adapters: [adapter],
     trainable: adapter.trainableParameters(),
+    weights: format,
   });
   const params: NamedTensor[] = adapter.parameters().map((p) => ({
     name: p.name,
