@@ -190,12 +190,23 @@ export function buildTrainGraph(
   const steering = options.steering ?? false;
   const format = normalizeWeightFormat(options.weights, "weights.dtype");
   if (format.dtype !== "f32" && options.trainBase !== undefined) {
-    throw withCode(
-      new RangeError(
-        `trainBase trains base weights, which must be float32; drop trainBase or build with weights.dtype f32 (got ${format.dtype})`,
-      ),
-      "E_USAGE",
-    );
+    // Norms and biases stay float32 in every format; matrices are stored as the format says.
+    const shapes = expectedWeightShapes(config);
+    const chosen = options.trainBase === "all" ? [...shapes.keys()] : options.trainBase;
+    const stored = Array.isArray(chosen)
+      ? chosen.filter((n) => (shapes.get(n)?.length ?? 0) > 1)
+      : [];
+    if (stored.length) {
+      throw withCode(
+        new RangeError(
+          `trainBase trains base weights, which must be float32, but "${stored[0]}"` +
+            `${stored.length > 1 ? ` and ${stored.length - 1} more` : ""} would be stored as ` +
+            `${format.dtype}; train only norms and biases over a ${format.dtype} base, or build ` +
+            `with weights.dtype f32`,
+        ),
+        "E_USAGE",
+      );
+    }
   }
   const b = new GraphBuilder({ name: `dramatis_train_${config.modelType}`, floatType: dtype });
   const values = buildDecoderInto(b, config, weights, {

@@ -218,3 +218,72 @@ Deno.test("buildTrainGraph() over a GPTQ/AWQ base at its own levels (zero points
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("buildTrainGraph() over an int4 base trains a norm (float32 in every format) against the float64 graph; matrices are refused", async () => {
+  const config = parseDecoderConfig(
+    tinyConfigJson({ preset: "tiny-llama", vocabSize: 300, hiddenSize: 64, intermediateSize: 48 }),
+    "config.json",
+  );
+  const weights = tinyWeights(config, 3);
+  const format = { dtype: "int4" as const, blockSize: 32, accuracyLevel: 0 };
+  const lora = loraLike({ rank: 2, seed: 5, bStd: 0.3 });
+  const trainBase = ["model.norm.weight", "model.layers.0.input_layernorm.weight"];
+  const tq = buildTrainGraph(config, weights, { adapters: [lora], trainBase, weights: format });
+  assert.ok(tq.model.graph.nodes.some((n) => n.opType === "MatMulNBits"));
+  const ref = buildTrainGraph(config, dequantizedWeights(weights, format), {
+    adapters: [lora],
+    trainBase,
+    dtype: "float64",
+  });
+  const feed = (dtype: "float32" | "float64") => {
+    const out: Record<string, HostTensor> = {};
+    for (const name of trainBase) {
+      const t = weights.get(name)!;
+      out[name] = {
+        dtype,
+        shape: t.shape,
+        data: dtype === "float32" ? Float32Array.from(t.data) : Float64Array.from(t.data),
+      };
+    }
+    return out;
+  };
+  const got = await runModel(tq.model, {
+    ...batch(config.vocabSize),
+    ...feed("float32"),
+    ...Object.fromEntries(
+      lora.parameters().map((p) => [p.name, {
+        dtype: "float32" as const,
+        shape: p.shape,
+        data: Float32Array.from(p.data),
+      }]),
+    ),
+  });
+  const want = await runModel(ref.model, {
+    ...batch(config.vocabSize),
+    ...feed("float64"),
+    ...Object.fromEntries(
+      lora.parameters().map((p) => [p.name, {
+        dtype: "float64" as const,
+        shape: p.shape,
+        data: Float64Array.from(p.data),
+      }]),
+    ),
+  }, { graphOptimizationLevel: "basic" });
+  for (const name of trainBase) {
+    const e = relErr(
+      got[`grad.${name}`].data as Float32Array,
+      want[`grad.${name}`].data as Float64Array,
+    );
+    assert.ok(e <= TOL, `${name}: relative error ${e}`);
+  }
+  assert.throws(
+    () =>
+      buildTrainGraph(config, weights, {
+        adapters: [],
+        trainBase: ["model.layers.0.mlp.up_proj.weight"],
+        weights: format,
+      }),
+    (e: Error & { code?: string }) =>
+      e.code === "E_USAGE" && /up_proj\.weight" would be stored as int4/.test(e.message),
+  );
+});

@@ -317,6 +317,11 @@ export interface HirpfLossRequest {
   /** Dialogues per graph run (default 8). */
   batchSize?: number;
   threads?: number;
+  /**
+   * Storage of the frozen base (as `TrainRequest.dtype`); default as the engine would load it
+   * (`DRAMATIS_DTYPE`, else a GPTQ/AWQ checkpoint's own bits, else f32).
+   */
+  dtype?: string;
 }
 
 /** The mean negative log-likelihood per assistant token of one condition. */
@@ -346,22 +351,40 @@ export async function hirpfLosses(request: HirpfLossRequest): Promise<HirpfLoss[
   const { dir } = await resolveModel(request.model);
   const model = await readDecoderConfig(dir);
   const tok = await loadTokenizer(dir);
-  const weights = await loadWeights(dir, model);
-  const adapter = typeof request.adapter === "string"
-    ? await IdentityAdapter.load(request.adapter, { model })
-    : request.adapter;
-  const adapters = adapter ? [adapter.setTraining(false)] : [];
-  const graph = adapter
-    ? buildTrainGraph(model, weights, { adapters, trainable: adapter.trainableParameters() })
-    : buildTrainGraph(model, weights, { adapters, trainBase: ["model.norm.weight"] });
-  const params: NamedTensor[] = [
-    ...(adapter?.parameters() ?? []).map((p) => ({ name: p.name, shape: p.shape, data: p.data })),
-    ...baseParameterValues(graph, weights),
-  ];
-  const runner = await createStepRunner(graph.model, {
-    mode: "in-process",
-    threads: request.threads,
-  });
+  const format = await resolveWeightFormat(dir, model, request.dtype);
+  const streamed = format.dtype !== "f32" ? await streamWeights(dir, model) : undefined;
+  let runner: Awaited<ReturnType<typeof createStepRunner>>;
+  let graph: ReturnType<typeof buildTrainGraph>;
+  let params: NamedTensor[];
+  let adapters: IdentityAdapter[];
+  try {
+    const weights = streamed?.weights ?? await loadWeights(dir, model);
+    const adapter = typeof request.adapter === "string"
+      ? await IdentityAdapter.load(request.adapter, { model })
+      : request.adapter;
+    adapters = adapter ? [adapter.setTraining(false)] : [];
+    // Scored through a train graph: its loss output (the final norm trainable when no expert
+    // is, a float32 tensor in every format).
+    graph = adapter
+      ? buildTrainGraph(model, weights, {
+        adapters,
+        trainable: adapter.trainableParameters(),
+        weights: format,
+      })
+      : buildTrainGraph(model, weights, {
+        adapters,
+        trainBase: ["model.norm.weight"],
+        weights: format,
+      });
+    params = [
+      ...(adapter?.parameters() ?? []).map((p) => ({ name: p.name, shape: p.shape, data: p.data })),
+      ...baseParameterValues(graph, weights),
+    ];
+    runner = await createStepRunner(graph.model, { mode: "in-process", threads: request.threads });
+  } finally {
+    // The streamed base is read while the graph is written, when the runner opens.
+    streamed?.close();
+  }
   try {
     const pad = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
     const out: HirpfLoss[] = [];
