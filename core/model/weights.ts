@@ -172,6 +172,35 @@ export async function streamWeights(
   }
 }
 
+/**
+ * Runs `use` on a model's weights as a graph of `format` wants them: streamed (each tensor read
+ * while the graph is written, kept by nobody; closed after `use`) for a quantized or half format,
+ * loaded as float32 for f32. Write the graph (open its session) inside `use`.
+ *
+ * @example
+ * ```ts ignore
+ * import { withBaseWeights } from "./weights.ts";
+ * const loss = await withBaseWeights("models/tiny", config, { dtype: "int4" }, async (weights) => {
+ *   const graph = buildTrainGraph(config, weights, { adapters, weights: { dtype: "int4" } });
+ *   return await openAndRun(graph); // reads the streamed tensors
+ * });
+ * ```
+ */
+export async function withBaseWeights<T>(
+  dir: string,
+  config: DecoderConfig,
+  format: { dtype: string },
+  use: (weights: DecoderWeights) => Promise<T>,
+): Promise<T> {
+  if (format.dtype === "f32") return await use(await loadWeights(dir, config));
+  const streamed = await streamWeights(dir, config);
+  try {
+    return await use(streamed.weights);
+  } finally {
+    streamed.close();
+  }
+}
+
 /** Whether a weight's data is read on access (from {@link streamWeights}). */
 export function isStreamed(t: WeightTensor): boolean {
   return Object.getOwnPropertyDescriptor(t, "data")?.get !== undefined;

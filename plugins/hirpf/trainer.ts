@@ -20,7 +20,7 @@ import { withCode } from "../../core/errors.ts";
 import { readDecoderConfig } from "../../core/model/config.ts";
 import { resolveModel } from "../../core/model/model_dir.ts";
 import { loadTokenizer, type ModelTokenizer } from "../../core/model/tokenizer.ts";
-import { type DecoderWeights, loadWeights, streamWeights } from "../../core/model/weights.ts";
+import { type DecoderWeights, withBaseWeights } from "../../core/model/weights.ts";
 import { resolveWeightFormat } from "../../core/model/engine.ts";
 import type { WeightFormat } from "../../core/model/quantize.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
@@ -231,19 +231,12 @@ async function trainHirpf(
     request.dtype,
     (message) => request.onEvent?.({ type: "log", message }),
   );
-  const streamed = format.dtype !== "f32" ? await streamWeights(s.modelDir, model) : undefined;
-  try {
-    return await trainExperts(
-      request,
-      options,
-      s,
-      data,
-      streamed?.weights ?? await loadWeights(s.modelDir, model),
-      format,
-    );
-  } finally {
-    streamed?.close();
-  }
+  return await withBaseWeights(
+    s.modelDir,
+    model,
+    format,
+    (weights) => trainExperts(request, options, s, data, weights, format),
+  );
 }
 
 async function trainExperts(
@@ -352,39 +345,43 @@ export async function hirpfLosses(request: HirpfLossRequest): Promise<HirpfLoss[
   const model = await readDecoderConfig(dir);
   const tok = await loadTokenizer(dir);
   const format = await resolveWeightFormat(dir, model, request.dtype);
-  const streamed = format.dtype !== "f32" ? await streamWeights(dir, model) : undefined;
-  let runner: Awaited<ReturnType<typeof createStepRunner>>;
-  let graph: ReturnType<typeof buildTrainGraph>;
-  let params: NamedTensor[];
-  let adapters: IdentityAdapter[];
-  try {
-    const weights = streamed?.weights ?? await loadWeights(dir, model);
-    const adapter = typeof request.adapter === "string"
-      ? await IdentityAdapter.load(request.adapter, { model })
-      : request.adapter;
-    adapters = adapter ? [adapter.setTraining(false)] : [];
-    // Scored through a train graph: its loss output (the final norm trainable when no expert
-    // is, a float32 tensor in every format).
-    graph = adapter
-      ? buildTrainGraph(model, weights, {
-        adapters,
-        trainable: adapter.trainableParameters(),
-        weights: format,
-      })
-      : buildTrainGraph(model, weights, {
-        adapters,
-        trainBase: ["model.norm.weight"],
-        weights: format,
+  // Scored through a train graph: its loss output (the final norm trainable when no expert is, a
+  // float32 tensor in every format). The base is read while the runner opens.
+  const { graph, params, adapters, runner } = await withBaseWeights(
+    dir,
+    model,
+    format,
+    async (weights) => {
+      const adapter = typeof request.adapter === "string"
+        ? await IdentityAdapter.load(request.adapter, { model })
+        : request.adapter;
+      const adapters = adapter ? [adapter.setTraining(false)] : [];
+      const graph = adapter
+        ? buildTrainGraph(model, weights, {
+          adapters,
+          trainable: adapter.trainableParameters(),
+          weights: format,
+        })
+        : buildTrainGraph(model, weights, {
+          adapters,
+          trainBase: ["model.norm.weight"],
+          weights: format,
+        });
+      const params: NamedTensor[] = [
+        ...(adapter?.parameters() ?? []).map((p) => ({
+          name: p.name,
+          shape: p.shape,
+          data: p.data,
+        })),
+        ...baseParameterValues(graph, weights),
+      ];
+      const runner = await createStepRunner(graph.model, {
+        mode: "in-process",
+        threads: request.threads,
       });
-    params = [
-      ...(adapter?.parameters() ?? []).map((p) => ({ name: p.name, shape: p.shape, data: p.data })),
-      ...baseParameterValues(graph, weights),
-    ];
-    runner = await createStepRunner(graph.model, { mode: "in-process", threads: request.threads });
-  } finally {
-    // The streamed base is read while the graph is written, when the runner opens.
-    streamed?.close();
-  }
+      return { graph, params, adapters, runner };
+    },
+  );
   try {
     const pad = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
     const out: HirpfLoss[] = [];

@@ -22,7 +22,7 @@ import { decodeSafetensors, toFloat32 } from "../../core/model/safetensors.ts";
 import type { ModelTokenizer } from "../../core/model/tokenizer.ts";
 import { normalizeWeightFormat } from "../../core/model/quantize.ts";
 import { resolveWeightFormat } from "../../core/model/engine.ts";
-import { loadWeights, streamWeights } from "../../core/model/weights.ts";
+import { loadWeights, withBaseWeights } from "../../core/model/weights.ts";
 import type { NamedTensor } from "../../core/train/adamw.ts";
 import {
   readChatData,
@@ -256,15 +256,12 @@ async function trainLora(request: TrainRequest, options: LoraTrainerOptions): Pr
   if (!full && request.dtype === undefined && format.dtype !== "f32") {
     log(`the frozen base is stored as ${format.dtype} (--dtype changes that)`);
   }
-  const streamed = format.dtype !== "f32" && !full
-    ? await streamWeights(s.modelDir, model)
-    : undefined;
-  try {
-    const weights = streamed?.weights ?? await loadWeights(s.modelDir, model);
-    return await trainLoraOn(request, options, s, data, edits, weights, format, full);
-  } finally {
-    streamed?.close();
-  }
+  return await withBaseWeights(
+    s.modelDir,
+    model,
+    format,
+    (weights) => trainLoraOn(request, options, s, data, edits, weights, format, full),
+  );
 }
 
 async function trainLoraOn(
