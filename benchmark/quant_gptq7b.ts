@@ -12,7 +12,9 @@
 import { join } from "node:path";
 import { childMain, procStatus, runChild } from "./child.ts";
 import { weightsFileBytes } from "./bench_cache.ts";
-import { createTinyModel, type TinyModelOptions } from "../core/model/tiny.ts";
+import { createTinyModel, tinyConfigJson, type TinyModelOptions } from "../core/model/tiny.ts";
+import { parseDecoderConfig } from "../core/model/config.ts";
+import { expectedWeightShapes } from "../core/model/weights.ts";
 import { f32ToF16, type RawTensor, writeSafetensors } from "../core/model/safetensors.ts";
 import { ModelHub } from "../core/services/model_hub.ts";
 import { Prng } from "../core/util/prng.ts";
@@ -82,80 +84,82 @@ export async function writeSeededGptq(
 ): Promise<void> {
   await createTinyModel(dir, { ...shape, seed: 0, writeWeights: false });
   const configPath = join(dir, "config.json");
-  const config = JSON.parse(await Deno.readTextFile(configPath));
-  config.quantization_config = {
-    quant_method: "gptq",
-    bits: 4,
-    group_size: groupSize,
-    desc_act: false,
-    sym: true,
-  };
-  const H = shape.hiddenSize!, I = shape.intermediateSize!, V = shape.vocabSize!;
-  const hd = shape.headDim ?? H / shape.numHeads!;
-  const q = shape.numHeads! * hd, kv = shape.numKvHeads! * hd;
+  const raw = JSON.parse(await Deno.readTextFile(configPath));
   const r = new Prng(7);
-  const ones = (n: number): RawTensor => ({
-    dtype: "F16",
-    shape: [n],
-    data: f32ToF16(new Float32Array(n).fill(1)),
-  });
-  const linear = (base: string, out: number, inputs: number): Record<string, RawTensor> => {
-    const groups = Math.ceil(inputs / groupSize);
-    return {
-      [`${base}.qweight`]: {
-        dtype: "I32",
-        shape: [inputs / 8, out],
-        data: words(inputs / 8 * out, r),
-      },
-      [`${base}.qzeros`]: {
-        dtype: "I32",
-        shape: [groups, out / 8],
-        data: new Int32Array(groups * out / 8).fill(0x77777777),
-      },
-      [`${base}.scales`]: {
+  // Every tensor the decoder reads: the linear layers packed, the rest float16 (norms 1, tables
+  // seeded). One shard per layer (the embedding and lm_head in their own), as published
+  // checkpoints shard.
+  const shards = new Map<string, Record<string, RawTensor>>();
+  for (const [name, [rows, cols]] of expectedWeightShapes(parseDecoderConfig(raw, configPath))) {
+    const file = `model-${/^model\.layers\.(\d+)\./.exec(name)?.[1]?.padStart(3, "0") ?? "top"}` +
+      ".safetensors";
+    const tensors = shards.get(file) ?? {};
+    shards.set(file, tensors);
+    if (/_proj\.weight$/.test(name)) {
+      Object.assign(tensors, packedLinear(name.replace(/\.weight$/, ""), rows, cols, groupSize, r));
+    } else {
+      const n = rows * (cols ?? 1);
+      tensors[name] = {
         dtype: "F16",
-        shape: [groups, out],
-        data: f32ToF16(new Float32Array(groups * out).fill(0.002)),
-      },
-      [`${base}.g_idx`]: {
-        dtype: "I32",
-        shape: [inputs],
-        data: Int32Array.from({ length: inputs }, (_, i) => Math.floor(i / groupSize)),
-      },
-    };
-  };
+        shape: cols === undefined ? [rows] : [rows, cols],
+        data: cols === undefined ? f32ToF16(new Float32Array(n).fill(1)) : halves(n, 0.02, r),
+      };
+    }
+  }
   const map: Record<string, string> = {};
-  const shard = async (file: string, tensors: Record<string, RawTensor>) => {
+  for (const [file, tensors] of shards) {
     await writeSafetensors(join(dir, file), tensors);
     for (const name of Object.keys(tensors)) map[name] = file;
-  };
-  await shard("model-embed.safetensors", {
-    "model.embed_tokens.weight": { dtype: "F16", shape: [V, H], data: halves(V * H, 0.02, r) },
-    ...(shape.tieWordEmbeddings
-      ? {}
-      : { "lm_head.weight": { dtype: "F16", shape: [V, H], data: halves(V * H, 0.02, r) } }),
-    "model.norm.weight": ones(H),
-  });
-  for (let l = 0; l < shape.numLayers!; l++) {
-    const p = `model.layers.${l}`;
-    await shard(`model-layer-${String(l).padStart(3, "0")}.safetensors`, {
-      ...linear(`${p}.self_attn.q_proj`, q, H),
-      ...linear(`${p}.self_attn.k_proj`, kv, H),
-      ...linear(`${p}.self_attn.v_proj`, kv, H),
-      ...linear(`${p}.self_attn.o_proj`, H, q),
-      ...linear(`${p}.mlp.gate_proj`, I, H),
-      ...linear(`${p}.mlp.up_proj`, I, H),
-      ...linear(`${p}.mlp.down_proj`, H, I),
-      [`${p}.input_layernorm.weight`]: ones(H),
-      [`${p}.post_attention_layernorm.weight`]: ones(H),
-    });
   }
   await Deno.writeTextFile(
     join(dir, "model.safetensors.index.json"),
     JSON.stringify({ metadata: {}, weight_map: map }),
   );
   // The config last: a folder with config.json is a finished checkpoint.
-  await Deno.writeTextFile(configPath, JSON.stringify(config, null, 2));
+  raw.quantization_config = {
+    quant_method: "gptq",
+    bits: 4,
+    group_size: groupSize,
+    desc_act: false,
+    sym: true,
+  };
+  await Deno.writeTextFile(configPath, JSON.stringify(raw, null, 2));
+}
+
+/**
+ * One linear layer `[out, in]` as AutoGPTQ packs it at 4 bits: seeded levels, zeros 8 (stored as
+ * 7, GPTQ's original format), scales 0.002, groups in input order.
+ */
+function packedLinear(
+  base: string,
+  out: number,
+  inputs: number,
+  groupSize: number,
+  r: Prng,
+): Record<string, RawTensor> {
+  const groups = Math.ceil(inputs / groupSize);
+  return {
+    [`${base}.qweight`]: {
+      dtype: "I32",
+      shape: [inputs / 8, out],
+      data: words(inputs / 8 * out, r),
+    },
+    [`${base}.qzeros`]: {
+      dtype: "I32",
+      shape: [groups, out / 8],
+      data: new Int32Array(groups * out / 8).fill(0x77777777),
+    },
+    [`${base}.scales`]: {
+      dtype: "F16",
+      shape: [groups, out],
+      data: f32ToF16(new Float32Array(groups * out).fill(0.002)),
+    },
+    [`${base}.g_idx`]: {
+      dtype: "I32",
+      shape: [inputs],
+      data: Int32Array.from({ length: inputs }, (_, i) => Math.floor(i / groupSize)),
+    },
+  };
 }
 
 interface Task {
@@ -213,12 +217,9 @@ export async function benchGptq(
   const shape = options.shape ?? LLAMA7B_SHAPE;
   const modelDir = join(root, "model");
   const cacheDir = join(root, "graphs");
-  const H = shape.hiddenSize!, I = shape.intermediateSize!;
-  const hd = shape.headDim ?? H / shape.numHeads!;
-  const perLayer = H * shape.numHeads! * hd * 2 + 2 * H * shape.numKvHeads! * hd + 3 * H * I +
-    2 * H;
-  const parameters = shape.numLayers! * perLayer +
-    shape.vocabSize! * H * (shape.tieWordEmbeddings ? 1 : 2) + H;
+  const parameters = [
+    ...expectedWeightShapes(parseDecoderConfig(tinyConfigJson(shape), "config.json")).values(),
+  ].reduce((a, dims) => a + dims.reduce((x, y) => x * y, 1), 0);
   const task: Task = {
     modelDir,
     cacheDir,
