@@ -282,7 +282,7 @@ function quantizedProduct(
   const packed = b.initializer(`${name}.q${bits}`, "uint8", [rows, nb, (bs * bits) / 8], q.packed);
   const scales = b.initializer(`${name}.scales`, "float32", [rows * nb], q.scales);
   const zeros = native
-    ? [b.initializer(`${name}.zero_points`, "uint8", [rows * Math.ceil((nb * bits) / 8)], q.zeros!)]
+    ? [b.initializer(`${name}.zero_points`, "uint8", [q.zeros!.byteLength], q.zeros!)]
     : [];
   const order = native?.order
     ? b.initializer(`${name}.order`, "int64", [cols], BigInt64Array.from(native.order, BigInt))
