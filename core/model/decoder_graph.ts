@@ -27,7 +27,7 @@ import {
   rmsNorm,
   rotaryTables,
 } from "./graph_layers.ts";
-import { embedding, linearWeight, transposedFloat } from "./graph_quant.ts";
+import { embedding, largestProductFirst, linearWeight, transposedFloat } from "./graph_quant.ts";
 import { normalizeWeightFormat, type WeightFormat } from "./quantize.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
 import { expectedWeightShapes, isStreamed, weightData } from "./weights.ts";
@@ -545,8 +545,11 @@ export function buildDecoderGraph(
   }
   const built: Graph = b.graph();
   // Float32 graphs: outputs are named by the nodes that produce them (no Identity copy per output
-  // and call). Float16 graphs keep the copies, each followed by the cast back to float32.
-  const graph = compute === "float16" ? toFloat16Compute(built) : foldOutputIdentities(built);
+  // and call). Float16 graphs keep the copies, each followed by the cast back to float32. The
+  // largest quantized product is listed first, so onnxruntime repacks it first (lower peak).
+  const graph = largestProductFirst(
+    compute === "float16" ? toFloat16Compute(built) : foldOutputIdentities(built),
+  );
   const meta = {
     modelType: config.modelType,
     numLayers: config.numLayers,

@@ -598,3 +598,45 @@ Deno.test("buildDecoderGraph() reports a missing or misshapen weight with E_WEIG
   w2.set("model.norm.weight", { shape: [8], data: new Float32Array(8) });
   assert.throws(() => buildDecoderGraph(c, w2), /has shape \[8\].*needs \[16\]/);
 });
+
+Deno.test("buildDecoderGraph() int4 lists its largest product (the lm_head) first, the rest in topological order, and gives the same logits as the topological list", async () => {
+  const c = toyConfig({ vocabSize: 96, hiddenSize: 32, intermediateSize: 64 });
+  const w = randomWeights(c, 21);
+  const { built, session: s } = await session(c, w, { weights: { dtype: "int4", blockSize: 32 } });
+  const { nodes, initializers } = built.model.graph;
+  const bytes = new Map(initializers.map((t) => [t.name, t.shape.reduce((a, v) => a * v, 1)]));
+  const products = nodes.filter((n) => n.opType === "MatMulNBits");
+  assert.ok(products.length > 7, `${products.length} MatMulNBits nodes`);
+  const first = nodes[0];
+  assert.equal(first.opType, "MatMulNBits");
+  // vocab 96 × hidden 32 is the largest matrix (the tied table read again as the lm_head):
+  // 96 rows of one block of 32 four-bit values.
+  assert.equal(bytes.get(first.inputs[1]), 96 * 16);
+  for (const n of products.slice(1)) assert.ok(bytes.get(n.inputs[1])! < 96 * 16, n.name);
+  // Every other node only reads values made before it.
+  const made = new Set([
+    ...built.model.graph.inputs.map((v) => v.name),
+    ...initializers.map((t) => t.name),
+    ...first.outputs,
+    "",
+  ]);
+  for (const n of nodes.slice(1)) {
+    for (const i of n.inputs) assert.ok(made.has(i), `${n.name} reads ${i} before it is made`);
+    for (const o of n.outputs) made.add(o);
+  }
+  // The same graph with the product back where a topological order puts it.
+  const at = nodes.findIndex((n) => n.outputs.some((o) => o === first.inputs[0]));
+  const topological = [...nodes.slice(1, at + 1), first, ...nodes.slice(at + 1)];
+  const other = await ort.InferenceSession.create(
+    serializeModel({ ...built.model, graph: { ...built.model.graph, nodes: topological } }).model,
+  );
+  const f = { ids: [[3, 4, 5, 6, 7]], mask: [[1, 1, 1, 1, 1]] };
+  const got = (await run(s, c, f)).logits.data as Float32Array;
+  const want = (await run(other, c, f)).logits.data as Float32Array;
+  assert.deepEqual(got, want);
+  // A float32 graph has no product to move.
+  const plain = buildDecoderGraph(c, w);
+  assert.notEqual(plain.model.graph.nodes[0].opType, "MatMulNBits");
+  await s.release();
+  await other.release();
+});

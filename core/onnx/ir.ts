@@ -108,7 +108,10 @@ export interface ValueInfo {
   shape: Shape;
 }
 
-/** A computation graph. Nodes are kept in topological order by the builder. */
+/**
+ * A computation graph. Nodes are kept in topological order by the builder (a decoder graph written
+ * for onnxruntime may list one node early: `largestProductFirst` in core/model/graph_quant.ts).
+ */
 export interface Graph {
   name: string;
   nodes: Node[];
