@@ -13,6 +13,7 @@ import { serializeModel, writeModel } from "../onnx/serialize.ts";
 import { checkProvider, executionProviders, type Provider } from "../runtime/providers.ts";
 import { OrtSession } from "../runtime/session.ts";
 import type { WireTensor } from "../runtime/tensor.ts";
+import { mapLargeAllocations } from "../util/malloc.ts";
 
 /** One graph run per call. */
 export interface StepRunner {
@@ -51,6 +52,8 @@ export async function createStepRunner(
   options: StepRunnerOptions = {},
 ): Promise<StepRunner> {
   const level = options.graphOptimizationLevel ?? "all";
+  // Tensors a step frees go back to the system instead of piling up in glibc's heaps.
+  mapLargeAllocations();
   if ((options.mode ?? "worker") === "in-process") {
     const { model: bytes, externalData } = serializeModel(model, {
       externalData: { location: "train_step.onnx_data", threshold: 1024 },
