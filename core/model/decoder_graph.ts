@@ -78,6 +78,13 @@ export interface DecoderGraphOptions {
    * form (the default, false).
    */
   fused?: boolean;
+  /**
+   * Lists the largest quantized product (the lm_head) first, so that onnxruntime repacks it
+   * before the others (a lower peak when the session opens; see `largestProductFirst`). The
+   * node list is then not in topological order, which onnxruntime accepts and the ONNX spec and
+   * `inferShapes` do not: for graphs only onnxruntime opens (the engine's cache). Default false.
+   */
+  largestProductFirst?: boolean;
   /** Adds the `num_logits_to_keep` int64 scalar input (0 = all, k = last k). Default true. */
   numLogitsToKeep?: boolean;
   /** Adds the `hidden_states.{0..L}` outputs. Default true. */
@@ -545,11 +552,9 @@ export function buildDecoderGraph(
   }
   const built: Graph = b.graph();
   // Float32 graphs: outputs are named by the nodes that produce them (no Identity copy per output
-  // and call). Float16 graphs keep the copies, each followed by the cast back to float32. The
-  // largest quantized product is listed first, so onnxruntime repacks it first (lower peak).
-  const graph = largestProductFirst(
-    compute === "float16" ? toFloat16Compute(built) : foldOutputIdentities(built),
-  );
+  // and call). Float16 graphs keep the copies, each followed by the cast back to float32.
+  const folded = compute === "float16" ? toFloat16Compute(built) : foldOutputIdentities(built);
+  const graph = options.largestProductFirst ? largestProductFirst(folded) : folded;
   const meta = {
     modelType: config.modelType,
     numLayers: config.numLayers,

@@ -599,10 +599,11 @@ Deno.test("buildDecoderGraph() reports a missing or misshapen weight with E_WEIG
   assert.throws(() => buildDecoderGraph(c, w2), /has shape \[8\].*needs \[16\]/);
 });
 
-Deno.test("buildDecoderGraph() int4 lists its largest product (the lm_head) first, the rest in topological order, and gives the same logits as the topological list", async () => {
+Deno.test("buildDecoderGraph({ largestProductFirst }) int4 lists its largest product (the lm_head) first, the rest in topological order, and gives the same logits as the topological list", async () => {
   const c = toyConfig({ vocabSize: 96, hiddenSize: 32, intermediateSize: 64 });
   const w = randomWeights(c, 21);
-  const { built, session: s } = await session(c, w, { weights: { dtype: "int4", blockSize: 32 } });
+  const format = { dtype: "int4", blockSize: 32 } as const;
+  const { built, session: s } = await session(c, w, { weights: format, largestProductFirst: true });
   const { nodes, initializers } = built.model.graph;
   const bytes = new Map(initializers.map((t) => [t.name, t.shape.reduce((a, v) => a * v, 1)]));
   const products = nodes.filter((n) => n.opType === "MatMulNBits");
@@ -634,9 +635,11 @@ Deno.test("buildDecoderGraph() int4 lists its largest product (the lm_head) firs
   const got = (await run(s, c, f)).logits.data as Float32Array;
   const want = (await run(other, c, f)).logits.data as Float32Array;
   assert.deepEqual(got, want);
-  // A float32 graph has no product to move.
-  const plain = buildDecoderGraph(c, w);
+  // Without the option the list stays topological: shape inference walks it in order.
+  const plain = buildDecoderGraph(c, w, { weights: format });
   assert.notEqual(plain.model.graph.nodes[0].opType, "MatMulNBits");
+  assert.ok(inferShapes(plain.model.graph).has("logits"));
+  assert.throws(() => inferShapes(built.model.graph), /not defined before/);
   await s.release();
   await other.release();
 });

@@ -364,6 +364,8 @@ export class Engine {
           hiddenStates: true,
           kvCache: "resident",
           fused: true,
+          // Only onnxruntime opens these files: it repacks the lm_head first, then the rest.
+          largestProductFirst: true,
           weights: weightFormat,
           compute: compute === "f16" ? "float16" : "float32",
           // One copy of the base weights per model and weight format, linked into every graph.

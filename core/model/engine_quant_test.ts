@@ -1,6 +1,7 @@
 import { randomizeParameters } from "./testing/adapters.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { decodeModel } from "../onnx/deserialize.ts";
 import { OrtSession } from "../runtime/session.ts";
 import type { WireTensor } from "../runtime/tensor.ts";
 import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
@@ -67,6 +68,11 @@ Deno.test("Engine.load({ dtype }) runs LoRA, identity experts and steering on a 
         threads: 1,
       });
       engines.push(engine);
+      // The cached graph lists its largest quantized product first, for onnxruntime's repacking.
+      const first = decodeModel(await Deno.readFile(engine.graphPath), {
+        external: (ref) => new Uint8Array(ref.length),
+      }).graph.nodes[0];
+      assert.equal(first.opType === "MatMulNBits", format.dtype !== "f16", format.dtype);
       // Oracle: a float32 graph of the dequantized weights with the same adapters and edits.
       const dir = join(root, `ref_${format.dtype}`);
       await exportDecoder(config, dequantizedWeights(weights, format), dir, {

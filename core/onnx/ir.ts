@@ -109,8 +109,9 @@ export interface ValueInfo {
 }
 
 /**
- * A computation graph. Nodes are kept in topological order by the builder (a decoder graph written
- * for onnxruntime may list one node early: `largestProductFirst` in core/model/graph_quant.ts).
+ * A computation graph. Nodes are kept in topological order by the builder (the engine's cached
+ * decoder graphs list one node early for onnxruntime: `largestProductFirst` in
+ * core/model/graph_quant.ts).
  */
 export interface Graph {
   name: string;
