@@ -132,7 +132,7 @@ export interface QuantBenchResult {
    */
   gptq7b_int4?: GptqPoint;
   /**
-   * Peak RSS against weight bytes over model sizes (seeded int4 models at the 0.5B and 1.5B
+   * Peak RSS against weight bytes over model sizes (seeded int4 models at the 0.5B, 1.5B and 3B
    * shapes, first and cached loads): `peak ≈ per_weight_byte · W + fixed_bytes`, the fixed
    * overhead measured, not assumed; with the 7B case, the line's prediction for its cached load
    * (which also carries steering and an identity expert). Absent with `rssFit: false`.

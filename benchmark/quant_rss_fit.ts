@@ -1,6 +1,6 @@
 /**
  * Peak RSS against weight bytes over model sizes: loads seeded models of two or more shapes in
- * one weight format (Qwen2.5-0.5B and -1.5B by default; weights generated tensor by tensor, so no
+ * one weight format (Qwen2.5-0.5B, -1.5B and -3B by default; weights generated tensor by tensor, so no
  * checkpoint is written), each first load (generate, quantize, write the cache, open, decode) and
  * cached load in its own process, and fits `peak = a · W + b` by least squares, W being the bytes
  * of the weights file. `a` is what each weight byte costs in memory, `b` the fixed overhead (Deno,
@@ -29,6 +29,18 @@ export const FIT_SHAPES: Record<string, TinyModelOptions> = {
     intermediateSize: 8960,
     numLayers: 28,
     numHeads: 12,
+    numKvHeads: 2,
+    headDim: 128,
+    vocabSize: 151936,
+    maxPositionEmbeddings: 4096,
+    tieWordEmbeddings: true,
+  },
+  "qwen2.5-3b": {
+    preset: "tiny-qwen2",
+    hiddenSize: 2048,
+    intermediateSize: 11008,
+    numLayers: 36,
+    numHeads: 16,
     numKvHeads: 2,
     headDim: 128,
     vocabSize: 151936,

@@ -37,7 +37,13 @@ import type { SelectedToken } from "./sampling.ts";
 import { loadTokenizer, type ModelTokenizer } from "./tokenizer.ts";
 import { type StreamedWeights, streamWeights } from "./weights.ts";
 import { PrefixCache } from "./prefix_cache.ts";
-import { normalizeWeightFormat, type WeightDtype, type WeightFormat } from "./quantize.ts";
+import {
+  isQuantized,
+  normalizeWeightFormat,
+  type WeightDtype,
+  type WeightFormat,
+} from "./quantize.ts";
+import { keptWeightPages } from "./kept_pages.ts";
 import { checkpointDtype } from "./prequantized.ts";
 import { pathExists } from "../util/fs.ts";
 import type { BuildIdentity, GraphRecord } from "./graph_cache.ts";
@@ -409,6 +415,10 @@ export class Engine {
       // Float32 weights stay in the mapped data file (once, even the tied embedding) instead of
       // being repacked into private copies; quantized kernels want their repacked layout.
       prepacking: weightFormat.dtype !== "f32" || compute === "f16",
+      // What the quantized CPU kernels keep mapped beside their copies (scales, tied table).
+      pageOut: provider === "cpu" && isQuantized(weightFormat.dtype)
+        ? await keptWeightPages(graphPath).catch(() => undefined)
+        : undefined,
     });
     try {
       const bytes = options.prefixCacheBytes ?? 256 * 1024 * 1024;

@@ -14,6 +14,7 @@ import {
   dtypeFromCode,
   dtypeSize,
   type Graph,
+  type LazyData,
   type Model,
   type Node,
   numElements,
@@ -37,6 +38,17 @@ import type { ExternalRef } from "./serialize.ts";
 /** Supplies the bytes of an external tensor. */
 export type ExternalReader = (ref: ExternalRef) => Uint8Array;
 
+/**
+ * An external tensor decoded with `external: "defer"`: where its bytes lie, unread. `read()`
+ * throws `E_GRAPH`.
+ */
+export interface DeferredData extends LazyData {
+  readonly ref: ExternalRef;
+}
+
+/** How {@link decodeModel} treats external tensors: read through a reader, or leave them unread. */
+export type ExternalMode = ExternalReader | "defer";
+
 function typedFromBytes(dtype: DType, bytes: Uint8Array): TypedData {
   // Copy so the typed array is aligned and owns its memory.
   const buf = bytes.slice().buffer;
@@ -59,7 +71,7 @@ function typedFromBytes(dtype: DType, bytes: Uint8Array): TypedData {
   }
 }
 
-function decodeTensor(bytes: Uint8Array, external?: ExternalReader): TensorProtoData {
+function decodeTensor(bytes: Uint8Array, external?: ExternalMode): TensorProtoData {
   const dims: number[] = [];
   let code = 0;
   let name = "";
@@ -93,7 +105,7 @@ function decodeTensor(bytes: Uint8Array, external?: ExternalReader): TensorProto
   }
   const dtype = dtypeFromCode(code);
   const n = numElements(dims);
-  let data: TypedData;
+  let data: TypedData | DeferredData;
   if (location === 1) {
     const ref: ExternalRef = {
       location: ext.location,
@@ -107,6 +119,21 @@ function decodeTensor(bytes: Uint8Array, external?: ExternalReader): TensorProto
         ),
         "E_GRAPH",
       );
+    }
+    if (external === "defer") {
+      const deferred: DeferredData = {
+        ref,
+        byteLength: n * dtypeSize(dtype),
+        read: () => {
+          throw withCode(
+            new Error(
+              `tensor "${name}" was decoded without its external data; use readModel(path)`,
+            ),
+            "E_GRAPH",
+          );
+        },
+      };
+      return { name, dtype, shape: dims, data: deferred };
     }
     data = typedFromBytes(dtype, external(ref));
   } else if (raw) {
@@ -160,7 +187,7 @@ function decodeValueInfo(bytes: Uint8Array): ValueInfo {
   return { name, dtype, shape };
 }
 
-function decodeAttribute(bytes: Uint8Array, external?: ExternalReader): [string, Attribute] {
+function decodeAttribute(bytes: Uint8Array, external?: ExternalMode): [string, Attribute] {
   let name = "";
   let type = 0;
   const fields: ProtoField[] = [];
@@ -196,7 +223,7 @@ function decodeAttribute(bytes: Uint8Array, external?: ExternalReader): [string,
   }
 }
 
-function decodeNode(bytes: Uint8Array, external?: ExternalReader): Node {
+function decodeNode(bytes: Uint8Array, external?: ExternalMode): Node {
   const node: Node = { name: "", opType: "", domain: "", inputs: [], outputs: [], attributes: {} };
   for (const f of readFields(bytes)) {
     if (f.field === 1) node.inputs.push(fieldString(f));
@@ -211,7 +238,7 @@ function decodeNode(bytes: Uint8Array, external?: ExternalReader): Node {
   return node;
 }
 
-function decodeGraph(bytes: Uint8Array, external?: ExternalReader): Graph {
+function decodeGraph(bytes: Uint8Array, external?: ExternalMode): Graph {
   const g: Graph = {
     name: "",
     nodes: [],
@@ -232,7 +259,8 @@ function decodeGraph(bytes: Uint8Array, external?: ExternalReader): Graph {
 }
 
 /**
- * Decodes ONNX model bytes. External tensors are read through `external` when given.
+ * Decodes ONNX model bytes. External tensors are read through `external` when given, or left
+ * unread as {@link DeferredData} (their location, offset and length) with `external: "defer"`.
  *
  * @example
  * ```ts
@@ -243,7 +271,7 @@ function decodeGraph(bytes: Uint8Array, external?: ExternalReader): Graph {
  * console.log(back.graph.nodes.map((n) => n.opType)); // ["Neg", "Identity"]
  * ```
  */
-export function decodeModel(bytes: Uint8Array, options: { external?: ExternalReader } = {}): Model {
+export function decodeModel(bytes: Uint8Array, options: { external?: ExternalMode } = {}): Model {
   const model: Model = {
     graph: { name: "", nodes: [], inputs: [], outputs: [], initializers: [] },
     irVersion: 0,

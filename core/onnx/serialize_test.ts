@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "./builder.ts";
-import { decodeModel, readModel } from "./deserialize.ts";
+import { decodeModel, type DeferredData, readModel } from "./deserialize.ts";
 import { makeModel, type Model } from "./ir.ts";
 import { runModel, runSession } from "./ort_run.ts";
 import { serializeModel, writeModel } from "./serialize.ts";
@@ -144,6 +144,17 @@ Deno.test("writeModel() streams large initializers to aligned external data that
     const read = await readModel(path);
     const bigBack = read.graph.initializers.find((t) => t.name === "big")!;
     assert.deepEqual(Array.from(bigBack.data as Float32Array), Array.from(big));
+    // Deferred: where each external tensor lies, nothing read.
+    const deferred = decodeModel(await Deno.readFile(path), { external: "defer" });
+    const bigRef = deferred.graph.initializers.find((t) => t.name === "big")!.data as DeferredData;
+    assert.deepEqual(bigRef.ref, { location: "model.onnx_data", offset: 8192, length: 20000 });
+    const file = await Deno.readFile(res.dataPath!);
+    assert.deepEqual(
+      new Float32Array(file.slice(bigRef.ref.offset, bigRef.ref.offset + 20000).buffer),
+      big,
+    );
+    assert.equal(bigRef.byteLength, 20000);
+    assert.throws(() => bigRef.read(), (e: Error & { code?: string }) => e.code === "E_GRAPH");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

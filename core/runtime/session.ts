@@ -10,6 +10,7 @@ import { withCode } from "../errors.ts";
 import { checkProvider, executionProviders, type Provider } from "./providers.ts";
 import { isWireTensor, transferList, type WireTensor } from "./tensor.ts";
 import type { KvAction, KvCall } from "./kv_store.ts";
+import { pageOutMappedFiles } from "../util/resident.ts";
 
 /** Options of {@link OrtSession.create}. */
 export interface SessionOptions {
@@ -41,6 +42,14 @@ export interface SessionOptions {
    * there; quantized `MatMulNBits` weights want their repacked layout, so keep it on for them.
    */
   prepacking?: boolean;
+  /**
+   * Mapped pages to hand back to the system while the session opens (every 25 ms) and once after
+   * it has opened, with {@link pageOutMappedFiles}: a test on a mapped file's path and the file
+   * offset its mapping starts at. For data-file tensors onnxruntime keeps mapped but seldom reads
+   * again once it has repacked the weights (`keptWeightPages` in `core/model/kept_pages.ts`).
+   * Where the platform cannot, nothing happens.
+   */
+  pageOut?: (path: string, fileOffset: number) => boolean;
 }
 
 /** Name, element type and shape (symbolic dims as strings) of a graph input or output. */
@@ -154,12 +163,22 @@ export class OrtSession {
     }
     const session = new OrtSession(modelPath, provider);
     session.#threads = t;
+    const match = options.pageOut;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const pageOut = () => {
+      // Unsupported here: stop asking.
+      if (match && pageOutMappedFiles(match) === undefined) clearInterval(timer);
+    };
+    if (match) timer = setInterval(pageOut, 25);
     try {
       session.#info = await session.#call("create", {
         path: modelPath,
         options: ortOptions,
       }) as Info;
+      clearInterval(timer);
+      pageOut();
     } catch (e) {
+      clearInterval(timer);
       session.#worker.terminate();
       session.#closed = "creation failed";
       const err = e as Error;
