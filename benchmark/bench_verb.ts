@@ -232,7 +232,7 @@ export const benchVerb: HostVerb = {
     "rss-fit": {
       type: "boolean",
       default: true,
-      description: "quant: fit peak RSS against weight bytes over the 0.5B and 1.5B shapes " +
+      description: "quant: fit peak RSS against weight bytes over the 0.5B, 1.5B and 3B shapes " +
         "(--no-rss-fit skips it)",
     },
   },
