@@ -208,7 +208,11 @@ export const benchVerb: HostVerb = {
         "medians)",
     },
     contexts: { type: "string", description: "long: prompt lengths, e.g. 64,128,512,2048,4096" },
-    engines: { type: "string", description: "long: dramatis,llamacpp,transformersjs" },
+    engines: {
+      type: "string",
+      description:
+        "long: dramatis,llamacpp,llamacpp_f32kv,transformersjs (llamacpp_f32kv: llama.cpp with a float32 KV cache, as Dramatis keeps)",
+    },
     turns: { type: "number", description: "long: simulation turns (0 = none; default 20)" },
     "system-tokens": { type: "number", description: "long: simulation system prompt tokens" },
     "new-tokens": { type: "number", description: "long: tokens generated per prompt" },

@@ -34,8 +34,12 @@ import { removeDerived, seededBenchModel, weightsFileBytes } from "./bench_cache
 import { median } from "./timing.ts";
 import { peerFormat } from "./quant.ts";
 
-/** The engines compared. */
-export const LONG_ENGINES = ["dramatis", "llamacpp", "transformersjs"] as const;
+/**
+ * The engines compared. `llamacpp` keeps its default float16 KV cache; `llamacpp_f32kv` runs the
+ * same GGUF with a float32 cache, as Dramatis keeps at every weight format, so that weights and
+ * cache hold the same bits on both sides.
+ */
+export const LONG_ENGINES = ["dramatis", "llamacpp", "llamacpp_f32kv", "transformersjs"] as const;
 /** One engine of {@link LONG_ENGINES}. */
 export type LongEngine = typeof LONG_ENGINES[number];
 
@@ -66,9 +70,10 @@ export interface LongBenchOptions {
    */
   keepCache?: boolean;
   /**
-   * Measurements of each engine at each context, the engines' order alternating from round to
-   * round; each figure is then the median over the rounds (peak RSS: the largest). On a machine
-   * whose speed drifts, one round lets the drift decide a close ratio. Default 1.
+   * Measurements of each engine at each context: each round measures every context and engine,
+   * in reverse order every other round; each figure is then the median over the rounds (peak
+   * RSS: the largest). On a machine whose speed drifts, one round lets the drift decide a close
+   * ratio. Default 1.
    */
   rounds?: number;
   log?: (line: string) => void;
@@ -173,7 +178,7 @@ async function prepare(
   );
   const needExport = engines.includes("transformersjs") &&
     !(await exists(join(modelDir, "onnx", "model.onnx")));
-  const needGguf = engines.includes("llamacpp") && !(await exists(gguf));
+  const needGguf = engines.some((e) => e.startsWith("llamacpp")) && !(await exists(gguf));
   if (needExport || needGguf) {
     log(
       `writing ${
@@ -242,6 +247,9 @@ async function pointLlamaCpp(t: ChildTask): Promise<LongPoint> {
     contextSize: Math.max(256, t.context + t.newTokens + 32),
     batchSize: 512,
     threads: t.threads,
+    ...(t.engine === "llamacpp_f32kv"
+      ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" }
+      : {}),
   });
   try {
     const warm = ctx.getSequence();
@@ -264,7 +272,7 @@ async function pointLlamaCpp(t: ChildTask): Promise<LongPoint> {
     const peak = procStatus("VmHWM");
     const n = times.length;
     return {
-      engine: "llamacpp",
+      engine: t.engine,
       context: t.context,
       prefillTokensPerSecond: t.context / ((times[0] - t0) / 1000),
       decodeTokensPerSecond: (n - 1) / ((times[n - 1] - times[0]) / 1000),
@@ -380,6 +388,7 @@ async function child(task: ChildTask): Promise<unknown> {
     case "dramatis":
       return await pointDramatis(task);
     case "llamacpp":
+    case "llamacpp_f32kv":
       return await pointLlamaCpp(task);
     case "transformersjs":
       return await pointTransformersJs(task);
@@ -439,7 +448,7 @@ async function measureLong(
   const contexts = options.contexts ?? [64, 128, 512, 2048, 4096];
   // transformers.js runs the float32 export only; llama.cpp needs a GGUF encoding at these bits.
   const runs = (e: LongEngine) =>
-    e === "dramatis" || (e === "llamacpp" ? peer !== undefined : format === "f32");
+    e === "dramatis" || (e.startsWith("llamacpp") ? peer !== undefined : format === "f32");
   const engines = options.engines ?? LONG_ENGINES.filter(runs);
   for (const e of engines) {
     if (!LONG_ENGINES.includes(e)) {
@@ -470,9 +479,13 @@ async function measureLong(
   const start = Deno.loadavg()[0];
   const points: LongPoint[] = [];
   const samples: LongPoint[] = [];
-  for (const context of contexts) {
-    for (let round = 0; round < rounds; round++) {
-      for (const engine of round % 2 === 0 ? engines : [...engines].reverse()) {
+  // Every round measures every context, so a machine whose speed drifts during the run moves
+  // all contexts alike (a ratio between contexts measured an hour apart would carry the drift);
+  // contexts and engines run in reverse order every other round.
+  for (let round = 0; round < rounds; round++) {
+    const flip = <T>(xs: readonly T[]) => round % 2 === 0 ? xs : [...xs].reverse();
+    for (const context of flip(contexts)) {
+      for (const engine of flip(engines)) {
         log(
           `${engine} at context ${context}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ""}`,
         );
@@ -503,6 +516,8 @@ async function measureLong(
         }
       }
     }
+  }
+  for (const context of contexts) {
     for (const engine of engines) {
       points.push(medianPoint(samples.filter((p) => p.engine === engine && p.context === context)));
     }
@@ -555,7 +570,7 @@ async function measureLong(
     shape,
     params,
     format,
-    ...(engines.includes("llamacpp") ? { llamacppFormat: peer } : {}),
+    ...(engines.some((e) => e.startsWith("llamacpp")) ? { llamacppFormat: peer } : {}),
     weightBytes,
     threads,
     newTokens,

@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { benchLong, formatLongBench, type LongPoint, medianPoint } from "./long.ts";
 
-Deno.test("benchLong measures every engine per context in its own process, names ratios after their sides, and replays the scene identically with prefix reuse", async () => {
+Deno.test("benchLong measures every engine per context in its own process, every context in each round, names ratios after their sides, and replays the scene identically with prefix reuse", async () => {
   const workDir = await Deno.makeTempDir({ prefix: "dramatis_bench_long_" });
   try {
     const r = await benchLong({
       shape: "small",
       contexts: [24, 48],
-      engines: ["dramatis", "llamacpp"],
+      engines: ["dramatis", "llamacpp", "llamacpp_f32kv"],
+      rounds: 2,
       newTokens: 4,
       threads: 1,
       turns: 3,
@@ -16,7 +17,22 @@ Deno.test("benchLong measures every engine per context in its own process, names
       workDir: join(workDir, "w"),
       log: () => {},
     });
-    assert.equal(r.points.length, 4);
+    assert.equal(r.points.length, 6);
+    // Each round measures every context; the second in reverse order.
+    assert.deepEqual(r.samples!.map((p) => `${p.context} ${p.engine}`), [
+      "24 dramatis",
+      "24 llamacpp",
+      "24 llamacpp_f32kv",
+      "48 dramatis",
+      "48 llamacpp",
+      "48 llamacpp_f32kv",
+      "48 llamacpp_f32kv",
+      "48 llamacpp",
+      "48 dramatis",
+      "24 llamacpp_f32kv",
+      "24 llamacpp",
+      "24 dramatis",
+    ]);
     for (const p of r.points) {
       assert.equal(p.error, undefined, String(p.error));
       assert.ok(p.prefillTokensPerSecond > 0 && p.decodeTokensPerSecond > 0, JSON.stringify(p));
@@ -27,6 +43,7 @@ Deno.test("benchLong measures every engine per context in its own process, names
         "decode_48_vs_24",
         "decode_48_vs_llamacpp",
         "prefill_48_vs_llamacpp",
+        "decode_48_vs_llamacpp_f32kv",
         "prefill_peak_rss_48_vs_weights",
         "prefix_reuse_speedup",
       ]
@@ -92,7 +109,11 @@ Deno.test("benchLong --dtype int4 runs llama.cpp on the Q4_0 export, leaves tran
     });
     assert.equal(r.format, "int4:128");
     assert.equal(r.llamacppFormat, "q4_0");
-    assert.deepEqual([...new Set(r.points.map((p) => p.engine))], ["dramatis", "llamacpp"]);
+    assert.deepEqual([...new Set(r.points.map((p) => p.engine))], [
+      "dramatis",
+      "llamacpp",
+      "llamacpp_f32kv",
+    ]);
     for (const p of r.points) assert.equal(p.error, undefined, String(p.error));
     assert.ok(Number.isFinite(r.ratios.decode_48_vs_llamacpp));
     assert.equal(r.simulation?.identicalTranscripts, true);
