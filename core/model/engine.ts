@@ -415,8 +415,10 @@ export class Engine {
       // Float32 weights stay in the mapped data file (once, even the tied embedding) instead of
       // being repacked into private copies; quantized kernels want their repacked layout.
       prepacking: weightFormat.dtype !== "f32" || compute === "f16",
-      // What the quantized CPU kernels keep mapped beside their copies (scales, tied table).
-      pageOut: provider === "cpu" && isQuantized(weightFormat.dtype)
+      // What the quantized CPU kernels keep mapped beside their copies (scales, tied table);
+      // at accuracy levels below 4 the kernels read the original scales at every run.
+      pageOut: provider === "cpu" && isQuantized(weightFormat.dtype) &&
+          (weightFormat.accuracyLevel ?? 4) === 4
         ? await keptWeightPages(graphPath).catch(() => undefined)
         : undefined,
     });

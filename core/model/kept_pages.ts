@@ -8,24 +8,24 @@
 import { dirname, join } from "node:path";
 import { decodeModel, type DeferredData } from "../onnx/deserialize.ts";
 import { isLazy } from "../onnx/ir.ts";
-
-/** Linux's page size: onnxruntime maps an external tensor from the page its data starts in. */
-const PAGE = 4096;
+import type { FileRanges } from "../util/resident.ts";
 
 /**
- * Which mapped pages of a quantized graph's data files onnxruntime keeps besides its own copies,
- * as a test on a mapped file's path and the file offset its mapping starts at (for
- * `SessionOptions.pageOut`); undefined when the graph keeps no external tensor.
+ * The byte ranges of a quantized graph's data files that onnxruntime keeps mapped besides its
+ * own repacked copies, by the data file's real path (for `SessionOptions.pageOut`); undefined
+ * when the graph keeps none. For sessions whose `MatMulNBits` products compute with int8
+ * activations (`accuracy_level` 4, the engine's default), the only ones that pack the scales
+ * into their copy.
  *
  * onnxruntime maps each external tensor of the data file on its own. A `MatMulNBits` weight
  * (input 1) that only such products read is repacked into a private copy and unmapped. Every
  * other external tensor stays mapped for the session's life, and the pages that opening the
- * session read stay resident: the block scales (which the CPU kernel also packs into its copy,
- * 6% of the weights at blocks of 128, and does not read again on AVX-512), the tied embedding
- * table the lm_head was packed from, norms. Those are the pages named here. Products with a group
- * index or float zero points are not repacked; their inputs are read at every run and are left
- * out. Measured at the Qwen2.5-1.5B shape in int4: 46 of 799 MB of the data file stayed resident
- * after opening, 5 MB of it read again by decoding 8 tokens.
+ * session read stay resident: the block scales (at `accuracy_level` 4 the CPU kernel packs them
+ * into its copy, 6% of the weights at blocks of 128, and on AVX-512 does not read the originals
+ * again), the tied embedding table the lm_head was packed from, norms. Those are the ranges named
+ * here. Products with a group index or float zero points are not repacked; their inputs are read
+ * at every run and are left out. Measured at the Qwen2.5-1.5B shape in int4: 46 of 799 MB of the
+ * data file stayed resident after opening, 5 MB of it read again by decoding 8 tokens.
  *
  * @example
  * ```ts ignore
@@ -33,9 +33,7 @@ const PAGE = 4096;
  * const kept = await keptWeightPages(".cache/graphs/abc/model.onnx");
  * ```
  */
-export async function keptWeightPages(
-  modelPath: string,
-): Promise<((path: string, fileOffset: number) => boolean) | undefined> {
+export async function keptWeightPages(modelPath: string): Promise<FileRanges | undefined> {
   const model = decodeModel(await Deno.readFile(modelPath), { external: "defer" });
   const dtypes = new Map(model.graph.initializers.map((t) => [t.name, t.dtype]));
   // Whether each tensor is read only as a weight onnxruntime repacks; null: a kernel reads it
@@ -52,19 +50,30 @@ export async function keptWeightPages(
       else repackedOnly.set(name, (before ?? true) && nbits && i === 1);
     });
   }
-  const kept = new Map<string, Set<number>>();
+  const kept = new Map<string, [number, number][]>();
   for (const t of model.graph.initializers) {
     if (!isLazy(t.data) || !("ref" in t.data) || repackedOnly.get(t.name) !== false) continue;
-    const { location, offset } = (t.data as DeferredData).ref;
+    const { location, offset, length } = (t.data as DeferredData).ref;
     let file: string;
     try {
       file = await Deno.realPath(join(dirname(modelPath), location));
     } catch {
       continue;
     }
-    if (!kept.has(file)) kept.set(file, new Set());
-    kept.get(file)!.add(offset - offset % PAGE);
+    if (!kept.has(file)) kept.set(file, []);
+    kept.get(file)!.push([offset, offset + length]);
   }
   if (kept.size === 0) return undefined;
-  return (path, fileOffset) => kept.get(path)?.has(fileOffset) ?? false;
+  // Sorted, with touching and overlapping ranges (a tied table read twice) joined.
+  for (const [file, ranges] of kept) {
+    ranges.sort((a, b) => a[0] - b[0]);
+    const joined: [number, number][] = [];
+    for (const r of ranges) {
+      const last = joined[joined.length - 1];
+      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+      else joined.push([r[0], r[1]]);
+    }
+    kept.set(file, joined);
+  }
+  return kept;
 }

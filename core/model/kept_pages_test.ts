@@ -6,6 +6,7 @@ import { writeModel } from "../onnx/serialize.ts";
 import { Engine } from "./engine.ts";
 import { keptWeightPages } from "./kept_pages.ts";
 import { createTinyModel } from "./tiny.ts";
+import { pageOutMappedFiles, parseMapsLine } from "../util/resident.ts";
 
 interface Mapping {
   path: string;
@@ -17,12 +18,17 @@ interface Mapping {
 function mappingsUnder(dir: string): Mapping[] {
   const out: Mapping[] = [];
   for (const block of Deno.readTextFileSync("/proc/self/smaps").split(/\n(?=[0-9a-f]+-)/)) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ ([0-9a-f]+) \S+ \d+\s+(\/.*)$/m.exec(block);
-    if (!head || !head[2].startsWith(dir)) continue;
+    const head = parseMapsLine(block.split("\n")[0]);
+    if (!head || !head.path.startsWith(dir)) continue;
     const rss = /^Rss:\s+(\d+) kB/m.exec(block);
-    out.push({ path: head[2], offset: parseInt(head[1], 16), residentKb: Number(rss![1]) });
+    out.push({ path: head.path, offset: head.offset, residentKb: Number(rss![1]) });
   }
   return out;
+}
+
+/** Whether one of `ranges` holds the file offset `at`. */
+function within(ranges: readonly (readonly [number, number])[] | undefined, at: number): boolean {
+  return (ranges ?? []).some(([a, b]) => a <= at && at < b);
 }
 
 Deno.test({
@@ -42,9 +48,15 @@ Deno.test({
         assert.ok(kept, "an int4 graph keeps scales mapped");
         // onnxruntime's own choice is the oracle: every tensor it still maps is one we named.
         assert.ok(data.length > 0, "onnxruntime mapped no part of the weights file");
-        for (const m of data) assert.ok(kept(m.path, m.offset), `unnamed mapping at ${m.offset}`);
-        // ... and their pages went back when the session had opened.
-        assert.deepEqual(data.filter((m) => m.residentKb > 0), []);
+        for (const m of data) {
+          assert.ok(within(kept.get(m.path), m.offset), `unnamed mapping at ${m.offset}`);
+        }
+        // ... and their pages went back when the session had opened (but a page or two the
+        // kernel could not take at that moment).
+        if (pageOutMappedFiles(new Map()) !== undefined) {
+          const left = data.reduce((s, m) => s + m.residentKb, 0);
+          assert.ok(left <= 8 + data.length, `${left} kB of ${data.length} mappings resident`);
+        }
         // The weights it repacked were unmapped; none of them is named.
         const graph = decodeModel(await Deno.readFile(engine.graphPath), { external: "defer" })
           .graph;
@@ -66,10 +78,12 @@ Deno.test({
         assert.ok(packed.length > 0 && tied.length === 1, `${packed.length} packed, ${tied}`);
         const file = data[0].path;
         for (const name of packed) {
-          assert.equal(kept(file, offset(name)), false, name);
+          assert.equal(within(kept.get(file), offset(name)), false, name);
           assert.ok(!data.some((m) => m.offset === offset(name)), `${name} is still mapped`);
         }
-        assert.ok(kept(file, offset(tied[0])) && data.some((m) => m.offset === offset(tied[0])));
+        assert.ok(
+          within(kept.get(file), offset(tied[0])) && data.some((m) => m.offset === offset(tied[0])),
+        );
         // Decoding reads what it needs back from the file (engine_quant_test.ts checks the
         // values of engines opened this way against the dequantized reference).
         const out = await engine.generate({ inputIds: [[3, 5, 7]] }, {
@@ -144,10 +158,15 @@ Deno.test("keptWeightPages() leaves out the inputs of products onnxruntime does 
     const deferred = decodeModel(await Deno.readFile(path), { external: "defer" }).graph;
     const file = join(dir, "model.onnx_data");
     const named = deferred.initializers
-      .filter((x) => kept(file, (x.data as DeferredData).ref.offset))
+      .filter((x) => within(kept.get(file), (x.data as DeferredData).ref.offset))
       .map((x) => x.name);
     assert.deepEqual(named, ["plain.scales", "plain.zp", "norm"]);
-    assert.equal(kept(join(dir, "other.bin"), 0), false);
+    assert.deepEqual([...kept.keys()], [file]);
+    // Each named tensor's bytes, whole.
+    for (const x of deferred.initializers.filter((x) => named.includes(x.name))) {
+      const { offset, length } = (x.data as DeferredData).ref;
+      assert.ok(kept.get(file)!.some(([a, b]) => a <= offset && offset + length <= b), x.name);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

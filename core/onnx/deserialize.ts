@@ -123,7 +123,7 @@ function decodeTensor(bytes: Uint8Array, external?: ExternalMode): TensorProtoDa
     if (external === "defer") {
       const deferred: DeferredData = {
         ref,
-        byteLength: n * dtypeSize(dtype),
+        byteLength: ref.length,
         read: () => {
           throw withCode(
             new Error(

@@ -10,7 +10,7 @@ import { withCode } from "../errors.ts";
 import { checkProvider, executionProviders, type Provider } from "./providers.ts";
 import { isWireTensor, transferList, type WireTensor } from "./tensor.ts";
 import type { KvAction, KvCall } from "./kv_store.ts";
-import { pageOutMappedFiles } from "../util/resident.ts";
+import { type FileRanges, pageOutMappedFiles } from "../util/resident.ts";
 
 /** Options of {@link OrtSession.create}. */
 export interface SessionOptions {
@@ -43,13 +43,13 @@ export interface SessionOptions {
    */
   prepacking?: boolean;
   /**
-   * Mapped pages to hand back to the system while the session opens (every 25 ms) and once after
-   * it has opened, with {@link pageOutMappedFiles}: a test on a mapped file's path and the file
-   * offset its mapping starts at. For data-file tensors onnxruntime keeps mapped but seldom reads
-   * again once it has repacked the weights (`keptWeightPages` in `core/model/kept_pages.ts`).
-   * Where the platform cannot, nothing happens.
+   * Byte ranges of mapped files whose resident pages to hand back to the system while the session
+   * opens (every 25 ms) and once after it has opened, with {@link pageOutMappedFiles}: for
+   * data-file tensors onnxruntime keeps mapped but seldom reads again once it has repacked the
+   * weights (`keptWeightPages` in `core/model/kept_pages.ts`). Where the platform cannot, nothing
+   * happens; nothing it does can fail the session.
    */
-  pageOut?: (path: string, fileOffset: number) => boolean;
+  pageOut?: FileRanges;
 }
 
 /** Name, element type and shape (symbolic dims as strings) of a graph input or output. */
@@ -163,13 +163,17 @@ export class OrtSession {
     }
     const session = new OrtSession(modelPath, provider);
     session.#threads = t;
-    const match = options.pageOut;
+    const ranges = options.pageOut;
     let timer: ReturnType<typeof setInterval> | undefined;
     const pageOut = () => {
-      // Unsupported here: stop asking.
-      if (match && pageOutMappedFiles(match) === undefined) clearInterval(timer);
+      try {
+        // Unsupported here: stop asking.
+        if (ranges && pageOutMappedFiles(ranges) === undefined) clearInterval(timer);
+      } catch {
+        clearInterval(timer);
+      }
     };
-    if (match) timer = setInterval(pageOut, 25);
+    if (ranges) timer = setInterval(pageOut, 25);
     try {
       session.#info = await session.#call("create", {
         path: modelPath,
