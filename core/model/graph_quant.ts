@@ -166,16 +166,18 @@ function checkFloat32(b: GraphBuilder, format: Required<WeightFormat>): void {
  * product onnxruntime's CPU kernels stream fastest; f16/bf16 → a transposed half initializer
  * cast to float32; int4/int8 → a `MatMulNBits` product.
  *
- * The float32 layout follows the weight's shape. A weight with more inputs than outputs
- * (`down_proj`, and `k_proj`/`v_proj` under grouped-query attention) stays `[out, in]` and runs
- * as Gemm(transB): MLAS's one-row kernel then takes dot products along the long input axis.
- * Every other weight is stored transposed, `[in, out]`, for a plain MatMul, whose one-row kernel
- * streams the long output axis. (Half weights keep `[in, out]`: in a float16 graph, the CPU
+ * The float32 layout follows the weight's shape. A weight with at least as many inputs as
+ * outputs (`down_proj`, the square `q_proj`/`o_proj` of most models, and `k_proj`/`v_proj` under
+ * grouped-query attention) stays `[out, in]` and runs as Gemm(transB): MLAS's one-row kernel then
+ * takes dot products along the input axis. A weight with more outputs than inputs (`gate_proj`,
+ * `up_proj`, the lm_head) is stored transposed, `[in, out]`, for a plain MatMul, whose one-row
+ * kernel streams the long output axis. (Half weights keep `[in, out]`: in a float16 graph, the CPU
  * provider's float16 Gemm rounds differently enough to change babyllama-105's greedy tokens.)
- * Measured at M = 1, one thread, the Qwen2.5-0.5B shape, weights as mapped files (prepacking
- * off): 896→4864 20.0 GB/s as `[in, out]` MatMul against 13.6 as Gemm(transB); 4864→896 21.2 as
- * Gemm(transB) against 15.3 as MatMul; 896→128 16.2 as Gemm(transB) against 10.9; 896→896
- * about 13 either way.
+ * Measured at M = 1, the Qwen2.5-0.5B shape, 24 distinct weights per product, weights as mapped
+ * files (prepacking off). One thread: 896→4864 20.0–22.6 GB/s as `[in, out]` MatMul against
+ * 10.1–13.6 as Gemm(transB); 4864→896 21.2–22.6 as Gemm(transB) against 15.3–16.3 as MatMul;
+ * 896→128 16.2–45.5 against 10.9–36.8; 896→896 15.8 against 15.0. Both cores: 896→896 19.6–25.0
+ * as Gemm(transB) against 15.3–19.1 as MatMul, 896→4864 24.6–28.9 against 25.2–30.5.
  */
 export function linearWeight(
   b: GraphBuilder,
@@ -188,7 +190,7 @@ export function linearWeight(
   const [rows, cols] = shape;
   if (isQuantized(format.dtype)) return quantizedProduct(b, name, rows, cols, data, format);
   const half = format.dtype === "f32" ? undefined : format.dtype;
-  if (cols > rows && !half) {
+  if (cols >= rows && !half) {
     // Kept as [out, in]: x @ Wᵀ through Gemm(transB).
     const init = b.floatType === "float32"
       ? b.initializer(

@@ -62,7 +62,7 @@ export type TrainableTensor = AdapterTensor & { trainable?: boolean };
 
 /**
  * A base weight turned into a trained parameter (full-parameter training). Linear weights with
- * at least as many outputs as inputs are stored transposed in the graph (`[in, out]`, input name
+ * more outputs than inputs are stored transposed in the graph (`[in, out]`, input name
  * `<hfName>_t`; see `linearWeight`), everything else under its Hugging Face name and layout.
  */
 export interface BaseParameter {

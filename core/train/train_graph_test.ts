@@ -122,10 +122,15 @@ for (const preset of ["tiny-llama", "tiny-qwen3"] as const) {
     });
     assert.equal(tg.base.length, weights.size);
     assert.equal(tg.trainable.length, weights.size);
+    // gate_proj (more outputs than inputs) is held transposed, a MatMul operand.
+    const gate = tg.base.find((p) => p.hfName === "model.layers.0.mlp.gate_proj.weight")!;
+    assert.equal(gate.transposed, true);
+    assert.deepEqual(gate.shape, [...weights.get(gate.hfName)!.shape].reverse());
+    // The square q_proj and down_proj (more inputs than outputs) stay in the HF layout, Gemm(transB)
+    // operands.
     const q = tg.base.find((p) => p.hfName === "model.layers.0.self_attn.q_proj.weight")!;
-    assert.equal(q.transposed, true);
-    assert.deepEqual(q.shape, [...weights.get(q.hfName)!.shape].reverse());
-    // down_proj (more inputs than outputs) stays in the HF layout, a Gemm(transB) operand.
+    const [qRows, qCols] = weights.get(q.hfName)!.shape;
+    assert.equal(q.transposed, qRows > qCols);
     const down = tg.base.find((p) => p.hfName === "model.layers.1.mlp.down_proj.weight")!;
     assert.equal(down.transposed, false);
     assert.deepEqual(down.shape, weights.get(down.hfName)!.shape);
