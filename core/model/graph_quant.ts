@@ -177,7 +177,10 @@ function checkFloat32(b: GraphBuilder, format: Required<WeightFormat>): void {
  * files (prepacking off). One thread: 896→4864 20.0–22.6 GB/s as `[in, out]` MatMul against
  * 10.1–13.6 as Gemm(transB); 4864→896 21.2–22.6 as Gemm(transB) against 15.3–16.3 as MatMul;
  * 896→128 16.2–45.5 against 10.9–36.8; 896→896 15.8 against 15.0. Both cores: 896→896 19.6–25.0
- * as Gemm(transB) against 15.3–19.1 as MatMul, 896→4864 24.6–28.9 against 25.2–30.5.
+ * as Gemm(transB) against 15.3–19.1 as MatMul, 896→4864 24.6–28.9 against 25.2–30.5. Larger
+ * square weights (8 per product): 4096→4096 29.2–30.6 against 27.2–27.6 on both cores but 17.4
+ * against 19.8 on one thread, 2048→2048 about the same either way, so the square rule suits the
+ * engine's default of every core.
  */
 export function linearWeight(
   b: GraphBuilder,
