@@ -6,8 +6,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { decodeModel, type DeferredData } from "../onnx/deserialize.ts";
-import { isLazy } from "../onnx/ir.ts";
+import { decodeModel, isDeferred } from "../onnx/deserialize.ts";
 import type { FileRanges } from "../util/resident.ts";
 
 /**
@@ -50,18 +49,18 @@ export async function keptWeightPages(modelPath: string): Promise<FileRanges | u
       else repackedOnly.set(name, (before ?? true) && nbits && i === 1);
     });
   }
-  const kept = new Map<string, [number, number][]>();
+  // Ranges by data file location, then by the file's real path (what /proc/self/maps shows).
+  const byLocation = new Map<string, [number, number][]>();
   for (const t of model.graph.initializers) {
-    if (!isLazy(t.data) || !("ref" in t.data) || repackedOnly.get(t.name) !== false) continue;
-    const { location, offset, length } = (t.data as DeferredData).ref;
-    let file: string;
-    try {
-      file = await Deno.realPath(join(dirname(modelPath), location));
-    } catch {
-      continue;
-    }
-    if (!kept.has(file)) kept.set(file, []);
-    kept.get(file)!.push([offset, offset + length]);
+    if (!isDeferred(t.data) || repackedOnly.get(t.name) !== false) continue;
+    const { location, offset, length } = t.data.ref;
+    if (!byLocation.has(location)) byLocation.set(location, []);
+    byLocation.get(location)!.push([offset, offset + length]);
+  }
+  const kept = new Map<string, [number, number][]>();
+  for (const [location, ranges] of byLocation) {
+    const file = await Deno.realPath(join(dirname(modelPath), location)).catch(() => undefined);
+    if (file) kept.set(file, [...(kept.get(file) ?? []), ...ranges]);
   }
   if (kept.size === 0) return undefined;
   // Sorted, with touching and overlapping ranges (a tied table read twice) joined.

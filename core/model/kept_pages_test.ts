@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { decodeModel, type DeferredData } from "../onnx/deserialize.ts";
+import { decodeModel, type DeferredData, isDeferred } from "../onnx/deserialize.ts";
 import { makeModel } from "../onnx/ir.ts";
 import { writeModel } from "../onnx/serialize.ts";
 import { Engine } from "./engine.ts";
@@ -69,7 +69,7 @@ Deno.test({
           return (t.data as DeferredData).ref.offset;
         };
         const onlyPacked = (name: string) => uses.get(name)?.every((u) => u === "MatMulNBits:1");
-        const names = graph.initializers.filter((t) => "ref" in t.data).map((t) => t.name);
+        const names = graph.initializers.filter((t) => isDeferred(t.data)).map((t) => t.name);
         const otherOffsets = new Set(names.filter((n) => !onlyPacked(n)).map(offset));
         // The tied table is written once: the lm_head's weight and the embedding's table are two
         // initializers over the same bytes, and the embedding's mapping stays.

@@ -46,6 +46,19 @@ export interface DeferredData extends LazyData {
   readonly ref: ExternalRef;
 }
 
+/**
+ * Whether a tensor's data was left unread by `decodeModel(bytes, { external: "defer" })`.
+ *
+ * @example
+ * ```ts
+ * import { isDeferred } from "./deserialize.ts";
+ * console.log(isDeferred(new Float32Array(2))); // false
+ * ```
+ */
+export function isDeferred(data: TensorProtoData["data"]): data is DeferredData {
+  return !ArrayBuffer.isView(data) && "ref" in data;
+}
+
 /** How {@link decodeModel} treats external tensors: read through a reader, or leave them unread. */
 export type ExternalMode = ExternalReader | "defer";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "./builder.ts";
-import { decodeModel, type DeferredData, readModel } from "./deserialize.ts";
+import { decodeModel, type DeferredData, isDeferred, readModel } from "./deserialize.ts";
 import { makeModel, type Model } from "./ir.ts";
 import { runModel, runSession } from "./ort_run.ts";
 import { serializeModel, writeModel } from "./serialize.ts";
@@ -146,7 +146,11 @@ Deno.test("writeModel() streams large initializers to aligned external data that
     assert.deepEqual(Array.from(bigBack.data as Float32Array), Array.from(big));
     // Deferred: where each external tensor lies, nothing read.
     const deferred = decodeModel(await Deno.readFile(path), { external: "defer" });
-    const bigRef = deferred.graph.initializers.find((t) => t.name === "big")!.data as DeferredData;
+    const big2 = deferred.graph.initializers.find((t) => t.name === "big")!;
+    assert.ok(isDeferred(big2.data));
+    // The three external tensors are deferred; the one under the threshold is read inline.
+    assert.equal(deferred.graph.initializers.filter((t) => isDeferred(t.data)).length, 3);
+    const bigRef = big2.data as DeferredData;
     assert.deepEqual(bigRef.ref, { location: "model.onnx_data", offset: 8192, length: 20000 });
     const file = await Deno.readFile(res.dataPath!);
     assert.deepEqual(
