@@ -4,6 +4,8 @@
  * @module
  */
 
+import { openLinuxLibc } from "./libc.ts";
+
 const M_MMAP_THRESHOLD = -3;
 /** Blocks from this size up get a mapping of their own. */
 const THRESHOLD_BYTES = 1 << 20;
@@ -34,19 +36,16 @@ let applied: boolean | undefined;
 export function mapLargeAllocations(): boolean {
   if (applied !== undefined) return applied;
   applied = false;
+  // mallopt's thresholds are glibc's.
+  if (Deno.build.env === "musl") return false;
+  const libc = openLinuxLibc({ mallopt: { parameters: ["i32", "i32"], result: "i32" } });
+  if (!libc) return false;
   try {
-    if (Deno.build.os !== "linux" || Deno.build.env === "musl") return false;
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return false;
-    const libc = Deno.dlopen("libc.so.6", {
-      mallopt: { parameters: ["i32", "i32"], result: "i32" },
-    });
-    try {
-      applied = libc.symbols.mallopt(M_MMAP_THRESHOLD, THRESHOLD_BYTES) === 1;
-    } finally {
-      libc.close();
-    }
+    applied = libc.symbols.mallopt(M_MMAP_THRESHOLD, THRESHOLD_BYTES) === 1;
   } catch {
     applied = false;
+  } finally {
+    libc.close();
   }
   return applied;
 }

@@ -5,36 +5,26 @@
  * @module
  */
 
+import { openLinuxLibc } from "./libc.ts";
+
 /** `madvise` advice: reclaim the pages now (Linux 5.4+). */
 const MADV_PAGEOUT = 21;
 /** `errno` of a kernel that does not know the advice. */
 const EINVAL = 22;
 
-type Libc = Deno.DynamicLibrary<{
-  madvise: { parameters: ["pointer", "usize", "i32"]; result: "i32" };
-  getpagesize: { parameters: []; result: "i32" };
-  __errno_location: { parameters: []; result: "pointer" };
-}>;
-let libc: Libc | null | undefined;
+const SYMBOLS = {
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  getpagesize: { parameters: [], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+let libc: Deno.DynamicLibrary<typeof SYMBOLS> | null | undefined;
 let pageSize = 4096;
 
-function openLibc(): Libc | null {
+function openLibc(): Deno.DynamicLibrary<typeof SYMBOLS> | null {
   if (libc !== undefined) return libc;
-  libc = null;
-  try {
-    if (Deno.build.os !== "linux") return null;
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
-    const maps = Deno.permissions.querySync({ name: "read", path: "/proc/self/maps" });
-    if (maps.state !== "granted") return null;
-    libc = Deno.dlopen(Deno.build.env === "musl" ? "libc.so" : "libc.so.6", {
-      madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-      getpagesize: { parameters: [], result: "i32" },
-      __errno_location: { parameters: [], result: "pointer" },
-    }) as Libc;
-    pageSize = libc.symbols.getpagesize();
-  } catch {
-    libc = null;
-  }
+  const maps = Deno.permissions.querySync({ name: "read", path: "/proc/self/maps" });
+  libc = maps.state === "granted" ? openLinuxLibc(SYMBOLS) : null;
+  if (libc) pageSize = libc.symbols.getpagesize();
   return libc;
 }
 
