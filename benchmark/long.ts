@@ -43,6 +43,9 @@ export const LONG_ENGINES = ["dramatis", "llamacpp", "llamacpp_f32kv", "transfor
 /** One engine of {@link LONG_ENGINES}. */
 export type LongEngine = typeof LONG_ENGINES[number];
 
+/** Whether the engine is llama.cpp (on the GGUF export), whatever its cache. */
+const isLlamaCpp = (e: LongEngine) => e === "llamacpp" || e === "llamacpp_f32kv";
+
 /** Options of {@link benchLong}. */
 export interface LongBenchOptions {
   shape?: keyof typeof SHAPES;
@@ -178,7 +181,7 @@ async function prepare(
   );
   const needExport = engines.includes("transformersjs") &&
     !(await exists(join(modelDir, "onnx", "model.onnx")));
-  const needGguf = engines.some((e) => e.startsWith("llamacpp")) && !(await exists(gguf));
+  const needGguf = engines.some(isLlamaCpp) && !(await exists(gguf));
   if (needExport || needGguf) {
     log(
       `writing ${
@@ -448,7 +451,7 @@ async function measureLong(
   const contexts = options.contexts ?? [64, 128, 512, 2048, 4096];
   // transformers.js runs the float32 export only; llama.cpp needs a GGUF encoding at these bits.
   const runs = (e: LongEngine) =>
-    e === "dramatis" || (e.startsWith("llamacpp") ? peer !== undefined : format === "f32");
+    e === "dramatis" || (isLlamaCpp(e) ? peer !== undefined : format === "f32");
   const engines = options.engines ?? LONG_ENGINES.filter(runs);
   for (const e of engines) {
     if (!LONG_ENGINES.includes(e)) {
@@ -570,7 +573,7 @@ async function measureLong(
     shape,
     params,
     format,
-    ...(engines.some((e) => e.startsWith("llamacpp")) ? { llamacppFormat: peer } : {}),
+    ...(engines.some(isLlamaCpp) ? { llamacppFormat: peer } : {}),
     weightBytes,
     threads,
     newTokens,

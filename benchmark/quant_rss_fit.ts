@@ -1,7 +1,7 @@
 /**
  * Peak RSS against weight bytes over model sizes: loads seeded models of two or more shapes in
- * one weight format (Qwen2.5-0.5B, -1.5B and -3B by default; weights generated tensor by tensor, so no
- * checkpoint is written), each first load (generate, quantize, write the cache, open, decode) and
+ * one weight format (Qwen2.5-0.5B, -1.5B and -3B by default; weights generated tensor by tensor,
+ * so no checkpoint is written), each first load (generate, quantize, write the cache, open, decode) and
  * cached load in its own process, and fits `peak = a · W + b` by least squares, W being the bytes
  * of the weights file. `a` is what each weight byte costs in memory, `b` the fixed overhead (Deno,
  * onnxruntime, the tokenizer, activations of a short prompt). Part of `bench quant`.
