@@ -27,7 +27,14 @@ import {
   rmsNorm,
   rotaryTables,
 } from "./graph_layers.ts";
-import { embedding, largestProductFirst, linearWeight, transposedFloat } from "./graph_quant.ts";
+import {
+  embedding,
+  largestProductFirst,
+  type LinearWeight,
+  linearWeight,
+  pairedLinearWeights,
+  transposedFloat,
+} from "./graph_quant.ts";
 import { normalizeWeightFormat, type WeightFormat } from "./quantize.ts";
 import { ropeInverseFrequencies } from "./graph_rope.ts";
 import { expectedWeightShapes, isStreamed, weightData } from "./weights.ts";
@@ -248,13 +255,13 @@ export function buildDecoderInto(
   const ctx: LayerContext = { b, adapters };
   const W = (name: string) => weights.get(name)!;
   const format = normalizeWeightFormat(options.weights, "weights.dtype");
-  const lin = (name: string, x: string, hfName: string, bias?: string) => {
+  const lin = (name: string, x: string, hfName: string, bias?: string, stored?: LinearWeight) => {
     const w = W(hfName);
     return linear(
       ctx,
       hookByName.get(name)!,
       x,
-      linearWeight(b, hfName, w.shape, weightData(w), format),
+      stored ?? linearWeight(b, hfName, w.shape, weightData(w), format),
       { bias },
     );
   };
@@ -430,8 +437,24 @@ export function buildDecoderInto(
 
       const m = `${p}.mlp`;
       const y = norm(h, `${p}.post_attention_layernorm.weight`);
-      const gate = lin(`layers.${i}.mlp.gate_proj`, y, `${m}.gate_proj.weight`);
-      const up = lin(`layers.${i}.mlp.up_proj`, y, `${m}.up_proj.weight`);
+      // Inference graphs stream gate and up as one product (see pairedLinearWeights).
+      const pair = fused
+        ? pairedLinearWeights(
+          b,
+          `${m}.gate_up_proj.weight_t`,
+          { shape: W(`${m}.gate_proj.weight`).shape, data: weightData(W(`${m}.gate_proj.weight`)) },
+          { shape: W(`${m}.up_proj.weight`).shape, data: weightData(W(`${m}.up_proj.weight`)) },
+          format,
+        )
+        : undefined;
+      const gate = lin(
+        `layers.${i}.mlp.gate_proj`,
+        y,
+        `${m}.gate_proj.weight`,
+        undefined,
+        pair?.[0],
+      );
+      const up = lin(`layers.${i}.mlp.up_proj`, y, `${m}.up_proj.weight`, undefined, pair?.[1]);
       const act = b.op1("Mul", [b.op1("Mul", [gate, b.op1("Sigmoid", [gate])]), up]);
       h = b.op1("Add", [h, lin(`layers.${i}.mlp.down_proj`, act, `${m}.down_proj.weight`)]);
 

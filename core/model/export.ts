@@ -156,10 +156,14 @@ export async function exportForTransformersJs(
   });
 }
 
-/** Initializers that hold base weights (by their HF name plus the builders' suffixes). */
+/**
+ * Initializers that hold base weights (by their HF name plus the builders' suffixes; the paired
+ * `gate_up_proj` of inference graphs by its `gate_proj`).
+ */
 function isBaseWeight(name: string, weights: DecoderWeightMap): boolean {
   return weights.has(
-    name.replace(/(_t|\.lm_head)?(\.q4|\.q8|\.scales|\.zero_points|\.order)?$/, ""),
+    name.replace(/(_t|\.lm_head)?(\.q4|\.q8|\.scales|\.zero_points|\.order)?$/, "")
+      .replace(/\.mlp\.gate_up_proj\.weight$/, ".mlp.gate_proj.weight"),
   );
 }
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { Adapter } from "../contracts/adapter.ts";
 import { errorCode } from "../errors.ts";
-import { decodeModel, readModel } from "../onnx/deserialize.ts";
+import { decodeModel, isDeferred, readModel } from "../onnx/deserialize.ts";
 import { Prng } from "../util/prng.ts";
 import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
 import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
@@ -353,4 +353,33 @@ Deno.test("buildDecoderGraph() bakeParameters rejects parameters emit() declares
     () => buildDecoderGraph(config, weights, { adapters: [lora, lora], bakeParameters: true }),
     (e: Error) => errorCode(e) === "E_GRAPH" && /both have a parameter/.test(e.message),
   );
+});
+
+Deno.test("a fused graph over shared weights keeps every base weight in the shared file, the paired gate/up product included", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const c = toyConfig();
+    const w = randomWeights(c, 2);
+    const out = join(dir, "g");
+    await exportDecoder(c, w, out, {
+      kvCache: "resident",
+      fused: true,
+      sharedWeightsDir: join(dir, "weights"),
+    });
+    const { graph } = decodeModel(await Deno.readFile(join(out, "model.onnx")), {
+      external: "defer",
+    });
+    const location = (name: string) => {
+      const data = graph.initializers.find((t) => t.name === name)?.data;
+      assert.ok(data && isDeferred(data), `${name} is an external initializer`);
+      return data.ref.location;
+    };
+    const shared = location("model.layers.0.self_attn.q_proj.weight");
+    assert.notEqual(shared, "model.onnx_data");
+    for (let i = 0; i < c.numLayers; i++) {
+      assert.equal(location(`model.layers.${i}.mlp.gate_up_proj.weight_t`), shared);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

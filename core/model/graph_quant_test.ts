@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { readOnce } from "./graph_quant.ts";
+import { GraphBuilder } from "../onnx/builder.ts";
+import type { LazyData } from "../onnx/ir.ts";
+import { pairedLinearWeights, readOnce } from "./graph_quant.ts";
 import { packZeroPoints, type QuantizedMatrix, quantizeMatrix } from "./quantize.ts";
 
 Deno.test("readOnce reads a matrix once for its parts, lets it go after the packed values and scales, and never keeps it for zero points alone", () => {
@@ -38,4 +40,47 @@ Deno.test("readOnce reads a matrix once for its parts, lets it go after the pack
   assert.equal(reads, 2);
   assert.equal(b.zeros.byteLength, 4 * 1);
   assert.equal(b.packed.byteLength, 4 * 2 * 16);
+});
+
+Deno.test("pairedLinearWeights stores gate and up transposed side by side, reads streamed rows, and refuses what it does not pair", () => {
+  const rows = [5, 3];
+  const cols = 2;
+  const hf = rows.map((r, k) => Float32Array.from({ length: r * cols }, (_, i) => 10 * k + i));
+  // The second weight streamed: read whole or by row slices.
+  const reader = Object.assign(() => hf[1].slice(), {
+    rows: (a: number, z: number) => hf[1].slice(a * cols, z * cols),
+  });
+  const f32 = { dtype: "f32", blockSize: 128, accuracyLevel: 4 } as const;
+  const b = new GraphBuilder();
+  const x = b.input("x", "float32", [1, cols]);
+  const pair = pairedLinearWeights(b, "gu", { shape: [5, cols], data: hf[0] }, {
+    shape: [3, cols],
+    data: reader,
+  }, f32)!;
+  const [g, u] = [pair[0](x), pair[1](x)];
+  const graph = b.graph();
+  const init = graph.initializers.find((t) => t.name === "gu")!;
+  assert.deepEqual(init.shape, [cols, 8]);
+  const t = (init.data as LazyData).read() as Float32Array;
+  // Row c of the table: column c of gate (5 outputs), then column c of up (3 outputs).
+  for (let c = 0; c < cols; c++) {
+    for (let r = 0; r < 5; r++) assert.equal(t[c * 8 + r], hf[0][r * cols + c]);
+    for (let r = 0; r < 3; r++) assert.equal(t[c * 8 + 5 + r], hf[1][r * cols + c]);
+  }
+  // One product and one split feed both halves.
+  assert.equal(graph.nodes.filter((n) => n.opType === "MatMul").length, 1);
+  const split = graph.nodes.find((n) => n.opType === "Split")!;
+  assert.deepEqual(split.outputs, [g, u]);
+  const y = b.input("y", "float32", [1, cols]);
+  assert.throws(() => pair[0](y), (e: Error & { code?: string }) => e.code === "E_GRAPH");
+  // Not paired: quantized formats, a weight kept [out, in], different input sizes.
+  const w = (r: number, c: number) => ({ shape: [r, c], data: new Float32Array(r * c) });
+  const b2 = new GraphBuilder();
+  assert.equal(
+    pairedLinearWeights(b2, "a", w(8, 4), w(8, 4), { ...f32, dtype: "int4" }),
+    undefined,
+  );
+  assert.equal(pairedLinearWeights(b2, "a", w(4, 4), w(8, 4), f32), undefined);
+  assert.equal(pairedLinearWeights(b2, "a", w(8, 4), w(8, 2), f32), undefined);
+  assert.equal(b2.graph().initializers.length, 0);
 });

@@ -30,6 +30,8 @@ import { Prng } from "../../core/util/prng.ts";
 import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
 import { checkpointExpertNames } from "../../plugins/hirpf/adapter_layout.ts";
 import type { Float32Tensor } from "../../plugins/hirpf/adapter_tensors.ts";
+import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
+import { decodeModel } from "../../core/onnx/deserialize.ts";
 
 const BABYLLAMA = new URL("../../../shared/models/babyllama-105/", import.meta.url);
 
@@ -53,14 +55,29 @@ function matVec(t: Float32Tensor, x: ArrayLike<number>): Float64Array {
   return out;
 }
 
-/** Oracle of the identity adapter with one active expert per group: plain LoRA of that expert. */
-function loraHook(adapter: IdentityAdapter, identities: readonly (readonly string[])[]) {
+/**
+ * Oracle of the adapters: the identity adapter with one active expert per group is plain LoRA of
+ * that expert; the LoRA adapter on the MLP adds `scaling · B(A x)` at each hook it targets.
+ */
+function loraHook(
+  adapter: IdentityAdapter,
+  identities: readonly (readonly string[])[],
+  mlp: LoraAdapter,
+) {
   const tensors = adapter.checkpointTensors();
   const { alpha, r } = adapter.config;
+  const params = new Map(mlp.parameters().map((p) => [p.name, p]));
+  const scaling = mlp.options.alpha / mlp.options.r;
   return (name: string, x: TokenRows, y: TokenRows): TokenRows =>
     y.map((row, b) =>
       row.map((yv, s) => {
         const out = Float64Array.from(yv);
+        const A = params.get(mlp.parameterName(name, "A"));
+        if (A) {
+          const B = params.get(mlp.parameterName(name, "B"))!;
+          const d = matVec(B, matVec(A, x[b][s]));
+          for (let o = 0; o < out.length; o++) out[o] += scaling * d[o];
+        }
         for (const m of adapter.modules.filter((m) => m.hook === name)) {
           const active = m.experts.filter((e) => identities[b].includes(e));
           if (active.length === 0) continue;
@@ -86,6 +103,8 @@ interface Fixture {
   weights: DecoderWeightMap;
   session: OrtSession;
   adapter: IdentityAdapter;
+  /** LoRA on gate_proj and up_proj, which the fused graph computes as one product. */
+  mlp: LoraAdapter;
   dir: string;
 }
 
@@ -99,16 +118,34 @@ async function fixture(modelDir: string): Promise<Fixture> {
     alpha: 8,
   });
   randomize(adapter, 17);
+  const mlp = LoraAdapter.forConfig(config, {
+    r: 4,
+    alpha: 8,
+    targetModules: ["gate_proj", "up_proj"],
+  });
+  const rng = new Prng(23);
+  for (const p of mlp.parameters()) {
+    for (let i = 0; i < p.data.length; i++) p.data[i] = 0.05 * rng.normal();
+  }
   const dir = await Deno.makeTempDir({ prefix: "dramatis_resident_" });
   const { modelPath } = await exportDecoder(config, weights, dir, {
     steering: true,
-    adapters: [adapter],
+    adapters: [adapter, mlp],
     bakeParameters: true,
     kvCache: "resident",
     fused: true,
   });
+  // gate_proj and up_proj run as one product per block (the path the comparisons below check).
+  const { graph } = decodeModel(await Deno.readFile(modelPath), { external: "defer" });
+  const paired = graph.nodes.filter((n) =>
+    n.opType === "MatMul" && n.inputs.some((i) => i.endsWith(".mlp.gate_up_proj.weight_t"))
+  );
+  assert.equal(paired.length, config.numLayers);
+  assert.ok(
+    !graph.initializers.some((t) => /^model\.layers\.\d+\.mlp\.(gate|up)_proj\./.test(t.name)),
+  );
   const session = await OrtSession.create(modelPath, { intraOpThreads: 1 });
-  return { config, weights, session, adapter, dir };
+  return { config, weights, session, adapter, mlp, dir };
 }
 
 /** A session that records the logits of every call. */
@@ -232,7 +269,7 @@ async function checkModel(modelDir: string, vocabLimit: number) {
             s: number,
           ) => (e.type === "ablate" ? (coef({ ...e, coefficient: 1 }, s)) : coef(e, s)),
         })),
-        linearHook: loraHook(f.adapter, [identities[b]]),
+        linearHook: loraHook(f.adapter, [identities[b]], f.mlp),
       });
       for (let k = 0; k < maxNew; k++) {
         const t = calls[prefillCalls - 1 + k];
