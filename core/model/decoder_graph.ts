@@ -81,8 +81,10 @@ export interface DecoderGraphOptions {
   /**
    * Inference fusions: RMSNorm as onnxruntime's `SimplifiedLayerNormalization`, rotary
    * embeddings as `com.microsoft` `RotaryEmbedding` over precomputed cos/sin tables of every
-   * position below `maxPositionEmbeddings`. Training graphs keep the differentiable decomposed
-   * form (the default, false).
+   * position below `maxPositionEmbeddings`, and with float32 weights a tied table held once,
+   * transposed, and gate_proj with up_proj as one product (`pairedLinearWeights`; adapters
+   * still apply at each hook). Training graphs keep the differentiable decomposed form (the
+   * default, false).
    */
   fused?: boolean;
   /**

@@ -31,7 +31,9 @@ export interface ExportDecoderOptions extends DecoderGraphOptions {
    * this model and weight format: written on first use, then hard-linked into `outDir` as
    * `weights.bin` (copied where links fail), so N graph variants (steering, identities,
    * adapters) keep one copy of the weights on disk. The folder must be keyed by the model's
-   * weight files, config and weight format (the engine's cache does that).
+   * weight files, config and weight format, and by the graph's layout (`fused` graphs pair
+   * gate_proj with up_proj; the engine's cache keys by its build as well). A folder that lacks one
+   * of this graph's base tensors is refused with `E_GRAPH`.
    */
   sharedWeightsDir?: string;
   /**
@@ -184,13 +186,25 @@ async function linkSharedWeights(
     if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
     index = undefined;
   }
+  const base = initializers.filter((t) => isBaseWeight(t.name, weights));
   if (!index) {
-    index = await writeTensorFile(
-      initializers.filter((t) => isBaseWeight(t.name, weights)),
-      dataPath,
-    );
+    index = await writeTensorFile(base, dataPath);
     if (source) await writeJsonAtomic(join(dir, "source.json"), source);
     await writeJsonAtomic(indexPath, index);
+  }
+  // A folder written for another layout would leave these tensors to the graph's own data file,
+  // a silent second copy of most of the weights.
+  const missing = base.filter((t) => !Object.hasOwn(index!, t.name));
+  if (missing.length > 0) {
+    throw withCode(
+      new RangeError(
+        `the shared weights in ${dir} hold no "${missing[0].name}"${
+          missing.length > 1 ? ` (nor ${missing.length - 1} more of this graph's base tensors)` : ""
+        }: they were written for another graph layout (fused or not, another weight format or ` +
+          `build); give each layout its own sharedWeightsDir, or remove ${dir}`,
+      ),
+      "E_GRAPH",
+    );
   }
   await Deno.mkdir(outDir, { recursive: true });
   const target = join(outDir, "weights.bin");

@@ -379,6 +379,14 @@ Deno.test("a fused graph over shared weights keeps every base weight in the shar
     for (let i = 0; i < c.numLayers; i++) {
       assert.equal(location(`model.layers.${i}.mlp.gate_up_proj.weight_t`), shared);
     }
+    // An unfused graph keeps gate and up apart: the folder has neither, and says so.
+    await assert.rejects(
+      exportDecoder(c, w, join(dir, "plain"), {
+        kvCache: "resident",
+        sharedWeightsDir: join(dir, "weights"),
+      }),
+      (e: Error) => errorCode(e) === "E_GRAPH" && /gate_proj\.weight_t/.test(e.message),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -71,15 +71,18 @@ Deno.test("pairedLinearWeights stores gate and up transposed side by side, reads
   assert.equal(graph.nodes.filter((n) => n.opType === "MatMul").length, 1);
   const split = graph.nodes.find((n) => n.opType === "Split")!;
   assert.deepEqual(split.outputs, [g, u]);
+  const sizes = graph.initializers.find((t) => t.name === split.inputs[1])!;
+  assert.deepEqual(Array.from(sizes.data as BigInt64Array, Number), [5, 3]);
   const y = b.input("y", "float32", [1, cols]);
   assert.throws(() => pair[0](y), (e: Error & { code?: string }) => e.code === "E_GRAPH");
-  // Not paired: quantized formats, a weight kept [out, in], different input sizes.
+  // Not paired: other formats, float64 graphs, a weight kept [out, in], different input sizes.
   const w = (r: number, c: number) => ({ shape: [r, c], data: new Float32Array(r * c) });
   const b2 = new GraphBuilder();
-  assert.equal(
-    pairedLinearWeights(b2, "a", w(8, 4), w(8, 4), { ...f32, dtype: "int4" }),
-    undefined,
-  );
+  for (const dtype of ["int4", "int8", "f16", "bf16"] as const) {
+    assert.equal(pairedLinearWeights(b2, "a", w(8, 4), w(8, 4), { ...f32, dtype }), undefined);
+  }
+  const f64 = new GraphBuilder({ floatType: "float64" });
+  assert.equal(pairedLinearWeights(f64, "a", w(8, 4), w(8, 4), f32), undefined);
   assert.equal(pairedLinearWeights(b2, "a", w(4, 4), w(8, 4), f32), undefined);
   assert.equal(pairedLinearWeights(b2, "a", w(8, 4), w(8, 2), f32), undefined);
   assert.equal(b2.graph().initializers.length, 0);
