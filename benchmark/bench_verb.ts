@@ -88,6 +88,7 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
             systemTokens: num(flags["system-tokens"]),
             newTokens: num(flags["new-tokens"]),
             rounds: num(flags.rounds),
+            pairedBursts: num(flags["paired-bursts"]),
             dtype: flags.dtype as string | undefined,
             log,
           }),
@@ -216,6 +217,11 @@ export const benchVerb: HostVerb = {
     turns: { type: "number", description: "long: simulation turns (0 = none; default 20)" },
     "system-tokens": { type: "number", description: "long: simulation system prompt tokens" },
     "new-tokens": { type: "number", description: "long: tokens generated per prompt" },
+    "paired-bursts": {
+      type: "number",
+      description: "long: also decode Dramatis and each llama.cpp engine in turns, in one " +
+        "process at each context, this many bursts of --new-tokens each (ratios *_paired)",
+    },
     dtypes: { type: "string", description: "quant: weight formats, e.g. f32,int8,int4" },
     "keep-cache": {
       type: "boolean",

@@ -79,7 +79,25 @@ export interface LongBenchOptions {
    * ratio. Default 1.
    */
   rounds?: number;
+  /**
+   * Interleaved decode against each llama.cpp engine: one process holds Dramatis and that engine
+   * at the same context and they take turns decoding `newTokens` tokens, `pairedBursts` turns
+   * each, so a machine whose speed drifts slows both sides of every pair alike; the ratio is the
+   * median of the pairs' ratios (`decode_<c>_vs_<engine>_paired`). Default 0 (off).
+   */
+  pairedBursts?: number;
   log?: (line: string) => void;
+}
+
+/** Interleaved decode of Dramatis against one llama.cpp engine at one context. */
+export interface PairedDecode {
+  context: number;
+  peer: LongEngine;
+  /** Decode tok/s of each burst, in the order taken (the two sides alternate). */
+  dramatis: number[];
+  other: number[];
+  /** Median over the bursts of dramatis[i] / other[i]. */
+  ratio: number;
 }
 
 /** One engine at one context. */
@@ -123,6 +141,8 @@ export interface LongBenchResult {
     reusedPromptTokens: number;
     identicalTranscripts: boolean;
   };
+  /** Interleaved decode, with {@link LongBenchOptions.pairedBursts}. */
+  paired?: PairedDecode[];
   /** Each ratio named after its sides. */
   ratios: Record<string, number>;
 }
@@ -204,7 +224,9 @@ async function prepare(
 // ---------------------------------------------------------------------------------------------
 
 interface ChildTask {
-  kind: "point" | "simulation";
+  kind: "point" | "simulation" | "paired";
+  /** With kind "paired": bursts per side. */
+  bursts?: number;
   engine: LongEngine;
   paths: Paths;
   context: number;
@@ -385,8 +407,94 @@ async function simulation(t: ChildTask): Promise<NonNullable<LongBenchResult["si
   }
 }
 
+/**
+ * Dramatis and one llama.cpp engine in one process, both prefilled with the same prompt, then
+ * taking turns: each burst decodes `newTokens` tokens (rate over the intervals after its first
+ * token, as the points measure), the side that starts alternating from pair to pair. Dramatis
+ * continues its sequence through its prefix cache (each burst prefills only the last burst's
+ * tokens); llama.cpp's generator is simply resumed.
+ */
+async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: number[] }> {
+  const bursts = t.bursts ?? 1;
+  const V = t.vocab;
+  const prompt = promptOf(t.context, 2, V);
+  const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
+    .openEngine(t.paths.modelDir, { dtype: t.dtype });
+  const { getLlama } = await import("node-llama-cpp");
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" } as never);
+  const model = await llama.loadModel({ modelPath: t.paths.gguf });
+  const ctx = await model.createContext({
+    contextSize: t.context + (bursts + 1) * t.newTokens + 32,
+    batchSize: 512,
+    threads: t.threads,
+    ...(t.engine === "llamacpp_f32kv"
+      ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" }
+      : {}),
+  });
+  try {
+    const seq = [...prompt];
+    const dramatisBurst = async () => {
+      const r = await engine.generate({ inputIds: [seq] }, {
+        maxNewTokens: t.newTokens,
+        eosTokenIds: [],
+      });
+      seq.push(...r.completions[0].tokens);
+      return r.stats.decodeTokensPerSecond;
+    };
+    const tokens = ctx.getSequence().evaluate(prompt as never, { temperature: 0 })[
+      Symbol.asyncIterator
+    ]();
+    const llamaBurst = async () => {
+      const times: number[] = [];
+      while (times.length < t.newTokens) {
+        if ((await tokens.next()).done) throw new Error("llama.cpp stopped generating");
+        times.push(performance.now());
+      }
+      return (times.length - 1) / ((times[times.length - 1] - times[0]) / 1000);
+    };
+    // Prefill both (the first bursts), then the timed turns.
+    await dramatisBurst();
+    await llamaBurst();
+    const dramatis: number[] = [];
+    const other: number[] = [];
+    for (let i = 0; i < bursts; i++) {
+      if (i % 2 === 0) {
+        dramatis.push(await dramatisBurst());
+        other.push(await llamaBurst());
+      } else {
+        other.push(await llamaBurst());
+        dramatis.push(await dramatisBurst());
+      }
+    }
+    return { dramatis, other };
+  } finally {
+    await ctx.dispose();
+    await model.dispose();
+    await engine.close();
+  }
+}
+
+/**
+ * The median over pairs of `a[i] / b[i]` (measurements taken side by side).
+ *
+ * @example
+ * ```ts
+ * import { pairedRatio } from "./long.ts";
+ * console.log(pairedRatio([10, 8, 12], [10, 10, 10])); // 1
+ * ```
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length || a.length === 0) {
+    throw new RangeError(
+      `paired measurements need equal, non-empty lists (${a.length}, ${b.length})`,
+    );
+  }
+  return median(a.map((x, i) => x / b[i]));
+}
+
 async function child(task: ChildTask): Promise<unknown> {
   if (task.kind === "simulation") return await simulation(task);
+  if (task.kind === "paired") return await pairedDecode(task);
   switch (task.engine) {
     case "dramatis":
       return await pointDramatis(task);
@@ -525,6 +633,35 @@ async function measureLong(
       points.push(medianPoint(samples.filter((p) => p.engine === engine && p.context === context)));
     }
   }
+  const pairedBursts = options.pairedBursts ?? 0;
+  if (!Number.isInteger(pairedBursts) || pairedBursts < 0) {
+    throw new RangeError(`pairedBursts is ${pairedBursts}; pass a whole number >= 0`);
+  }
+  const paired: PairedDecode[] = [];
+  if (pairedBursts > 0 && engines.includes("dramatis")) {
+    for (const context of contexts) {
+      for (const peer of engines.filter(isLlamaCpp)) {
+        log(`dramatis and ${peer} in turns at context ${context} (${pairedBursts} bursts each)`);
+        try {
+          const r = await runTask({
+            kind: "paired",
+            engine: peer,
+            paths,
+            context,
+            newTokens,
+            threads,
+            dtype: format,
+            vocab: config.vocabSize,
+            bursts: pairedBursts,
+          }) as { dramatis: number[]; other: number[] };
+          paired.push({ context, peer, ...r, ratio: pairedRatio(r.dramatis, r.other) });
+          log(`  ${JSON.stringify(paired[paired.length - 1])}`);
+        } catch (e) {
+          log(`  failed: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
   const turns = options.turns ?? 20;
   let sim: LongBenchResult["simulation"];
   if (turns > 0) {
@@ -568,6 +705,7 @@ async function measureLong(
       ratios[`prefill_${c}${name(e)}`] = d.prefillTokensPerSecond / o.prefillTokensPerSecond;
     }
   }
+  for (const p of paired) ratios[`decode_${p.context}_vs_${p.peer}_paired`] = p.ratio;
   if (sim) ratios.prefix_reuse_speedup = sim.secondsWithoutReuse / sim.secondsWithReuse;
   return {
     shape,
@@ -581,6 +719,7 @@ async function measureLong(
     points,
     rounds,
     ...(rounds > 1 ? { samples } : {}),
+    ...(paired.length > 0 ? { paired } : {}),
     simulation: sim,
     ratios,
   };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { benchLong, formatLongBench, type LongPoint, medianPoint } from "./long.ts";
+import { benchLong, formatLongBench, type LongPoint, medianPoint, pairedRatio } from "./long.ts";
 
 Deno.test("benchLong measures every engine per context in its own process, every context in each round, names ratios after their sides, and replays the scene identically with prefix reuse", async () => {
   const workDir = await Deno.makeTempDir({ prefix: "dramatis_bench_long_" });
@@ -12,6 +12,7 @@ Deno.test("benchLong measures every engine per context in its own process, every
       rounds: 2,
       newTokens: 4,
       threads: 1,
+      pairedBursts: 3,
       turns: 3,
       systemTokens: 64,
       workDir: join(workDir, "w"),
@@ -49,6 +50,19 @@ Deno.test("benchLong measures every engine per context in its own process, every
       ]
     ) {
       assert.ok(Number.isFinite(r.ratios[k]), k);
+    }
+    // In turns: each context against each llama.cpp engine, three bursts a side.
+    assert.deepEqual(r.paired!.map((p) => `${p.context} ${p.peer}`), [
+      "24 llamacpp",
+      "24 llamacpp_f32kv",
+      "48 llamacpp",
+      "48 llamacpp_f32kv",
+    ]);
+    for (const p of r.paired!) {
+      assert.equal(p.dramatis.length, 3);
+      assert.equal(p.other.length, 3);
+      assert.ok([...p.dramatis, ...p.other].every((v) => v > 0 && Number.isFinite(v)));
+      assert.equal(r.ratios[`decode_${p.context}_vs_${p.peer}_paired`], p.ratio);
     }
     assert.equal(r.simulation?.identicalTranscripts, true);
     // Turns 2 and 3 reuse the previous turn's prompt: the system prompt and the dialogue so far.
@@ -148,4 +162,12 @@ Deno.test("benchLong --dtype int4 runs llama.cpp on the Q4_0 export, leaves tran
   } finally {
     await Deno.remove(workDir, { recursive: true });
   }
+});
+
+Deno.test("pairedRatio is the median of the ratios of measurements taken side by side", () => {
+  // Drift slows both sides of a pair: the pairs say 1.0, 1.0, 1.2 whatever the drift.
+  assert.equal(pairedRatio([10, 5, 12], [10, 5, 10]), 1);
+  assert.equal(pairedRatio([12, 6], [10, 5]), 1.2);
+  assert.throws(() => pairedRatio([1, 2], [1]), RangeError);
+  assert.throws(() => pairedRatio([], []), RangeError);
 });
