@@ -587,6 +587,28 @@ async function measureLong(
   if (!Number.isInteger(rounds) || rounds < 1) {
     throw new RangeError(`rounds is ${rounds}; pass a whole number >= 1`);
   }
+  const pairedBursts = options.pairedBursts ?? 0;
+  if (!Number.isInteger(pairedBursts) || pairedBursts < 0) {
+    throw new RangeError(`pairedBursts is ${pairedBursts}; pass a whole number >= 0`);
+  }
+  // One measurement in its own process.
+  const task = (
+    kind: ChildTask["kind"],
+    engine: LongEngine,
+    context: number,
+    extra: Partial<ChildTask> = {},
+  ) =>
+    runTask({
+      kind,
+      engine,
+      paths,
+      context,
+      newTokens,
+      threads,
+      dtype: format,
+      vocab: config.vocabSize,
+      ...extra,
+    });
   const start = Deno.loadavg()[0];
   const points: LongPoint[] = [];
   const samples: LongPoint[] = [];
@@ -602,16 +624,7 @@ async function measureLong(
         );
         try {
           samples.push(
-            await runTask({
-              kind: "point",
-              engine,
-              paths,
-              context,
-              newTokens,
-              threads,
-              dtype: format,
-              vocab: config.vocabSize,
-            }) as LongPoint,
+            await task("point", engine, context) as LongPoint,
           );
           log(`  ${JSON.stringify(samples[samples.length - 1])}`);
         } catch (e) {
@@ -633,27 +646,16 @@ async function measureLong(
       points.push(medianPoint(samples.filter((p) => p.engine === engine && p.context === context)));
     }
   }
-  const pairedBursts = options.pairedBursts ?? 0;
-  if (!Number.isInteger(pairedBursts) || pairedBursts < 0) {
-    throw new RangeError(`pairedBursts is ${pairedBursts}; pass a whole number >= 0`);
-  }
   const paired: PairedDecode[] = [];
   if (pairedBursts > 0 && engines.includes("dramatis")) {
     for (const context of contexts) {
       for (const peer of engines.filter(isLlamaCpp)) {
         log(`dramatis and ${peer} in turns at context ${context} (${pairedBursts} bursts each)`);
         try {
-          const r = await runTask({
-            kind: "paired",
-            engine: peer,
-            paths,
-            context,
-            newTokens,
-            threads,
-            dtype: format,
-            vocab: config.vocabSize,
-            bursts: pairedBursts,
-          }) as { dramatis: number[]; other: number[] };
+          const r = await task("paired", peer, context, { bursts: pairedBursts }) as {
+            dramatis: number[];
+            other: number[];
+          };
           paired.push({ context, peer, ...r, ratio: pairedRatio(r.dramatis, r.other) });
           log(`  ${JSON.stringify(paired[paired.length - 1])}`);
         } catch (e) {
@@ -666,15 +668,7 @@ async function measureLong(
   let sim: LongBenchResult["simulation"];
   if (turns > 0) {
     log(`simulation: ${turns} turns, ${options.systemTokens ?? 2048}-token system prompt`);
-    sim = await runTask({
-      kind: "simulation",
-      engine: "dramatis",
-      paths,
-      context: 0,
-      newTokens,
-      threads,
-      dtype: format,
-      vocab: config.vocabSize,
+    sim = await task("simulation", "dramatis", 0, {
       turns,
       systemTokens: options.systemTokens ?? 2048,
     }) as LongBenchResult["simulation"];
