@@ -96,8 +96,9 @@ export interface PairedDecode {
   /** Decode tok/s of each burst, in the order taken (the two sides alternate). */
   dramatis: number[];
   other: number[];
-  /** Median over the bursts of dramatis[i] / other[i]. */
+  /** Median over the bursts of dramatis[i] / other[i] (NaN when the measurement failed). */
   ratio: number;
+  error?: string;
 }
 
 /** One engine at one context. */
@@ -263,19 +264,31 @@ async function pointDramatis(t: ChildTask): Promise<LongPoint> {
   }
 }
 
-async function pointLlamaCpp(t: ChildTask): Promise<LongPoint> {
+/** The task's GGUF export in llama.cpp (on the CPU), with a context of `contextSize` positions. */
+async function openLlamaCpp(t: ChildTask, contextSize: number) {
   const { getLlama } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" } as never);
   const model = await llama.loadModel({ modelPath: t.paths.gguf });
-  const V = t.vocab;
   const ctx = await model.createContext({
-    contextSize: Math.max(256, t.context + t.newTokens + 32),
+    contextSize,
     batchSize: 512,
     threads: t.threads,
     ...(t.engine === "llamacpp_f32kv"
       ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" }
       : {}),
   });
+  return {
+    ctx,
+    close: async () => {
+      await ctx.dispose();
+      await model.dispose();
+    },
+  };
+}
+
+async function pointLlamaCpp(t: ChildTask): Promise<LongPoint> {
+  const V = t.vocab;
+  const { ctx, close } = await openLlamaCpp(t, Math.max(256, t.context + t.newTokens + 32));
   try {
     const warm = ctx.getSequence();
     let k = 0;
@@ -305,8 +318,7 @@ async function pointLlamaCpp(t: ChildTask): Promise<LongPoint> {
       rssBefore,
     };
   } finally {
-    await ctx.dispose();
-    await model.dispose();
+    await close();
   }
 }
 
@@ -420,17 +432,7 @@ async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: 
   const prompt = promptOf(t.context, 2, V);
   const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
     .openEngine(t.paths.modelDir, { dtype: t.dtype });
-  const { getLlama } = await import("node-llama-cpp");
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" } as never);
-  const model = await llama.loadModel({ modelPath: t.paths.gguf });
-  const ctx = await model.createContext({
-    contextSize: t.context + (bursts + 1) * t.newTokens + 32,
-    batchSize: 512,
-    threads: t.threads,
-    ...(t.engine === "llamacpp_f32kv"
-      ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" }
-      : {}),
-  });
+  const { ctx, close } = await openLlamaCpp(t, t.context + (bursts + 1) * t.newTokens + 32);
   try {
     const seq = [...prompt];
     const dramatisBurst = async () => {
@@ -468,8 +470,7 @@ async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: 
     }
     return { dramatis, other };
   } finally {
-    await ctx.dispose();
-    await model.dispose();
+    await close();
     await engine.close();
   }
 }
@@ -659,7 +660,9 @@ async function measureLong(
           paired.push({ context, peer, ...r, ratio: pairedRatio(r.dramatis, r.other) });
           log(`  ${JSON.stringify(paired[paired.length - 1])}`);
         } catch (e) {
-          log(`  failed: ${(e as Error).message}`);
+          const error = (e as Error).message;
+          paired.push({ context, peer, dramatis: [], other: [], ratio: NaN, error });
+          log(`  failed: ${error}`);
         }
       }
     }
@@ -699,7 +702,9 @@ async function measureLong(
       ratios[`prefill_${c}${name(e)}`] = d.prefillTokensPerSecond / o.prefillTokensPerSecond;
     }
   }
-  for (const p of paired) ratios[`decode_${p.context}_vs_${p.peer}_paired`] = p.ratio;
+  for (const p of paired) {
+    if (!p.error) ratios[`decode_${p.context}_vs_${p.peer}_paired`] = p.ratio;
+  }
   if (sim) ratios.prefix_reuse_speedup = sim.secondsWithoutReuse / sim.secondsWithReuse;
   return {
     shape,

@@ -59,6 +59,7 @@ Deno.test("benchLong measures every engine per context in its own process, every
       "48 llamacpp_f32kv",
     ]);
     for (const p of r.paired!) {
+      assert.equal(p.error, undefined, String(p.error));
       assert.equal(p.dramatis.length, 3);
       assert.equal(p.other.length, 3);
       assert.ok([...p.dramatis, ...p.other].every((v) => v > 0 && Number.isFinite(v)));

@@ -440,12 +440,16 @@ export function buildDecoderInto(
       const m = `${p}.mlp`;
       const y = norm(h, `${p}.post_attention_layernorm.weight`);
       // Inference graphs stream gate and up as one product (see pairedLinearWeights).
+      const stored = (n: string) => {
+        const w = W(`${m}.${n}.weight`);
+        return { shape: w.shape, data: weightData(w) };
+      };
       const pair = fused
         ? pairedLinearWeights(
           b,
           `${m}.gate_up_proj.weight_t`,
-          { shape: W(`${m}.gate_proj.weight`).shape, data: weightData(W(`${m}.gate_proj.weight`)) },
-          { shape: W(`${m}.up_proj.weight`).shape, data: weightData(W(`${m}.up_proj.weight`)) },
+          stored("gate_proj"),
+          stored("up_proj"),
           format,
         )
         : undefined;
