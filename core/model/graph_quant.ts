@@ -253,18 +253,27 @@ export function transposedFloat(
 /**
  * Writes an HF `[rows, cols]` weight transposed into `out`, a row-major `[cols, stride]` table, at
  * columns `offset … offset + rows` (stride = rows for a table of its own). A streamed weight that
- * reads row slices is read a slice (at most 4 Mi values) at a time.
+ * reads row slices is read a slice (at most `sliceValues` values, whole rows, at least one) at a
+ * time.
+ *
+ * @example
+ * ```ts
+ * import { transposeInto } from "./graph_quant.ts";
+ * const out = new Float32Array(2 * 3);
+ * transposeInto(out, Float32Array.of(1, 2, 3, 4), 2, 2, 3, 1); // out = [0, 1, 3, 0, 2, 4]
+ * ```
  */
-function transposeInto(
+export function transposeInto(
   out: Float32Array | Float64Array,
   data: WeightData,
   rows: number,
   cols: number,
   stride: number,
   offset: number,
+  sliceValues: number = SLICE_VALUES,
 ): void {
   const slice = typeof data === "function" && data.rows
-    ? Math.max(1, Math.floor(SLICE_VALUES / cols))
+    ? Math.max(1, Math.floor(sliceValues / cols))
     : rows;
   for (let r0 = 0; r0 < rows; r0 += slice) {
     const r1 = Math.min(rows, r0 + slice);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { GraphBuilder } from "../onnx/builder.ts";
 import type { LazyData } from "../onnx/ir.ts";
-import { pairedLinearWeights, readOnce } from "./graph_quant.ts";
+import { pairedLinearWeights, readOnce, transposeInto } from "./graph_quant.ts";
 import { packZeroPoints, type QuantizedMatrix, quantizeMatrix } from "./quantize.ts";
 
 Deno.test("readOnce reads a matrix once for its parts, lets it go after the packed values and scales, and never keeps it for zero points alone", () => {
@@ -86,4 +86,42 @@ Deno.test("pairedLinearWeights stores gate and up transposed side by side, reads
   assert.equal(pairedLinearWeights(b2, "a", w(4, 4), w(8, 4), f32), undefined);
   assert.equal(pairedLinearWeights(b2, "a", w(8, 4), w(8, 2), f32), undefined);
   assert.equal(b2.graph().initializers.length, 0);
+});
+
+Deno.test("transposeInto reads a streamed weight in slices of whole rows and writes each value once, at its column of a wider table", () => {
+  const rows = 7, cols = 3, stride = 10, offset = 2;
+  const hf = Float32Array.from({ length: rows * cols }, (_, i) => i + 1);
+  const reads: [number, number][] = [];
+  const reader = Object.assign(() => {
+    throw new Error("a streamed weight is read by rows, never whole");
+  }, {
+    rows: (a: number, z: number) => {
+      reads.push([a, z]);
+      return hf.slice(a * cols, z * cols);
+    },
+  });
+  const check = (out: Float32Array) => {
+    for (let c = 0; c < cols; c++) {
+      for (let j = 0; j < stride; j++) {
+        const r = j - offset;
+        const want = r >= 0 && r < rows ? hf[r * cols + c] : 0;
+        assert.equal(out[c * stride + j], want, `table row ${c}, column ${j}`);
+      }
+    }
+  };
+  // 6 values a slice = 2 rows: four slices, the last one row.
+  const out = new Float32Array(cols * stride);
+  transposeInto(out, reader, rows, cols, stride, offset, 6);
+  assert.deepEqual(reads, [[0, 2], [2, 4], [4, 6], [6, 7]]);
+  check(out);
+  // A slice smaller than a row still reads whole rows, one at a time.
+  reads.length = 0;
+  const one = new Float32Array(cols * stride);
+  transposeInto(one, reader, rows, cols, stride, offset, 2);
+  assert.deepEqual(reads, Array.from({ length: rows }, (_, r) => [r, r + 1]));
+  check(one);
+  // A plain array is read whole, with the same result.
+  const whole = new Float32Array(cols * stride);
+  transposeInto(whole, hf, rows, cols, stride, offset, 6);
+  check(whole);
 });
