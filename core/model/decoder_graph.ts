@@ -28,11 +28,11 @@ import {
   rotaryTables,
 } from "./graph_layers.ts";
 import {
+  blockedLinearWeights,
   embedding,
   largestProductFirst,
   type LinearWeight,
   linearWeight,
-  pairedLinearWeights,
   transposedFloat,
 } from "./graph_quant.ts";
 import { normalizeWeightFormat, type WeightFormat } from "./quantize.ts";
@@ -82,9 +82,9 @@ export interface DecoderGraphOptions {
    * Inference fusions: RMSNorm as onnxruntime's `SimplifiedLayerNormalization`, rotary
    * embeddings as `com.microsoft` `RotaryEmbedding` over precomputed cos/sin tables of every
    * position below `maxPositionEmbeddings`, and with float32 weights a tied table held once,
-   * transposed, and gate_proj with up_proj as one product (`pairedLinearWeights`; adapters
-   * still apply at each hook). Training graphs keep the differentiable decomposed form (the
-   * default, false).
+   * transposed, and the linear weights blocked for one-token products, gate_proj with up_proj
+   * as one product (`blockedLinearWeights`; adapters still apply at each hook). Training graphs
+   * keep the differentiable decomposed form (the default, false).
    */
   fused?: boolean;
   /**
@@ -257,17 +257,29 @@ export function buildDecoderInto(
   const ctx: LayerContext = { b, adapters };
   const W = (name: string) => weights.get(name)!;
   const format = normalizeWeightFormat(options.weights, "weights.dtype");
+  const fused = options.fused ?? false;
+  // Inference graphs store float32 weights blocked for one-token products (see
+  // blockedLinearWeights); other graphs, formats and sizes take linearWeight's layouts.
+  const blocked = (name: string, hfNames: string[]) =>
+    fused
+      ? blockedLinearWeights(
+        b,
+        name,
+        hfNames.map((n) => ({ shape: W(n).shape, data: weightData(W(n)) })),
+        format,
+      )
+      : undefined;
   const lin = (name: string, x: string, hfName: string, bias?: string, stored?: LinearWeight) => {
     const w = W(hfName);
     return linear(
       ctx,
       hookByName.get(name)!,
       x,
-      stored ?? linearWeight(b, hfName, w.shape, weightData(w), format),
+      stored ?? blocked(`${hfName}_b16`, [hfName])?.[0] ??
+        linearWeight(b, hfName, w.shape, weightData(w), format),
       { bias },
     );
   };
-  const fused = options.fused ?? false;
   const resident = cache && options.kvCache === "resident";
   const norm = (x: string, hfName: string) => {
     const w = floatWeight(b, hfName, W(hfName).shape, W(hfName).data);
@@ -439,20 +451,11 @@ export function buildDecoderInto(
 
       const m = `${p}.mlp`;
       const y = norm(h, `${p}.post_attention_layernorm.weight`);
-      // Inference graphs stream gate and up as one product (see pairedLinearWeights).
-      const stored = (n: string) => {
-        const w = W(`${m}.${n}.weight`);
-        return { shape: w.shape, data: weightData(w) };
-      };
-      const pair = fused
-        ? pairedLinearWeights(
-          b,
-          `${m}.gate_up_proj.weight_t`,
-          stored("gate_proj"),
-          stored("up_proj"),
-          format,
-        )
-        : undefined;
+      // Inference graphs stream gate and up as one product (see blockedLinearWeights).
+      const pair = blocked(`${m}.gate_up_proj.weight_b16`, [
+        `${m}.gate_proj.weight`,
+        `${m}.up_proj.weight`,
+      ]);
       const gate = lin(
         `layers.${i}.mlp.gate_proj`,
         y,

@@ -50,7 +50,7 @@ import type { BuildIdentity, GraphRecord } from "./graph_cache.ts";
 import { collectGarbage } from "../util/gc.ts";
 
 /** Bump when the exported graph format changes in a way file stamps would not show. */
-const GRAPH_FORMAT = 9;
+const GRAPH_FORMAT = 10;
 
 /** Options of {@link Engine.load}. */
 export interface EngineOptions {

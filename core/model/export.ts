@@ -159,12 +159,12 @@ export async function exportForTransformersJs(
 }
 
 /**
- * Initializers that hold base weights (by their HF name plus the builders' suffixes; the paired
+ * Initializers that hold base weights (by their HF name plus the builders' suffixes; the blocked
  * `gate_up_proj` of inference graphs by its `gate_proj`).
  */
 function isBaseWeight(name: string, weights: DecoderWeightMap): boolean {
   return weights.has(
-    name.replace(/(_t|\.lm_head)?(\.q4|\.q8|\.scales|\.zero_points|\.order)?$/, "")
+    name.replace(/(_t|_b16|\.lm_head)?(\.q4|\.q8|\.scales|\.zero_points|\.order)?$/, "")
       .replace(/\.mlp\.gate_up_proj\.weight$/, ".mlp.gate_proj.weight"),
   );
 }

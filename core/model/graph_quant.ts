@@ -251,6 +251,28 @@ export function transposedFloat(
 }
 
 /**
+ * Reads an HF `[rows, cols]` weight row by row and hands each row to `put` (its index and the
+ * array and offset holding its values). A streamed weight that reads row slices is read a slice
+ * (at most `sliceValues` values, whole rows, at least one) at a time.
+ */
+function eachRow(
+  data: WeightData,
+  rows: number,
+  cols: number,
+  sliceValues: number,
+  put: (row: number, src: Float32Array, at: number) => void,
+): void {
+  const slice = typeof data === "function" && data.rows
+    ? Math.max(1, Math.floor(sliceValues / cols))
+    : rows;
+  for (let r0 = 0; r0 < rows; r0 += slice) {
+    const r1 = Math.min(rows, r0 + slice);
+    const src = slice === rows ? valuesOf(data) : (data as WeightReader).rows!(r0, r1);
+    for (let r = r0; r < r1; r++) put(r, src, (r - r0) * cols);
+  }
+}
+
+/**
  * Writes an HF `[rows, cols]` weight transposed into `out`, a row-major `[cols, stride]` table, at
  * columns `offset … offset + rows` (stride = rows for a table of its own). A streamed weight that
  * reads row slices is read a slice (at most `sliceValues` values, whole rows, at least one) at a
@@ -272,66 +294,101 @@ export function transposeInto(
   offset: number,
   sliceValues: number = SLICE_VALUES,
 ): void {
-  const slice = typeof data === "function" && data.rows
-    ? Math.max(1, Math.floor(sliceValues / cols))
-    : rows;
-  for (let r0 = 0; r0 < rows; r0 += slice) {
-    const r1 = Math.min(rows, r0 + slice);
-    const src = slice === rows ? valuesOf(data) : (data as WeightReader).rows!(r0, r1);
-    for (let r = r0; r < r1; r++) {
-      const o = (r - r0) * cols;
-      for (let c = 0; c < cols; c++) out[c * stride + offset + r] = src[o + c];
-    }
-  }
+  eachRow(data, rows, cols, sliceValues, (r, src, at) => {
+    for (let c = 0; c < cols; c++) out[c * stride + offset + r] = src[at + c];
+  });
+}
+
+/** Output features per block of a blocked float32 weight (see {@link blockedLinearWeights}). */
+export const BLOCK_FEATURES = 16;
+
+/**
+ * Writes an HF `[rows, cols]` weight into `out`, a blocked table `[blocks, cols, 16]` whose block
+ * `j` holds output features `16·j … 16·j + 15` as an `[cols, 16]` table, starting at output feature
+ * `first` (a multiple of 16, as is `rows`). Streamed weights are read as {@link transposeInto}
+ * reads them.
+ *
+ * @example
+ * ```ts
+ * import { blockInto } from "./graph_quant.ts";
+ * const w = Float32Array.from({ length: 16 * 2 }, (_, i) => i); // [16, 2]
+ * const out = new Float32Array(2 * 16);
+ * blockInto(out, w, 16, 2, 0); // out[c * 16 + r] = w[r * 2 + c]
+ * ```
+ */
+export function blockInto(
+  out: Float32Array,
+  data: WeightData,
+  rows: number,
+  cols: number,
+  first: number,
+  sliceValues: number = SLICE_VALUES,
+): void {
+  const B = BLOCK_FEATURES;
+  eachRow(data, rows, cols, sliceValues, (r, src, at) => {
+    const f = first + r;
+    const base = (f - (f % B)) * cols + (f % B);
+    for (let c = 0; c < cols; c++) out[base + c * B] = src[at + c];
+  });
 }
 
 /**
- * Two float32 HF `[out, in]` weights that read the same input and are stored transposed (see
- * {@link linearWeight}: `gate_proj` and `up_proj`) as one `[in, out_a + out_b]` initializer, so
- * that one MatMul streams both and a Split hands each its columns. Returns the two products in the
- * form {@link linearWeight} returns (`linear` then applies each hook's adapters to its own half),
- * or undefined where the pair does not qualify: another format, a float64 graph, a weight kept
- * `[out, in]`, or different input sizes. Both products must be applied to the same value (the
- * first call emits the product; a call with another input is refused).
+ * Float32 HF `[out, in]` weights that read the same input (one weight, or `gate_proj` with
+ * `up_proj`), stored for the engine's one-token products as one blocked initializer
+ * `[Σout / 16, in, 16]` (see {@link blockInto}: block `j` holds output features `16·j … 16·j + 15`
+ * as an `[in, 16]` table). One MatMul multiplies the input rows, `[1, rows, in]`, by every block
+ * at once (`[blocks, rows, 16]`); a Transpose puts the features back in order and a Reshape gives
+ * the input's leading axes back; with two weights a Split hands each its features, so `linear`
+ * still applies every adapter at its own hook. Returns one product per weight (the first call
+ * emits the product; a call with another input is refused), or undefined where they do not
+ * qualify: another format, a float64 graph, an output size that 16 does not divide, or different
+ * input sizes.
  *
- * Why: MLAS's one-row kernel streams one wide product faster than two half as wide. Measured at
- * M = 1, the Qwen2.5-0.5B MLP shape (896→4864 twice against 896→9728 and a Split), 24 distinct
- * weights per product as mapped files, prepacking off: both cores 27.5–30.7 against 29.8–35.9
- * GB/s (medians of 64 runs, two runs), one thread 23.0 against 24.8.
+ * Why: MLAS's one-row kernel reads four rows of its right operand at a time, each a stream of its
+ * own; over a `[in, 16]` block those four rows are one run of 256 bytes, so each thread reads its
+ * share of the blocks as one stream. Measured at M = 1, the Qwen2.5-0.5B shape, 24 distinct
+ * weights per product as mapped files, prepacking off, against the layouts of
+ * {@link linearWeight} (medians of 48 runs): both cores 896→9728 (gate and up) 51.3 against 41.7
+ * GB/s as an `[in, out]` MatMul, 4864→896 34.1 against 31.7 as Gemm(transB), 896→896 28.0
+ * against 26.4, 896→128 19.8 against 14.4; one thread 29.4 against 26.9 and 29.7 against 23.3.
+ * Prefill is not slower: 24 MLP blocks at 104 / 256 rows took 374 / 826 ms against 386 / 838.
+ * The lm_head keeps its transposed table (896→151936: 34.5 against 35.1, the same).
  *
  * @example
  * ```ts
  * import { GraphBuilder } from "../onnx/builder.ts";
- * import { pairedLinearWeights } from "./graph_quant.ts";
+ * import { blockedLinearWeights } from "./graph_quant.ts";
  * const b = new GraphBuilder();
- * const x = b.input("x", "float32", [1, 2]);
- * const w = { shape: [3, 2], data: new Float32Array(6) };
- * const pair = pairedLinearWeights(b, "gate_up_t", w, w, {
- *   dtype: "f32",
- *   blockSize: 128,
- *   accuracyLevel: 4,
- * });
- * const [gate, up] = pair!.map((f) => f(x)); // one MatMul, one Split
+ * const x = b.input("x", "float32", ["b", "s", 2]);
+ * const w = { shape: [16, 2], data: new Float32Array(32) };
+ * const f32 = { dtype: "f32", blockSize: 128, accuracyLevel: 4 } as const;
+ * const [gate, up] = blockedLinearWeights(b, "gate_up_b16", [w, w], f32)!.map((f) => f(x));
  * ```
  */
-export function pairedLinearWeights(
+export function blockedLinearWeights(
   b: GraphBuilder,
   name: string,
-  a: { shape: number[]; data: WeightData },
-  c: { shape: number[]; data: WeightData },
+  weights: { shape: number[]; data: WeightData }[],
   format: Required<WeightFormat>,
-): [(x: string) => string, (x: string) => string] | undefined {
-  const [ra, cols] = a.shape;
-  const [rc, colsC] = c.shape;
-  if (format.dtype !== "f32" || b.floatType !== "float32" || cols !== colsC) return undefined;
-  if (cols >= ra || cols >= rc) return undefined;
-  const stride = ra + rc;
-  const init = b.initializer(name, "float32", [cols, stride], {
-    byteLength: cols * stride * 4,
+): ((x: string) => string)[] | undefined {
+  if (format.dtype !== "f32" || b.floatType !== "float32" || weights.length === 0) {
+    return undefined;
+  }
+  const cols = weights[0].shape[1];
+  const sizes = weights.map((w) => w.shape[0]);
+  if (weights.some((w) => w.shape[1] !== cols || w.shape[0] % BLOCK_FEATURES !== 0)) {
+    return undefined;
+  }
+  const total = sizes.reduce((a, n) => a + n, 0);
+  const init = b.initializer(name, "float32", [total / BLOCK_FEATURES, cols, BLOCK_FEATURES], {
+    byteLength: total * cols * 4,
     read: () => {
-      const t = new Float32Array(cols * stride);
-      transposeInto(t, a.data, ra, cols, stride, 0);
-      transposeInto(t, c.data, rc, cols, stride, ra);
+      const t = new Float32Array(total * cols);
+      let first = 0;
+      for (const w of weights) {
+        blockInto(t, w.data, w.shape[0], cols, first);
+        first += w.shape[0];
+      }
       return t;
     },
   });
@@ -339,19 +396,31 @@ export function pairedLinearWeights(
   const part = (i: number) => (x: string) => {
     if (done && done.input !== x) {
       throw withCode(
-        new RangeError(`${name}: both halves of a paired product must read the same input`),
+        new RangeError(`${name}: every product of a blocked weight must read the same input`),
         "E_GRAPH",
       );
     }
-    done ??= {
-      input: x,
-      parts: b.op("Split", [b.op1("MatMul", [x, init]), b.constantInt([ra, rc], [2])], {
-        axis: -1,
-      }, { outputs: 2 }),
-    };
+    if (!done) {
+      const lead = b.op1("Shape", [x], { end: -1 });
+      const rows = b.op1("Reshape", [x, b.constantInt([1, -1, cols], [3])]);
+      const blocks = b.op1("MatMul", [rows, init]);
+      const ordered = b.op1("Transpose", [blocks], { perm: [1, 0, 2] });
+      const y = b.op1("Reshape", [
+        ordered,
+        b.op1("Concat", [lead, b.constantInt([total], [1])], { axis: 0 }),
+      ]);
+      done = {
+        input: x,
+        parts: weights.length === 1
+          ? [y]
+          : b.op("Split", [y, b.constantInt(sizes, [sizes.length])], { axis: -1 }, {
+            outputs: sizes.length,
+          }),
+      };
+    }
     return done.parts[i];
   };
-  return [part(0), part(1)];
+  return weights.map((_, i) => part(i));
 }
 
 /**

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { makeModel } from "../onnx/ir.ts";
+import { serializeModel } from "../onnx/serialize.ts";
+import { Prng } from "../util/prng.ts";
 import { GraphBuilder } from "../onnx/builder.ts";
 import type { LazyData } from "../onnx/ir.ts";
-import { pairedLinearWeights, readOnce, transposeInto } from "./graph_quant.ts";
+import { blockedLinearWeights, readOnce, transposeInto } from "./graph_quant.ts";
 import { packZeroPoints, type QuantizedMatrix, quantizeMatrix } from "./quantize.ts";
 
 Deno.test("readOnce reads a matrix once for its parts, lets it go after the packed values and scales, and never keeps it for zero points alone", () => {
@@ -42,49 +46,72 @@ Deno.test("readOnce reads a matrix once for its parts, lets it go after the pack
   assert.equal(b.packed.byteLength, 4 * 2 * 16);
 });
 
-Deno.test("pairedLinearWeights stores gate and up transposed side by side, reads streamed rows, and refuses what it does not pair", () => {
-  const rows = [5, 3];
-  const cols = 2;
-  const hf = rows.map((r, k) => Float32Array.from({ length: r * cols }, (_, i) => 10 * k + i));
-  // The second weight streamed: read whole or by row slices.
-  const reader = Object.assign(() => hf[1].slice(), {
-    rows: (a: number, z: number) => hf[1].slice(a * cols, z * cols),
-  });
+Deno.test("blockedLinearWeights stores weights in blocks of 16 output features, reads streamed rows, computes x·Wᵀ for every leading shape, and refuses what it does not block", async () => {
+  const cols = 5;
+  const rows = [32, 16];
+  const rng = new Prng(5);
+  const hf = rows.map((r) => Float32Array.from({ length: r * cols }, () => rng.normal()));
+  // The second weight streamed: read by row slices only.
+  const reader = Object.assign(() => {
+    throw new Error("a streamed weight is read by rows");
+  }, { rows: (a: number, z: number) => hf[1].slice(a * cols, z * cols) });
   const f32 = { dtype: "f32", blockSize: 128, accuracyLevel: 4 } as const;
   const b = new GraphBuilder();
-  const x = b.input("x", "float32", [1, cols]);
-  const pair = pairedLinearWeights(b, "gu", { shape: [5, cols], data: hf[0] }, {
-    shape: [3, cols],
+  const x = b.input("x", "float32", ["b", "s", cols]);
+  const pair = blockedLinearWeights(b, "gu_b16", [{ shape: [32, cols], data: hf[0] }, {
+    shape: [16, cols],
     data: reader,
-  }, f32)!;
+  }], f32)!;
   const [g, u] = [pair[0](x), pair[1](x)];
+  b.output("g", "float32", ["b", "s", 32], g);
+  b.output("u", "float32", ["b", "s", 16], u);
   const graph = b.graph();
-  const init = graph.initializers.find((t) => t.name === "gu")!;
-  assert.deepEqual(init.shape, [cols, 8]);
+  const init = graph.initializers.find((t) => t.name === "gu_b16")!;
+  assert.deepEqual(init.shape, [3, cols, 16]);
   const t = (init.data as LazyData).read() as Float32Array;
-  // Row c of the table: column c of gate (5 outputs), then column c of up (3 outputs).
-  for (let c = 0; c < cols; c++) {
-    for (let r = 0; r < 5; r++) assert.equal(t[c * 8 + r], hf[0][r * cols + c]);
-    for (let r = 0; r < 3; r++) assert.equal(t[c * 8 + 5 + r], hf[1][r * cols + c]);
+  // Block j, input c, lane l: output feature 16·j + l (gate's 32, then up's 16) at input c.
+  for (let j = 0; j < 3; j++) {
+    for (let c = 0; c < cols; c++) {
+      for (let l = 0; l < 16; l++) {
+        const f = 16 * j + l;
+        const want = f < 32 ? hf[0][f * cols + c] : hf[1][(f - 32) * cols + c];
+        assert.equal(t[(j * cols + c) * 16 + l], want, `block ${j} input ${c} lane ${l}`);
+      }
+    }
   }
-  // One product and one split feed both halves.
+  // One product feeds both halves.
   assert.equal(graph.nodes.filter((n) => n.opType === "MatMul").length, 1);
-  const split = graph.nodes.find((n) => n.opType === "Split")!;
-  assert.deepEqual(split.outputs, [g, u]);
-  const sizes = graph.initializers.find((t) => t.name === split.inputs[1])!;
-  assert.deepEqual(Array.from(sizes.data as BigInt64Array, Number), [5, 3]);
   const y = b.input("y", "float32", [1, cols]);
   assert.throws(() => pair[0](y), (e: Error & { code?: string }) => e.code === "E_GRAPH");
-  // Not paired: other formats, float64 graphs, a weight kept [out, in], different input sizes.
+  // x·Wᵀ against float64 sums, for one row and for a batch of several rows.
+  const s = await ort.InferenceSession.create(serializeModel(makeModel(graph)).model);
+  for (const [B, S] of [[1, 1], [2, 3]]) {
+    const xs = Float32Array.from({ length: B * S * cols }, () => rng.normal());
+    const out = await s.run({ x: new ort.Tensor("float32", xs, [B, S, cols]) });
+    for (const [name, w, n] of [["g", hf[0], 32], ["u", hf[1], 16]] as const) {
+      assert.deepEqual(out[name].dims, [B, S, n]);
+      const got = out[name].data as Float32Array;
+      for (let r = 0; r < B * S; r++) {
+        for (let o = 0; o < n; o++) {
+          let want = 0;
+          for (let c = 0; c < cols; c++) want += xs[r * cols + c] * w[o * cols + c];
+          assert.ok(Math.abs(got[r * n + o] - want) < 1e-5, `${name} row ${r} feature ${o}`);
+        }
+      }
+    }
+  }
+  await s.release();
+  // Not blocked: other formats, float64 graphs, sizes 16 does not divide, different input sizes.
   const w = (r: number, c: number) => ({ shape: [r, c], data: new Float32Array(r * c) });
   const b2 = new GraphBuilder();
   for (const dtype of ["int4", "int8", "f16", "bf16"] as const) {
-    assert.equal(pairedLinearWeights(b2, "a", w(8, 4), w(8, 4), { ...f32, dtype }), undefined);
+    assert.equal(blockedLinearWeights(b2, "a", [w(16, 4)], { ...f32, dtype }), undefined);
   }
   const f64 = new GraphBuilder({ floatType: "float64" });
-  assert.equal(pairedLinearWeights(f64, "a", w(8, 4), w(8, 4), f32), undefined);
-  assert.equal(pairedLinearWeights(b2, "a", w(4, 4), w(8, 4), f32), undefined);
-  assert.equal(pairedLinearWeights(b2, "a", w(8, 4), w(8, 2), f32), undefined);
+  assert.equal(blockedLinearWeights(f64, "a", [w(16, 4)], f32), undefined);
+  assert.equal(blockedLinearWeights(b2, "a", [w(24, 4)], f32), undefined);
+  assert.equal(blockedLinearWeights(b2, "a", [w(16, 4), w(8, 4)], f32), undefined);
+  assert.equal(blockedLinearWeights(b2, "a", [w(16, 4), w(16, 2)], f32), undefined);
   assert.equal(b2.graph().initializers.length, 0);
 });
 

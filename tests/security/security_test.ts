@@ -79,7 +79,12 @@ const post = (body: string | Uint8Array, extra: Record<string, unknown> = {}) =>
 
 async function stillServing(s: LiveServer): Promise<void> {
   const ok = await probe(s, "/v1/chat/completions", post(chat()));
-  assert.equal(ok.status, 200, ok.text);
+  // The server's own log says why, where it answered otherwise.
+  assert.equal(
+    ok.status,
+    200,
+    `${ok.text}\nserver stderr, last lines:\n${s.stderr().slice(-4000)}`,
+  );
   assert.ok((await s.health(1000)) < 1000);
   assert.ok(s.rss() < GB, `RSS ${s.rss()} bytes`);
 }
