@@ -82,11 +82,18 @@ export interface DecoderGraphOptions {
    * Inference fusions: RMSNorm as onnxruntime's `SimplifiedLayerNormalization`, rotary
    * embeddings as `com.microsoft` `RotaryEmbedding` over precomputed cos/sin tables of every
    * position below `maxPositionEmbeddings`, and with float32 weights a tied table held once,
-   * transposed, and the linear weights blocked for one-token products, gate_proj with up_proj
-   * as one product (`blockedLinearWeights`; adapters still apply at each hook). Training graphs
+   * transposed, and with `blockedWeights` the linear weights blocked for one-token products,
+   * gate_proj with up_proj as one product (adapters still apply at each hook). Training graphs
    * keep the differentiable decomposed form (the default, false).
    */
   fused?: boolean;
+  /**
+   * With `fused` and float32 weights: store the decoder layers' linear weights in blocks of 16
+   * output features for one-token products on the CPU (`blockedLinearWeights`; gate_proj with
+   * up_proj as one table). Measured on onnxruntime's CPU kernels only, so the engine sets it for
+   * the CPU provider. Default false.
+   */
+  blockedWeights?: boolean;
   /**
    * Lists the largest quantized product (the lm_head) first, so that onnxruntime repacks it
    * before the others (a lower peak when the session opens; see `largestProductFirst`). The
@@ -261,7 +268,7 @@ export function buildDecoderInto(
   // Inference graphs store float32 weights blocked for one-token products (see
   // blockedLinearWeights); other graphs, formats and sizes take linearWeight's layouts.
   const blocked = (name: string, hfNames: string[]) =>
-    fused
+    fused && options.blockedWeights
       ? blockedLinearWeights(
         b,
         name,
@@ -271,12 +278,13 @@ export function buildDecoderInto(
       : undefined;
   const lin = (name: string, x: string, hfName: string, bias?: string, stored?: LinearWeight) => {
     const w = W(hfName);
+    // The lm_head keeps linearWeight's transposed table (as blocks it streamed no faster).
+    const own = name === "lm_head" ? undefined : blocked(`${hfName}_b16`, [hfName])?.[0];
     return linear(
       ctx,
       hookByName.get(name)!,
       x,
-      stored ?? blocked(`${hfName}_b16`, [hfName])?.[0] ??
-        linearWeight(b, hfName, w.shape, weightData(w), format),
+      stored ?? own ?? linearWeight(b, hfName, w.shape, weightData(w), format),
       { bias },
     );
   };

@@ -8,7 +8,8 @@ import type { WireTensor } from "../runtime/tensor.ts";
 import { IdentityAdapter } from "../../plugins/hirpf/adapter.ts";
 import { LoraAdapter } from "../../plugins/lora/lora_adapter.ts";
 import { readDecoderConfig } from "./config.ts";
-import { Engine, graphKey } from "./engine.ts";
+import { Engine, graphKey, weightsKey } from "./engine.ts";
+import { normalizeWeightFormat } from "./quantize.ts";
 import { exportDecoder } from "./export.ts";
 import { forwardPass } from "./generate.ts";
 import { greedy, logSoftmax } from "./sampling.ts";
@@ -169,6 +170,14 @@ Deno.test("graphKey() changes with an adapter's parameter values, not only its s
     p.data[3] = old;
     assert.equal(await key(), before);
     assert.notEqual(await graphKey(model, config, { steering: false, adapters: [] }), before);
+    // Graphs for other providers keep the unblocked layout: another key, and other shared weights.
+    const unblocked = { steering: false, adapters: [lora], blocked: false };
+    assert.notEqual(await graphKey(model, config, unblocked), before);
+    const f32 = normalizeWeightFormat("f32");
+    assert.notEqual(
+      await weightsKey(model, config, f32, undefined, "f32", false),
+      await weightsKey(model, config, f32),
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -197,6 +206,10 @@ Deno.test("Engine.load() bakes adapter parameters: same logits as feeding them, 
     assert.ok(!graph.inputs.some((i) => names.has(i.name)));
     assert.ok(graph.initializers.filter((t) => names.has(t.name)).length === names.size);
     assert.ok(graph.inputs.some((i) => i.name.startsWith("hirpf.mask.")));
+    // On the CPU the engine's graph stores the layers' weights in blocks (the oracle below does
+    // not), gate and up as one table.
+    const tables = graph.initializers.filter((t) => t.name.endsWith(".gate_up_proj.weight_b16"));
+    assert.equal(tables.length, config.numLayers);
 
     // Oracle: the same adapter exported with its parameters as inputs, fed on the call.
     const dir = join(root, "fed");

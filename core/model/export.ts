@@ -31,8 +31,9 @@ export interface ExportDecoderOptions extends DecoderGraphOptions {
    * this model and weight format: written on first use, then hard-linked into `outDir` as
    * `weights.bin` (copied where links fail), so N graph variants (steering, identities,
    * adapters) keep one copy of the weights on disk. The folder must be keyed by the model's
-   * weight files, config and weight format, and by the graph's layout (`fused` graphs pair
-   * gate_proj with up_proj; the engine's cache keys by its build as well). A folder that lacks one
+   * weight files, config and weight format, and by the graph's layout (`fused` graphs with
+   * `blockedWeights` store the linear weights in blocks, gate_proj with up_proj as one table; the
+   * engine's cache keys by its build as well). A folder that lacks one
    * of this graph's base tensors is refused with `E_GRAPH`.
    */
   sharedWeightsDir?: string;

@@ -364,6 +364,7 @@ Deno.test("a fused graph over shared weights keeps every base weight in the shar
     await exportDecoder(c, w, out, {
       kvCache: "resident",
       fused: true,
+      blockedWeights: true,
       sharedWeightsDir: join(dir, "weights"),
     });
     const { graph } = decodeModel(await Deno.readFile(join(out, "model.onnx")), {

@@ -5,7 +5,7 @@ import { serializeModel } from "../onnx/serialize.ts";
 import { Prng } from "../util/prng.ts";
 import { GraphBuilder } from "../onnx/builder.ts";
 import type { LazyData } from "../onnx/ir.ts";
-import { blockedLinearWeights, readOnce, transposeInto } from "./graph_quant.ts";
+import { blockedLinearWeights, blockInto, readOnce, transposeInto } from "./graph_quant.ts";
 import { packZeroPoints, type QuantizedMatrix, quantizeMatrix } from "./quantize.ts";
 
 Deno.test("readOnce reads a matrix once for its parts, lets it go after the packed values and scales, and never keeps it for zero points alone", () => {
@@ -101,6 +101,24 @@ Deno.test("blockedLinearWeights stores weights in blocks of 16 output features, 
     }
   }
   await s.release();
+  // One weight: one product and no Split, the same x·Wᵀ.
+  const b1 = new GraphBuilder();
+  const x1 = b1.input("x", "float32", ["b", "s", cols]);
+  const [one] = blockedLinearWeights(b1, "w_b16", [{ shape: [32, cols], data: hf[0] }], f32)!;
+  b1.output("y", "float32", ["b", "s", 32], one(x1));
+  assert.ok(!b1.graph().nodes.some((n) => n.opType === "Split"));
+  const s1 = await ort.InferenceSession.create(serializeModel(makeModel(b1.graph())).model);
+  const xs = Float32Array.from({ length: 2 * 3 * cols }, () => rng.normal());
+  const y1 = (await s1.run({ x: new ort.Tensor("float32", xs, [2, 3, cols]) })).y;
+  assert.deepEqual(y1.dims, [2, 3, 32]);
+  for (let r = 0; r < 6; r++) {
+    for (let o = 0; o < 32; o++) {
+      let want = 0;
+      for (let c = 0; c < cols; c++) want += xs[r * cols + c] * hf[0][o * cols + c];
+      assert.ok(Math.abs((y1.data as Float32Array)[r * 32 + o] - want) < 1e-5, `row ${r} ${o}`);
+    }
+  }
+  await s1.release();
   // Not blocked: other formats, float64 graphs, sizes 16 does not divide, different input sizes.
   const w = (r: number, c: number) => ({ shape: [r, c], data: new Float32Array(r * c) });
   const b2 = new GraphBuilder();
@@ -151,4 +169,34 @@ Deno.test("transposeInto reads a streamed weight in slices of whole rows and wri
   const whole = new Float32Array(cols * stride);
   transposeInto(whole, hf, rows, cols, stride, offset, 6);
   check(whole);
+});
+
+Deno.test("blockInto writes a streamed weight read in small slices as it writes the whole array, from any first feature", () => {
+  const rows = 32, cols = 5;
+  const hf = Float32Array.from({ length: rows * cols }, (_, i) => i + 1);
+  const reads: [number, number][] = [];
+  const reader = Object.assign(() => {
+    throw new Error("read by rows");
+  }, {
+    rows: (a: number, z: number) => {
+      reads.push([a, z]);
+      return hf.slice(a * cols, z * cols);
+    },
+  });
+  // 12 values a slice = 2 rows: 16 slices. Written after 16 features of another weight.
+  const sliced = new Float32Array((16 + rows) * cols);
+  blockInto(sliced, reader, rows, cols, 16, 12);
+  assert.equal(reads.length, 16);
+  assert.deepEqual(reads.at(-1), [30, 32]);
+  const whole = new Float32Array((16 + rows) * cols);
+  blockInto(whole, hf, rows, cols, 16);
+  assert.deepEqual(sliced, whole);
+  // Feature 16 + r of input c sits in block (16 + r) / 16, lane r % 16; the first block is left.
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const f = 16 + r;
+      assert.equal(whole[(Math.floor(f / 16) * cols + c) * 16 + (f % 16)], hf[r * cols + c]);
+    }
+  }
+  assert.ok(whole.subarray(0, 16 * cols).every((v) => v === 0));
 });
