@@ -52,9 +52,7 @@ Deno.test("blockedLinearWeights stores weights in blocks of 16 output features, 
   const rng = new Prng(5);
   const hf = rows.map((r) => Float32Array.from({ length: r * cols }, () => rng.normal()));
   // The second weight streamed: read by row slices only.
-  const reader = Object.assign(() => {
-    throw new Error("a streamed weight is read by rows");
-  }, { rows: (a: number, z: number) => hf[1].slice(a * cols, z * cols) });
+  const { reader } = rowReader(hf[1], cols);
   const f32 = { dtype: "f32", blockSize: 128, accuracyLevel: 4 } as const;
   const b = new GraphBuilder();
   const x = b.input("x", "float32", ["b", "s", cols]);
@@ -133,9 +131,8 @@ Deno.test("blockedLinearWeights stores weights in blocks of 16 output features, 
   assert.equal(b2.graph().initializers.length, 0);
 });
 
-Deno.test("transposeInto reads a streamed weight in slices of whole rows and writes each value once, at its column of a wider table", () => {
-  const rows = 7, cols = 3, stride = 10, offset = 2;
-  const hf = Float32Array.from({ length: rows * cols }, (_, i) => i + 1);
+/** A streamed `[rows, cols]` weight that is read by row slices only, recording each slice read. */
+function rowReader(hf: Float32Array, cols: number) {
   const reads: [number, number][] = [];
   const reader = Object.assign(() => {
     throw new Error("a streamed weight is read by rows, never whole");
@@ -145,6 +142,13 @@ Deno.test("transposeInto reads a streamed weight in slices of whole rows and wri
       return hf.slice(a * cols, z * cols);
     },
   });
+  return { reader, reads };
+}
+
+Deno.test("transposeInto reads a streamed weight in slices of whole rows and writes each value once, at its column of a wider table", () => {
+  const rows = 7, cols = 3, stride = 10, offset = 2;
+  const hf = Float32Array.from({ length: rows * cols }, (_, i) => i + 1);
+  const { reader, reads } = rowReader(hf, cols);
   const check = (out: Float32Array) => {
     for (let c = 0; c < cols; c++) {
       for (let j = 0; j < stride; j++) {
@@ -174,15 +178,7 @@ Deno.test("transposeInto reads a streamed weight in slices of whole rows and wri
 Deno.test("blockInto writes a streamed weight read in small slices as it writes the whole array, from any first feature", () => {
   const rows = 32, cols = 5;
   const hf = Float32Array.from({ length: rows * cols }, (_, i) => i + 1);
-  const reads: [number, number][] = [];
-  const reader = Object.assign(() => {
-    throw new Error("read by rows");
-  }, {
-    rows: (a: number, z: number) => {
-      reads.push([a, z]);
-      return hf.slice(a * cols, z * cols);
-    },
-  });
+  const { reader, reads } = rowReader(hf, cols);
   // 12 values a slice = 2 rows: 16 slices. Written after 16 features of another weight.
   const sliced = new Float32Array((16 + rows) * cols);
   blockInto(sliced, reader, rows, cols, 16, 12);
