@@ -279,14 +279,10 @@ export function buildDecoderInto(
   const lin = (name: string, x: string, hfName: string, bias?: string, stored?: LinearWeight) => {
     const w = W(hfName);
     // The lm_head keeps linearWeight's transposed table (as blocks it streamed no faster).
-    const own = name === "lm_head" ? undefined : blocked(`${hfName}_b16`, [hfName])?.[0];
-    return linear(
-      ctx,
-      hookByName.get(name)!,
-      x,
-      stored ?? own ?? linearWeight(b, hfName, w.shape, weightData(w), format),
-      { bias },
-    );
+    const weight = stored ??
+      (name === "lm_head" ? undefined : blocked(`${hfName}_b16`, [hfName])?.[0]) ??
+      linearWeight(b, hfName, w.shape, weightData(w), format);
+    return linear(ctx, hookByName.get(name)!, x, weight, { bias });
   };
   const resident = cache && options.kvCache === "resident";
   const norm = (x: string, hfName: string) => {
