@@ -123,11 +123,33 @@ export function productTransB(
   inFeatures: number,
   outFeatures: number,
 ): string {
-  const lead = b.op1("Shape", [x], { end: -1 });
   const flat = b.op1("Reshape", [x, b.constantInt([-1, inFeatures], [2])]);
-  const prod = b.op1("Gemm", [flat, weight], { transB: 1 });
+  return withLeadingAxes(b, x, b.op1("Gemm", [flat, weight], { transB: 1 }), outFeatures);
+}
+
+/**
+ * `y` (one row of `outFeatures` per row of `x`, in any shape) reshaped to `x`'s leading axes and
+ * `outFeatures`: what a product over `x` flattened to rows gives back.
+ *
+ * @example
+ * ```ts
+ * import { GraphBuilder } from "../onnx/builder.ts";
+ * import { withLeadingAxes } from "./graph_layers.ts";
+ * const b = new GraphBuilder();
+ * const x = b.input("x", "float32", ["b", "s", 4]);
+ * const rows = b.op1("Reshape", [x, b.constantInt([-1, 4], [2])]);
+ * const y = withLeadingAxes(b, x, rows, 4); // [b, s, 4]
+ * ```
+ */
+export function withLeadingAxes(
+  b: GraphBuilder,
+  x: string,
+  y: string,
+  outFeatures: number,
+): string {
+  const lead = b.op1("Shape", [x], { end: -1 });
   return b.op1("Reshape", [
-    prod,
+    y,
     b.op1("Concat", [lead, b.constantInt([outFeatures], [1])], { axis: 0 }),
   ]);
 }

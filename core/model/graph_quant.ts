@@ -10,7 +10,7 @@
 import type { GraphBuilder } from "../onnx/builder.ts";
 import { type Graph, type LazyData, numElements } from "../onnx/ir.ts";
 import { errorCode, withCode } from "../errors.ts";
-import { floatWeight, productTransB, transposedWeight } from "./graph_layers.ts";
+import { floatWeight, productTransB, transposedWeight, withLeadingAxes } from "./graph_layers.ts";
 import type { WeightReader } from "./weights.ts";
 import {
   bitsOf,
@@ -305,8 +305,7 @@ export const BLOCK_FEATURES = 16;
 /**
  * Writes an HF `[rows, cols]` weight into `out`, a blocked table `[blocks, cols, 16]` whose block
  * `j` holds output features `16·j … 16·j + 15` as an `[cols, 16]` table, starting at output feature
- * `first` (a multiple of 16, as is `rows`). Streamed weights are read as {@link transposeInto}
- * reads them.
+ * `first`. Streamed weights are read as {@link transposeInto} reads them.
  *
  * @example
  * ```ts
@@ -401,14 +400,10 @@ export function blockedLinearWeights(
       );
     }
     if (!done) {
-      const lead = b.op1("Shape", [x], { end: -1 });
       const rows = b.op1("Reshape", [x, b.constantInt([1, -1, cols], [3])]);
       const blocks = b.op1("MatMul", [rows, init]);
       const ordered = b.op1("Transpose", [blocks], { perm: [1, 0, 2] });
-      const y = b.op1("Reshape", [
-        ordered,
-        b.op1("Concat", [lead, b.constantInt([total], [1])], { axis: 0 }),
-      ]);
+      const y = withLeadingAxes(b, x, ordered, total);
       done = {
         input: x,
         parts: weights.length === 1

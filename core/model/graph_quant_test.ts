@@ -3,6 +3,7 @@ import * as ort from "onnxruntime-node";
 import { makeModel } from "../onnx/ir.ts";
 import { serializeModel } from "../onnx/serialize.ts";
 import { Prng } from "../util/prng.ts";
+import { rowReader } from "./testing/row_reader.ts";
 import { GraphBuilder } from "../onnx/builder.ts";
 import type { LazyData } from "../onnx/ir.ts";
 import { blockedLinearWeights, blockInto, readOnce, transposeInto } from "./graph_quant.ts";
@@ -130,20 +131,6 @@ Deno.test("blockedLinearWeights stores weights in blocks of 16 output features, 
   assert.equal(blockedLinearWeights(b2, "a", [w(16, 4), w(16, 2)], f32), undefined);
   assert.equal(b2.graph().initializers.length, 0);
 });
-
-/** A streamed `[rows, cols]` weight that is read by row slices only, recording each slice read. */
-function rowReader(hf: Float32Array, cols: number) {
-  const reads: [number, number][] = [];
-  const reader = Object.assign(() => {
-    throw new Error("a streamed weight is read by rows, never whole");
-  }, {
-    rows: (a: number, z: number) => {
-      reads.push([a, z]);
-      return hf.slice(a * cols, z * cols);
-    },
-  });
-  return { reader, reads };
-}
 
 Deno.test("transposeInto reads a streamed weight in slices of whole rows and writes each value once, at its column of a wider table", () => {
   const rows = 7, cols = 3, stride = 10, offset = 2;

@@ -9,6 +9,7 @@ import { quantizeMatrix } from "./quantize.ts";
 import { SafetensorsFile, writeSafetensors } from "./safetensors.ts";
 import { createTinyModel, seededWeightSource } from "./tiny.ts";
 import { streamWeights, weightData } from "./weights.ts";
+import { rowReader } from "./testing/row_reader.ts";
 
 function values(n: number, seed: number): Float32Array {
   const r = new Prng(seed);
@@ -18,15 +19,7 @@ function values(n: number, seed: number): Float32Array {
 Deno.test("quantizeWeight() quantizes a row reader slice by slice, as quantizeMatrix does the whole", () => {
   const rows = 37, cols = 64;
   const all = values(rows * cols, 1);
-  const asked: [number, number][] = [];
-  const reader = Object.assign(() => {
-    throw new Error("the whole tensor was read");
-  }, {
-    rows: (a: number, b: number) => {
-      asked.push([a, b]);
-      return all.slice(a * cols, b * cols);
-    },
-  });
+  const { reader, reads: asked } = rowReader(all, cols);
   for (const [bits, block] of [[4, 32], [8, 32], [4, 64]] as const) {
     asked.length = 0;
     const got = quantizeWeight(reader, rows, cols, bits, block, 5 * cols);

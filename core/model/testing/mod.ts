@@ -7,3 +7,4 @@
 
 export * from "./reference.ts";
 export * from "./adapters.ts";
+export * from "./row_reader.ts";
