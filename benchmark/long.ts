@@ -80,19 +80,24 @@ export interface LongBenchOptions {
    */
   rounds?: number;
   /**
-   * Interleaved decode against each llama.cpp engine: one process holds Dramatis and that engine
-   * at the same context and they take turns decoding `newTokens` tokens, `pairedBursts` turns
-   * each, so a machine whose speed drifts slows both sides of every pair alike; the ratio is the
-   * median of the pairs' ratios (`decode_<c>_vs_<engine>_paired`). Default 0 (off).
+   * Interleaved decode against each llama.cpp engine, and against Dramatis itself at the first
+   * context: one process holds both sides (Dramatis and that engine at the same context, or one
+   * Dramatis engine with a sequence at each context) and they take turns decoding `newTokens`
+   * tokens, `pairedBursts` turns each, so a machine whose speed drifts slows both sides of every
+   * pair alike; the ratio is the median of the pairs' ratios (`decode_<c>_vs_<engine>_paired`,
+   * `decode_<c>_vs_<first context>_paired`). Default 0 (off).
    */
   pairedBursts?: number;
   log?: (line: string) => void;
 }
 
-/** Interleaved decode of Dramatis against one llama.cpp engine at one context. */
+/** Interleaved decode of Dramatis against one llama.cpp engine, or itself at another context. */
 export interface PairedDecode {
   context: number;
+  /** The other side: a llama.cpp engine at `context`, or Dramatis itself at `peerContext`. */
   peer: LongEngine;
+  /** With peer `dramatis`: the other side's context (the first of the run's contexts). */
+  peerContext?: number;
   /** Decode tok/s of each burst, in the order taken (the two sides alternate). */
   dramatis: number[];
   other: number[];
@@ -228,6 +233,8 @@ interface ChildTask {
   kind: "point" | "simulation" | "paired";
   /** With kind "paired": bursts per side. */
   bursts?: number;
+  /** With kind "paired" and engine "dramatis": the other side's context. */
+  peerContext?: number;
   engine: LongEngine;
   paths: Paths;
   context: number;
@@ -432,17 +439,27 @@ async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: 
   const prompt = promptOf(t.context, 2, V);
   const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
     .openEngine(t.paths.modelDir, { dtype: t.dtype });
+  // Dramatis continues a sequence through its prefix cache: each burst prefills only the last
+  // burst's tokens.
+  const burstOf = (seq: number[]) => async () => {
+    const r = await engine.generate({ inputIds: [seq] }, {
+      maxNewTokens: t.newTokens,
+      eosTokenIds: [],
+    });
+    seq.push(...r.completions[0].tokens);
+    return r.stats.decodeTokensPerSecond;
+  };
+  const dramatisBurst = burstOf([...prompt]);
+  if (t.engine === "dramatis") {
+    // Against itself at another context: two sequences in one engine, taking turns.
+    try {
+      return await turns(bursts, dramatisBurst, burstOf(promptOf(t.peerContext!, 3, V)));
+    } finally {
+      await engine.close();
+    }
+  }
   const { ctx, close } = await openLlamaCpp(t, t.context + (bursts + 1) * t.newTokens + 32);
   try {
-    const seq = [...prompt];
-    const dramatisBurst = async () => {
-      const r = await engine.generate({ inputIds: [seq] }, {
-        maxNewTokens: t.newTokens,
-        eosTokenIds: [],
-      });
-      seq.push(...r.completions[0].tokens);
-      return r.stats.decodeTokensPerSecond;
-    };
     const tokens = ctx.getSequence().evaluate(prompt as never, { temperature: 0 })[
       Symbol.asyncIterator
     ]();
@@ -454,25 +471,36 @@ async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: 
       }
       return (times.length - 1) / ((times[times.length - 1] - times[0]) / 1000);
     };
-    // Prefill both (the first bursts), then the timed turns.
-    await dramatisBurst();
-    await llamaBurst();
-    const dramatis: number[] = [];
-    const other: number[] = [];
-    for (let i = 0; i < bursts; i++) {
-      if (i % 2 === 0) {
-        dramatis.push(await dramatisBurst());
-        other.push(await llamaBurst());
-      } else {
-        other.push(await llamaBurst());
-        dramatis.push(await dramatisBurst());
-      }
-    }
-    return { dramatis, other };
+    return await turns(bursts, dramatisBurst, llamaBurst);
   } finally {
     await close();
     await engine.close();
   }
+}
+
+/**
+ * Prefills both sides (their first bursts, untimed), then `bursts` timed turns each, the side
+ * that starts alternating from pair to pair.
+ */
+async function turns(
+  bursts: number,
+  dramatisBurst: () => Promise<number>,
+  otherBurst: () => Promise<number>,
+): Promise<{ dramatis: number[]; other: number[] }> {
+  await dramatisBurst();
+  await otherBurst();
+  const dramatis: number[] = [];
+  const other: number[] = [];
+  for (let i = 0; i < bursts; i++) {
+    if (i % 2 === 0) {
+      dramatis.push(await dramatisBurst());
+      other.push(await otherBurst());
+    } else {
+      other.push(await otherBurst());
+      dramatis.push(await dramatisBurst());
+    }
+  }
+  return { dramatis, other };
 }
 
 /**
@@ -647,21 +675,45 @@ async function measureLong(
       points.push(medianPoint(samples.filter((p) => p.engine === engine && p.context === context)));
     }
   }
+  const first = contexts[0];
   const paired: PairedDecode[] = [];
   if (pairedBursts > 0 && engines.includes("dramatis")) {
     for (const context of contexts) {
-      for (const peer of engines.filter(isLlamaCpp)) {
-        log(`dramatis and ${peer} in turns at context ${context} (${pairedBursts} bursts each)`);
+      // Each llama.cpp engine at the same context, and Dramatis at the first context.
+      const peers: [LongEngine, number | undefined][] = [
+        ...engines.filter(isLlamaCpp).map((e): [LongEngine, undefined] => [e, undefined]),
+        ...(context !== first ? [["dramatis", first] as [LongEngine, number]] : []),
+      ];
+      for (const [peer, peerContext] of peers) {
+        log(
+          `dramatis at context ${context} and ${peer}${
+            peerContext === undefined ? "" : ` at context ${peerContext}`
+          } in turns (${pairedBursts} bursts each)`,
+        );
         try {
-          const r = await task("paired", peer, context, { bursts: pairedBursts }) as {
+          const r = await task("paired", peer, context, { bursts: pairedBursts, peerContext }) as {
             dramatis: number[];
             other: number[];
           };
-          paired.push({ context, peer, ...r, ratio: pairedRatio(r.dramatis, r.other) });
+          paired.push({
+            context,
+            peer,
+            ...(peerContext === undefined ? {} : { peerContext }),
+            ...r,
+            ratio: pairedRatio(r.dramatis, r.other),
+          });
           log(`  ${JSON.stringify(paired[paired.length - 1])}`);
         } catch (e) {
           const error = (e as Error).message;
-          paired.push({ context, peer, dramatis: [], other: [], ratio: NaN, error });
+          paired.push({
+            context,
+            peer,
+            ...(peerContext === undefined ? {} : { peerContext }),
+            dramatis: [],
+            other: [],
+            ratio: NaN,
+            error,
+          });
           log(`  failed: ${error}`);
         }
       }
@@ -685,7 +737,6 @@ async function measureLong(
     : NaN;
   const at = (e: LongEngine, c: number) => points.find((p) => p.engine === e && p.context === c);
   const ratios: Record<string, number> = {};
-  const first = contexts[0];
   const name = (e: LongEngine) => e === "dramatis" ? "" : `_vs_${e}`;
   for (const c of contexts) {
     const d = at("dramatis", c);
@@ -703,7 +754,9 @@ async function measureLong(
     }
   }
   for (const p of paired) {
-    if (!p.error) ratios[`decode_${p.context}_vs_${p.peer}_paired`] = p.ratio;
+    if (p.error) continue;
+    const other = p.peerContext === undefined ? p.peer : p.peerContext;
+    ratios[`decode_${p.context}_vs_${other}_paired`] = p.ratio;
   }
   if (sim) ratios.prefix_reuse_speedup = sim.secondsWithoutReuse / sim.secondsWithReuse;
   return {

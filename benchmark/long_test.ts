@@ -51,20 +51,24 @@ Deno.test("benchLong measures every engine per context in its own process, every
     ) {
       assert.ok(Number.isFinite(r.ratios[k]), k);
     }
-    // In turns: each context against each llama.cpp engine, three bursts a side.
-    assert.deepEqual(r.paired!.map((p) => `${p.context} ${p.peer}`), [
-      "24 llamacpp",
-      "24 llamacpp_f32kv",
-      "48 llamacpp",
-      "48 llamacpp_f32kv",
+    // In turns: each context against each llama.cpp engine, and the second context against
+    // Dramatis at the first, three bursts a side.
+    assert.deepEqual(r.paired!.map((p) => `${p.context} ${p.peer} ${p.peerContext ?? "-"}`), [
+      "24 llamacpp -",
+      "24 llamacpp_f32kv -",
+      "48 llamacpp -",
+      "48 llamacpp_f32kv -",
+      "48 dramatis 24",
     ]);
     for (const p of r.paired!) {
       assert.equal(p.error, undefined, String(p.error));
       assert.equal(p.dramatis.length, 3);
       assert.equal(p.other.length, 3);
       assert.ok([...p.dramatis, ...p.other].every((v) => v > 0 && Number.isFinite(v)));
-      assert.equal(r.ratios[`decode_${p.context}_vs_${p.peer}_paired`], p.ratio);
+      assert.equal(r.ratios[`decode_${p.context}_vs_${p.peerContext ?? p.peer}_paired`], p.ratio);
+      assert.equal(p.ratio, pairedRatio(p.dramatis, p.other));
     }
+    assert.ok(Number.isFinite(r.ratios.decode_48_vs_24_paired));
     assert.equal(r.simulation?.identicalTranscripts, true);
     // Turns 2 and 3 reuse the previous turn's prompt: the system prompt and the dialogue so far.
     assert.ok(r.simulation!.reusedPromptTokens >= 2 * 64, String(r.simulation!.reusedPromptTokens));
