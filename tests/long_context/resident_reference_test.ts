@@ -5,7 +5,7 @@
  * experts active: every logit of every call within 1e-4 (times the row's largest logit, at least
  * 1). Runs on tiny-llama, tiny-qwen3 and the real babyllama-105 checkpoint on two of llama2.c's
  * prompts (skipped with a message where ../shared is absent), and on babyllama-105 under experts
- * 40 times its residual stream, a stress input where float32 itself cannot hold 1e-4 (see there).
+ * far larger than its own scale, a stress input where float32 itself cannot hold 1e-4 (see there).
  */
 
 import assert from "node:assert/strict";
@@ -363,20 +363,21 @@ Deno.test("resident fused graph with steering and identities equals the float64 
       .find((l) => l.startsWith("PROMPT_IDS:"))!.slice("PROMPT_IDS:".length).trim().split(/\s+/)
       .map(Number);
   const prompts = [await ids(0), await ids(1)];
-  // Experts whose B entries have std 0.04 add about a tenth of the residual stream (norm about 1
-  // in this checkpoint; the steering edit at block 0 adds one of norm 8.5 on top).
+  // Experts whose B entries have std 0.04 still move the logits by up to 2.1 and 3.7 (largest
+  // logit about 13); the residual stream's norm stays about 1 before the steering edit of block 0
+  // (norm 8.5) and about 8.5 after it.
   await t.step(
     "real prompts, experts at the checkpoint's scale: every logit within 1e-4",
     () => checkModel(dir, 105, { prompts, expertB: 0.04 }),
   );
-  // Stress: the tiny fixtures' experts (B std 0.4) add about 40 times the residual stream and
-  // drive it to about 100 in one channel; float32 rounding is then amplified past 1e-4 by any
+  // Stress: the tiny fixtures' experts (B std 0.4) move the logits by up to 15 (more than the
+  // largest logit, about 8) and drive the residual stream to about 100 in one channel; float32 rounding is then amplified past 1e-4 by any
   // float32 evaluation. Measured on these inputs: the reference itself evaluated in float32
   // (float32 storage, sequential float32 sums in every product and in the experts) is 1.59e-4
   // (times the largest logit) from float64 at its worst step; this graph 1.02e-4 at the prompt
   // end (9.98e-5 with graph format 9's layout) and at most 7.2e-5 at decode steps.
   await t.step(
-    "stress, experts 40 times the residual: decode steps within 1e-4, prompt end 1.5e-4",
+    "stress, experts far past the checkpoint's scale: decode steps within 1e-4, prompt end 1.5e-4",
     () => checkModel(dir, 105, { promptEnd: 1.5e-4 }),
   );
 });
