@@ -9,6 +9,12 @@
  * - Masked (padding) query positions attend to nothing; their values are zeros from attention and
  *   carry no meaning. Compare only positions whose mask is 1.
  *
+ * With `float32: true` the same loops run as a plain float32 program would: every value is
+ * rounded to float32 when it is stored, and every sum is accumulated in float32 one term at a
+ * time (exp, sqrt, cos and sin are evaluated in float64 and rounded). It tells how far from
+ * float64 float32 arithmetic itself lands on given inputs, the floor of any float32 engine's
+ * agreement with the float64 forward.
+ *
  * @module
  */
 
@@ -54,7 +60,13 @@ export interface ReferenceInputs {
   edits?: ReferenceEdit[] | ResidualCallback;
   /** Observes or replaces every linear layer's output. */
   linearHook?: LinearHook;
+  /** Evaluates in float32 arithmetic (see the module doc); default false (float64). */
+  float32?: boolean;
 }
+
+/** Rounding after each operation: none (float64) or to float32. */
+export type Rounding = (x: number) => number;
+const exact: Rounding = (x) => x;
 
 /** Outputs of {@link referenceForward}. */
 export interface ReferenceOutput {
@@ -73,12 +85,17 @@ export interface ReferenceOutput {
  * rmsNorm([3, 4], [1, 1], 0); // [3/√12.5, 4/√12.5]
  * ```
  */
-export function rmsNorm(x: ArrayLike<number>, w: ArrayLike<number>, eps: number): Float64Array {
+export function rmsNorm(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  eps: number,
+  r: Rounding = exact,
+): Float64Array {
   let ss = 0;
-  for (let i = 0; i < x.length; i++) ss += x[i] * x[i];
-  const inv = 1 / Math.sqrt(ss / x.length + eps);
+  for (let i = 0; i < x.length; i++) ss = r(ss + r(x[i] * x[i]));
+  const inv = r(1 / r(Math.sqrt(r(r(ss / x.length) + eps))));
   const out = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = x[i] * inv * w[i];
+  for (let i = 0; i < x.length; i++) out[i] = r(r(x[i] * inv) * w[i]);
   return out;
 }
 
@@ -135,14 +152,15 @@ export function applyRope(
   headDim: number,
   invFreq: ArrayLike<number>,
   pos: number,
+  r: Rounding = exact,
 ): void {
   const half = headDim / 2;
   for (let i = 0; i < half; i++) {
     const a = pos * invFreq[i];
-    const c = Math.cos(a), s = Math.sin(a);
+    const c = r(Math.cos(a)), s = r(Math.sin(a));
     const x1 = vec[offset + i], x2 = vec[offset + i + half];
-    vec[offset + i] = x1 * c - x2 * s;
-    vec[offset + i + half] = x2 * c + x1 * s;
+    vec[offset + i] = r(r(x1 * c) - r(x2 * s));
+    vec[offset + i + half] = r(r(x2 * c) + r(x1 * s));
   }
 }
 
@@ -181,15 +199,16 @@ function linear(
   bias: ArrayLike<number> | null,
   outDim: number,
   inDim: number,
+  r: Rounding,
 ): TokenRows {
   return x.map((row) =>
     row.map((v) => {
       const y = new Float64Array(outDim);
       for (let o = 0; o < outDim; o++) {
-        let acc = bias ? bias[o] : 0;
+        let acc = 0;
         const base = o * inDim;
-        for (let i = 0; i < inDim; i++) acc += w[base + i] * v[i];
-        y[o] = acc;
+        for (let i = 0; i < inDim; i++) acc = r(acc + r(w[base + i] * v[i]));
+        y[o] = bias ? r(acc + bias[o]) : acc;
       }
       return y;
     })
@@ -201,7 +220,8 @@ function clone(rows: TokenRows): TokenRows {
 }
 
 /**
- * Runs the decoder on a batch in float64 and returns logits and all hidden states.
+ * Runs the decoder on a batch in float64 (or float32, `inputs.float32`) and returns logits and all
+ * hidden states.
  *
  * @example
  * ```ts
@@ -231,14 +251,18 @@ export function referenceForward(
   const mask = inputs.attentionMask ?? ids.map((r) => r.map(() => 1));
   const pos = inputs.positionIds ?? defaultPositionIds(mask);
   const hook = inputs.linearHook;
+  const r: Rounding = inputs.float32 ? Math.fround : exact;
   const lin = (name: string, x: TokenRows, w: string, b: string | null, o: number, i: number) => {
-    const y = linear(x, tensor(weights, w, [o, i]), b ? tensor(weights, b, [o]) : null, o, i);
-    return hook?.(name, x, y) ?? y;
+    const y = linear(x, tensor(weights, w, [o, i]), b ? tensor(weights, b, [o]) : null, o, i, r);
+    const out = hook?.(name, x, y) ?? y;
+    // A hook's output is stored like every other value.
+    if (inputs.float32) { for (const v of out.flat()) v.set(v.map(r)); }
+    return out;
   };
 
   const emb = tensor(weights, "model.embed_tokens.weight", [vocab, d]);
   let h: TokenRows = ids.map((row) =>
-    row.map((t) => Float64Array.from({ length: d }, (_, i) => emb[t * d + i]))
+    row.map((t) => Float64Array.from({ length: d }, (_, i) => r(emb[t * d + i])))
   );
   const hiddenStates: TokenRows[] = [clone(h)];
   const invFreq = ropeInvFreq(config);
@@ -250,7 +274,7 @@ export function referenceForward(
     const hk = `layers.${l}`;
     const bias = config.attentionBias;
     const ln1 = tensor(weights, `${p}.input_layernorm.weight`, [d]);
-    const x = h.map((r) => r.map((v) => rmsNorm(v, ln1, eps)));
+    const x = h.map((row) => row.map((v) => rmsNorm(v, ln1, eps, r)));
     const q = lin(
       `${hk}.attn.q_proj`,
       x,
@@ -282,12 +306,16 @@ export function referenceForward(
     for (let b = 0; b < B; b++) {
       for (let s = 0; s < S; s++) {
         for (let a = 0; a < nh; a++) {
-          if (qn) qr[b][s].set(rmsNorm(qr[b][s].subarray(a * hd, (a + 1) * hd), qn, eps), a * hd);
-          applyRope(qr[b][s], a * hd, hd, invFreq, pos[b][s]);
+          if (qn) {
+            qr[b][s].set(rmsNorm(qr[b][s].subarray(a * hd, (a + 1) * hd), qn, eps, r), a * hd);
+          }
+          applyRope(qr[b][s], a * hd, hd, invFreq, pos[b][s], r);
         }
         for (let a = 0; a < nkv; a++) {
-          if (kn) kr[b][s].set(rmsNorm(kr[b][s].subarray(a * hd, (a + 1) * hd), kn, eps), a * hd);
-          applyRope(kr[b][s], a * hd, hd, invFreq, pos[b][s]);
+          if (kn) {
+            kr[b][s].set(rmsNorm(kr[b][s].subarray(a * hd, (a + 1) * hd), kn, eps, r), a * hd);
+          }
+          applyRope(kr[b][s], a * hd, hd, invFreq, pos[b][s], r);
         }
       }
     }
@@ -303,42 +331,48 @@ export function referenceForward(
           for (let j = 0; j <= i; j++) {
             if (!mask[b][j]) continue;
             let dot = 0;
-            for (let e = 0; e < hd; e++) dot += qr[b][i][a * hd + e] * kr[b][j][kvh * hd + e];
-            dot *= scale;
+            for (let e = 0; e < hd; e++) {
+              dot = r(dot + r(qr[b][i][a * hd + e] * kr[b][j][kvh * hd + e]));
+            }
+            dot = r(dot * scale);
             scores.push(dot);
             keys.push(j);
             if (dot > max) max = dot;
           }
           let sum = 0;
-          for (let n = 0; n < scores.length; n++) sum += scores[n] = Math.exp(scores[n] - max);
+          for (let n = 0; n < scores.length; n++) {
+            sum = r(sum + (scores[n] = r(Math.exp(r(scores[n] - max)))));
+          }
           const out = attn[b][i];
           for (let n = 0; n < keys.length; n++) {
-            const pj = scores[n] / sum;
+            const pj = r(scores[n] / sum);
             const vj = v[b][keys[n]];
-            for (let e = 0; e < hd; e++) out[a * hd + e] += pj * vj[kvh * hd + e];
+            for (let e = 0; e < hd; e++) {
+              out[a * hd + e] = r(out[a * hd + e] + r(pj * vj[kvh * hd + e]));
+            }
           }
         }
       }
     }
     const o = lin(`${hk}.attn.o_proj`, attn, `${p}.self_attn.o_proj.weight`, null, d, nh * hd);
-    h = h.map((r, b) => r.map((vec, s) => vec.map((val, i) => val + o[b][s][i])));
+    h = h.map((row, b) => row.map((vec, s) => vec.map((val, i) => r(val + o[b][s][i]))));
 
     const ln2 = tensor(weights, `${p}.post_attention_layernorm.weight`, [d]);
-    const x2 = h.map((r) => r.map((vec) => rmsNorm(vec, ln2, eps)));
+    const x2 = h.map((row) => row.map((vec) => rmsNorm(vec, ln2, eps, r)));
     const gate = lin(`${hk}.mlp.gate_proj`, x2, `${p}.mlp.gate_proj.weight`, null, f, d);
     const up = lin(`${hk}.mlp.up_proj`, x2, `${p}.mlp.up_proj.weight`, null, f, d);
-    const act = gate.map((r, b) =>
-      r.map((g, s) => g.map((gv, i) => (gv / (1 + Math.exp(-gv))) * up[b][s][i]))
+    const act = gate.map((row, b) =>
+      row.map((g, s) => g.map((gv, i) => r(r(gv / r(1 + r(Math.exp(-gv)))) * up[b][s][i])))
     );
     const down = lin(`${hk}.mlp.down_proj`, act, `${p}.mlp.down_proj.weight`, null, d, f);
-    h = h.map((r, b) => r.map((vec, s) => vec.map((val, i) => val + down[b][s][i])));
+    h = h.map((row, b) => row.map((vec, s) => vec.map((val, i) => r(val + down[b][s][i]))));
 
-    h = applyEdits(l, h, inputs.edits, d);
+    h = applyEdits(l, h, inputs.edits, d, r);
     hiddenStates.push(clone(h));
   }
 
   const normW = tensor(weights, "model.norm.weight", [d]);
-  const final = h.map((r) => r.map((vec) => rmsNorm(vec, normW, eps)));
+  const final = h.map((row) => row.map((vec) => rmsNorm(vec, normW, eps, r)));
   hiddenStates[config.numLayers] = clone(final);
   const headName = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
   const logits = lin("lm_head", final, headName, null, vocab, d);
@@ -350,6 +384,7 @@ function applyEdits(
   h: TokenRows,
   edits: ReferenceEdit[] | ResidualCallback | undefined,
   d: number,
+  r: Rounding,
 ): TokenRows {
   if (!edits) return h;
   if (typeof edits === "function") return edits(block, h) ?? h;
@@ -359,19 +394,19 @@ function applyEdits(
       throw new RangeError(`reference: edit vector has length ${e.vector.length}, expected ${d}`);
     }
     let norm = 0;
-    for (let i = 0; i < d; i++) norm += e.vector[i] * e.vector[i];
-    norm = Math.sqrt(norm);
+    for (let i = 0; i < d; i++) norm = r(norm + r(e.vector[i] * e.vector[i]));
+    norm = r(Math.sqrt(norm));
     for (let b = 0; b < h.length; b++) {
       for (let s = 0; s < h[b].length; s++) {
         const c = e.positions ? e.positions(b, s) : 1;
         if (c === 0) continue;
         const row = h[b][s];
         if ((e.type ?? "add") === "add") {
-          for (let i = 0; i < d; i++) row[i] += c * e.vector[i];
+          for (let i = 0; i < d; i++) row[i] = r(row[i] + r(c * e.vector[i]));
         } else if (norm > 0) {
           let dot = 0;
-          for (let i = 0; i < d; i++) dot += row[i] * e.vector[i] / norm;
-          for (let i = 0; i < d; i++) row[i] -= c * dot * e.vector[i] / norm;
+          for (let i = 0; i < d; i++) dot = r(dot + r(row[i] * r(e.vector[i] / norm)));
+          for (let i = 0; i < d; i++) row[i] = r(row[i] - r(r(c * dot) * r(e.vector[i] / norm)));
         }
       }
     }

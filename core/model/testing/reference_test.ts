@@ -311,3 +311,48 @@ Deno.test("referenceForward() linearHook sees every linear and can replace outpu
   close(viaHook.logits[0][2], viaWeights.logits[0][2]);
   assert.ok(Math.abs(base.logits[0][2][0] - viaHook.logits[0][2][0]) > 1e-9);
 });
+
+Deno.test("referenceForward({ float32: true }) evaluates as a float32 loop: rounded stores, float32 sums term by term", () => {
+  const f = Math.fround;
+  // rmsNorm by hand: ss = 25, mean 12.5, inv = fround(1 / fround(√12.5)).
+  const inv = f(1 / f(Math.sqrt(12.5)));
+  assert.deepEqual(Array.from(rmsNorm([3, 4], [1, 1], 0, f)), [f(3 * inv), f(4 * inv)]);
+  // With zeroed block outputs the logits are norm(embedding) · lm_head, summed in float32.
+  const cfg = micro();
+  const w = randomWeights(cfg, 1);
+  for (const [name, t] of w) {
+    t.data = name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight")
+      ? new Float32Array(t.data.length)
+      : Float32Array.from(t.data);
+  }
+  const out = referenceForward(cfg, w, { inputIds: [[3, 7]], float32: true });
+  const exact = referenceForward(cfg, w, { inputIds: [[3, 7]] });
+  const emb = w.get("model.embed_tokens.weight")!.data;
+  const head = w.get("lm_head.weight")!.data;
+  const norm = w.get("model.norm.weight")!.data;
+  for (let s = 0; s < 2; s++) {
+    const tok = [3, 7][s];
+    const e = Array.from({ length: 8 }, (_, i) => emb[tok * 8 + i]);
+    let ss = 0;
+    for (const v of e) ss = f(ss + f(v * v));
+    const k = f(1 / f(Math.sqrt(f(f(ss / 8) + 1e-6))));
+    const x = e.map((v, i) => f(f(v * k) * norm[i]));
+    const want = Array.from({ length: 11 }, (_, v) => {
+      let acc = 0;
+      for (let i = 0; i < 8; i++) acc = f(acc + f(head[v * 8 + i] * x[i]));
+      return acc;
+    });
+    assert.deepEqual(Array.from(out.logits[0][s]), want);
+    // Close to the float64 forward, but not the same numbers.
+    close(out.logits[0][s], exact.logits[0][s], 1e-5);
+    assert.notDeepEqual(Array.from(out.logits[0][s]), Array.from(exact.logits[0][s]));
+  }
+  // A full forward pass stores only float32 values.
+  const full = referenceForward(cfg, randomWeights(cfg, 2), {
+    inputIds: [[1, 2, 3]],
+    float32: true,
+  });
+  for (const rows of [full.logits, ...full.hiddenStates]) {
+    for (const v of rows.flat()) assert.ok(v.every((x) => f(x) === x));
+  }
+});
