@@ -44,6 +44,28 @@ function randomWeights(config: DecoderConfig, seed: number, std = 0.5): Referenc
   return w;
 }
 
+/**
+ * Seeded weights (as `type`) whose blocks add nothing (o_proj and down_proj zeroed), so the logits
+ * are norm(embedding) · lm_head; with the tables those depend on.
+ */
+function blockless(
+  cfg: DecoderConfig,
+  type: Float32ArrayConstructor | Float64ArrayConstructor,
+) {
+  const w = randomWeights(cfg, 1);
+  for (const [name, t] of w) {
+    const zero = name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight");
+    t.data = zero ? new type(t.data.length) : type.from(t.data);
+  }
+  const data = (name: string) => w.get(name)!.data;
+  return {
+    w,
+    emb: data("model.embed_tokens.weight"),
+    head: data("lm_head.weight"),
+    norm: data("model.norm.weight"),
+  };
+}
+
 function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-10) {
   assert.equal(a.length, b.length);
   for (let i = 0; i < a.length; i++) {
@@ -105,16 +127,8 @@ Deno.test("defaultPositionIds() counts only unmasked tokens", () => {
 
 Deno.test("referenceForward() with zeroed block outputs reduces to norm(embedding)·lm_head", () => {
   const cfg = micro();
-  const w = randomWeights(cfg, 1);
-  for (const [name, t] of w) {
-    if (name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight")) {
-      t.data = new Float64Array(t.data.length);
-    }
-  }
+  const { w, emb, head, norm } = blockless(cfg, Float64Array);
   const out = referenceForward(cfg, w, { inputIds: [[3, 7]] });
-  const emb = w.get("model.embed_tokens.weight")!.data;
-  const head = w.get("lm_head.weight")!.data;
-  const norm = w.get("model.norm.weight")!.data;
   for (let s = 0; s < 2; s++) {
     const tok = [3, 7][s];
     const e = Array.from({ length: 8 }, (_, i) => emb[tok * 8 + i]);
@@ -319,17 +333,9 @@ Deno.test("referenceForward({ float32: true }) evaluates as a float32 loop: roun
   assert.deepEqual(Array.from(rmsNorm([3, 4], [1, 1], 0, f)), [f(3 * inv), f(4 * inv)]);
   // With zeroed block outputs the logits are norm(embedding) · lm_head, summed in float32.
   const cfg = micro();
-  const w = randomWeights(cfg, 1);
-  for (const [name, t] of w) {
-    t.data = name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight")
-      ? new Float32Array(t.data.length)
-      : Float32Array.from(t.data);
-  }
+  const { w, emb, head, norm } = blockless(cfg, Float32Array);
   const out = referenceForward(cfg, w, { inputIds: [[3, 7]], float32: true });
   const exact = referenceForward(cfg, w, { inputIds: [[3, 7]] });
-  const emb = w.get("model.embed_tokens.weight")!.data;
-  const head = w.get("lm_head.weight")!.data;
-  const norm = w.get("model.norm.weight")!.data;
   for (let s = 0; s < 2; s++) {
     const tok = [3, 7][s];
     const e = Array.from({ length: 8 }, (_, i) => emb[tok * 8 + i]);
