@@ -427,11 +427,13 @@ async function simulation(t: ChildTask): Promise<NonNullable<LongBenchResult["si
 }
 
 /**
- * Dramatis and one llama.cpp engine in one process, both prefilled with the same prompt, then
- * taking turns: each burst decodes `newTokens` tokens (rate over the intervals after its first
- * token, as the points measure), the side that starts alternating from pair to pair. Dramatis
- * continues its sequence through its prefix cache (each burst prefills only the last burst's
- * tokens); llama.cpp's generator is simply resumed.
+ * Dramatis and one llama.cpp engine in one process, both prefilled with the same prompt, or (engine
+ * `dramatis`) one Dramatis engine with a second sequence of `peerContext` tokens (another prompt,
+ * so the two share no prefix); then the two take turns: each burst decodes `newTokens` tokens
+ * (rate over the intervals after its first token, as the points measure), the side that starts
+ * alternating from pair to pair. Dramatis continues each sequence through its prefix cache (each
+ * burst prefills only the last burst's tokens, while the cache holds both sequences);
+ * llama.cpp's generator is simply resumed.
  */
 async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: number[] }> {
   const bursts = t.bursts ?? 1;
@@ -450,16 +452,16 @@ async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: 
     return r.stats.decodeTokensPerSecond;
   };
   const dramatisBurst = burstOf([...prompt]);
-  if (t.engine === "dramatis") {
-    // Against itself at another context: two sequences in one engine, taking turns.
-    try {
-      return await turns(bursts, dramatisBurst, burstOf(promptOf(t.peerContext!, 3, V)));
-    } finally {
-      await engine.close();
-    }
-  }
-  const { ctx, close } = await openLlamaCpp(t, t.context + (bursts + 1) * t.newTokens + 32);
+  let close: (() => Promise<void>) | undefined;
   try {
+    if (t.engine === "dramatis") {
+      // Against itself at another context: two sequences in one engine, taking turns.
+      if (t.peerContext === undefined) throw new TypeError("a dramatis pair needs peerContext");
+      return await takeTurns(bursts, dramatisBurst, burstOf(promptOf(t.peerContext, 3, V)));
+    }
+    const llama = await openLlamaCpp(t, t.context + (bursts + 1) * t.newTokens + 32);
+    close = llama.close;
+    const ctx = llama.ctx;
     const tokens = ctx.getSequence().evaluate(prompt as never, { temperature: 0 })[
       Symbol.asyncIterator
     ]();
@@ -471,9 +473,9 @@ async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: 
       }
       return (times.length - 1) / ((times[times.length - 1] - times[0]) / 1000);
     };
-    return await turns(bursts, dramatisBurst, llamaBurst);
+    return await takeTurns(bursts, dramatisBurst, llamaBurst);
   } finally {
-    await close();
+    await close?.();
     await engine.close();
   }
 }
@@ -482,7 +484,7 @@ async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: 
  * Prefills both sides (their first bursts, untimed), then `bursts` timed turns each, the side
  * that starts alternating from pair to pair.
  */
-async function turns(
+async function takeTurns(
   bursts: number,
   dramatisBurst: () => Promise<number>,
   otherBurst: () => Promise<number>,

@@ -11,9 +11,11 @@
  *
  * With `float32: true` the same loops run as a plain float32 program would: every value is
  * rounded to float32 when it is stored, and every sum is accumulated in float32 one term at a
- * time (exp, sqrt, cos and sin are evaluated in float64 and rounded). It tells how far from
- * float64 float32 arithmetic itself lands on given inputs, the floor of any float32 engine's
- * agreement with the float64 forward.
+ * time (exp, sqrt, cos and sin are evaluated in float64 and rounded; rotary angles are taken in
+ * float64, as the engine's cos/sin tables are). Inputs (weights, edit vectors, what a residual
+ * callback returns before it is rounded) are used as given: pass float32 data. It estimates how
+ * far from float64 float32 arithmetic lands on given inputs: one float32 evaluation, one order of
+ * sums, so a sample of float32's error rather than a bound on every float32 engine's.
  *
  * @module
  */
@@ -267,7 +269,7 @@ export function referenceForward(
   const hiddenStates: TokenRows[] = [clone(h)];
   const invFreq = ropeInvFreq(config);
   const group = nh / nkv;
-  const scale = 1 / Math.sqrt(hd);
+  const scale = r(1 / Math.sqrt(hd));
 
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}`;
@@ -368,6 +370,7 @@ export function referenceForward(
     h = h.map((row, b) => row.map((vec, s) => vec.map((val, i) => r(val + down[b][s][i]))));
 
     h = applyEdits(l, h, inputs.edits, d, r);
+    if (inputs.float32) { for (const v of h.flat()) v.set(v.map(r)); }
     hiddenStates.push(clone(h));
   }
 
