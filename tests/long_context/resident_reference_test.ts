@@ -2,11 +2,12 @@
  * The inference graph the engine runs (fused RMSNorm, attention over a KV cache that stays on the
  * session's worker, chunked prefill, ragged batches) against the float64 reference forward of
  * core/model/testing/reference.ts, with steering edits in every position mode and identity
- * experts active: every logit of every call within 1e-4 (times the row's largest logit, at least
- * 1). Runs on tiny-llama, tiny-qwen3 and the real babyllama-105 checkpoint on two of llama2.c's
- * prompts (skipped with a message where ../shared is absent), and on babyllama-105 under experts
- * far larger than its own scale, a stress input where float32 arithmetic itself does not hold
- * 1e-4: there each row is held to what the reference evaluated in float32 reaches.
+ * experts active: every logit at each row's last position of every call within 1e-4 (times the
+ * largest logit, at least 1). Runs on tiny-llama, tiny-qwen3 and the real babyllama-105
+ * checkpoint on two of llama2.c's prompts (skipped with a message where ../shared is absent), and
+ * on babyllama-105 under experts far larger than its own scale, a stress input where float32
+ * arithmetic itself does not hold 1e-4: there each row is held to what the reference evaluated in
+ * float32 reaches.
  */
 
 import assert from "node:assert/strict";
