@@ -439,8 +439,16 @@ async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: 
   const bursts = t.bursts ?? 1;
   const V = t.vocab;
   const prompt = promptOf(t.context, 2, V);
+  // The prefix cache holds, at any time, the longest sequence's last two saved prefixes and the
+  // other sequence's (about three times the longest, with room to spare).
+  const config = await readDecoderConfig(t.paths.modelDir);
+  const perPosition = 2 * config.numLayers * config.numKvHeads * config.headDim * 4;
+  const longest = Math.max(t.context, t.peerContext ?? 0) + (bursts + 2) * t.newTokens;
   const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
-    .openEngine(t.paths.modelDir, { dtype: t.dtype });
+    .openEngine(t.paths.modelDir, {
+      dtype: t.dtype,
+      prefixCacheBytes: Math.max(256 * 1024 * 1024, 4 * longest * perPosition),
+    });
   // Dramatis continues a sequence through its prefix cache: each burst prefills only the last
   // burst's tokens.
   const burstOf = (seq: number[]) => async () => {
