@@ -229,6 +229,20 @@ async function withTinyLlama(seed: number, body: (f: Fixture) => Promise<void>):
   }
 }
 
+/** The largest `|a[k][v] − b[k][v]| / scale(k)` over rows `k` and entries `v`. */
+function largestGap(
+  a: readonly ArrayLike<number>[],
+  b: readonly ArrayLike<number>[],
+  scale: (k: number) => number = () => 1,
+): number {
+  let gap = 0;
+  a.forEach((row, k) => {
+    const s = scale(k);
+    for (let v = 0; v < row.length; v++) gap = Math.max(gap, Math.abs(row[v] - b[k][v]) / s);
+  });
+  return gap;
+}
+
 interface CheckOptions {
   /**
    * Inputs beyond float32's reach: the tolerance of a row is the worst error of the reference
@@ -313,11 +327,7 @@ async function checkModel(modelDir: string, vocabLimit: number, options: CheckOp
         edits: refEdits,
         linearHook: loraHook(f.adapter, [[]], f.mlp),
       });
-      const moved = Math.max(
-        ...ref.logits[0].slice(P - 1).flatMap((row, k) =>
-          Array.from(row, (x, v) => Math.abs(x - without.logits[0][P - 1 + k][v]))
-        ),
-      );
+      const moved = largestGap(ref.logits[0].slice(P - 1), without.logits[0].slice(P - 1));
       assert.ok(moved > 1e-2, `row ${b}: the expert moves the logits by only ${moved}`);
       // Errors are relative to the step's largest logit (at least 1).
       const scaleOf = (k: number) => Math.max(1, ...Array.from(ref.logits[0][P - 1 + k], Math.abs));
@@ -329,15 +339,8 @@ async function checkModel(modelDir: string, vocabLimit: number, options: CheckOp
           linearHook: loraHook(f.adapter, [identities[b]], f.mlp, true),
           float32: true,
         });
-        const worst = Math.max(
-          ...Array.from({ length: maxNew }, (_, k) =>
-            Math.max(
-              ...Array.from(
-                f32.logits[0][P - 1 + k],
-                (x, v) => Math.abs(x - ref.logits[0][P - 1 + k][v]) / scaleOf(k),
-              ),
-            )),
-        );
+        const steps = (rows: TokenRows[number]) => rows.slice(P - 1, P - 1 + maxNew);
+        const worst = largestGap(steps(f32.logits[0]), steps(ref.logits[0]), scaleOf);
         floors.push(worst);
         tolerance = Math.max(tolerance, worst);
       }
