@@ -47,6 +47,25 @@ Deno.test("readOnce reads a matrix once for its parts, lets it go after the pack
   assert.equal(b.packed.byteLength, 4 * 2 * 16);
 });
 
+/** `got` (rows × out) equals x·Wᵀ summed in float64, x rows × cols, W HF `[out, cols]`. */
+function assertProduct(
+  got: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  cols: number,
+  label: string,
+): void {
+  const rows = x.length / cols, out = w.length / cols;
+  assert.equal(got.length, rows * out);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < out; o++) {
+      let want = 0;
+      for (let c = 0; c < cols; c++) want += x[r * cols + c] * w[o * cols + c];
+      assert.ok(Math.abs(got[r * out + o] - want) < 1e-5, `${label} row ${r} feature ${o}`);
+    }
+  }
+}
+
 Deno.test("blockedLinearWeights stores weights in blocks of 16 output features, reads streamed rows, computes x·Wᵀ for every leading shape, and refuses what it does not block", async () => {
   const cols = 5;
   const rows = [32, 16];
@@ -89,14 +108,7 @@ Deno.test("blockedLinearWeights stores weights in blocks of 16 output features, 
     const out = await s.run({ x: new ort.Tensor("float32", xs, [B, S, cols]) });
     for (const [name, w, n] of [["g", hf[0], 32], ["u", hf[1], 16]] as const) {
       assert.deepEqual(out[name].dims, [B, S, n]);
-      const got = out[name].data as Float32Array;
-      for (let r = 0; r < B * S; r++) {
-        for (let o = 0; o < n; o++) {
-          let want = 0;
-          for (let c = 0; c < cols; c++) want += xs[r * cols + c] * w[o * cols + c];
-          assert.ok(Math.abs(got[r * n + o] - want) < 1e-5, `${name} row ${r} feature ${o}`);
-        }
-      }
+      assertProduct(out[name].data as Float32Array, xs, w, cols, name);
     }
   }
   await s.release();
@@ -110,13 +122,7 @@ Deno.test("blockedLinearWeights stores weights in blocks of 16 output features, 
   const xs = Float32Array.from({ length: 2 * 3 * cols }, () => rng.normal());
   const y1 = (await s1.run({ x: new ort.Tensor("float32", xs, [2, 3, cols]) })).y;
   assert.deepEqual(y1.dims, [2, 3, 32]);
-  for (let r = 0; r < 6; r++) {
-    for (let o = 0; o < 32; o++) {
-      let want = 0;
-      for (let c = 0; c < cols; c++) want += xs[r * cols + c] * hf[0][o * cols + c];
-      assert.ok(Math.abs((y1.data as Float32Array)[r * 32 + o] - want) < 1e-5, `row ${r} ${o}`);
-    }
-  }
+  assertProduct(y1.data as Float32Array, xs, hf[0], cols, "y");
   await s1.release();
   // Not blocked: other formats, float64 graphs, sizes 16 does not divide, different input sizes.
   const w = (r: number, c: number) => ({ shape: [r, c], data: new Float32Array(r * c) });
