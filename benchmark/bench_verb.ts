@@ -219,8 +219,9 @@ export const benchVerb: HostVerb = {
     "new-tokens": { type: "number", description: "long: tokens generated per prompt" },
     "paired-bursts": {
       type: "number",
-      description: "long: also decode Dramatis and each llama.cpp engine in turns, in one " +
-        "process at each context, this many bursts of --new-tokens each (ratios *_paired)",
+      description: "long: also decode in turns, in one process, this many bursts of " +
+        "--new-tokens a side: Dramatis against each llama.cpp engine at each context, and each " +
+        "engine at each other context against itself at the first (ratios *_paired)",
     },
     dtypes: { type: "string", description: "quant: weight formats, e.g. f32,int8,int4" },
     "keep-cache": {

@@ -80,28 +80,31 @@ export interface LongBenchOptions {
    */
   rounds?: number;
   /**
-   * Interleaved decode against each llama.cpp engine, and against Dramatis itself at the first
-   * context: one process holds both sides (Dramatis and that engine at the same context, or one
-   * Dramatis engine with a sequence at each context) and they take turns decoding `newTokens`
-   * tokens, `pairedBursts` turns each, so a machine whose speed drifts slows both sides of every
-   * pair alike; the ratio is the median of the pairs' ratios (`decode_<c>_vs_<engine>_paired`,
-   * `decode_<c>_vs_<first context>_paired`). Default 0 (off).
+   * Interleaved decode: Dramatis against each llama.cpp engine at each context, and each engine
+   * (Dramatis and llama.cpp) at each other context against itself at the first context. One
+   * process holds both sides (two engines at one context, or one engine with a sequence at each
+   * context) and they take turns decoding `newTokens` tokens, `pairedBursts` turns each, so a
+   * machine whose speed drifts slows both sides of every pair alike; the ratio is the median of
+   * the pairs' ratios (`decode_<c>_vs_<engine>_paired`, `decode_<c>_vs_<first context>_paired`,
+   * and llama.cpp's own `<engine>_decode_<c>_vs_<first context>_paired`). Default 0 (off).
    */
   pairedBursts?: number;
   log?: (line: string) => void;
 }
 
-/** Interleaved decode of Dramatis against one llama.cpp engine, or itself at another context. */
+/** Interleaved decode of two engines at one context, or of one engine at two contexts. */
 export interface PairedDecode {
+  /** The side measured at `context`. */
+  engine: LongEngine;
   context: number;
-  /** The other side: a llama.cpp engine at `context`, or Dramatis itself at `peerContext`. */
+  /** The other side: another engine at `context`, or `engine` itself at `peerContext`. */
   peer: LongEngine;
-  /** With peer `dramatis`: the other side's context (the first of the run's contexts). */
+  /** With peer equal to engine: the other side's context (the first of the run's contexts). */
   peerContext?: number;
-  /** Decode tok/s of each burst, in the order taken (the two sides alternate). */
-  dramatis: number[];
-  other: number[];
-  /** Median over the bursts of dramatis[i] / other[i] (NaN when the measurement failed). */
+  /** Decode tok/s of each burst of each side, in the order taken (the two sides alternate). */
+  bursts: number[];
+  peerBursts: number[];
+  /** Median over the bursts of bursts[i] / peerBursts[i] (NaN when the measurement failed). */
   ratio: number;
   error?: string;
 }
@@ -233,7 +236,9 @@ interface ChildTask {
   kind: "point" | "simulation" | "paired";
   /** With kind "paired": bursts per side. */
   bursts?: number;
-  /** With kind "paired" and engine "dramatis": the other side's context. */
+  /** With kind "paired": the other side's engine (default `engine`). */
+  peer?: LongEngine;
+  /** With kind "paired": the other side's context (default `context`). */
   peerContext?: number;
   engine: LongEngine;
   paths: Paths;
@@ -272,30 +277,41 @@ async function pointDramatis(t: ChildTask): Promise<LongPoint> {
 }
 
 /** The task's GGUF export in llama.cpp (on the CPU), with a context of `contextSize` positions. */
-async function openLlamaCpp(t: ChildTask, contextSize: number) {
+/** llama.cpp on the GGUF export: the model once, and a context of each size (`kind` picks its cache). */
+async function openLlamaCpp(t: ChildTask, kind: LongEngine, contextSizes: readonly number[]) {
   const { getLlama } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" } as never);
   const model = await llama.loadModel({ modelPath: t.paths.gguf });
-  const ctx = await model.createContext({
-    contextSize,
-    batchSize: 512,
-    threads: t.threads,
-    ...(t.engine === "llamacpp_f32kv"
-      ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" }
-      : {}),
-  });
-  return {
-    ctx,
-    close: async () => {
-      await ctx.dispose();
-      await model.dispose();
-    },
+  const contexts: Awaited<ReturnType<typeof model.createContext>>[] = [];
+  const close = async () => {
+    for (const c of contexts) await c.dispose();
+    await model.dispose();
   };
+  try {
+    for (const contextSize of contextSizes) {
+      contexts.push(
+        await model.createContext({
+          contextSize,
+          batchSize: 512,
+          threads: t.threads,
+          ...(kind === "llamacpp_f32kv"
+            ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" }
+            : {}),
+        }),
+      );
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { contexts, close };
 }
 
 async function pointLlamaCpp(t: ChildTask): Promise<LongPoint> {
   const V = t.vocab;
-  const { ctx, close } = await openLlamaCpp(t, Math.max(256, t.context + t.newTokens + 32));
+  const { contexts: [ctx], close } = await openLlamaCpp(t, t.engine, [
+    Math.max(256, t.context + t.newTokens + 32),
+  ]);
   try {
     const warm = ctx.getSequence();
     let k = 0;
@@ -427,64 +443,88 @@ async function simulation(t: ChildTask): Promise<NonNullable<LongBenchResult["si
 }
 
 /**
- * Dramatis and one llama.cpp engine in one process, both prefilled with the same prompt, or (engine
- * `dramatis`) one Dramatis engine with a second sequence of `peerContext` tokens (another prompt,
- * so the two share no prefix); then the two take turns: each burst decodes `newTokens` tokens
- * (rate over the intervals after its first token, as the points measure), the side that starts
- * alternating from pair to pair. Dramatis continues each sequence through its prefix cache (each
- * burst prefills only the last burst's tokens, while the cache holds both sequences);
- * llama.cpp's generator is simply resumed.
+ * Two sides in one process, both prefilled (their first bursts, untimed), then taking turns: each
+ * burst decodes `newTokens` tokens (rate over the intervals after its first token, as the points
+ * measure), the side that starts alternating from pair to pair. Two engines at one context get
+ * the same prompt; one engine at two contexts gets another prompt for its second sequence, so the
+ * two share no prefix. Dramatis holds its sides in one engine and continues each sequence through
+ * its prefix cache (each burst prefills only the last burst's tokens); llama.cpp loads the model
+ * once, with a context per side, and resumes each side's generator.
  */
-async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: number[] }> {
+async function pairedDecode(t: ChildTask): Promise<{ bursts: number[]; peerBursts: number[] }> {
   const bursts = t.bursts ?? 1;
   const V = t.vocab;
-  const prompt = promptOf(t.context, 2, V);
-  // The prefix cache holds, at any time, the longest sequence's last two saved prefixes and the
-  // other sequence's (about three times the longest, with room to spare).
-  const config = await readDecoderConfig(t.paths.modelDir);
-  const perPosition = 2 * config.numLayers * config.numKvHeads * config.headDim * 4;
-  const longest = Math.max(t.context, t.peerContext ?? 0) + (bursts + 2) * t.newTokens;
-  const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
-    .openEngine(t.paths.modelDir, {
-      dtype: t.dtype,
-      prefixCacheBytes: Math.max(256 * 1024 * 1024, 4 * longest * perPosition),
-    });
-  // Dramatis continues a sequence through its prefix cache: each burst prefills only the last
-  // burst's tokens.
-  const burstOf = (seq: number[]) => async () => {
-    const r = await engine.generate({ inputIds: [seq] }, {
-      maxNewTokens: t.newTokens,
-      eosTokenIds: [],
-    });
-    seq.push(...r.completions[0].tokens);
-    return r.stats.decodeTokensPerSecond;
-  };
-  const dramatisBurst = burstOf([...prompt]);
-  let close: (() => Promise<void>) | undefined;
+  const peer = t.peer ?? t.engine;
+  const peerContext = t.peerContext ?? t.context;
+  if (peer === t.engine && peerContext === t.context) {
+    throw new TypeError(`a pair of ${peer} with itself needs another peerContext`);
+  }
+  const sides = [
+    { engine: t.engine, context: t.context, prompt: promptOf(t.context, 2, V) },
+    {
+      engine: peer,
+      context: peerContext,
+      prompt: promptOf(peerContext, peer === t.engine ? 3 : 2, V),
+    },
+  ];
+  const closers: (() => Promise<void>)[] = [];
   try {
-    if (t.engine === "dramatis") {
-      // Against itself at another context: two sequences in one engine, taking turns.
-      if (t.peerContext === undefined) throw new TypeError("a dramatis pair needs peerContext");
-      return await takeTurns(bursts, dramatisBurst, burstOf(promptOf(t.peerContext, 3, V)));
+    const burst: (() => Promise<number>)[] = [];
+    const ours = sides.filter((s) => s.engine === "dramatis");
+    if (ours.length > 0) {
+      // The prefix cache holds, at any time, the longest sequence's last two saved prefixes and
+      // the other sequence's (about three times the longest, with room to spare).
+      const config = await readDecoderConfig(t.paths.modelDir);
+      const perPosition = 2 * config.numLayers * config.numKvHeads * config.headDim * 4;
+      const longest = Math.max(...ours.map((s) => s.context)) + (bursts + 2) * t.newTokens;
+      const engine = await new ModelHub({ cacheDir: t.paths.graphs, threads: t.threads })
+        .openEngine(t.paths.modelDir, {
+          dtype: t.dtype,
+          prefixCacheBytes: Math.max(256 * 1024 * 1024, 4 * longest * perPosition),
+        });
+      closers.push(() => engine.close());
+      sides.forEach((s, i) => {
+        if (s.engine !== "dramatis") return;
+        const seq = [...s.prompt];
+        burst[i] = async () => {
+          const r = await engine.generate({ inputIds: [seq] }, {
+            maxNewTokens: t.newTokens,
+            eosTokenIds: [],
+          });
+          seq.push(...r.completions[0].tokens);
+          return r.stats.decodeTokensPerSecond;
+        };
+      });
     }
-    const llama = await openLlamaCpp(t, t.context + (bursts + 1) * t.newTokens + 32);
-    close = llama.close;
-    const ctx = llama.ctx;
-    const tokens = ctx.getSequence().evaluate(prompt as never, { temperature: 0 })[
-      Symbol.asyncIterator
-    ]();
-    const llamaBurst = async () => {
-      const times: number[] = [];
-      while (times.length < t.newTokens) {
-        if ((await tokens.next()).done) throw new Error("llama.cpp stopped generating");
-        times.push(performance.now());
-      }
-      return (times.length - 1) / ((times[times.length - 1] - times[0]) / 1000);
-    };
-    return await takeTurns(bursts, dramatisBurst, llamaBurst);
+    for (const kind of new Set(sides.map((s) => s.engine).filter(isLlamaCpp))) {
+      const mine = sides.flatMap((s, i) => s.engine === kind ? [i] : []);
+      const llama = await openLlamaCpp(
+        t,
+        kind,
+        mine.map((i) => sides[i].context + (bursts + 1) * t.newTokens + 32),
+      );
+      closers.push(llama.close);
+      mine.forEach((i, k) => {
+        const tokens = llama.contexts[k].getSequence().evaluate(sides[i].prompt as never, {
+          temperature: 0,
+        })[Symbol.asyncIterator]();
+        burst[i] = async () => {
+          const times: number[] = [];
+          while (times.length < t.newTokens) {
+            if ((await tokens.next()).done) throw new Error("llama.cpp stopped generating");
+            times.push(performance.now());
+          }
+          return (times.length - 1) / ((times[times.length - 1] - times[0]) / 1000);
+        };
+      });
+    }
+    if (!burst[0] || !burst[1]) {
+      throw new TypeError(`pairs run dramatis and llama.cpp engines, not ${t.engine} and ${peer}`);
+    }
+    const [a, b] = await takeTurns(bursts, burst[0], burst[1]);
+    return { bursts: a, peerBursts: b };
   } finally {
-    await close?.();
-    await engine.close();
+    for (const close of closers.reverse()) await close();
   }
 }
 
@@ -494,23 +534,23 @@ async function pairedDecode(t: ChildTask): Promise<{ dramatis: number[]; other: 
  */
 async function takeTurns(
   bursts: number,
-  dramatisBurst: () => Promise<number>,
-  otherBurst: () => Promise<number>,
-): Promise<{ dramatis: number[]; other: number[] }> {
-  await dramatisBurst();
-  await otherBurst();
-  const dramatis: number[] = [];
-  const other: number[] = [];
+  first: () => Promise<number>,
+  second: () => Promise<number>,
+): Promise<[number[], number[]]> {
+  await first();
+  await second();
+  const a: number[] = [];
+  const b: number[] = [];
   for (let i = 0; i < bursts; i++) {
     if (i % 2 === 0) {
-      dramatis.push(await dramatisBurst());
-      other.push(await otherBurst());
+      a.push(await first());
+      b.push(await second());
     } else {
-      other.push(await otherBurst());
-      dramatis.push(await dramatisBurst());
+      b.push(await second());
+      a.push(await first());
     }
   }
-  return { dramatis, other };
+  return [a, b];
 }
 
 /**
@@ -687,45 +727,40 @@ async function measureLong(
   }
   const first = contexts[0];
   const paired: PairedDecode[] = [];
-  if (pairedBursts > 0 && engines.includes("dramatis")) {
+  if (pairedBursts > 0) {
+    // Dramatis against each llama.cpp engine at each context, then each engine at each other
+    // context against itself at the first.
+    const pairs: { engine: LongEngine; context: number; peer: LongEngine; peerContext?: number }[] =
+      [];
+    const inTurns = engines.filter((e) => e === "dramatis" || isLlamaCpp(e));
     for (const context of contexts) {
-      // Each llama.cpp engine at the same context, and Dramatis at the first context.
-      const peers: [LongEngine, number | undefined][] = [
-        ...engines.filter(isLlamaCpp).map((e): [LongEngine, undefined] => [e, undefined]),
-        ...(context !== first ? [["dramatis", first] as [LongEngine, number]] : []),
-      ];
-      for (const [peer, peerContext] of peers) {
-        log(
-          `dramatis at context ${context} and ${peer}${
-            peerContext === undefined ? "" : ` at context ${peerContext}`
-          } in turns (${pairedBursts} bursts each)`,
-        );
-        try {
-          const r = await task("paired", peer, context, { bursts: pairedBursts, peerContext }) as {
-            dramatis: number[];
-            other: number[];
-          };
-          paired.push({
-            context,
-            peer,
-            ...(peerContext === undefined ? {} : { peerContext }),
-            ...r,
-            ratio: pairedRatio(r.dramatis, r.other),
-          });
-          log(`  ${JSON.stringify(paired[paired.length - 1])}`);
-        } catch (e) {
-          const error = (e as Error).message;
-          paired.push({
-            context,
-            peer,
-            ...(peerContext === undefined ? {} : { peerContext }),
-            dramatis: [],
-            other: [],
-            ratio: NaN,
-            error,
-          });
-          log(`  failed: ${error}`);
+      if (engines.includes("dramatis")) {
+        for (const peer of engines.filter(isLlamaCpp)) {
+          pairs.push({ engine: "dramatis", context, peer });
         }
+      }
+      if (context === first) continue;
+      for (const e of inTurns) pairs.push({ engine: e, context, peer: e, peerContext: first });
+    }
+    for (const pair of pairs) {
+      const { engine, context, peer, peerContext } = pair;
+      log(
+        `${engine} at context ${context} and ${peer}${
+          peerContext === undefined ? "" : ` at context ${peerContext}`
+        } in turns (${pairedBursts} bursts each)`,
+      );
+      try {
+        const r = await task("paired", engine, context, {
+          bursts: pairedBursts,
+          peer,
+          peerContext,
+        }) as { bursts: number[]; peerBursts: number[] };
+        paired.push({ ...pair, ...r, ratio: pairedRatio(r.bursts, r.peerBursts) });
+        log(`  ${JSON.stringify(paired[paired.length - 1])}`);
+      } catch (e) {
+        const error = (e as Error).message;
+        paired.push({ ...pair, bursts: [], peerBursts: [], ratio: NaN, error });
+        log(`  failed: ${error}`);
       }
     }
   }
@@ -765,8 +800,9 @@ async function measureLong(
   }
   for (const p of paired) {
     if (p.error) continue;
+    const side = p.engine === "dramatis" ? "" : `${p.engine}_`;
     const other = p.peerContext === undefined ? p.peer : p.peerContext;
-    ratios[`decode_${p.context}_vs_${other}_paired`] = p.ratio;
+    ratios[`${side}decode_${p.context}_vs_${other}_paired`] = p.ratio;
   }
   if (sim) ratios.prefix_reuse_speedup = sim.secondsWithoutReuse / sim.secondsWithReuse;
   return {

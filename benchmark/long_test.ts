@@ -51,23 +51,33 @@ Deno.test("benchLong measures every engine per context in its own process, every
     ) {
       assert.ok(Number.isFinite(r.ratios[k]), k);
     }
-    // In turns: each context against each llama.cpp engine, and the second context against
-    // Dramatis at the first, three bursts a side.
-    assert.deepEqual(r.paired!.map((p) => `${p.context} ${p.peer} ${p.peerContext ?? "-"}`), [
-      "24 llamacpp -",
-      "24 llamacpp_f32kv -",
-      "48 llamacpp -",
-      "48 llamacpp_f32kv -",
-      "48 dramatis 24",
-    ]);
+    // In turns: Dramatis at each context against each llama.cpp engine, then each engine at the
+    // second context against itself at the first, three bursts a side.
+    assert.deepEqual(
+      r.paired!.map((p) => `${p.context} ${p.engine} ${p.peer} ${p.peerContext ?? "-"}`),
+      [
+        "24 dramatis llamacpp -",
+        "24 dramatis llamacpp_f32kv -",
+        "48 dramatis llamacpp -",
+        "48 dramatis llamacpp_f32kv -",
+        "48 dramatis dramatis 24",
+        "48 llamacpp llamacpp 24",
+        "48 llamacpp_f32kv llamacpp_f32kv 24",
+      ],
+    );
     for (const p of r.paired!) {
       assert.equal(p.error, undefined, String(p.error));
-      assert.equal(p.dramatis.length, 3);
-      assert.equal(p.other.length, 3);
-      assert.ok([...p.dramatis, ...p.other].every((v) => v > 0 && Number.isFinite(v)));
-      assert.equal(r.ratios[`decode_${p.context}_vs_${p.peerContext ?? p.peer}_paired`], p.ratio);
-      assert.equal(p.ratio, pairedRatio(p.dramatis, p.other));
+      assert.equal(p.bursts.length, 3);
+      assert.equal(p.peerBursts.length, 3);
+      assert.ok([...p.bursts, ...p.peerBursts].every((v) => v > 0 && Number.isFinite(v)));
+      const side = p.engine === "dramatis" ? "" : `${p.engine}_`;
+      assert.equal(
+        r.ratios[`${side}decode_${p.context}_vs_${p.peerContext ?? p.peer}_paired`],
+        p.ratio,
+      );
+      assert.equal(p.ratio, pairedRatio(p.bursts, p.peerBursts));
     }
+    assert.ok(Number.isFinite(r.ratios.llamacpp_decode_48_vs_24_paired));
     assert.ok(Number.isFinite(r.ratios.decode_48_vs_24_paired));
     assert.equal(r.simulation?.identicalTranscripts, true);
     // Turns 2 and 3 reuse the previous turn's prompt: the system prompt and the dialogue so far.
