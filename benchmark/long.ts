@@ -175,6 +175,12 @@ function promptOf(n: number, seed: number, vocab: number): number[] {
   return Array.from({ length: n }, () => 10 + r.int(Math.min(vocab, 1000) - 10));
 }
 
+/** Tokens per second over the intervals after the first token (times in ms, one per token). */
+function decodeRate(times: readonly number[]): number {
+  const n = times.length;
+  return (n - 1) / ((times[n - 1] - times[0]) / 1000);
+}
+
 interface Paths {
   modelDir: string;
   gguf: string;
@@ -276,7 +282,6 @@ async function pointDramatis(t: ChildTask): Promise<LongPoint> {
   }
 }
 
-/** The task's GGUF export in llama.cpp (on the CPU), with a context of `contextSize` positions. */
 /** llama.cpp on the GGUF export: the model once, and a context of each size (`kind` picks its cache). */
 async function openLlamaCpp(t: ChildTask, kind: LongEngine, contextSizes: readonly number[]) {
   const { getLlama } = await import("node-llama-cpp");
@@ -331,12 +336,11 @@ async function pointLlamaCpp(t: ChildTask): Promise<LongPoint> {
       if (times.length >= t.newTokens) break;
     }
     const peak = procStatus("VmHWM");
-    const n = times.length;
     return {
       engine: t.engine,
       context: t.context,
       prefillTokensPerSecond: t.context / ((times[0] - t0) / 1000),
-      decodeTokensPerSecond: (n - 1) / ((times[n - 1] - times[0]) / 1000),
+      decodeTokensPerSecond: decodeRate(times),
       prefillPeakRss: peak,
       rssBefore,
     };
@@ -377,12 +381,11 @@ async function pointTransformersJs(t: ChildTask): Promise<LongPoint> {
     const rssBefore = procStatus("VmRSS");
     resetPeak();
     const { t0, times } = await gen(promptOf(t.context, 2, V), t.newTokens);
-    const n = times.length;
     return {
       engine: "transformersjs",
       context: t.context,
       prefillTokensPerSecond: t.context / ((times[0] - t0) / 1000),
-      decodeTokensPerSecond: (n - 1) / ((times[n - 1] - times[0]) / 1000),
+      decodeTokensPerSecond: decodeRate(times),
       prefillPeakRss: procStatus("VmHWM"),
       rssBefore,
     };
@@ -459,6 +462,9 @@ async function pairedDecode(t: ChildTask): Promise<{ bursts: number[]; peerBurst
   if (peer === t.engine && peerContext === t.context) {
     throw new TypeError(`a pair of ${peer} with itself needs another peerContext`);
   }
+  if (![t.engine, peer].every((e) => e === "dramatis" || isLlamaCpp(e))) {
+    throw new TypeError(`pairs run dramatis and llama.cpp engines, not ${t.engine} and ${peer}`);
+  }
   const sides = [
     { engine: t.engine, context: t.context, prompt: promptOf(t.context, 2, V) },
     {
@@ -514,12 +520,9 @@ async function pairedDecode(t: ChildTask): Promise<{ bursts: number[]; peerBurst
             if ((await tokens.next()).done) throw new Error("llama.cpp stopped generating");
             times.push(performance.now());
           }
-          return (times.length - 1) / ((times[times.length - 1] - times[0]) / 1000);
+          return decodeRate(times);
         };
       });
-    }
-    if (!burst[0] || !burst[1]) {
-      throw new TypeError(`pairs run dramatis and llama.cpp engines, not ${t.engine} and ${peer}`);
     }
     const [a, b] = await takeTurns(bursts, burst[0], burst[1]);
     return { bursts: a, peerBursts: b };

@@ -77,8 +77,17 @@ Deno.test("benchLong measures every engine per context in its own process, every
       );
       assert.equal(p.ratio, pairedRatio(p.bursts, p.peerBursts));
     }
-    assert.ok(Number.isFinite(r.ratios.llamacpp_decode_48_vs_24_paired));
-    assert.ok(Number.isFinite(r.ratios.decode_48_vs_24_paired));
+    for (
+      const k of [
+        "decode_24_vs_llamacpp_paired",
+        "decode_48_vs_llamacpp_f32kv_paired",
+        "decode_48_vs_24_paired",
+        "llamacpp_decode_48_vs_24_paired",
+        "llamacpp_f32kv_decode_48_vs_24_paired",
+      ]
+    ) {
+      assert.ok(Number.isFinite(r.ratios[k]), k);
+    }
     assert.equal(r.simulation?.identicalTranscripts, true);
     // Turns 2 and 3 reuse the previous turn's prompt: the system prompt and the dialogue so far.
     assert.ok(r.simulation!.reusedPromptTokens >= 2 * 64, String(r.simulation!.reusedPromptTokens));
