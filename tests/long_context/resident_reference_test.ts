@@ -28,6 +28,7 @@ import { PrefixCache } from "../../core/model/prefix_cache.ts";
 import {
   referenceForward,
   type Rounding,
+  rounding,
   type TokenRows,
 } from "../../core/model/testing/reference.ts";
 import { createTinyModel, type TinyPreset } from "../../core/model/tiny.ts";
@@ -75,7 +76,7 @@ function loraHook(
   mlp: LoraAdapter,
   float32 = false,
 ) {
-  const r: Rounding = float32 ? Math.fround : (x) => x;
+  const r = rounding(float32);
   const tensors = adapter.checkpointTensors();
   const { alpha, r: rank } = adapter.config;
   const params = new Map(mlp.parameters().map((p) => [p.name, p]));
@@ -119,6 +120,8 @@ interface Fixture {
   /** LoRA on gate_proj and up_proj, which the fused graph computes as one product. */
   mlp: LoraAdapter;
   dir: string;
+  /** The exported graph (in `dir`). */
+  modelPath: string;
 }
 
 async function fixture(modelDir: string, expertB = 0.4): Promise<Fixture> {
@@ -165,7 +168,7 @@ async function fixture(modelDir: string, expertB = 0.4): Promise<Fixture> {
     ),
   );
   const session = await OrtSession.create(modelPath, { intraOpThreads: 1 });
-  return { config, weights, session, adapter, mlp, dir };
+  return { config, weights, session, adapter, mlp, dir, modelPath };
 }
 
 /** A session that records the logits of every call. */
@@ -435,7 +438,7 @@ Deno.test("onnxruntime's optimizer leaves the resident graph's softmax along con
   // the graph onnxruntime actually runs.
   await withTinyLlama(5, async (f) => {
     const optimized = join(f.dir, "optimized.onnx");
-    const s = await OrtSession.create(join(f.dir, "model.onnx"), {
+    const s = await OrtSession.create(f.modelPath, {
       intraOpThreads: 1,
       optimizedModelFilePath: optimized,
     });

@@ -70,6 +70,20 @@ export interface ReferenceInputs {
 export type Rounding = (x: number) => number;
 const exact: Rounding = (x) => x;
 
+/**
+ * The rounding of {@link ReferenceInputs.float32}: `Math.fround` in float32 mode, else none.
+ *
+ * @example
+ * ```ts
+ * import { rounding } from "./reference.ts";
+ * rounding(true)(0.1); // 0.10000000149011612
+ * rounding(false)(0.1); // 0.1
+ * ```
+ */
+export function rounding(float32 = false): Rounding {
+  return float32 ? Math.fround : exact;
+}
+
 /** Outputs of {@link referenceForward}. */
 export interface ReferenceOutput {
   /** `[B][S]` → vocab-size logits. */
@@ -253,7 +267,7 @@ export function referenceForward(
   const mask = inputs.attentionMask ?? ids.map((r) => r.map(() => 1));
   const pos = inputs.positionIds ?? defaultPositionIds(mask);
   const hook = inputs.linearHook;
-  const r: Rounding = inputs.float32 ? Math.fround : exact;
+  const r = rounding(inputs.float32);
   const lin = (name: string, x: TokenRows, w: string, b: string | null, o: number, i: number) => {
     const y = linear(x, tensor(weights, w, [o, i]), b ? tensor(weights, b, [o]) : null, o, i, r);
     const out = hook?.(name, x, y) ?? y;
